@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * Haywire beacon protocol: the single source of truth for the guest
+ * companions (kernel module, eBPF) and the host reader.
+ *
+ * Everything here lives in guest RAM and is read by the host straight from
+ * QEMU's memory-backend-file. All fields are little-endian and fixed width,
+ * all padding is explicit, and the layout is checked at compile time on both
+ * sides (bottom of this file). docs/protocol.md explains it byte by byte.
+ *
+ * Addressing: the beacon is a list of extents of guest-physical memory. Laid
+ * end to end in list order they form the beacon's "logical" address space;
+ * every offset below (sections, strings) is a logical offset. Logical offset
+ * 0 is the master index (struct hw_index) on the first page of extent 0.
+ */
+#ifndef HAYWIRE_PROTOCOL_H
+#define HAYWIRE_PROTOCOL_H
+
+#ifndef HAYWIRE_NO_TYPES_INCLUDE
+#include <linux/types.h>	/* __u8 ... __u64, kernel and user space */
+#endif
+#ifdef __KERNEL__
+#include <linux/stddef.h>	/* offsetof */
+#else
+#include <stddef.h>
+#endif
+
+/* "HWBEACON" and "HWGONE!!" as little-endian bytes. */
+#define HW_MAGIC		0x4e4f434145425748ULL
+#define HW_MAGIC_GONE		0x2121454e4f475748ULL
+
+/*
+ * Versioning: a reader accepts any index whose major version it knows.
+ * Minor versions only add: new section kinds, new flags, fields carved out
+ * of reserved space, longer records (entry_size grows; readers use
+ * entry_size as the stride and ignore the tail they do not know).
+ */
+#define HW_VERSION_MAJOR	1
+#define HW_VERSION_MINOR	0
+
+#define HW_INDEX_SIZE		4096	/* the index occupies logical [0, 4096) */
+#define HW_EXTENT_ALIGN		(2ULL << 20)	/* extent GPA and size granule */
+#define HW_MAX_EXTENTS		64
+#define HW_MAX_RAM_RANGES	32
+#define HW_MAX_SECTIONS		16
+#define HW_RELEASE_LEN		72	/* >= __NEW_UTS_LEN + 1, NUL-terminated */
+#define HW_COMM_LEN		16	/* TASK_COMM_LEN, NUL-terminated */
+#define HW_PATH_MAX		4096	/* longest string (PATH_MAX) */
+
+enum hw_arch {
+	HW_ARCH_X86_64 = 1,
+	HW_ARCH_ARM64 = 2,
+};
+
+/* A guest-physical range: beacon extents and the guest's System RAM. */
+struct hw_range {
+	__u64 start;		/* guest-physical address */
+	__u64 size;		/* bytes */
+};
+
+enum hw_section_kind {
+	HW_SEC_PROCS = 1,	/* struct hw_proc[count], sorted by pid */
+	HW_SEC_VMAS = 2,	/* struct hw_vma[count], grouped by process */
+	HW_SEC_STRINGS = 3,	/* string table, count = bytes, entry_size 1 */
+	HW_SEC_STATS = 4,	/* struct hw_stats[1] */
+};
+
+struct hw_section {
+	__u32 kind;		/* enum hw_section_kind; unknown kinds: ignore */
+	__u32 entry_size;	/* record stride in bytes */
+	__u64 offset;		/* logical offset of the first record */
+	__u64 count;		/* records */
+	__u64 reserved;
+};
+
+/* Index flags (hw_index.flags), describing the published snapshot. */
+#define HW_IF_TRUNCATED		(1U << 0) /* some data omitted: see counts */
+#define HW_IF_BUDGET		(1U << 1) /* time budget ran out: VMAs skipped */
+#define HW_IF_MM_BUSY		(1U << 2) /* some mm_structs were contended */
+#define HW_IF_STALLED		(1U << 3) /* last refresh could not be published */
+#define HW_IF_RAM_TRUNCATED	(1U << 4) /* more System RAM ranges than fit */
+
+/*
+ * The master index. The identity part (magic .. ram) is written before the
+ * magic at load; magic is set last and cleared first (to HW_MAGIC_GONE) at
+ * unload. Everything from seq on is the publication part, guarded by seq.
+ *
+ * Publication (writer, guest):   seq++ (odd); wmb; update fields; wmb; seq++.
+ * A snapshot's sections are written completely into memory no published
+ * section refers to, before the seq++ that publishes them.
+ * Reading (host): s1 = seq (acquire; odd: retry); copy the index and every
+ * byte needed from the sections; rmb; s2 = seq; s1 != s2: discard, retry.
+ */
+struct hw_index {
+	/* identity: 0 .. 128 */
+	__u64 magic;			/*   0 HW_MAGIC */
+	__u16 version_major;		/*   8 */
+	__u16 version_minor;		/*  10 */
+	__u32 index_size;		/*  12 sizeof(struct hw_index) */
+	__u64 nonce;			/*  16 random, new on every load */
+	__u64 self_gpa;			/*  24 guest-physical address of this page */
+	__u32 page_size;		/*  32 guest base page size */
+	__u8 arch;			/*  36 enum hw_arch */
+	__u8 paging_levels;		/*  37 x86-64: 4 or 5 */
+	__u16 reserved0;		/*  38 */
+	__u64 load_real_ns;		/*  40 CLOCK_REALTIME at load */
+	char kernel_release[HW_RELEASE_LEN]; /* 48 uname -r */
+	__u64 reserved1;		/* 120 */
+
+	/* publication: 128 .. */
+	__u32 seq;			/* 128 odd while being updated */
+	__u32 flags;			/* 132 HW_IF_* */
+	__u64 generation;		/* 136 0 = nothing published yet */
+	__u64 publish_mono_ns;		/* 144 CLOCK_MONOTONIC at publish */
+	__u64 publish_boot_ns;		/* 152 CLOCK_BOOTTIME at publish */
+	__u64 publish_real_ns;		/* 160 CLOCK_REALTIME at publish */
+	__u32 interval_ms;		/* 168 refresh interval */
+	__u32 extent_count;		/* 172 */
+	__u64 logical_size;		/* 176 sum of extent sizes */
+	__u32 section_count;		/* 184 */
+	__u32 ram_range_count;		/* 188 */
+	/* true totals; the published counts are in the section table */
+	__u32 procs_total;		/* 192 processes in the guest */
+	__u32 procs_mm_busy;		/* 196 processes whose VMAs were skipped */
+	__u64 vmas_total;		/* 200 VMAs of walked processes */
+	__u64 strings_total;		/* 208 string bytes wanted */
+	__u64 reserved2[4];		/* 216 */
+	struct hw_range extents[HW_MAX_EXTENTS];	/*  248 */
+	struct hw_range ram[HW_MAX_RAM_RANGES];		/* 1272 System RAM */
+	struct hw_section sections[HW_MAX_SECTIONS];	/* 1784 */
+	__u8 reserved3[1800];				/* 2296 */
+};
+
+/* A string in the string table: bytes [off, off + len), NUL at off + len.
+ * {0, 0} is the empty string (no executable, anonymous mapping). */
+struct hw_str {
+	__u32 off;
+	__u32 len;
+};
+
+/* Process flags (hw_proc.flags). */
+#define HW_PF_KTHREAD		(1U << 0)
+#define HW_PF_WQ_WORKER		(1U << 1) /* /proc appends "-<workqueue>" */
+#define HW_PF_NO_MM		(1U << 2) /* no address space (kthread, zombie) */
+#define HW_PF_MM_BUSY		(1U << 3) /* mmap_lock contended: no VMAs */
+#define HW_PF_VMAS_TRUNCATED	(1U << 4) /* vma_count < vma_total */
+#define HW_PF_VMAS_SKIPPED	(1U << 5) /* time budget: VMAs not walked */
+#define HW_PF_EXE_TRUNCATED	(1U << 6) /* exe path did not fit */
+
+/* One process (thread-group leader). 128 bytes. */
+struct hw_proc {
+	__s32 pid;			/*   0 */
+	__s32 tgid;			/*   4 */
+	__s32 ppid;			/*   8 tgid of the real parent, 0 for none */
+	__u32 flags;			/*  12 HW_PF_* */
+	__u32 uid;			/*  16 real, in the initial user namespace */
+	__u32 gid;			/*  20 */
+	__u32 euid;			/*  24 */
+	__u32 egid;			/*  28 */
+	__u32 threads;			/*  32 */
+	char state;			/*  36 as /proc/PID/stat: R S D T t X Z P I */
+	__u8 reserved0[3];		/*  37 */
+	char comm[HW_COMM_LEN];		/*  40 task->comm */
+	__u64 start_time_ns;		/*  56 CLOCK_BOOTTIME at process start */
+	__u64 vsize_kb;			/*  64 total_vm, as VmSize */
+	__u64 rss_kb;			/*  72 anon + file + shmem, as VmRSS */
+	__u64 pgd;			/*  80 physical address of the page-table
+					 *     root (CR3 without PCID bits); 0 if
+					 *     no mm */
+	struct hw_str exe;		/*  88 executable path */
+	__u32 vma_first;		/*  96 index of its first VMA record */
+	__u32 vma_count;		/* 100 VMA records published */
+	__u32 vma_total;		/* 104 VMAs the process has */
+	__u32 reserved1;		/* 108 */
+	__u64 reserved2[2];		/* 112 */
+};
+
+/* VMA flags (hw_vma.flags): r w x and s(hared) / p(rivate) as in maps. */
+#define HW_VF_READ		(1U << 0)
+#define HW_VF_WRITE		(1U << 1)
+#define HW_VF_EXEC		(1U << 2)
+#define HW_VF_SHARED		(1U << 3) /* VM_MAYSHARE */
+#define HW_VF_NAME_TRUNCATED	(1U << 4)
+
+/* One VMA, as a line of /proc/PID/maps. 64 bytes. */
+struct hw_vma {
+	__u64 start;			/*  0 */
+	__u64 end;			/*  8 */
+	__u64 offset;			/* 16 file offset in bytes, 0 if anonymous */
+	__u64 inode;			/* 24 */
+	__u32 dev_major;		/* 32 */
+	__u32 dev_minor;		/* 36 */
+	__u32 flags;			/* 40 HW_VF_* */
+	__u32 reserved0;		/* 44 */
+	struct hw_str name;		/* 48 path, [heap], [stack], [vdso] ... */
+	__u64 reserved1;		/* 56 */
+};
+
+/*
+ * Statistics of the companion itself. Totals are since load; "last_" values
+ * describe the refresh that produced the published snapshot.
+ */
+struct hw_stats {
+	__u64 refreshes;		/*   0 snapshots published */
+	__u64 refresh_ns_total;		/*   8 */
+	__u64 last_refresh_ns;		/*  16 walk + publish */
+	__u64 last_walk_procs_ns;	/*  24 process records, excluding VMAs */
+	__u64 last_walk_vmas_ns;	/*  32 VMA records */
+	__u64 last_publish_ns;		/*  40 copy into the beacon + publish */
+	__u64 last_procs;		/*  48 */
+	__u64 last_vmas;		/*  56 */
+	__u64 max_refresh_ns;		/*  64 */
+	__u64 mm_busy_total;		/*  72 */
+	__u64 budget_overruns;		/*  80 */
+	__u64 truncations;		/*  88 */
+	__u64 grow_events;		/*  96 extents added */
+	__u64 alloc_failures;		/* 104 */
+	__u64 stalls;			/* 112 refreshes not published */
+	__u64 path_lookups;		/* 120 d_path calls in the last refresh */
+	__u64 string_bytes;		/* 128 string table size, last refresh */
+	__u64 reserved[15];		/* 136 */
+};
+
+/* Compile-time layout checks: the same on every side that includes this. */
+#define HW_ASSERT_OFFSET(type, field, off) \
+	_Static_assert(offsetof(struct type, field) == (off), \
+		       #type "." #field " must be at offset " #off)
+#define HW_ASSERT_SIZE(type, size) \
+	_Static_assert(sizeof(struct type) == (size), \
+		       "struct " #type " must be " #size " bytes")
+
+HW_ASSERT_SIZE(hw_range, 16);
+HW_ASSERT_SIZE(hw_section, 32);
+HW_ASSERT_SIZE(hw_str, 8);
+HW_ASSERT_SIZE(hw_index, HW_INDEX_SIZE);
+HW_ASSERT_OFFSET(hw_index, nonce, 16);
+HW_ASSERT_OFFSET(hw_index, self_gpa, 24);
+HW_ASSERT_OFFSET(hw_index, kernel_release, 48);
+HW_ASSERT_OFFSET(hw_index, seq, 128);
+HW_ASSERT_OFFSET(hw_index, generation, 136);
+HW_ASSERT_OFFSET(hw_index, interval_ms, 168);
+HW_ASSERT_OFFSET(hw_index, procs_total, 192);
+HW_ASSERT_OFFSET(hw_index, extents, 248);
+HW_ASSERT_OFFSET(hw_index, ram, 1272);
+HW_ASSERT_OFFSET(hw_index, sections, 1784);
+HW_ASSERT_SIZE(hw_proc, 128);
+HW_ASSERT_OFFSET(hw_proc, comm, 40);
+HW_ASSERT_OFFSET(hw_proc, start_time_ns, 56);
+HW_ASSERT_OFFSET(hw_proc, pgd, 80);
+HW_ASSERT_OFFSET(hw_proc, exe, 88);
+HW_ASSERT_OFFSET(hw_proc, vma_first, 96);
+HW_ASSERT_SIZE(hw_vma, 64);
+HW_ASSERT_OFFSET(hw_vma, flags, 40);
+HW_ASSERT_OFFSET(hw_vma, name, 48);
+HW_ASSERT_SIZE(hw_stats, 256);
+
+#endif /* HAYWIRE_PROTOCOL_H */

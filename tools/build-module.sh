@@ -1,0 +1,30 @@
+#!/bin/sh
+# Build the guest module against one kernel build tree, out of the source
+# tree so that several kernels can be built side by side.
+#
+# usage: tools/build-module.sh KDIR [OUTDIR]   prints the path of haywire.ko
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+[ $# -ge 1 ] || { echo "usage: $0 KDIR [OUTDIR]" >&2; exit 2; }
+kdir=$(cd "$1" && pwd)
+release=$(make -s -C "$kdir" kernelrelease 2>/dev/null || basename "$kdir")
+out=${2:-$top/build/module/$release}
+
+mkdir -p "$out"
+# Copy the sources the module is built from (Kbuild lists them).
+rm -rf "$out/kmod" "$out/include"
+cp -r "$top/kmod" "$top/include" "$out/"
+cp "$top/Kbuild" "$out/Kbuild"
+log=$out/build.log
+if ! make -C "$kdir" M="$out" modules > "$log" 2>&1; then
+	cat "$log" >&2
+	echo "build-module: build against $kdir failed (log: $log)" >&2
+	exit 1
+fi
+# Warnings are errors for our own sources.
+if grep -E '(warning|error):' "$log" | grep -v 'Skipping BTF generation' >&2; then
+	echo "build-module: warnings building against $kdir (log: $log)" >&2
+	exit 1
+fi
+echo "$out/haywire.ko"

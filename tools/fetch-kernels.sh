@@ -1,0 +1,84 @@
+#!/bin/sh
+# Fetch Debian kernel packages (image, headers, kbuild) for the kernels under
+# test and unpack them into the project-local cache. Never touches /boot or
+# /lib/modules. Prints one cache directory per kernel:
+#
+#   DIR/release   kernel release string (uname -r)
+#   DIR/vmlinuz   the kernel image
+#   DIR/kdir      the kernel build tree (for make -C DIR/kdir M=...)
+#   DIR/root      the unpacked packages
+#
+# usage: tools/fetch-kernels.sh SPEC...
+#   SPEC is 6.1 (bookworm) or 6.12 (bookworm-backports), optionally with an
+#   architecture suffix: 6.1-arm64. The flavour is "cloud".
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${HAYWIRE_CACHE:-$top/.cache}
+apt="$top/tools/apt-local.sh"
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+
+fetch_one() {
+	spec=$1
+	series=${spec%%-*}
+	arch=amd64
+	case "$spec" in *-*) arch=${spec#*-} ;; esac
+	case "$series" in
+	6.1) suite=$codename ;;
+	6.12) suite=$codename-backports ;;
+	*)
+		echo "fetch-kernels: unknown kernel series '$series' (want 6.1 or 6.12)" >&2
+		return 1
+		;;
+	esac
+	out=$cache/kernels/$spec
+	if [ -f "$out/.done" ]; then
+		echo "$out"
+		return 0
+	fi
+	[ -f "$cache/apt/.updated" ] || { "$apt" update && touch "$cache/apt/.updated"; }
+
+	meta_image=linux-image-cloud-$arch
+	image=$("$apt" apt-cache -o APT::Architecture="$arch" -t "$suite" depends "$meta_image" 2>/dev/null |
+		awk '/Depends: linux-image-/ { print $2; exit }')
+	[ -n "$image" ] || { echo "fetch-kernels: cannot resolve $meta_image in $suite" >&2; return 1; }
+	release=${image#linux-image-}
+	headers=linux-headers-$release
+	extra=$("$apt" apt-cache -o APT::Architecture="$arch" -t "$suite" depends "$headers" 2>/dev/null |
+		awk '/Depends: linux-(headers|kbuild)-/ { print $2 }' | sort -u)
+
+	rm -rf "$out"
+	mkdir -p "$out/debs" "$out/root"
+	(
+		cd "$out/debs"
+		for p in "$image" "$headers" $extra; do
+			case "$p" in *:*) ;; *) p="$p:$arch" ;; esac
+			"$apt" apt-get -q -o APT::Architecture="$arch" -t "$suite" download "$p" >/dev/null
+		done
+		# The kbuild helpers must run on this machine: use the native ones.
+		if [ "$arch" != "$(dpkg --print-architecture)" ]; then
+			rm -f linux-kbuild-*
+			kb=$(echo "$extra" | grep '^linux-kbuild-' | head -n 1)
+			"$apt" apt-get -q -t "$suite" download "$kb" >/dev/null
+		fi
+	)
+	for deb in "$out"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$out/root"
+	done
+
+	kdir=$out/root/usr/src/linux-headers-$release
+	# The flavour Makefile includes the common tree by absolute path; point it
+	# at the local copy.
+	sed -i "s#/usr/src/#$out/root/usr/src/#g" "$kdir/Makefile"
+	echo "$release" > "$out/release"
+	ln -sfn "root/boot/vmlinuz-$release" "$out/vmlinuz"
+	ln -sfn "root/usr/src/linux-headers-$release" "$out/kdir"
+	rm -rf "$out/debs"
+	touch "$out/.done"
+	echo "$out"
+}
+
+[ $# -gt 0 ] || { echo "usage: $0 SPEC... (e.g. 6.1 6.12)" >&2; exit 2; }
+for s in "$@"; do
+	fetch_one "$s"
+done

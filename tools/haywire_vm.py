@@ -1,0 +1,271 @@
+#!/usr/bin/python3
+"""Boot a Debian kernel under QEMU with guest RAM in a shared file.
+
+Used by the tests, the demo and the benchmarks. Guest RAM is a
+memory-backend-file (share=on) so the host can read it; the first serial
+port is the kernel console (a log file), the second is a command channel
+(a virtio serial port) served by tests/guest/init: send one shell command
+line, read its output up to "@@rc N".
+
+KVM is used when it actually boots a guest; otherwise (for example when
+/dev/kvm exists but does not work) TCG. The probe result is cached per host
+boot in the project cache.
+
+As a command:  tools/haywire_vm.py --kernel 6.1 --mem 512M [--machine q35]
+               [--initrd FILE] [--keep]   boots, prints the RAM file path,
+               and serves the command channel on stdin/stdout.
+"""
+
+import argparse
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.environ.get("HAYWIRE_CACHE", os.path.join(TOP, ".cache"))
+
+QEMU = {"amd64": "qemu-system-x86_64", "arm64": "qemu-system-aarch64"}
+
+
+class GuestError(Exception):
+    pass
+
+
+def parse_size(text):
+    """'512M' / '4G' / bytes -> bytes."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    text = str(text).strip().upper()
+    if text and text[-1] in units:
+        return int(text[:-1]) * units[text[-1]]
+    return int(text)
+
+
+def kernel_dir(spec):
+    """Fetch (if needed) and return the cache directory of a kernel spec."""
+    out = subprocess.run([os.path.join(TOP, "tools", "fetch-kernels.sh"), spec],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+
+def _host_boot_id():
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
+def _cached_accel():
+    path = os.path.join(CACHE, "accel")
+    try:
+        with open(path) as f:
+            boot, accel = f.read().split()
+        if boot == _host_boot_id():
+            return accel
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _store_accel(accel):
+    os.makedirs(CACHE, exist_ok=True)
+    with open(os.path.join(CACHE, "accel"), "w") as f:
+        f.write(f"{_host_boot_id()} {accel}\n")
+
+
+class Guest:
+    """One running guest. Use as a context manager or call stop()."""
+
+    def __init__(self, kernel, initrd, mem="512M", machine="q35", arch="amd64",
+                 smp=2, cmdline="", accel=None, qmp=False, cpu=None,
+                 boot_timeout=120, workdir=None, ram_dir=None):
+        self.kernel = kernel
+        self.initrd = initrd
+        self.mem_bytes = parse_size(mem)
+        self.machine = machine
+        self.arch = arch
+        self.smp = smp
+        self.cmdline = cmdline
+        self.boot_timeout = boot_timeout
+        self.cpu = cpu
+        self.want_qmp = qmp
+        self.workdir = workdir or tempfile.mkdtemp(prefix="haywire-vm-")
+        self._own_workdir = workdir is None
+        ram_dir = ram_dir or os.environ.get("HAYWIRE_RAM_DIR") or (
+            "/dev/shm" if os.path.isdir("/dev/shm") else self.workdir)
+        fd, self.ram_path = tempfile.mkstemp(prefix="haywire-ram-", dir=ram_dir)
+        os.close(fd)
+        self.console_path = os.path.join(self.workdir, "console.log")
+        self.ctl_path = os.path.join(self.workdir, "ctl.sock")
+        self.qmp_path = os.path.join(self.workdir, "qmp.sock") if qmp else None
+        self.proc = None
+        self.sock = None
+        self.buf = b""
+        self.accel = accel
+        self.boot_seconds = None
+
+    # -- lifecycle -------------------------------------------------------
+
+    def _argv(self, accel):
+        con = "ttyAMA0" if self.arch == "arm64" else "ttyS0"
+        append = f"console={con} panic=-1 oops=panic quiet loglevel=4 {self.cmdline}".strip()
+        argv = [QEMU[self.arch], "-accel", accel, "-smp", str(self.smp),
+                "-m", str(self.mem_bytes // (1 << 20)),
+                "-object", f"memory-backend-file,id=ram,size={self.mem_bytes},"
+                f"mem-path={self.ram_path},share=on",
+                "-machine", f"{self.machine},memory-backend=ram",
+                "-kernel", self.kernel, "-initrd", self.initrd, "-append", append,
+                "-display", "none", "-monitor", "none", "-nodefaults",
+                "-no-reboot",
+                "-chardev", f"file,id=con,path={self.console_path}",
+                "-chardev", f"socket,id=ctl,path={self.ctl_path},server=on,wait=off"]
+        if self.arch == "arm64":
+            argv += ["-cpu", self.cpu or "max", "-device", "virtio-serial-device"]
+        else:
+            if self.cpu:
+                argv += ["-cpu", self.cpu]
+            argv += ["-device", "virtio-serial-pci"]
+        argv += ["-serial", "chardev:con",
+                 "-device", "virtserialport,chardev=ctl,name=haywire.ctl"]
+        if self.qmp_path:
+            argv += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
+        return argv
+
+    def _launch(self, accel, timeout):
+        for p in (self.ctl_path, self.console_path):
+            if os.path.exists(p):
+                os.unlink(p)
+        start = time.monotonic()
+        self.proc = subprocess.Popen(self._argv(accel), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = start + timeout
+        while not os.path.exists(self.ctl_path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.ctl_path)
+        self.buf = b""
+        try:
+            self._read_until(b"@@ready\n", deadline)
+        except GuestError:
+            return False
+        self.boot_seconds = time.monotonic() - start
+        return True
+
+    def start(self):
+        accels = [self.accel] if self.accel else None
+        if accels is None:
+            cached = _cached_accel()
+            accels = [cached] if cached else ["kvm", "tcg"]
+        for accel in accels:
+            # A KVM that does not work either fails at once or never boots:
+            # give it a short leash and fall back to TCG.
+            timeout = 30 if accel == "kvm" and len(accels) > 1 else self.boot_timeout
+            if self._launch(accel, timeout):
+                self.accel = accel
+                if not self.accel or len(accels) > 1:
+                    _store_accel(accel)
+                return self
+            self._kill()
+        raise GuestError(f"guest did not boot (accelerators tried: {', '.join(accels)}); "
+                         f"console log:\n{self.console_tail()}")
+
+    def _kill(self):
+        if self.sock:
+            self.sock.close()
+            self.sock = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        self._kill()
+        if os.path.exists(self.ram_path):
+            os.unlink(self.ram_path)
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- command channel -------------------------------------------------
+
+    def _read_until(self, marker, deadline):
+        while marker not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise GuestError(f"timeout waiting for {marker!r} from the guest")
+            if self.proc.poll() is not None:
+                raise GuestError(f"QEMU exited ({self.proc.returncode}); console:\n"
+                                 f"{self.console_tail()}")
+            r, _, _ = select.select([self.sock], [], [], min(left, 0.5))
+            if r:
+                chunk = self.sock.recv(1 << 16)
+                if not chunk:
+                    raise GuestError("guest command channel closed")
+                self.buf += chunk
+        i = self.buf.index(marker) + len(marker)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def run(self, command, timeout=60, check=True):
+        """Run one shell command line in the guest; return (rc, output)."""
+        if "\n" in command:
+            raise ValueError("one line per command")
+        self.sock.sendall(command.encode() + b"\n")
+        deadline = time.monotonic() + timeout
+        out = self._read_until(b"@@rc ", deadline)
+        tail = self._read_until(b"\n", deadline)
+        rc = int(tail.strip())
+        text = out[:-len(b"@@rc ")].decode(errors="replace")
+        if check and rc != 0:
+            raise GuestError(f"guest command failed ({rc}): {command}\n{text}")
+        return rc, text
+
+    def console_tail(self, lines=40):
+        try:
+            with open(self.console_path, errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return "(no console log)"
+
+    def console(self):
+        try:
+            with open(self.console_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kernel", default="6.1", help="kernel spec (6.1, 6.12)")
+    ap.add_argument("--initrd", required=True)
+    ap.add_argument("--mem", default="512M")
+    ap.add_argument("--machine", default="q35")
+    ap.add_argument("--accel")
+    ap.add_argument("--cmdline", default="")
+    args = ap.parse_args()
+    kdir = kernel_dir(args.kernel)
+    g = Guest(os.path.join(kdir, "vmlinuz"), args.initrd, mem=args.mem,
+              machine=args.machine, accel=args.accel, cmdline=args.cmdline)
+    with g:
+        print(f"booted in {g.boot_seconds:.1f}s with {g.accel}; RAM file {g.ram_path}",
+              flush=True)
+        for line in sys.stdin:
+            rc, out = g.run(line.rstrip("\n"), check=False, timeout=600)
+            sys.stdout.write(out)
+            print(f"[rc {rc}]", flush=True)
+
+
+if __name__ == "__main__":
+    main()
