@@ -8,7 +8,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 1 ] || { echo "usage: $0 KDIR [OUTDIR]" >&2; exit 2; }
 kdir=$(cd "$1" && pwd)
-release=$(make -s -C "$kdir" kernelrelease 2>/dev/null || basename "$kdir")
+release=$(sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' "$kdir/include/generated/utsrelease.h")
 out=${2:-$top/build/module/$release}
 
 mkdir -p "$out"

@@ -1,0 +1,75 @@
+# Haywire top-level build.
+#
+#   make                  host library and command: build/haywire
+#   make module KDIR=...  guest kernel module against a kernel build tree
+#   make san              host build with ASan + UBSan: build/san/haywire
+#   make check            set up this machine and run every test (TAP)
+#   make demo             set up this machine, boot a demo guest, show its ps
+#   make bench            print the performance figures
+#
+# The module itself is built by Kbuild (see ./Kbuild):
+#   make -C <KDIR> M=$(CURDIR) modules
+
+BUILD    ?= build
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WERROR   ?= -Werror
+KDIR     ?= /lib/modules/$(shell uname -r)/build
+
+JSON_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null)
+JSON_LIBS   := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
+
+HW_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla $(WERROR) -D_GNU_SOURCE \
+	-Iinclude -Ihost $(JSON_CFLAGS) -MMD -MP
+
+LIB_SRCS := $(wildcard host/lib/*.c)
+CLI_SRCS := $(wildcard host/cli/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+
+.PHONY: all host module module-clean san check demo bench deps clean
+
+all: host
+host: $(BUILD)/haywire
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HW_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libhaywire.a: $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/haywire: $(CLI_OBJS) $(BUILD)/libhaywire.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(JSON_LIBS)
+
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+san:
+	$(MAKE) BUILD=$(BUILD)/san CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" host
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+module-clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+deps:
+	tools/install-deps.sh
+
+check: deps
+	tests/run.sh
+
+demo: deps
+	tools/demo.sh
+
+bench: deps
+	tools/bench.sh
+
+clean:
+	rm -rf $(BUILD)
+	rm -f kmod/*.o kmod/.*.cmd .*.cmd *.o *.ko *.mod *.mod.c modules.order \
+		Module.symvers
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

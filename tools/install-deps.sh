@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install the Debian packages Haywire needs to build, test and demo, if they
+# are missing. Everything comes from the machine's configured Debian archive.
+set -eu
+
+pkgs="gcc make pkg-config libc6-dev libjson-c-dev
+      clang libclang-rt-14-dev llvm
+      qemu-system-x86 qemu-utils cpio gzip xz-utils kmod
+      python3 dwarves dkms debian-archive-keyring ca-certificates"
+
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+sudo=
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null || {
+		echo "install-deps: need root to install:$missing" >&2
+		exit 1
+	}
+	sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+$sudo apt-get install -y -q --no-install-recommends $missing >/dev/null
