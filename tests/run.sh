@@ -16,6 +16,7 @@ export HAYWIRE_TOP="$top"
 # Order matters: builds first, cheap tests before VM boots.
 TESTS="
 tests/build.sh
+tests/dkms.sh
 tests/unit/run.sh
 tests/badinput.sh
 tests/fuzz/run.sh
