@@ -1,0 +1,174 @@
+"""Compare what the host reads from the beacon with the guest's own /proc.
+
+The ground truth is hw-truth's JSON (tests/guest/truth.c); the snapshot is
+`haywire ps --json` plus `haywire maps PID --json` and text `maps PID` for
+every user process. Each check returns a list of differences, one readable
+line each; an empty list means the check passed.
+"""
+
+PF_KTHREAD = 0x00200000  # /proc/PID/stat flags
+PF_WQ_WORKER = 0x00000020
+STATES = set("RSDTtXZPI")
+
+
+def hexint(text):
+    """'0x1f' -> 31; anything else raises ValueError."""
+    if not isinstance(text, str) or not text.startswith("0x"):
+        raise ValueError(f"not a 0x hex string: {text!r}")
+    return int(text, 16)
+
+
+def is_kthread(truth_proc):
+    return bool(truth_proc["flags"] & PF_KTHREAD)
+
+
+def comm_matches(truth_proc, snap_comm, wq_worker):
+    """The beacon carries task->comm; /proc shows more for some kthreads."""
+    shown = truth_proc["comm"]
+    if shown == snap_comm:
+        return True
+    if not is_kthread(truth_proc) or not snap_comm:
+        return False
+    if wq_worker:		# "<comm>-<workqueue>" (or "+" while busy)
+        return shown[len(snap_comm):len(snap_comm) + 1] in ("-", "+") and \
+            shown.startswith(snap_comm)
+    # a kernel thread whose full name is longer than task->comm holds
+    return len(snap_comm) == 15 and shown.startswith(snap_comm)
+
+
+class Pairing:
+    """Which processes of the truth and of the snapshot to compare.
+
+    Processes that started after the truth began, or that are gone by the
+    time the snapshot has been read (alive = pids seen afterwards), are left
+    out; every other process must be on both sides.
+    """
+
+    def __init__(self, truth, ps, alive):
+        self.truth = {p["pid"]: p for p in truth["processes"]}
+        self.snap = {p["pid"]: p for p in ps["processes"]}
+        self.clk_ns = 10**9 // truth["clk_tck"]
+        self.diffs = []
+        self.pairs = []
+        started = truth["boot_ns_start"]
+        for pid in sorted(set(self.truth) | set(self.snap)):
+            t, s = self.truth.get(pid), self.snap.get(pid)
+            if pid == truth["self_pid"]:
+                continue
+            if s and not t:
+                if s["start_time_ns"] > started or pid not in alive:
+                    continue
+                self.diffs.append(f"pid {pid} ({s['comm']}) is in the beacon "
+                                  "but not in /proc")
+            elif t and not s:
+                if pid not in alive:
+                    continue
+                self.diffs.append(f"pid {pid} ({t['comm']}) is in /proc but "
+                                  "not in the beacon")
+            else:
+                self.pairs.append((t, s))
+
+    def user(self):
+        return [(t, s) for t, s in self.pairs if not is_kthread(t)]
+
+
+def check_ps(pairing):
+    """Every field of every process record against /proc."""
+    diffs = list(pairing.diffs)
+    for t, s in pairing.pairs:
+        pid = t["pid"]
+        kthread = is_kthread(t)
+        flags = s.get("flags", [])
+        wq_worker = "wq_worker" in flags
+
+        def want(field, expected, actual):
+            if expected != actual:
+                diffs.append(f"pid {pid} ({t['comm']}): {field}: /proc "
+                             f"{expected!r}, beacon {actual!r}")
+
+        want("tgid", pid, s["tgid"])
+        want("ppid", t["ppid"], s["ppid"])
+        want("kthread", kthread, s["kthread"])
+        want("uid", t["uid"], s["uid"])
+        want("gid", t["gid"], s["gid"])
+        want("euid", t["euid"], s["euid"])
+        want("egid", t["egid"], s["egid"])
+        want("threads", t["threads"], s["threads"])
+        want("start time (clock ticks)", t["starttime"],
+             s["start_time_ns"] // pairing.clk_ns)
+        want("flag wq_worker", bool(t["flags"] & PF_WQ_WORKER), wq_worker)
+        want("flag no_mm", not t["has_mm"], "no_mm" in flags)
+        if not comm_matches(t, s["comm"], wq_worker):
+            diffs.append(f"pid {pid}: comm: /proc {t['comm']!r}, beacon "
+                         f"{s['comm']!r}")
+        if kthread:
+            if s["state"] not in STATES:
+                diffs.append(f"pid {pid}: bad state {s['state']!r}")
+            continue
+        want("state", t["state"], s["state"])
+        want("comm (/proc/PID/comm)", t["comm_file"], s["comm"])
+        want("vsize_kb", t["vmsize_kb"], s["vsize_kb"])
+        want("rss_kb", t["vmrss_kb"], s["rss_kb"])
+        want("exe", t["exe"], s["exe"])
+        for bad in ("mm_busy", "vmas_skipped", "vmas_truncated"):
+            if bad in flags:
+                diffs.append(f"pid {pid} ({t['comm']}): flag {bad}")
+    return diffs
+
+
+def truth_vmas(t):
+    """The /proc/PID/maps lines the beacon must reproduce."""
+    return [v for v in t["maps"] if v["path"] != "[vsyscall]"]
+
+
+def check_maps_json(t, maps):
+    """`haywire maps PID --json` against the parsed /proc/PID/maps."""
+    pid = t["pid"]
+    want = truth_vmas(t)
+    got = maps.get("vmas", [])
+    diffs = []
+    if maps.get("pid") != pid:
+        diffs.append(f"pid {pid}: maps --json says pid {maps.get('pid')!r}")
+    if len(want) != len(got):
+        diffs.append(f"pid {pid} ({t['comm']}): {len(want)} VMAs in /proc, "
+                     f"{len(got)} in the beacon")
+    for w, g in zip(want, got):
+        try:
+            major, minor = (int(x, 16) for x in g["dev"].split(":"))
+            fields = {"start": hexint(g["start"]), "end": hexint(g["end"]),
+                      "perms": g["perms"], "offset": hexint(g["offset"]),
+                      "dev_major": major, "dev_minor": minor,
+                      "inode": g["inode"]}
+        except (KeyError, ValueError, AttributeError) as e:
+            diffs.append(f"pid {pid}: malformed VMA {g!r}: {e}")
+            continue
+        # /proc escapes a newline in a path as \012; JSON needs no escape
+        path = g.get("path")
+        if isinstance(path, str) and path != w["path"] and \
+                path.replace("\n", "\\012") == w["path"]:
+            path = w["path"]
+        fields["path"] = path
+        bad = [f"{k}: /proc {w[k]!r}, beacon {v!r}"
+               for k, v in fields.items() if w[k] != v]
+        if bad:
+            diffs.append(f"pid {pid} VMA {w['line'].rstrip()!r}: " + "; ".join(bad))
+    return diffs
+
+
+def check_maps_text(t, text):
+    """Text `haywire maps PID` must be /proc/PID/maps, byte for byte."""
+    want = [v["line"] for v in truth_vmas(t)]
+    got = text.split("\n")
+    if got and got[-1] == "":
+        got.pop()
+    diffs = []
+    if len(want) != len(got):
+        diffs.append(f"pid {t['pid']} ({t['comm']}): {len(want)} lines in "
+                     f"/proc/PID/maps, {len(got)} from haywire maps")
+    for w, g in zip(want, got):
+        if w != g:
+            note = " (differs only in trailing spaces)" \
+                if w.rstrip() == g.rstrip() else ""
+            diffs.append(f"pid {t['pid']}: /proc {w!r}\n"
+                         f"        haywire {g!r}{note}")
+    return diffs

@@ -1,0 +1,584 @@
+#!/usr/bin/python3
+"""VM tests: boot the real Debian kernels, load the module, and check what
+the host command reads from guest RAM against the guest's own /proc.
+
+For each kernel in $HAYWIRE_KERNELS (default "6.1 6.12") and each machine
+configuration (q35 512 MiB, q35 4 GiB, pc 4 GiB; $HAYWIRE_VM_CONFIGS selects
+a subset) one guest is booted; it runs every hw-workload, then the checks
+below, each printed as one nested TAP line. The q35 512 MiB guest also runs
+the module lifecycle checks. Exits 0 only if everything passed.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "tools"))
+sys.path.insert(0, HERE)
+import haywire_vm  # noqa: E402
+import compare  # noqa: E402
+
+HAYWIRE = os.path.join(TOP, "build", "haywire")
+GUEST_BIN = os.path.join(TOP, "build", "guest")
+GiB = 1 << 30
+
+CONFIGS = [  # label, QEMU machine, RAM
+    ("q35-512M", "q35", "512M"),
+    ("q35-4G", "q35", "4G"),
+    ("pc-4G", "pc", "4G"),
+]
+
+WORKLOADS = ["maps", "threads 4", "tree 3", "ids", "stopped", "zombie",
+             "longname", "manyvmas 500", "deletedexe", "spawn 20"]
+
+DMESG_BAD = ["WARNING:", "BUG:", "Oops", "Call Trace",
+             "sleeping function called from invalid context", "refcount_t"]
+
+INTERVAL_MS = 100
+ATTEMPTS = 3
+MAX_DIFF_LINES = 40
+
+
+class Tap:
+    """Nested TAP lines: "ok N 6.1 q35-4G ps matches /proc"."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def result(self, name, diffs):
+        self.n += 1
+        if not diffs:
+            print(f"ok {self.n} {name}", flush=True)
+            return True
+        self.failed += 1
+        print(f"not ok {self.n} {name}")
+        for line in diffs[:MAX_DIFF_LINES]:
+            for part in str(line).splitlines():
+                print(f"#   {part}")
+        if len(diffs) > MAX_DIFF_LINES:
+            print(f"#   ... and {len(diffs) - MAX_DIFF_LINES} more differences")
+        sys.stdout.flush()
+        return False
+
+    def note(self, text):
+        print(f"# {text}", flush=True)
+
+
+class HostResult:
+    def __init__(self, argv, proc):
+        self.argv = argv
+        self.rc = proc.returncode
+        self.out = proc.stdout.decode("utf-8", "surrogateescape")
+        self.err = proc.stderr.decode("utf-8", "surrogateescape")
+
+    def cmd(self):
+        return "haywire " + " ".join(self.argv)
+
+    def json(self):
+        if self.rc != 0:
+            raise CheckError(f"{self.cmd()} exited {self.rc}: {self.err.strip()}")
+        try:
+            return json.loads(self.out)
+        except ValueError as e:
+            raise CheckError(f"{self.cmd()}: output is not JSON ({e}): "
+                             f"{self.out[:200]!r}")
+
+    def error_line_problem(self):
+        """Errors are exactly one line on stderr starting "haywire: "."""
+        lines = self.err.splitlines()
+        if len(lines) != 1 or not lines[0].startswith("haywire: "):
+            return f"{self.cmd()}: stderr is not one 'haywire: ' line: {self.err!r}"
+        return None
+
+
+class CheckError(Exception):
+    pass
+
+
+def host(ram, *args):
+    argv = ["--mem", ram, *args]
+    try:
+        proc = subprocess.run([HAYWIRE, *argv], capture_output=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise CheckError(f"haywire {' '.join(argv)} did not finish in 60 s")
+    return HostResult(list(args), proc)
+
+
+def gpa_to_offset(gpa, machine, mem):
+    """Where QEMU puts a guest-physical address in the RAM file (None: not
+    RAM). Independent of the host command's own derivation, on purpose."""
+    low = mem
+    if machine == "q35" and mem >= 0xb0000000:
+        low = 2 * GiB
+    elif machine == "pc" and mem >= 0xe0000000:
+        low = 3 * GiB
+    if gpa < low:
+        return gpa
+    if 4 * GiB <= gpa < 4 * GiB + mem - low:
+        return gpa - 4 * GiB + low
+    return None
+
+
+# -- building ------------------------------------------------------------
+
+def sh(argv):
+    r = subprocess.run(argv, cwd=TOP, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise CheckError(f"{' '.join(argv)} failed:\n{r.stdout}{r.stderr}")
+    return r.stdout.strip()
+
+
+def build(kernels):
+    """The host command, guest programs, and per kernel module + initramfs."""
+    sh(["make", "-s", "host"])
+    programs = sh([os.path.join(HERE, "build-guest.sh")]).split()
+    images = {}
+    for k in kernels:
+        kc = haywire_vm.kernel_dir(k)
+        release = open(os.path.join(kc, "release")).read().strip()
+        ko = sh([os.path.join(TOP, "tools", "build-module.sh"),
+                 os.path.join(kc, "kdir")]).splitlines()[-1]
+        initrd = os.path.join(TOP, "build", "vm", f"initrd-{release}.cpio.gz")
+        sh([os.path.join(TOP, "tools", "mkinitramfs.sh"), initrd, kc, ko,
+            *programs])
+        images[k] = (os.path.join(kc, "vmlinuz"), initrd, release)
+    return images
+
+
+# -- one guest -------------------------------------------------------------
+
+class Machine:
+    def __init__(self, tap, kernel, label, machine, mem, images):
+        self.tap = tap
+        self.kernel = kernel
+        self.label = label
+        self.machine = machine
+        self.mem = haywire_vm.parse_size(mem)
+        vmlinuz, initrd, self.release = images
+        self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine)
+        self.ram = self.guest.ram_path
+
+    def name(self, what):
+        return f"{self.kernel} {self.label} {what}"
+
+    def run(self, command, **kw):
+        return self.guest.run(command, **kw)
+
+    def check(self, what, fn):
+        """Run one check; exceptions are failures with their message."""
+        try:
+            diffs = fn()
+        except (CheckError, haywire_vm.GuestError) as e:
+            diffs = [str(e)]
+        except Exception:
+            diffs = ["test error:"] + traceback.format_exc().splitlines()
+        return self.tap.result(self.name(what), diffs)
+
+    # guest side
+
+    def dmesg_lines(self):
+        return self.run("dmesg")[1].splitlines()
+
+    def insmod(self, args=""):
+        return self.run(f"insmod /lib/modules/haywire.ko {args}".strip(),
+                        check=False)
+
+    def start_workloads(self):
+        for i, w in enumerate(WORKLOADS):
+            self.run(f"hw-workload {w} > /tmp/w{i}.out 2>&1 &")
+        deadline = time.monotonic() + 120
+        while True:
+            missing = [w for i, w in enumerate(WORKLOADS)
+                       if self.run(f"cat /tmp/w{i}.out")[1].strip() != "ready"]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                outs = [f"{w}: {self.run(f'cat /tmp/w{WORKLOADS.index(w)}.out')[1]!r}"
+                        for w in missing]
+                raise CheckError("workloads not ready after 120 s: " + "; ".join(outs))
+            time.sleep(0.2)
+
+    def take_truth(self):
+        rc, out = self.run("hw-truth > /tmp/truth.json && cat /tmp/truth.json",
+                           check=False, timeout=120)
+        if rc != 0:
+            raise CheckError(f"hw-truth failed ({rc}): {out[-2000:]}")
+        try:
+            return json.loads(out)
+        except ValueError as e:
+            raise CheckError(f"hw-truth output is not JSON: {e}")
+
+    def alive_pids(self):
+        return {int(x) for x in self.run("ls /proc")[1].split() if x.isdigit()}
+
+    # host side
+
+    def wait_info(self, cond, what, timeout=60):
+        """Poll `haywire info --json` until cond(info) holds."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            r = host(self.ram, "--json", "info")
+            if r.rc == 0:
+                last = r.json()
+                if cond(last):
+                    return last
+            else:
+                last = f"exit {r.rc}: {r.err.strip()}"
+            if time.monotonic() > deadline:
+                raise CheckError(f"timed out waiting for {what}; last info: {last}")
+            time.sleep(0.1)
+
+    def info(self):
+        return host(self.ram, "--json", "info").json()
+
+    # -- scenarios -------------------------------------------------------
+
+    def snapshot_round(self):
+        """Truth, then a snapshot published after it; returns the checks'
+        differences by check name, and the pieces for the pgd check."""
+        truth = self.take_truth()
+        end = truth["boot_ns_end"]
+        info = self.wait_info(lambda i: i["publish_boot_ns"] > end,
+                              "a snapshot published after the truth")
+        ps = host(self.ram, "--json", "ps").json()
+        in_snapshot = {p["pid"] for p in ps["processes"]}
+        maps_json, maps_text = {}, {}
+        for t in truth["processes"]:
+            if t["maps"] is None or compare.is_kthread(t) or \
+                    t["pid"] not in in_snapshot:
+                continue
+            pid = str(t["pid"])
+            maps_json[t["pid"]] = host(self.ram, "--json", "maps", pid)
+            maps_text[t["pid"]] = host(self.ram, "maps", pid)
+        alive = self.alive_pids()
+        pairing = compare.Pairing(truth, ps, alive)
+
+        ps_diffs = []
+        if ps["generation"] < info["generation"]:
+            ps_diffs.append(f"ps generation {ps['generation']} is older than "
+                            f"info's {info['generation']}")
+        if ps.get("truncated"):
+            ps_diffs.append("ps says the snapshot is truncated")
+        ps_diffs += compare.check_ps(pairing)
+        json_diffs, text_diffs = [], []
+        for t, s in pairing.user():
+            if t["maps"] is None:
+                continue
+            rj, rt = maps_json.get(t["pid"]), maps_text.get(t["pid"])
+            if rj is None:
+                continue
+            if rj.rc != 0 or rt.rc != 0:
+                bad = rj if rj.rc != 0 else rt
+                json_diffs.append(f"{bad.cmd()} exited {bad.rc}: {bad.err.strip()}")
+                continue
+            json_diffs += compare.check_maps_json(t, rj.json())
+            text_diffs += compare.check_maps_text(t, rt.out)
+        return truth, ps, pairing, {
+            "ps matches /proc": ps_diffs,
+            "maps --json match /proc/PID/maps": json_diffs,
+            "text maps match /proc/PID/maps byte for byte": text_diffs,
+        }
+
+    def compare_scenario(self):
+        """Truth vs snapshot, retried when something transient differs."""
+        for attempt in range(1, ATTEMPTS + 1):
+            truth, ps, pairing, results = self.snapshot_round()
+            if not any(results.values()):
+                break
+            n = sum(len(d) for d in results.values())
+            self.tap.note(f"{self.name('')}attempt {attempt}: {n} differences"
+                          + ("; retrying" if attempt < ATTEMPTS else ""))
+            time.sleep(1)
+        self.check("workload state present in /proc",
+                   lambda: workload_coverage(truth))
+        for what, diffs in results.items():
+            self.check(what, lambda d=diffs: d)
+        self.check("pgd sane, kernel half shared",
+                   lambda: self.check_pgd(pairing))
+
+    def check_pgd(self, pairing):
+        """Page-table roots: in RAM, aligned, and sharing the kernel half."""
+        diffs = []
+        halves = {}
+        with open(self.ram, "rb") as f:
+            for t, s in pairing.user():
+                pid = t["pid"]
+                pgd = compare.hexint(s["pgd"])
+                if not t["has_mm"]:
+                    if pgd != 0:
+                        diffs.append(f"pid {pid} has no mm but pgd {s['pgd']}")
+                    continue
+                off = gpa_to_offset(pgd, self.machine, self.mem)
+                if pgd == 0 or pgd % 4096 or off is None:
+                    diffs.append(f"pid {pid} ({t['comm']}): pgd {s['pgd']} is "
+                                 "zero, unaligned or outside guest RAM")
+                    continue
+                f.seek(off)
+                table = f.read(4096)
+                halves.setdefault(table[2048:], []).append(pid)
+        if len(halves) > 1:
+            groups = sorted(halves.values(), key=len, reverse=True)
+            diffs.append("kernel half (entries 256..511) differs between "
+                         f"processes: groups {groups}")
+        for half in halves:
+            if not any(half):
+                diffs.append("kernel half of the top-level table is all zero")
+        if not halves and not diffs:
+            diffs.append("no user process with an address space to check")
+        return diffs
+
+    def check_info(self):
+        """`info --json`: fields, types, and the index location."""
+        diffs = []
+        info = self.info()
+        for key in ("generation", "publish_mono_ns", "publish_boot_ns",
+                    "publish_real_ns", "age_ms", "interval_ms", "procs",
+                    "procs_total", "vmas", "vmas_total"):
+            if not isinstance(info.get(key), int):
+                diffs.append(f"{key} is not a number: {info.get(key)!r}")
+        for key in ("nonce", "index_offset", "index_gpa"):
+            try:
+                compare.hexint(info.get(key))
+            except ValueError as e:
+                diffs.append(f"{key}: {e}")
+        if diffs:
+            return diffs
+        if not isinstance(info.get("flags"), list):
+            diffs.append(f"flags is not an array: {info.get('flags')!r}")
+        if info.get("stale") is not False:
+            diffs.append(f"stale is {info.get('stale')!r} for a running guest")
+        if info["generation"] < 1:
+            diffs.append("generation 0")
+        if info["interval_ms"] != INTERVAL_MS:
+            diffs.append(f"interval_ms {info['interval_ms']}, loaded with {INTERVAL_MS}")
+        if info.get("kernel_release") != self.release:
+            diffs.append(f"kernel_release {info.get('kernel_release')!r}, "
+                         f"guest runs {self.release!r}")
+        if info["procs"] > info["procs_total"] or info["vmas"] > info["vmas_total"]:
+            diffs.append("published counts exceed the totals")
+        stats = info.get("stats", {})
+        for key in ("last_refresh_ns", "last_walk_procs_ns", "last_walk_vmas_ns",
+                    "last_procs", "last_vmas", "ns_per_proc", "ns_per_vma"):
+            if not isinstance(stats.get(key), (int, float)):
+                diffs.append(f"stats.{key} missing: {stats.get(key)!r}")
+        disc = info.get("discovery", {})
+        for key in ("ns", "probes", "hint_used"):
+            if key not in disc:
+                diffs.append(f"discovery.{key} missing")
+        gpa, off = compare.hexint(info["index_gpa"]), compare.hexint(info["index_offset"])
+        if gpa_to_offset(gpa, self.machine, self.mem) != off:
+            diffs.append(f"index_gpa {info['index_gpa']} should be at file offset "
+                         f"{gpa_to_offset(gpa, self.machine, self.mem)!r}, "
+                         f"info says {info['index_offset']}")
+        if gpa % (2 << 20):
+            diffs.append(f"index_gpa {info['index_gpa']} is not 2 MiB aligned")
+        cold = host(self.ram, "--no-hint", "--json", "info")
+        if cold.rc != 0:
+            diffs.append(f"{cold.cmd()} exited {cold.rc}: {cold.err.strip()}")
+        elif cold.json().get("discovery", {}).get("hint_used") is not False:
+            diffs.append("--no-hint info says the hint was used")
+        text = host(self.ram, "info")
+        if text.rc != 0 or not text.out.strip():
+            diffs.append(f"text info exited {text.rc}: {text.err.strip()}")
+        return diffs
+
+    def check_high_index(self):
+        """With RAM above 4 GiB the index should be there (ZONE_NORMAL)."""
+        gpa = compare.hexint(self.info()["index_gpa"])
+        if gpa >= 4 * GiB:
+            return []
+        return [f"index_gpa {gpa:#x} is below 4 GiB: the map of RAM above 4 GiB "
+                "was NOT exercised by this guest"]
+
+    def check_missing_pid(self):
+        r = host(self.ram, "maps", "999999")
+        diffs = [] if r.rc == 5 else [f"{r.cmd()} exited {r.rc}, expected 5"]
+        problem = r.error_line_problem()
+        return diffs + ([problem] if problem else [])
+
+    def check_dmesg(self):
+        bad = [line for line in self.dmesg_lines()
+               if any(b in line for b in DMESG_BAD)]
+        return [f"dmesg: {line}" for line in bad]
+
+    def lifecycle(self):
+        """rmmod / insmod / bad parameters, one check each."""
+        nonce = {}
+
+        def unload():
+            nonce["before"] = self.info()["nonce"]
+            self.run("rmmod haywire")
+            diffs = []
+            for cmd in ("ps", "info"):
+                r = host(self.ram, cmd)
+                if r.rc != 3:
+                    diffs.append(f"{r.cmd()} after rmmod exited {r.rc}, expected 3")
+                problem = r.error_line_problem()
+                if problem:
+                    diffs.append(problem)
+                elif "unload" not in r.err.lower():
+                    diffs.append(f"{r.cmd()} does not say the module was "
+                                 f"unloaded: {r.err.strip()!r}")
+            return diffs
+
+        def bad_insmod(args, param):
+            before = len(self.dmesg_lines())
+            rc, out = self.insmod(args)
+            diffs = []
+            if rc == 0:
+                diffs.append(f"insmod haywire.ko {args} succeeded")
+                self.run("rmmod haywire", check=False)
+            new = self.dmesg_lines()[before:]
+            if not any("haywire" in line and param in line for line in new):
+                diffs.append(f"no dmesg line from haywire naming {param}; new "
+                             f"dmesg lines: {new!r}")
+            return diffs
+
+        def reload():
+            rc, out = self.insmod(f"interval_ms={INTERVAL_MS}")
+            if rc != 0:
+                return [f"insmod failed ({rc}): {out.strip()}"]
+            info = self.wait_info(lambda i: i["generation"] >= 1,
+                                  "the reloaded module's first snapshot")
+            diffs = []
+            if info["nonce"] == nonce.get("before"):
+                diffs.append(f"nonce {info['nonce']} did not change on reload")
+            ps = host(self.ram, "--json", "ps").json()
+            pids = {p["pid"] for p in ps["processes"]}
+            if 1 not in pids or len(pids) < len(WORKLOADS):
+                diffs.append(f"ps after reload lists only {sorted(pids)}")
+            return diffs
+
+        def bad_param_write():
+            path = "/sys/module/haywire/parameters/interval_ms"
+            diffs = []
+            for value in ("5", "3600001", "abc"):
+                rc, _ = self.run(f"echo {value} > {path}", check=False)
+                if rc == 0:
+                    diffs.append(f"writing {value} to {path} succeeded")
+            now = self.run(f"cat {path}")[1].strip()
+            if now != str(INTERVAL_MS):
+                diffs.append(f"interval_ms is {now} after bad writes")
+            self.run(f"echo 250 > {path}")
+            self.wait_info(lambda i: i["interval_ms"] == 250,
+                           "interval_ms 250 to show in the index", timeout=30)
+            return diffs
+
+        self.check("lifecycle: rmmod -> ps and info exit 3, say unloaded", unload)
+        self.check("lifecycle: insmod interval_ms=5 fails, says why in dmesg",
+                   lambda: bad_insmod("interval_ms=5", "interval_ms"))
+        self.check("lifecycle: insmod max_mb=2 fails, says why in dmesg",
+                   lambda: bad_insmod("max_mb=2", "max_mb"))
+        self.check("lifecycle: insmod again -> new nonce, ps works", reload)
+        self.check("lifecycle: bad interval_ms writes to sysfs fail", bad_param_write)
+
+    def scenario(self):
+        try:
+            self.guest.start()
+        except haywire_vm.GuestError as e:
+            self.tap.result(self.name("boots"), [str(e)])
+            return
+        try:
+            self.tap.note(f"{self.name('')}booted in {self.guest.boot_seconds:.1f} s "
+                          f"({self.guest.accel}); RAM file {self.ram}")
+            if not self.check("insmod haywire.ko and start workloads", self.setup):
+                return
+            self.compare_scenario()
+            self.check("info --json sane, index where the RAM map says",
+                       self.check_info)
+            if self.mem > 4 * GiB - (512 << 20):
+                self.check("index above 4 GiB (high RAM map exercised)",
+                           self.check_high_index)
+            self.check("maps of a missing pid exits 5", self.check_missing_pid)
+            if self.label == "q35-512M":
+                self.lifecycle()
+        finally:
+            try:
+                self.check("dmesg clean", self.check_dmesg)
+            finally:
+                self.guest.stop()
+
+    def setup(self):
+        rc, out = self.insmod(f"interval_ms={INTERVAL_MS}")
+        if rc != 0:
+            return [f"insmod failed ({rc}): {out.strip()}"]
+        self.start_workloads()
+        self.wait_info(lambda i: i["generation"] >= 1, "the first snapshot")
+        return []
+
+
+def chain_depth(procs):
+    """The longest parent -> child chain of hw-workload processes."""
+    by_pid = {p["pid"]: p for p in procs}
+    best = 0
+    for p in procs:
+        depth = 0
+        while p and p["comm"] == "hw-workload" and depth <= len(procs):
+            depth += 1
+            p = by_pid.get(p["ppid"])
+        best = max(best, depth)
+    return best
+
+
+def workload_coverage(truth):
+    """The workloads' states really are in the guest (so they get compared)."""
+    procs = truth["processes"]
+    paths = {v["path"] for p in procs for v in (p["maps"] or [])}
+    want = {
+        "a stopped process": any(p["state"] == "T" for p in procs),
+        "a zombie": any(p["state"] == "Z" for p in procs),
+        "uid 1000 euid 1002 gid 1001 egid 1003": any(
+            (p["uid"], p["euid"], p["gid"], p["egid"]) == (1000, 1002, 1001, 1003)
+            for p in procs),
+        "comm 'long) name (15)'": any(p["comm"] == "long) name (15)" for p in procs),
+        "an exe ' (deleted)'": any((p["exe"] or "").endswith(" (deleted)")
+                                   for p in procs),
+        "a 5-thread process": any(p["threads"] == 5 for p in procs),
+        "a process with 500+ VMAs": any(len(p["maps"] or []) >= 500 for p in procs),
+        "a chain of 4 hw-workload processes": chain_depth(procs) >= 4,
+    }
+    for path in ("/data/hw-map-file", "/data/hw-unlinked (deleted)",
+                 "/data/dir with spaces/file name.bin", "/data/new\\012line",
+                 "/memfd:hw-memfd (deleted)", "/dev/zero (deleted)",
+                 "/SYSV48570001 (deleted)", "[heap]", "[stack]", "[vdso]"):
+        want[f"a mapping of {path!r}"] = path in paths
+    return [f"missing from the guest: {what}" for what, ok in want.items() if not ok]
+
+
+def main():
+    kernels = os.environ.get("HAYWIRE_KERNELS", "6.1 6.12").split()
+    labels = os.environ.get("HAYWIRE_VM_CONFIGS", " ".join(c[0] for c in CONFIGS)).split()
+    tap = Tap()
+    if not os.access(f"/usr/bin/{haywire_vm.QEMU['amd64']}", os.X_OK):
+        print(f"# SKIP: {haywire_vm.QEMU['amd64']} is not installed")
+        return 4
+    started = time.monotonic()
+    try:
+        images = build(kernels)
+    except (CheckError, subprocess.CalledProcessError) as e:
+        tap.result("build host command, guest programs, modules, initramfs", [str(e)])
+        print(f"1..{tap.n}")
+        return 1
+    for k in kernels:
+        for label, machine, mem in CONFIGS:
+            if label not in labels:
+                continue
+            t0 = time.monotonic()
+            Machine(tap, k, label, machine, mem, images[k]).scenario()
+            tap.note(f"{k} {label}: {time.monotonic() - t0:.0f} s")
+    print(f"1..{tap.n}")
+    tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
+             f"{time.monotonic() - started:.0f} s")
+    return 1 if tap.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
