@@ -6,6 +6,8 @@ every user process. Each check returns a list of differences, one readable
 line each; an empty list means the check passed.
 """
 
+import difflib
+
 PF_KTHREAD = 0x00200000  # /proc/PID/stat flags
 PF_WQ_WORKER = 0x00000020
 STATES = set("RSDTtXZPI")
@@ -121,35 +123,45 @@ def truth_vmas(t):
     return [v for v in t["maps"] if v["path"] != "[vsyscall]"]
 
 
+def beacon_vma(g):
+    """A VMA of `maps --json` in hw-truth's terms; raises ValueError."""
+    major, minor = (int(x, 16) for x in g["dev"].split(":"))
+    return {"start": hexint(g["start"]), "end": hexint(g["end"]),
+            "perms": g["perms"], "offset": hexint(g["offset"]),
+            "dev_major": major, "dev_minor": minor, "inode": g["inode"],
+            "path": g["path"]}
+
+
 def check_maps_json(t, maps):
     """`haywire maps PID --json` against the parsed /proc/PID/maps."""
     pid = t["pid"]
-    want = truth_vmas(t)
-    got = maps.get("vmas", [])
+    want = {v["start"]: v for v in truth_vmas(t)}
+    got = {}
     diffs = []
     if maps.get("pid") != pid:
         diffs.append(f"pid {pid}: maps --json says pid {maps.get('pid')!r}")
-    if len(want) != len(got):
-        diffs.append(f"pid {pid} ({t['comm']}): {len(want)} VMAs in /proc, "
-                     f"{len(got)} in the beacon")
-    for w, g in zip(want, got):
+    for g in maps.get("vmas", []):
         try:
-            major, minor = (int(x, 16) for x in g["dev"].split(":"))
-            fields = {"start": hexint(g["start"]), "end": hexint(g["end"]),
-                      "perms": g["perms"], "offset": hexint(g["offset"]),
-                      "dev_major": major, "dev_minor": minor,
-                      "inode": g["inode"]}
-        except (KeyError, ValueError, AttributeError) as e:
-            diffs.append(f"pid {pid}: malformed VMA {g!r}: {e}")
+            v = beacon_vma(g)
+        except (KeyError, ValueError, AttributeError, TypeError) as e:
+            diffs.append(f"pid {pid}: malformed VMA {g!r}: {e!r}")
+            continue
+        got[v["start"]] = v
+    if list(got) != sorted(got):
+        diffs.append(f"pid {pid}: VMAs not sorted by start address")
+    for start in sorted(set(want) | set(got)):
+        w, g = want.get(start), got.get(start)
+        if not g:
+            diffs.append(f"pid {pid}: VMA missing from the beacon: {w['line']!r}")
+            continue
+        if not w:
+            diffs.append(f"pid {pid}: VMA not in /proc/PID/maps: {g!r}")
             continue
         # /proc escapes a newline in a path as \012; JSON needs no escape
-        path = g.get("path")
-        if isinstance(path, str) and path != w["path"] and \
-                path.replace("\n", "\\012") == w["path"]:
-            path = w["path"]
-        fields["path"] = path
+        if isinstance(g["path"], str) and g["path"].replace("\n", "\\012") == w["path"]:
+            g["path"] = w["path"]
         bad = [f"{k}: /proc {w[k]!r}, beacon {v!r}"
-               for k, v in fields.items() if w[k] != v]
+               for k, v in g.items() if w[k] != v]
         if bad:
             diffs.append(f"pid {pid} VMA {w['line'].rstrip()!r}: " + "; ".join(bad))
     return diffs
@@ -161,14 +173,14 @@ def check_maps_text(t, text):
     got = text.split("\n")
     if got and got[-1] == "":
         got.pop()
-    diffs = []
-    if len(want) != len(got):
-        diffs.append(f"pid {t['pid']} ({t['comm']}): {len(want)} lines in "
-                     f"/proc/PID/maps, {len(got)} from haywire maps")
-    for w, g in zip(want, got):
-        if w != g:
-            note = " (differs only in trailing spaces)" \
-                if w.rstrip() == g.rstrip() else ""
-            diffs.append(f"pid {t['pid']}: /proc {w!r}\n"
-                         f"        haywire {g!r}{note}")
-    return diffs
+    if want == got:
+        return []
+    if [w.rstrip() for w in want] == [g.rstrip() for g in got]:
+        w, g = next((w, g) for w, g in zip(want, got) if w != g)
+        return [f"pid {t['pid']} ({t['comm']}): haywire maps differs from "
+                "/proc/PID/maps only in trailing spaces, e.g. /proc "
+                f"{w!r}, haywire {g!r}"]
+    diff = difflib.unified_diff(want, got, "/proc/PID/maps", "haywire maps",
+                                n=0, lineterm="")
+    return [f"pid {t['pid']} ({t['comm']}): haywire maps differs from "
+            "/proc/PID/maps:"] + [f"  {line!r}" for line in diff]

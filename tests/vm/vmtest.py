@@ -111,6 +111,23 @@ def host(ram, *args):
     return HostResult(list(args), proc)
 
 
+def wait_info(ram, cond, what, timeout=60):
+    """Poll `haywire info --json` until cond(info) holds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        r = host(ram, "--json", "info")
+        if r.rc == 0:
+            last = r.json()
+            if cond(last):
+                return last
+        else:
+            last = f"exit {r.rc}: {r.err.strip()}"
+        if time.monotonic() > deadline:
+            raise CheckError(f"timed out waiting for {what}; last info: {last}")
+        time.sleep(0.1)
+
+
 def gpa_to_offset(gpa, machine, mem):
     """Where QEMU puts a guest-physical address in the RAM file (None: not
     RAM). Independent of the host command's own derivation, on purpose."""
@@ -221,20 +238,7 @@ class Machine:
     # host side
 
     def wait_info(self, cond, what, timeout=60):
-        """Poll `haywire info --json` until cond(info) holds."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while True:
-            r = host(self.ram, "--json", "info")
-            if r.rc == 0:
-                last = r.json()
-                if cond(last):
-                    return last
-            else:
-                last = f"exit {r.rc}: {r.err.strip()}"
-            if time.monotonic() > deadline:
-                raise CheckError(f"timed out waiting for {what}; last info: {last}")
-            time.sleep(0.1)
+        return wait_info(self.ram, cond, what, timeout)
 
     def info(self):
         return host(self.ram, "--json", "info").json()
