@@ -29,13 +29,15 @@ def comm_matches(truth_proc, snap_comm, wq_worker):
     shown = truth_proc["comm"]
     if shown == snap_comm:
         return True
-    if not is_kthread(truth_proc) or not snap_comm:
+    if not is_kthread(truth_proc) or not snap_comm or \
+            not shown.startswith(snap_comm):
         return False
-    if wq_worker:		# "<comm>-<workqueue>" (or "+" while busy)
-        return shown[len(snap_comm):len(snap_comm) + 1] in ("-", "+") and \
-            shown.startswith(snap_comm)
     # a kernel thread whose full name is longer than task->comm holds
-    return len(snap_comm) == 15 and shown.startswith(snap_comm)
+    # (including 6.12's "kworker/R-<workqueue>" rescuers)
+    if len(snap_comm) == 15:
+        return True
+    # a workqueue worker: "<comm>-<workqueue>" ("+" while it runs a work)
+    return wq_worker and shown[len(snap_comm)] in "-+"
 
 
 class Pairing:
