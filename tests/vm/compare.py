@@ -12,6 +12,25 @@ PF_KTHREAD = 0x00200000  # /proc/PID/stat flags
 PF_WQ_WORKER = 0x00000020
 STATES = set("RSDTtXZPI")
 
+# `ps --json` process fields and their JSON types (bool is not an int here)
+PROC_FIELDS = {
+    "pid": int, "ppid": int, "tgid": int, "uid": int, "gid": int,
+    "euid": int, "egid": int, "state": str, "comm": str, "threads": int,
+    "kthread": bool, "start_time_ns": int, "vsize_kb": int, "rss_kb": int,
+    "pgd": str, "exe": (str, type(None)), "flags": list,
+}
+
+
+def record_problems(rec):
+    """Fields of a `ps --json` process that are missing or mistyped."""
+    bad = []
+    for key, kind in PROC_FIELDS.items():
+        value = rec.get(key)
+        if not isinstance(value, kind) or \
+                (kind is int and isinstance(value, bool)):
+            bad.append(f"{key}={value!r}")
+    return bad
+
 
 def hexint(text):
     """'0x1f' -> 31; anything else raises ValueError."""
@@ -69,6 +88,9 @@ class Pairing:
                     continue
                 self.diffs.append(f"pid {pid} ({t['comm']}) is in /proc but "
                                   "not in the beacon")
+            elif record_problems(s):
+                self.diffs.append(f"pid {pid}: malformed beacon record: "
+                                  + ", ".join(record_problems(s)))
             else:
                 self.pairs.append((t, s))
 
@@ -82,7 +104,7 @@ def check_ps(pairing):
     for t, s in pairing.pairs:
         pid = t["pid"]
         kthread = is_kthread(t)
-        flags = s.get("flags", [])
+        flags = s["flags"]
         wq_worker = "wq_worker" in flags
 
         def want(field, expected, actual):

@@ -40,6 +40,9 @@ WORKLOADS = ["maps", "threads 4", "tree 3", "ids", "stopped", "zombie",
 DMESG_BAD = ["WARNING:", "BUG:", "Oops", "Call Trace",
              "sleeping function called from invalid context", "refcount_t"]
 
+COMPARE_CHECKS = ("ps matches /proc", "maps --json match /proc/PID/maps",
+                  "text maps match /proc/PID/maps byte for byte")
+
 INTERVAL_MS = 100
 ATTEMPTS = 3
 MAX_DIFF_LINES = 40
@@ -285,16 +288,21 @@ class Machine:
                 continue
             json_diffs += compare.check_maps_json(t, rj.json())
             text_diffs += compare.check_maps_text(t, rt.out)
-        return truth, ps, pairing, {
-            "ps matches /proc": ps_diffs,
-            "maps --json match /proc/PID/maps": json_diffs,
-            "text maps match /proc/PID/maps byte for byte": text_diffs,
-        }
+        return truth, ps, pairing, dict(zip(COMPARE_CHECKS,
+                                            (ps_diffs, json_diffs, text_diffs)))
 
     def compare_scenario(self):
         """Truth vs snapshot, retried when something transient differs."""
+        truth = pairing = None
         for attempt in range(1, ATTEMPTS + 1):
-            truth, ps, pairing, results = self.snapshot_round()
+            try:
+                truth, ps, pairing, results = self.snapshot_round()
+            except (CheckError, haywire_vm.GuestError) as e:
+                results = {what: [f"no snapshot to compare: {e}"]
+                           for what in COMPARE_CHECKS}
+            except Exception:
+                results = {what: ["test error:"] + traceback.format_exc().splitlines()
+                           for what in COMPARE_CHECKS}
             if not any(results.values()):
                 break
             n = sum(len(d) for d in results.values())
@@ -302,11 +310,13 @@ class Machine:
                           + ("; retrying" if attempt < ATTEMPTS else ""))
             time.sleep(1)
         self.check("workload state present in /proc",
-                   lambda: workload_coverage(truth))
-        for what, diffs in results.items():
-            self.check(what, lambda d=diffs: d)
+                   lambda: workload_coverage(truth) if truth else
+                   ["no ground truth taken"])
+        for what in COMPARE_CHECKS:
+            self.check(what, lambda d=results[what]: d)
         self.check("pgd sane, kernel half shared",
-                   lambda: self.check_pgd(pairing))
+                   lambda: self.check_pgd(pairing) if pairing else
+                   ["no snapshot to check"])
 
     def check_pgd(self, pairing):
         """Page-table roots: in RAM, aligned, and sharing the kernel half."""
@@ -504,6 +514,9 @@ class Machine:
             self.check("maps of a missing pid exits 5", self.check_missing_pid)
             if self.label == "q35-512M":
                 self.lifecycle()
+        except Exception:
+            self.tap.result(self.name("scenario ran to the end"),
+                            ["test error:"] + traceback.format_exc().splitlines())
         finally:
             try:
                 self.check("dmesg clean", self.check_dmesg)
