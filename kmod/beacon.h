@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Beacon memory: physically contiguous extents of guest RAM that the host
+ * reads. Laid end to end in list order they form the logical address space
+ * of docs/protocol.md; the module maps them virtually contiguous in the
+ * same order, so a logical offset is also an offset from beacon->base.
+ */
+#ifndef HAYWIRE_BEACON_H
+#define HAYWIRE_BEACON_H
+
+#include <linux/types.h>
+#include "haywire_protocol.h"
+
+/* Logical [0, BEACON_FIXED_SIZE) holds pages that never move: the index. */
+#define BEACON_FIXED_SIZE	HW_INDEX_SIZE
+/* Sections start on this alignment. */
+#define BEACON_SECTION_ALIGN	64
+
+struct page;
+
+struct beacon_extent {
+	struct page *page;
+	unsigned int order;
+};
+
+struct beacon {
+	struct beacon_extent extents[HW_MAX_EXTENTS];
+	unsigned int nr_extents;
+	u64 logical_size;	/* sum of extent sizes */
+	u64 cap;		/* most logical_size may grow to */
+	void *base;		/* vmap of all extents, in logical order */
+	struct hw_index *index;	/* = base */
+	/* logical range the published sections occupy; pub_end 0: none */
+	u64 pub_start;
+	u64 pub_end;
+	bool live;		/* magic set: unloading must say "gone" */
+	u32 seq;
+	u64 generation;
+	u64 grow_events;	/* extents added after load */
+	u64 alloc_failures;	/* extent or mapping allocations that failed */
+};
+
+/* What one publication says besides the sections' place in memory. */
+struct beacon_publication {
+	u32 flags;		/* HW_IF_* */
+	u32 interval_ms;
+	u32 procs_total;
+	u32 procs_mm_busy;
+	u64 vmas_total;
+	u64 strings_total;
+	u32 section_count;
+	struct hw_section sections[HW_MAX_SECTIONS];
+	u64 start;		/* logical range the sections occupy */
+	u64 size;
+};
+
+int beacon_init(struct beacon *b, u64 cap_bytes);
+void beacon_set_magic(struct beacon *b);
+void beacon_destroy(struct beacon *b);
+
+u64 beacon_max_buffer(const struct beacon *b, bool may_grow);
+int beacon_place(struct beacon *b, u64 size, bool may_grow, u64 *offset);
+static inline void *beacon_at(const struct beacon *b, u64 offset)
+{
+	return (char *)b->base + offset;
+}
+void beacon_publish(struct beacon *b, const struct beacon_publication *pub);
+void beacon_mark_stalled(struct beacon *b);
+
+#endif /* HAYWIRE_BEACON_H */

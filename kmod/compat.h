@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Every difference between the kernel versions Haywire builds against lives
+ * here (tested: 6.1 and 6.12). Each helper names the kernel change it
+ * follows, so a new version only needs another #if branch.
+ */
+#ifndef HAYWIRE_COMPAT_H
+#define HAYWIRE_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/mm_types.h>
+#include <linux/rcupdate.h>
+#include <linux/pgtable.h>
+#include "haywire_protocol.h"
+
+/* ---- architecture --------------------------------------------------- */
+
+#if defined(CONFIG_X86_64)
+#define HW_THIS_ARCH	HW_ARCH_X86_64
+static inline u8 hw_paging_levels(void)
+{
+	return pgtable_l5_enabled() ? 5 : 4;
+}
+#elif defined(CONFIG_ARM64)
+#define HW_THIS_ARCH	HW_ARCH_ARM64
+static inline u8 hw_paging_levels(void)
+{
+	return CONFIG_PGTABLE_LEVELS;
+}
+#else
+#error "Haywire supports x86-64 and arm64 guests"
+#endif
+
+/* ---- executable file ------------------------------------------------ */
+
+/*
+ * mm->exe_file with a reference, as get_mm_exe_file() (not exported) takes
+ * it. Since 6.7 files are SLAB_TYPESAFE_BY_RCU and get_file_rcu() takes the
+ * __rcu pointer itself and rechecks it; before, files were freed after an RCU
+ * grace period and get_file_rcu() was a macro on the file.
+ */
+static inline struct file *hw_get_mm_exe_file(struct mm_struct *mm)
+{
+	struct file *file;
+
+	rcu_read_lock();
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	file = get_file_rcu(&mm->exe_file);
+#else
+	file = rcu_dereference(mm->exe_file);
+	if (file && !get_file_rcu(file))
+		file = NULL;
+#endif
+	rcu_read_unlock();
+	return file;
+}
+
+/* ---- what /proc/PID/maps shows for a VMA ---------------------------- */
+
+/*
+ * Since 6.8 a mapping of a file on a stacking filesystem (overlayfs) holds a
+ * backing file; maps shows the path and inode the user opened.
+ */
+static inline const struct path *hw_vma_file_path(const struct file *file)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	return file_user_path(file);
+#else
+	return &file->f_path;
+#endif
+}
+
+static inline const struct inode *hw_vma_file_inode(const struct file *file)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	return file_user_inode(file);
+#else
+	return file_inode(file);
+#endif
+}
+
+/* [heap]: 6.6 added vma_is_initial_heap() with strict bounds. */
+static inline bool hw_vma_is_heap(const struct vm_area_struct *vma)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	return vma_is_initial_heap(vma);
+#else
+	return vma->vm_start <= vma->vm_mm->brk &&
+	       vma->vm_end >= vma->vm_mm->start_brk;
+#endif
+}
+
+/* [stack]: the main thread's stack. */
+static inline bool hw_vma_is_stack(const struct vm_area_struct *vma)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	return vma_is_initial_stack(vma);
+#else
+	return vma->vm_start <= vma->vm_mm->start_stack &&
+	       vma->vm_end >= vma->vm_mm->start_stack;
+#endif
+}
+
+/*
+ * A name given with prctl(PR_SET_VMA_ANON_NAME), or NULL. anon_vma_name() is
+ * not exported; it only reads vma->anon_name, which is stable under the
+ * mmap_lock the caller holds.
+ */
+static inline const char *hw_vma_anon_name(const struct vm_area_struct *vma)
+{
+#ifdef CONFIG_ANON_VMA_NAME
+	return vma->anon_name ? vma->anon_name->name : NULL;
+#else
+	return NULL;
+#endif
+}
+
+/*
+ * Since 6.2 a named shared anonymous mapping (a shmem file) shows as
+ * [anon_shmem:NAME] instead of its file path.
+ */
+#define HW_HAS_ANON_SHMEM_NAME \
+	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0))
+
+#endif /* HAYWIRE_COMPAT_H */

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The snapshot walk: processes, their VMAs and interned strings, built in
+ * staging memory that is kept (and grown) between refreshes.
+ */
+#ifndef HAYWIRE_WALK_H
+#define HAYWIRE_WALK_H
+
+#include <linux/align.h>
+#include <linux/types.h>
+#include "beacon.h"
+#include "haywire_protocol.h"
+
+struct task_struct;
+struct intern_slot;
+
+/*
+ * Bytes a snapshot takes in the beacon: stats, procs, vmas and strings
+ * sections, in this order, each starting on BEACON_SECTION_ALIGN.
+ */
+static inline u64 snapshot_size(u64 procs, u64 vmas, u64 string_bytes)
+{
+	return ALIGN(sizeof(struct hw_stats), BEACON_SECTION_ALIGN) +
+	       ALIGN(procs * sizeof(struct hw_proc), BEACON_SECTION_ALIGN) +
+	       ALIGN(vmas * sizeof(struct hw_vma), BEACON_SECTION_ALIGN) +
+	       ALIGN(string_bytes, BEACON_SECTION_ALIGN);
+}
+
+/* One walk's result; the records live in the walker's staging memory. */
+struct snapshot {
+	struct hw_proc *procs;		/* sorted by pid */
+	u32 nr_procs;
+	struct hw_vma *vmas;
+	u32 nr_vmas;
+	const char *strings;
+	u32 string_bytes;
+	/* true totals */
+	u32 procs_total;
+	u32 procs_mm_busy;
+	u64 vmas_total;
+	u64 strings_total;
+	u32 flags;			/* HW_IF_* */
+	/* staging memory, not the limit, cut the snapshot short */
+	bool staging_short;
+	u64 procs_ns;			/* walk time without the VMA part */
+	u64 vmas_ns;
+	u64 path_lookups;		/* d_path calls */
+};
+
+struct walker {
+	/* staging memory */
+	struct task_struct **tasks;
+	u32 tasks_cap;
+	struct hw_proc *procs;
+	u32 procs_cap;
+	struct hw_vma *vmas;
+	u32 vmas_cap;
+	char *strings;
+	u32 strings_cap;
+	struct intern_slot *slots;	/* string interning hash table */
+	u32 nr_slots;			/* a power of two */
+	u32 used_slots;
+	char *scratch;			/* d_path and name formatting */
+
+	/* state of the current walk */
+	u64 limit;			/* bytes the snapshot may take */
+	u32 procs_reserved;		/* records room is kept for */
+	u64 alloc_failures;
+	struct snapshot snap;
+};
+
+int walker_init(struct walker *w);
+void walker_free(struct walker *w);
+void walk_snapshot(struct walker *w, u64 limit, u64 budget_ns);
+int walker_grow_staging(struct walker *w);
+
+#endif /* HAYWIRE_WALK_H */
