@@ -1,0 +1,641 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The haywire command's output.
+ *
+ * Text: `maps` prints exactly what the guest's /proc/PID/maps would, names
+ * escaped the kernel's way ('\n' as \012, every other byte as is); `ps`
+ * shows control characters in names as '?', like procps.
+ *
+ * JSON (json-c, pretty-printed, '/' not escaped): guest strings that are
+ * valid UTF-8 are emitted as they are (json-c escapes control characters).
+ * A byte that is not part of a valid UTF-8 sequence becomes the four
+ * characters \ooo (backslash and three octal digits, as the kernel escapes
+ * '\n' in maps), so the output is always valid UTF-8 and no byte is lost.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "output.h"
+
+struct flag_name {
+	uint32_t bit;
+	const char *name;
+};
+
+static const struct flag_name index_flags[] = {
+	{ HW_IF_TRUNCATED, "truncated" },
+	{ HW_IF_BUDGET, "budget" },
+	{ HW_IF_MM_BUSY, "mm-busy" },
+	{ HW_IF_STALLED, "stalled" },
+	{ HW_IF_RAM_TRUNCATED, "ram-truncated" },
+	{ 0, NULL },
+};
+
+static const struct flag_name proc_flags[] = {
+	{ HW_PF_KTHREAD, "kthread" },
+	{ HW_PF_WQ_WORKER, "wq-worker" },
+	{ HW_PF_NO_MM, "no-mm" },
+	{ HW_PF_MM_BUSY, "mm-busy" },
+	{ HW_PF_VMAS_TRUNCATED, "vmas-truncated" },
+	{ HW_PF_VMAS_SKIPPED, "vmas-skipped" },
+	{ HW_PF_EXE_TRUNCATED, "exe-truncated" },
+	{ 0, NULL },
+};
+
+#define STAT(field) { #field, offsetof(struct hw_stats, field) }
+static const struct {
+	const char *name;
+	size_t offset;
+} stats_fields[] = {
+	STAT(refreshes), STAT(refresh_ns_total), STAT(last_refresh_ns),
+	STAT(last_walk_procs_ns), STAT(last_walk_vmas_ns),
+	STAT(last_publish_ns), STAT(last_procs), STAT(last_vmas),
+	STAT(max_refresh_ns), STAT(mm_busy_total), STAT(budget_overruns),
+	STAT(truncations), STAT(grow_events), STAT(alloc_failures),
+	STAT(stalls), STAT(path_lookups), STAT(string_bytes),
+};
+
+static uint64_t stat_value(const struct hw_stats *st, size_t offset)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)st + offset, sizeof(v));
+	return v;
+}
+
+static uint64_t ns_per(uint64_t ns, uint64_t count)
+{
+	return count ? ns / count : 0;
+}
+
+/* Known bits by name, the rest as "bitN". Each call appends one word. */
+static unsigned int flag_words(uint32_t flags, const struct flag_name *names,
+			       void (*add)(void *ctx, const char *word),
+			       void *ctx)
+{
+	unsigned int bit, n = 0;
+	char unknown[8];
+
+	for (bit = 0; bit < 32; bit++) {
+		const struct flag_name *f;
+
+		if (!(flags & (1U << bit)))
+			continue;
+		for (f = names; f->name && f->bit != (1U << bit); f++)
+			;
+		if (!f->name)
+			snprintf(unknown, sizeof(unknown), "bit%u", bit);
+		add(ctx, f->name ? f->name : unknown);
+		n++;
+	}
+	return n;
+}
+
+struct text_words {
+	char *buf;
+	size_t n, used;
+};
+
+static void add_text_word(void *ctx, const char *word)
+{
+	struct text_words *t = ctx;
+	int len = snprintf(t->buf + t->used, t->n - t->used, "%s%s",
+			   t->used ? ", " : "", word);
+
+	if (len > 0 && (size_t)len < t->n - t->used)
+		t->used += (size_t)len;
+}
+
+static void format_flags(char *buf, size_t n, uint32_t flags,
+			 const struct flag_name *names)
+{
+	struct text_words t = { buf, n, 0 };
+
+	buf[0] = '\0';
+	if (!flag_words(flags, names, add_text_word, &t))
+		snprintf(buf, n, "none");
+}
+
+void format_index_flags(char *buf, size_t n, uint32_t flags)
+{
+	format_flags(buf, n, flags, index_flags);
+}
+
+void format_proc_flags(char *buf, size_t n, uint32_t flags)
+{
+	format_flags(buf, n, flags, proc_flags);
+}
+
+static void add_json_word(void *ctx, const char *word)
+{
+	json_object_array_add(ctx, json_object_new_string(word));
+}
+
+static struct json_object *json_flags(uint32_t flags,
+				      const struct flag_name *names)
+{
+	struct json_object *arr = json_object_new_array();
+
+	flag_words(flags, names, add_json_word, arr);
+	return arr;
+}
+
+static struct json_object *json_hex(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	return json_object_new_string(buf);
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 (RFC 3629). */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;	/* overlong, surrogate or out of range */
+	return len;
+}
+
+struct json_object *json_guest_string(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	struct json_object *obj;
+	size_t i, seq, out = 0;
+	char *copy;
+
+	for (i = 0; i < len; i += seq)
+		if (!(seq = utf8_sequence(u + i, len - i)))
+			break;
+	if (i >= len)
+		return json_object_new_string_len(s, (int)len);
+	copy = malloc(len * 4 + 1);
+	if (!copy)
+		return NULL;
+	for (i = 0; i < len; i += seq ? seq : 1) {
+		seq = utf8_sequence(u + i, len - i);
+		if (seq) {
+			memcpy(copy + out, s + i, seq);
+			out += seq;
+		} else {
+			out += (size_t)sprintf(copy + out, "\\%03o", u[i]);
+		}
+	}
+	obj = json_object_new_string_len(copy, (int)out);
+	free(copy);
+	return obj;
+}
+
+void print_json(FILE *out, struct json_object *obj)
+{
+	fputs(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+					     JSON_C_TO_STRING_NOSLASHESCAPE),
+	      out);
+	fputc('\n', out);
+	json_object_put(obj);
+}
+
+/* ---- maps ------------------------------------------------------------ */
+
+/* fs/proc/task_mmu.c: the prefix is padded to 25 + 6 * sizeof(void *) - 1
+ * columns and one more space separates the name. */
+#define MAPS_NAME_PAD 72
+
+static void perms(char *buf, uint32_t flags)
+{
+	buf[0] = flags & HW_VF_READ ? 'r' : '-';
+	buf[1] = flags & HW_VF_WRITE ? 'w' : '-';
+	buf[2] = flags & HW_VF_EXEC ? 'x' : '-';
+	buf[3] = flags & HW_VF_SHARED ? 's' : 'p';
+	buf[4] = '\0';
+}
+
+void print_maps_line(FILE *out, const struct haywire_vma *v)
+{
+	char p[5];
+	uint32_t i;
+	int len;
+
+	perms(p, v->flags);
+	len = fprintf(out, "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64
+		      " %02x:%02x %" PRIu64 " ", v->start, v->end, p,
+		      v->offset, v->dev_major, v->dev_minor, v->inode);
+	if (v->name_len) {
+		if (len < MAPS_NAME_PAD)
+			fprintf(out, "%*s", MAPS_NAME_PAD - len, "");
+		fputc(' ', out);
+		for (i = 0; i < v->name_len; i++) {
+			if (v->name[i] == '\n')
+				fputs("\\012", out);
+			else
+				fputc(v->name[i], out);
+		}
+	}
+	fputc('\n', out);
+}
+
+void print_maps(FILE *out, const struct haywire_maps *maps)
+{
+	size_t i;
+
+	for (i = 0; i < maps->count; i++)
+		print_maps_line(out, &maps->vmas[i]);
+}
+
+static struct json_object *json_vma(const struct haywire_vma *v)
+{
+	struct json_object *o = json_object_new_object();
+	char p[5], dev[24];
+
+	perms(p, v->flags);
+	snprintf(dev, sizeof(dev), "%02x:%02x", v->dev_major, v->dev_minor);
+	json_object_object_add(o, "start", json_hex(v->start));
+	json_object_object_add(o, "end", json_hex(v->end));
+	json_object_object_add(o, "perms", json_object_new_string(p));
+	json_object_object_add(o, "offset", json_hex(v->offset));
+	json_object_object_add(o, "dev", json_object_new_string(dev));
+	json_object_object_add(o, "inode", json_object_new_uint64(v->inode));
+	json_object_object_add(o, "path",
+			       json_guest_string(v->name, v->name_len));
+	return o;
+}
+
+struct json_object *json_maps(const struct haywire_maps *maps)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *arr = json_object_new_array_ext((int)maps->count);
+	size_t i;
+
+	json_object_object_add(o, "pid", json_object_new_int(maps->proc.pid));
+	json_object_object_add(o, "generation",
+			       json_object_new_uint64(maps->info.generation));
+	json_object_object_add(o, "age_ms",
+			       json_object_new_int64(maps->info.age_ms));
+	json_object_object_add(o, "stale",
+			       json_object_new_boolean(maps->info.stale));
+	json_object_object_add(o, "vma_total",
+			       json_object_new_uint64(maps->proc.vma_total));
+	json_object_object_add(o, "truncated", json_object_new_boolean(
+		maps->proc.flags & HW_PF_VMAS_TRUNCATED));
+	for (i = 0; i < maps->count; i++)
+		json_object_array_add(arr, json_vma(&maps->vmas[i]));
+	json_object_object_add(o, "vmas", arr);
+	return o;
+}
+
+/* ---- ps -------------------------------------------------------------- */
+
+/* Control characters as '?', like procps. */
+static void display_copy(char *dst, const char *src, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n && src[i]; i++)
+		dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ?
+			 '?' : src[i];
+	dst[i] = '\0';
+}
+
+static void print_display(FILE *out, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		fputc(((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ?
+		      '?' : s[i], out);
+}
+
+void print_ps(FILE *out, const struct haywire_procs *procs)
+{
+	size_t i;
+
+	fprintf(out, "%7s %7s %5s S %4s %9s %8s %9s %-18s %s\n", "PID",
+		"PPID", "UID", "THR", "VSZ", "RSS", "START", "COMMAND", "EXE");
+	for (i = 0; i < procs->count; i++) {
+		const struct haywire_proc *p = &procs->procs[i];
+		char comm[HW_COMM_LEN], command[HW_COMM_LEN + 2];
+
+		display_copy(comm, p->comm, sizeof(comm));
+		snprintf(command, sizeof(command),
+			 p->flags & HW_PF_KTHREAD ? "[%s]" : "%s", comm);
+		fprintf(out, "%7d %7d %5u %c %4u %9" PRIu64 " %8" PRIu64
+			" %6" PRIu64 ".%02" PRIu64 " %-18s ", p->pid, p->ppid,
+			p->uid, p->state, p->threads, p->vsize_kb, p->rss_kb,
+			p->start_time_ns / 1000000000,
+			p->start_time_ns / 10000000 % 100, command);
+		if (p->exe_len)
+			print_display(out, p->exe, p->exe_len);
+		else
+			fputc('-', out);
+		fputc('\n', out);
+	}
+}
+
+static struct json_object *json_proc(const struct haywire_proc *p)
+{
+	struct json_object *o = json_object_new_object();
+	char state[2] = { p->state, '\0' };
+
+	json_object_object_add(o, "pid", json_object_new_int(p->pid));
+	json_object_object_add(o, "ppid", json_object_new_int(p->ppid));
+	json_object_object_add(o, "tgid", json_object_new_int(p->tgid));
+	json_object_object_add(o, "uid", json_object_new_uint64(p->uid));
+	json_object_object_add(o, "gid", json_object_new_uint64(p->gid));
+	json_object_object_add(o, "euid", json_object_new_uint64(p->euid));
+	json_object_object_add(o, "egid", json_object_new_uint64(p->egid));
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "comm",
+			       json_guest_string(p->comm, strlen(p->comm)));
+	json_object_object_add(o, "threads",
+			       json_object_new_uint64(p->threads));
+	json_object_object_add(o, "kthread", json_object_new_boolean(
+		p->flags & HW_PF_KTHREAD));
+	json_object_object_add(o, "start_time_ns",
+			       json_object_new_uint64(p->start_time_ns));
+	json_object_object_add(o, "vsize_kb",
+			       json_object_new_uint64(p->vsize_kb));
+	json_object_object_add(o, "rss_kb", json_object_new_uint64(p->rss_kb));
+	json_object_object_add(o, "pgd", json_hex(p->pgd));
+	json_object_object_add(o, "exe", p->exe_len ?
+			       json_guest_string(p->exe, p->exe_len) : NULL);
+	json_object_object_add(o, "vma_count",
+			       json_object_new_uint64(p->vma_count));
+	json_object_object_add(o, "vma_total",
+			       json_object_new_uint64(p->vma_total));
+	json_object_object_add(o, "flags", json_flags(p->flags, proc_flags));
+	return o;
+}
+
+struct json_object *json_ps(const struct haywire_procs *procs)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *arr = json_object_new_array_ext((int)procs->count);
+	size_t i;
+
+	json_object_object_add(o, "generation",
+			       json_object_new_uint64(procs->info.generation));
+	json_object_object_add(o, "age_ms",
+			       json_object_new_int64(procs->info.age_ms));
+	json_object_object_add(o, "stale",
+			       json_object_new_boolean(procs->info.stale));
+	json_object_object_add(o, "truncated",
+			       json_object_new_boolean(procs->info.truncated));
+	json_object_object_add(o, "procs_total",
+			       json_object_new_uint64(procs->info.procs_total));
+	for (i = 0; i < procs->count; i++)
+		json_object_array_add(arr, json_proc(&procs->procs[i]));
+	json_object_object_add(o, "processes", arr);
+	return o;
+}
+
+/* ---- info ------------------------------------------------------------ */
+
+static const char *arch_name(unsigned int arch)
+{
+	return arch == HW_ARCH_X86_64 ? "x86-64" :
+	       arch == HW_ARCH_ARM64 ? "arm64" : "unknown";
+}
+
+static uint64_t extents_bytes(const struct haywire_info *info)
+{
+	uint64_t total = 0;
+	unsigned int i;
+
+	for (i = 0; i < info->extent_count; i++)
+		total += info->extents[i].size;
+	return total;
+}
+
+static void format_real_time(char *buf, size_t n, uint64_t real_ns)
+{
+	time_t t = (time_t)(real_ns / 1000000000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(buf, n, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(buf, n, "%" PRIu64 " ns", real_ns);
+}
+
+void print_info(FILE *out, const struct haywire_info *info)
+{
+	const struct haywire_location *loc = &info->location;
+	char flags[160], loaded[64];
+	unsigned int i;
+
+	format_index_flags(flags, sizeof(flags), info->flags);
+	format_real_time(loaded, sizeof(loaded), info->load_real_ns);
+	fprintf(out, "beacon:        protocol %u.%u, nonce 0x%016" PRIx64
+		", loaded %s\n", info->version_major, info->version_minor,
+		info->nonce, loaded);
+	fprintf(out, "kernel:        ");
+	print_display(out, info->kernel_release,
+		      strlen(info->kernel_release));
+	fprintf(out, " (%s, %u-level paging, %u-byte pages)\n",
+		arch_name(info->arch), info->paging_levels, info->page_size);
+	fprintf(out, "generation:    %" PRIu64 "\n", info->generation);
+	fprintf(out, "age:           %" PRId64 " ms (interval %u ms)%s\n",
+		info->age_ms, info->interval_ms,
+		info->stale ? ", STALE" : "");
+	fprintf(out, "published:     monotonic %" PRIu64 " ns, boot %" PRIu64
+		" ns, real %" PRIu64 " ns\n", info->publish_mono_ns,
+		info->publish_boot_ns, info->publish_real_ns);
+	fprintf(out, "flags:         %s\n", flags);
+	fprintf(out, "processes:     %" PRIu64 " published of %" PRIu64
+		", %" PRIu64 " with a busy mm\n", info->procs,
+		info->procs_total, info->procs_mm_busy);
+	fprintf(out, "VMAs:          %" PRIu64 " published of %" PRIu64 "\n",
+		info->vmas, info->vmas_total);
+	fprintf(out, "strings:       %" PRIu64 " bytes (%" PRIu64
+		" wanted)\n", info->string_bytes, info->strings_total);
+	fprintf(out, "truncated:     %s\n", info->truncated ? "yes" : "no");
+	fprintf(out, "index:         file offset 0x%" PRIx64 ", GPA 0x%" PRIx64
+		"\n", loc->file_offset, loc->gpa);
+	fprintf(out, "discovery:     %" PRIu64 ".%03" PRIu64 " ms, %u probes, "
+		"%u candidates, hint %s\n", loc->ns / 1000000,
+		loc->ns / 1000 % 1000, loc->probes, loc->candidates,
+		loc->hint_used ? "used" : "not used");
+	fprintf(out, "extents:       %u, %" PRIu64 " MiB total\n",
+		info->extent_count, extents_bytes(info) >> 20);
+	for (i = 0; i < info->extent_count; i++)
+		fprintf(out, "  GPA 0x%" PRIx64 "-0x%" PRIx64 " (%" PRIu64
+			" MiB)\n", (uint64_t)info->extents[i].start,
+			(uint64_t)(info->extents[i].start +
+				   info->extents[i].size),
+			(uint64_t)info->extents[i].size >> 20);
+	fprintf(out, "guest map:     %u runs\n", loc->map.count);
+	for (i = 0; i < loc->map.count; i++)
+		fprintf(out, "  GPA 0x%" PRIx64 "-0x%" PRIx64
+			" -> file 0x%" PRIx64 "\n", loc->map.runs[i].gpa,
+			loc->map.runs[i].gpa + loc->map.runs[i].size,
+			loc->map.runs[i].file_offset);
+	fprintf(out, "System RAM:    %u ranges%s\n", info->ram_count,
+		info->flags & HW_IF_RAM_TRUNCATED ? " (more not listed)" : "");
+	for (i = 0; i < info->ram_count; i++)
+		fprintf(out, "  0x%" PRIx64 "-0x%" PRIx64 "\n",
+			(uint64_t)info->ram[i].start,
+			(uint64_t)(info->ram[i].start + info->ram[i].size));
+	if (!info->have_stats) {
+		fprintf(out, "stats:         none published\n");
+		return;
+	}
+	fprintf(out, "stats:\n");
+	for (i = 0; i < sizeof(stats_fields) / sizeof(stats_fields[0]); i++)
+		fprintf(out, "  %-20s %" PRIu64 "\n", stats_fields[i].name,
+			stat_value(&info->stats, stats_fields[i].offset));
+	fprintf(out, "  %-20s %" PRIu64 "\n", "ns_per_proc",
+		ns_per(info->stats.last_walk_procs_ns, info->stats.last_procs));
+	fprintf(out, "  %-20s %" PRIu64 "\n", "ns_per_vma",
+		ns_per(info->stats.last_walk_vmas_ns, info->stats.last_vmas));
+}
+
+static struct json_object *json_range(const char *start_key, uint64_t start,
+				      uint64_t size)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, start_key, json_hex(start));
+	json_object_object_add(o, "size", json_object_new_uint64(size));
+	return o;
+}
+
+static struct json_object *json_stats(const struct haywire_info *info)
+{
+	struct json_object *o;
+	size_t i;
+
+	if (!info->have_stats)
+		return NULL;
+	o = json_object_new_object();
+	for (i = 0; i < sizeof(stats_fields) / sizeof(stats_fields[0]); i++)
+		json_object_object_add(o, stats_fields[i].name,
+				       json_object_new_uint64(stat_value(
+					       &info->stats,
+					       stats_fields[i].offset)));
+	json_object_object_add(o, "ns_per_proc", json_object_new_uint64(
+		ns_per(info->stats.last_walk_procs_ns,
+		       info->stats.last_procs)));
+	json_object_object_add(o, "ns_per_vma", json_object_new_uint64(
+		ns_per(info->stats.last_walk_vmas_ns,
+		       info->stats.last_vmas)));
+	return o;
+}
+
+struct json_object *json_info(const struct haywire_info *info)
+{
+	const struct haywire_location *loc = &info->location;
+	struct json_object *o = json_object_new_object();
+	struct json_object *arr, *disc;
+	char version[16];
+	unsigned int i;
+
+	snprintf(version, sizeof(version), "%u.%u", info->version_major,
+		 info->version_minor);
+	json_object_object_add(o, "version", json_object_new_string(version));
+	json_object_object_add(o, "kernel_release", json_guest_string(
+		info->kernel_release, strlen(info->kernel_release)));
+	json_object_object_add(o, "arch",
+			       json_object_new_string(arch_name(info->arch)));
+	json_object_object_add(o, "paging_levels",
+			       json_object_new_uint64(info->paging_levels));
+	json_object_object_add(o, "page_size",
+			       json_object_new_uint64(info->page_size));
+	json_object_object_add(o, "nonce", json_hex(info->nonce));
+	json_object_object_add(o, "load_real_ns",
+			       json_object_new_uint64(info->load_real_ns));
+	json_object_object_add(o, "generation",
+			       json_object_new_uint64(info->generation));
+	json_object_object_add(o, "publish_mono_ns",
+			       json_object_new_uint64(info->publish_mono_ns));
+	json_object_object_add(o, "publish_boot_ns",
+			       json_object_new_uint64(info->publish_boot_ns));
+	json_object_object_add(o, "publish_real_ns",
+			       json_object_new_uint64(info->publish_real_ns));
+	json_object_object_add(o, "age_ms", json_object_new_int64(info->age_ms));
+	json_object_object_add(o, "stale", json_object_new_boolean(info->stale));
+	json_object_object_add(o, "interval_ms",
+			       json_object_new_uint64(info->interval_ms));
+	json_object_object_add(o, "flags", json_flags(info->flags,
+						      index_flags));
+	json_object_object_add(o, "truncated",
+			       json_object_new_boolean(info->truncated));
+	json_object_object_add(o, "procs", json_object_new_uint64(info->procs));
+	json_object_object_add(o, "procs_total",
+			       json_object_new_uint64(info->procs_total));
+	json_object_object_add(o, "procs_mm_busy",
+			       json_object_new_uint64(info->procs_mm_busy));
+	json_object_object_add(o, "vmas", json_object_new_uint64(info->vmas));
+	json_object_object_add(o, "vmas_total",
+			       json_object_new_uint64(info->vmas_total));
+	json_object_object_add(o, "string_bytes",
+			       json_object_new_uint64(info->string_bytes));
+	json_object_object_add(o, "strings_total",
+			       json_object_new_uint64(info->strings_total));
+	json_object_object_add(o, "index_offset", json_hex(loc->file_offset));
+	json_object_object_add(o, "index_gpa", json_hex(loc->gpa));
+
+	disc = json_object_new_object();
+	json_object_object_add(disc, "ns", json_object_new_uint64(loc->ns));
+	json_object_object_add(disc, "probes",
+			       json_object_new_uint64(loc->probes));
+	json_object_object_add(disc, "candidates",
+			       json_object_new_uint64(loc->candidates));
+	json_object_object_add(disc, "hint_used",
+			       json_object_new_boolean(loc->hint_used));
+	json_object_object_add(o, "discovery", disc);
+
+	json_object_object_add(o, "extent_count",
+			       json_object_new_uint64(info->extent_count));
+	json_object_object_add(o, "extent_bytes",
+			       json_object_new_uint64(extents_bytes(info)));
+	arr = json_object_new_array();
+	for (i = 0; i < info->extent_count; i++)
+		json_object_array_add(arr, json_range("gpa",
+			info->extents[i].start, info->extents[i].size));
+	json_object_object_add(o, "extents", arr);
+
+	arr = json_object_new_array();
+	for (i = 0; i < loc->map.count; i++) {
+		struct json_object *run = json_range("gpa",
+			loc->map.runs[i].gpa, loc->map.runs[i].size);
+
+		json_object_object_add(run, "file_offset",
+				       json_hex(loc->map.runs[i].file_offset));
+		json_object_array_add(arr, run);
+	}
+	json_object_object_add(o, "gpa_map", arr);
+
+	arr = json_object_new_array();
+	for (i = 0; i < info->ram_count; i++)
+		json_object_array_add(arr, json_range("start",
+			info->ram[i].start, info->ram[i].size));
+	json_object_object_add(o, "ram", arr);
+
+	json_object_object_add(o, "stats", json_stats(info));
+	return o;
+}

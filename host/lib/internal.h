@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* libhaywire internals shared between the library's source files. */
+#ifndef HAYWIRE_INTERNAL_H
+#define HAYWIRE_INTERNAL_H
+
+#include <stdarg.h>
+
+#include "haywire.h"
+
+/* The protocol is little-endian and so is every host we build for. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "libhaywire reads little-endian guest data in place");
+
+#define MIB (1ULL << 20)
+#define GIB (1ULL << 30)
+
+struct haywire_mem {
+	const unsigned char *base;
+	uint64_t size;
+	int fd;			/* -1 for a caller's buffer */
+	uint64_t dev, ino;
+};
+
+__attribute__((format(printf, 3, 4)))
+int hwi_fail(struct haywire_error *err, enum haywire_code code,
+	     const char *fmt, ...);
+void hwi_clear(struct haywire_error *err);
+
+/*
+ * Run fn(arg) with SIGBUS turned into HAYWIRE_E_IO: a RAM file that shrinks
+ * under the mapping makes the next access fault. fn must keep anything it
+ * allocates reachable from arg, since a fault abandons its frame.
+ */
+int hwi_guarded(const struct haywire_mem *mem, int (*fn)(void *arg),
+		void *arg, struct haywire_error *err);
+/* Copy file bytes; false (nothing copied) if out of bounds. Unguarded. */
+bool hwi_copy(const struct haywire_mem *mem, uint64_t offset, void *dst,
+	      size_t len);
+/* Atomic loads from guest memory; offset must be in bounds and aligned. */
+uint32_t hwi_load_u32_acquire(const struct haywire_mem *mem, uint64_t offset);
+uint64_t hwi_load_u64(const struct haywire_mem *mem, uint64_t offset);
+/*
+ * The first offset >= offset that may hold data, and the end of that data
+ * run (sparse files; a buffer is one run). Returns the file size if none.
+ */
+uint64_t hwi_next_data(const struct haywire_mem *mem, uint64_t offset,
+		       uint64_t *run_end);
+
+uint64_t hwi_now_ns(int clock);
+
+/* discovery.c: a beacon handle. */
+struct haywire_beacon {
+	struct haywire_mem *mem;
+	struct haywire_opts opts;
+	struct haywire_location loc;
+};
+
+/* snapshot.c, used by discovery: what one candidate index says. */
+struct hwi_candidate {
+	uint64_t nonce;
+	uint64_t self_gpa;
+	uint64_t publish_real_ns;
+	uint32_t interval_ms;
+	struct haywire_gpa_map map;
+};
+
+/* Read and validate the index at file offset `offset` with the seq
+ * protocol (any nonce). */
+int hwi_probe_index(const struct haywire_mem *mem,
+		    const struct haywire_opts *opts, uint64_t offset,
+		    struct hwi_candidate *cand, struct haywire_error *err);
+/* Whether a snapshot published at publish_real_ns is stale now. */
+bool hwi_stale(int64_t age_ms, uint32_t interval_ms);
+int64_t hwi_age_ms(uint64_t publish_real_ns);
+/* Discover again after a reload, keeping the options. */
+int hwi_rediscover(struct haywire_beacon *beacon, struct haywire_error *err);
+
+#endif /* HAYWIRE_INTERNAL_H */

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Guest memory: a RAM file mapped read-only (or a caller's buffer) and
+ * bounded copies out of it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define RAM_MIN_SIZE	(2 * MIB)
+#define RAM_GRANULE	4096
+
+static int check_size(const char *what, uint64_t size,
+		      struct haywire_error *err)
+{
+	if (size == 0)
+		return hwi_fail(err, HAYWIRE_E_NOT_RAM,
+				"%s is empty: not a guest RAM file", what);
+	if (size < RAM_MIN_SIZE)
+		return hwi_fail(err, HAYWIRE_E_NOT_RAM,
+				"%s is only %llu bytes: not a guest RAM file (need at least 2 MiB)",
+				what, (unsigned long long)size);
+	if (size % RAM_GRANULE)
+		return hwi_fail(err, HAYWIRE_E_NOT_RAM,
+				"%s is %llu bytes, not a multiple of 4096: not a guest RAM file",
+				what, (unsigned long long)size);
+	return 0;
+}
+
+/*
+ * SIGBUS: the file shrank under the mapping. Inside hwi_guarded() the
+ * faulting copy is abandoned with siglongjmp; anywhere else the signal goes
+ * to whoever handled it before us, or kills the process as it would have.
+ */
+static __thread sigjmp_buf *bus_guard;
+static struct sigaction bus_previous;
+static int bus_installed;
+
+static void on_sigbus(int sig, siginfo_t *info, void *ucontext)
+{
+	if (bus_guard)
+		siglongjmp(*bus_guard, 1);
+	if (bus_previous.sa_flags & SA_SIGINFO) {
+		bus_previous.sa_sigaction(sig, info, ucontext);
+	} else if (bus_previous.sa_handler != SIG_DFL &&
+		   bus_previous.sa_handler != SIG_IGN) {
+		bus_previous.sa_handler(sig);
+	} else {
+		/* Returning re-executes the access, which now kills us. */
+		signal(SIGBUS, SIG_DFL);
+	}
+}
+
+static void install_sigbus_handler(void)
+{
+	struct sigaction sa;
+
+	if (__atomic_exchange_n(&bus_installed, 1, __ATOMIC_ACQ_REL))
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigbus;
+	/* NODEFER: siglongjmp out of the handler leaves SIGBUS unblocked. */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &bus_previous);
+}
+
+int hwi_guarded(const struct haywire_mem *mem, int (*fn)(void *arg),
+		void *arg, struct haywire_error *err)
+{
+	sigjmp_buf env;
+	sigjmp_buf *volatile previous = bus_guard;
+	int rc;
+
+	if (mem->fd < 0)
+		return fn(arg);
+	if (sigsetjmp(env, 0)) {
+		bus_guard = previous;
+		return hwi_fail(err, HAYWIRE_E_IO,
+				"the RAM file shrank while it was being read (SIGBUS): the guest was probably shut down");
+	}
+	bus_guard = &env;
+	rc = fn(arg);
+	bus_guard = previous;
+	return rc;
+}
+
+struct haywire_mem *haywire_mem_open(const char *path,
+				     struct haywire_error *err)
+{
+	struct haywire_mem *mem;
+	struct stat st;
+	void *base;
+	int fd;
+
+	if (!path || !*path) {
+		hwi_fail(err, HAYWIRE_E_INVALID, "no RAM file name given");
+		return NULL;
+	}
+	/* NONBLOCK: a FIFO must not hang the open. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		hwi_fail(err, HAYWIRE_E_FILE, "cannot open %s: %s", path,
+			 strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		hwi_fail(err, HAYWIRE_E_FILE, "cannot stat %s: %s", path,
+			 strerror(errno));
+		goto fail_fd;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		hwi_fail(err, HAYWIRE_E_NOT_RAM,
+			 "%s is %s, not a guest RAM file", path,
+			 S_ISDIR(st.st_mode) ? "a directory" :
+			 "not a regular file");
+		goto fail_fd;
+	}
+	if (check_size(path, (uint64_t)st.st_size, err))
+		goto fail_fd;
+	install_sigbus_handler();
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		hwi_fail(err, HAYWIRE_E_FILE, "cannot map %s: %s", path,
+			 strerror(errno));
+		goto fail_fd;
+	}
+	mem = calloc(1, sizeof(*mem));
+	if (!mem) {
+		hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
+		munmap(base, (size_t)st.st_size);
+		goto fail_fd;
+	}
+	mem->base = base;
+	mem->size = (uint64_t)st.st_size;
+	mem->fd = fd;
+	mem->dev = (uint64_t)st.st_dev;
+	mem->ino = (uint64_t)st.st_ino;
+	return mem;
+
+fail_fd:
+	close(fd);
+	return NULL;
+}
+
+struct haywire_mem *haywire_mem_from_buffer(const void *buf, size_t size,
+					    struct haywire_error *err)
+{
+	struct haywire_mem *mem;
+
+	if (!buf && size) {
+		hwi_fail(err, HAYWIRE_E_INVALID, "no buffer given");
+		return NULL;
+	}
+	if (check_size("the buffer", size, err))
+		return NULL;
+	mem = calloc(1, sizeof(*mem));
+	if (!mem) {
+		hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	mem->base = buf;
+	mem->size = size;
+	mem->fd = -1;
+	return mem;
+}
+
+void haywire_mem_close(struct haywire_mem *mem)
+{
+	if (!mem)
+		return;
+	if (mem->fd >= 0) {
+		munmap((void *)mem->base, (size_t)mem->size);
+		close(mem->fd);
+	}
+	free(mem);
+}
+
+uint64_t haywire_mem_size(const struct haywire_mem *mem)
+{
+	return mem->size;
+}
+
+bool haywire_mem_file_id(const struct haywire_mem *mem, uint64_t *dev,
+			 uint64_t *ino)
+{
+	if (mem->fd < 0)
+		return false;
+	*dev = mem->dev;
+	*ino = mem->ino;
+	return true;
+}
+
+bool hwi_copy(const struct haywire_mem *mem, uint64_t offset, void *dst,
+	      size_t len)
+{
+	if (offset > mem->size || len > mem->size - offset)
+		return false;
+	memcpy(dst, mem->base + offset, len);
+	return true;
+}
+
+uint32_t hwi_load_u32_acquire(const struct haywire_mem *mem, uint64_t offset)
+{
+	return __atomic_load_n((const uint32_t *)(mem->base + offset),
+			       __ATOMIC_ACQUIRE);
+}
+
+uint64_t hwi_load_u64(const struct haywire_mem *mem, uint64_t offset)
+{
+	return __atomic_load_n((const uint64_t *)(mem->base + offset),
+			       __ATOMIC_RELAXED);
+}
+
+struct read_args {
+	const struct haywire_mem *mem;
+	uint64_t offset;
+	void *dst;
+	size_t len;
+};
+
+static int read_guarded(void *arg)
+{
+	struct read_args *a = arg;
+
+	hwi_copy(a->mem, a->offset, a->dst, a->len);
+	return 0;
+}
+
+int haywire_mem_read(const struct haywire_mem *mem, uint64_t offset,
+		     void *dst, size_t len, struct haywire_error *err)
+{
+	struct read_args a = { mem, offset, dst, len };
+
+	if (offset > mem->size || len > mem->size - offset)
+		return hwi_fail(err, HAYWIRE_E_INVALID,
+				"read of %zu bytes at file offset 0x%llx is outside the RAM file (%llu bytes)",
+				len, (unsigned long long)offset,
+				(unsigned long long)mem->size);
+	return hwi_guarded(mem, read_guarded, &a, err);
+}
+
+uint64_t hwi_next_data(const struct haywire_mem *mem, uint64_t offset,
+		       uint64_t *run_end)
+{
+	off_t data, hole;
+
+	*run_end = mem->size;
+	if (offset >= mem->size)
+		return mem->size;
+	if (mem->fd < 0)
+		return offset;
+	data = lseek(mem->fd, (off_t)offset, SEEK_DATA);
+	if (data < 0)	/* ENXIO: only holes from here; else no support */
+		return errno == ENXIO ? mem->size : offset;
+	if ((uint64_t)data >= mem->size)
+		return mem->size;
+	hole = lseek(mem->fd, data, SEEK_HOLE);
+	if (hole >= 0 && (uint64_t)hole < mem->size)
+		*run_end = (uint64_t)hole;
+	return (uint64_t)data;
+}
+
+uint64_t hwi_now_ns(int clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}

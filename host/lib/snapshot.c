@@ -1,0 +1,990 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Snapshots: copy the index and exactly the bytes a request needs into
+ * private memory under the seq protocol, then validate and decode the copy.
+ * Guest memory is read once per datum and never looked at again, so what
+ * is validated is what is returned.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* Reader limits, beyond the protocol's own, on what a guest can make us
+ * allocate: PID_MAX_LIMIT processes, 64 KiB records. */
+#define MAX_PROCS	(4U << 20)
+#define MAX_ENTRY_SIZE	(64U << 10)
+#define STATE_LETTERS	"RSDTtXZPI"
+
+#define DEFAULT_ATTEMPTS	50
+#define DEFAULT_SLEEP_US	2000
+#define SPIN_ATTEMPTS		5	/* retried at once, then sleep */
+
+/* What a read copies, beyond the index. */
+enum {
+	READ_STATS = 1 << 0,
+	READ_PROCS = 1 << 1,
+	READ_EXES = 1 << 2,
+	READ_MAPS = 1 << 3,
+};
+
+/* How one attempt ended. */
+enum outcome {
+	OUT_DONE,		/* consistent: rc and err are the answer */
+	OUT_ODD,		/* seq odd: the guest is publishing */
+	OUT_CHANGED,		/* seq moved during the copy */
+	OUT_UNPUBLISHED,	/* generation 0: nothing published yet */
+	OUT_GONE,		/* magic is HWGONE!! now */
+	OUT_VANISHED,		/* magic is something else now */
+	OUT_RELOADED,		/* same place, new nonce */
+};
+
+#define RELOADED (-1)	/* internal: discover again, then retry */
+
+/* Where the beacon's logical address space is in the file. */
+struct layout {
+	unsigned int extent_count;
+	uint64_t logical[HW_MAX_EXTENTS];
+	uint64_t file[HW_MAX_EXTENTS];
+	uint64_t size[HW_MAX_EXTENTS];
+	const struct hw_section *sec[HW_SEC_STATS + 1];	/* by kind */
+};
+
+/* A string to copy: its place in the table and where the result goes. */
+struct str_ref {
+	uint32_t off, len;
+	const char **slot;
+	const char *what;	/* for messages: "process 12 exe" */
+	uint64_t record;
+};
+
+/* One read attempt: inputs, and every private copy it makes. */
+struct window {
+	const struct haywire_mem *mem;
+	uint64_t index_offset;
+	uint64_t nonce;		/* expected; 0 = take the index's */
+	unsigned int what;
+	int32_t pid;
+
+	struct hw_index ix;
+	struct layout lay;
+	struct haywire_gpa_map map;
+	bool have_stats;
+	struct hw_stats stats;
+
+	unsigned char *raw;	/* process or VMA records, reused */
+	struct haywire_proc *procs;
+	size_t nprocs;
+	struct haywire_vma *vmas;
+	size_t nvmas;
+	struct str_ref *refs;
+	size_t nrefs;
+	char *strings;		/* copies of the referenced strings */
+
+	enum outcome outcome;
+	uint64_t magic_now;	/* what the magic was after the copy */
+	int rc;
+	struct haywire_error *err;
+};
+
+static void window_reset(struct window *w)
+{
+	free(w->raw);
+	free(w->procs);
+	free(w->vmas);
+	free(w->refs);
+	free(w->strings);
+	w->raw = NULL;
+	w->procs = NULL;
+	w->vmas = NULL;
+	w->refs = NULL;
+	w->strings = NULL;
+	w->nprocs = w->nvmas = w->nrefs = 0;
+	w->have_stats = false;
+	memset(&w->lay, 0, sizeof(w->lay));
+	memset(&w->map, 0, sizeof(w->map));
+}
+
+__attribute__((format(printf, 2, 3)))
+static int corrupt(struct window *w, const char *fmt, ...)
+{
+	char detail[HAYWIRE_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	return hwi_fail(w->err, HAYWIRE_E_CORRUPT,
+			"corrupt beacon (index at file offset 0x%llx): %s",
+			(unsigned long long)w->index_offset, detail);
+}
+
+static void *alloc_array(struct window *w, size_t n, size_t size)
+{
+	void *p;
+
+	if (n == 0)
+		n = 1;
+	p = calloc(n, size);
+	if (!p)
+		hwi_fail(w->err, HAYWIRE_E_NOMEM,
+			 "out of memory for %zu records of %zu bytes", n, size);
+	return p;
+}
+
+/* Copy logical [logical, logical + len), which may span extents. */
+static int copy_logical(struct window *w, uint64_t logical, void *dst,
+			uint64_t len)
+{
+	const struct layout *lay = &w->lay;
+	unsigned char *out = dst;
+	unsigned int lo = 0, hi = lay->extent_count;
+
+	if (logical > w->ix.logical_size ||
+	    len > w->ix.logical_size - logical)
+		return corrupt(w, "logical range 0x%llx+0x%llx is outside the beacon (0x%llx bytes)",
+			       (unsigned long long)logical,
+			       (unsigned long long)len,
+			       (unsigned long long)w->ix.logical_size);
+	/* The last extent starting at or before `logical`. */
+	while (hi - lo > 1) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (lay->logical[mid] <= logical)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	while (len) {
+		uint64_t in = logical - lay->logical[lo];
+		uint64_t piece = lay->size[lo] - in;
+
+		if (piece > len)
+			piece = len;
+		if (!hwi_copy(w->mem, lay->file[lo] + in, out, piece))
+			return corrupt(w, "extent %u is outside the RAM file",
+				       lo);
+		out += piece;
+		logical += piece;
+		len -= piece;
+		lo++;
+	}
+	return 0;
+}
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static const char *kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case HW_SEC_PROCS: return "process";
+	case HW_SEC_VMAS: return "VMA";
+	case HW_SEC_STRINGS: return "string";
+	case HW_SEC_STATS: return "stats";
+	}
+	return "unknown";
+}
+
+static int validate_sections(struct window *w)
+{
+	static const uint32_t known_size[HW_SEC_STATS + 1] = {
+		[HW_SEC_PROCS] = sizeof(struct hw_proc),
+		[HW_SEC_VMAS] = sizeof(struct hw_vma),
+		[HW_SEC_STRINGS] = 1,
+		[HW_SEC_STATS] = sizeof(struct hw_stats),
+	};
+	const struct hw_index *ix = &w->ix;
+	unsigned int i, j;
+
+	if (ix->section_count > HW_MAX_SECTIONS)
+		return corrupt(w, "section_count %u exceeds %d",
+			       ix->section_count, HW_MAX_SECTIONS);
+	for (i = 0; i < ix->section_count; i++) {
+		const struct hw_section *s = &ix->sections[i];
+		uint64_t bytes;
+
+		for (j = 0; j < i; j++)
+			if (ix->sections[j].kind == s->kind)
+				return corrupt(w, "sections[%u] and sections[%u] are both of kind %u",
+					       j, i, s->kind);
+		if (s->kind <= HW_SEC_STATS && s->kind != 0 &&
+		    s->entry_size < known_size[s->kind])
+			return corrupt(w, "sections[%u] (%s) entry_size %u is below %u",
+				       i, kind_name(s->kind), s->entry_size,
+				       known_size[s->kind]);
+		if (s->entry_size > MAX_ENTRY_SIZE)
+			return corrupt(w, "sections[%u] entry_size %u exceeds %u",
+				       i, s->entry_size, MAX_ENTRY_SIZE);
+		if (s->kind == HW_SEC_STRINGS && s->entry_size != 1)
+			return corrupt(w, "sections[%u] (string) entry_size %u is not 1",
+				       i, s->entry_size);
+		if (s->kind == HW_SEC_STATS && s->count != 1)
+			return corrupt(w, "sections[%u] (stats) count %llu is not 1",
+				       i, (unsigned long long)s->count);
+		if (s->entry_size &&
+		    s->count > UINT64_MAX / s->entry_size)
+			return corrupt(w, "sections[%u] count %llu * entry_size %u overflows",
+				       i, (unsigned long long)s->count,
+				       s->entry_size);
+		bytes = s->count * s->entry_size;
+		if (s->offset < HW_INDEX_SIZE ||
+		    s->offset > ix->logical_size ||
+		    bytes > ix->logical_size - s->offset)
+			return corrupt(w, "sections[%u] (%s) [0x%llx, +0x%llx) is outside [0x1000, 0x%llx)",
+				       i, kind_name(s->kind),
+				       (unsigned long long)s->offset,
+				       (unsigned long long)bytes,
+				       (unsigned long long)ix->logical_size);
+		if (s->kind >= 1 && s->kind <= HW_SEC_STATS)
+			w->lay.sec[s->kind] = s;
+	}
+	if (!w->lay.sec[HW_SEC_PROCS])
+		return corrupt(w, "no process section");
+	if (w->lay.sec[HW_SEC_PROCS]->count > MAX_PROCS)
+		return corrupt(w, "process count %llu exceeds %u",
+			       (unsigned long long)w->lay.sec[HW_SEC_PROCS]->count,
+			       MAX_PROCS);
+	if (w->lay.sec[HW_SEC_PROCS]->count > ix->procs_total)
+		return corrupt(w, "%llu processes published but procs_total is %u",
+			       (unsigned long long)w->lay.sec[HW_SEC_PROCS]->count,
+			       ix->procs_total);
+	if (ix->procs_mm_busy > ix->procs_total)
+		return corrupt(w, "procs_mm_busy %u exceeds procs_total %u",
+			       ix->procs_mm_busy, ix->procs_total);
+	if (w->lay.sec[HW_SEC_VMAS]) {
+		uint64_t n = w->lay.sec[HW_SEC_VMAS]->count;
+
+		/* vma_first is 32 bits wide. */
+		if (n > UINT32_MAX)
+			return corrupt(w, "VMA count %llu exceeds 2^32 - 1",
+				       (unsigned long long)n);
+		if (n > ix->vmas_total)
+			return corrupt(w, "%llu VMAs published but vmas_total is %llu",
+				       (unsigned long long)n,
+				       (unsigned long long)ix->vmas_total);
+	}
+	return 0;
+}
+
+static int validate_extents(struct window *w)
+{
+	const struct hw_index *ix = &w->ix;
+	struct layout *lay = &w->lay;
+	uint64_t logical = 0;
+	unsigned int i, j;
+
+	if (ix->extent_count < 1 || ix->extent_count > HW_MAX_EXTENTS)
+		return corrupt(w, "extent_count %u is not in 1..%d",
+			       ix->extent_count, HW_MAX_EXTENTS);
+	if (ix->extents[0].start != ix->self_gpa)
+		return corrupt(w, "extents[0].start 0x%llx is not self_gpa 0x%llx",
+			       (unsigned long long)ix->extents[0].start,
+			       (unsigned long long)ix->self_gpa);
+	for (i = 0; i < ix->extent_count; i++) {
+		const struct hw_range *e = &ix->extents[i];
+
+		if (e->start % HW_EXTENT_ALIGN || e->size % HW_EXTENT_ALIGN ||
+		    e->size == 0 || e->start > UINT64_MAX - e->size)
+			return corrupt(w, "extents[%u] {0x%llx, 0x%llx} is not a 2 MiB-aligned range",
+				       i, (unsigned long long)e->start,
+				       (unsigned long long)e->size);
+		if (!haywire_map_lookup(&w->map, e->start, e->size,
+					&lay->file[i]))
+			return corrupt(w, "extents[%u] 0x%llx-0x%llx is outside the RAM file",
+				       i, (unsigned long long)e->start,
+				       (unsigned long long)(e->start + e->size));
+		for (j = 0; j < i; j++)
+			if (e->start < ix->extents[j].start +
+					ix->extents[j].size &&
+			    ix->extents[j].start < e->start + e->size)
+				return corrupt(w, "extents[%u] and extents[%u] overlap",
+					       j, i);
+		lay->logical[i] = logical;
+		lay->size[i] = e->size;
+		logical += e->size;	/* <= the file size: no overflow */
+	}
+	lay->extent_count = ix->extent_count;
+	if (ix->logical_size != logical)
+		return corrupt(w, "logical_size 0x%llx is not the extents' total 0x%llx",
+			       (unsigned long long)ix->logical_size,
+			       (unsigned long long)logical);
+	return 0;
+}
+
+/*
+ * The index, copied: identity, publication and everything that locates
+ * data. Returns OUT_UNPUBLISHED through w->outcome for generation 0.
+ */
+static int validate_index(struct window *w)
+{
+	const struct hw_index *ix = &w->ix;
+	int rc;
+
+	if (ix->version_major != HW_VERSION_MAJOR)
+		return hwi_fail(w->err, HAYWIRE_E_VERSION,
+				"the guest's beacon speaks protocol version %u.%u but this haywire reads version %d.x: %s",
+				ix->version_major, ix->version_minor,
+				HW_VERSION_MAJOR,
+				ix->version_major > HW_VERSION_MAJOR ?
+				"update haywire on the host" :
+				"update the haywire module in the guest");
+	if (ix->index_size != HW_INDEX_SIZE)
+		return corrupt(w, "index_size %u is not %d", ix->index_size,
+			       HW_INDEX_SIZE);
+	if (!memchr(ix->kernel_release, 0, sizeof(ix->kernel_release)))
+		return corrupt(w, "kernel_release is not NUL-terminated");
+	if (ix->arch != HW_ARCH_X86_64 && ix->arch != HW_ARCH_ARM64)
+		return corrupt(w, "arch %u is unknown", ix->arch);
+	if (!is_pow2(ix->page_size) || ix->page_size < 4096 ||
+	    ix->page_size > 65536)
+		return corrupt(w, "page_size %u is not 4 KiB..64 KiB",
+			       ix->page_size);
+	if (ix->arch == HW_ARCH_X86_64 ?
+	    ix->paging_levels != 4 && ix->paging_levels != 5 :
+	    ix->paging_levels > 5)
+		return corrupt(w, "paging_levels %u is impossible",
+			       ix->paging_levels);
+	if (ix->self_gpa % HW_EXTENT_ALIGN)
+		return corrupt(w, "self_gpa 0x%llx is not 2 MiB-aligned",
+			       (unsigned long long)ix->self_gpa);
+	if (ix->generation == 0) {
+		w->outcome = OUT_UNPUBLISHED;
+		return hwi_fail(w->err, HAYWIRE_E_BUSY,
+				"no snapshot published yet");
+	}
+	if (ix->ram_range_count > HW_MAX_RAM_RANGES)
+		return corrupt(w, "ram_range_count %u exceeds %d",
+			       ix->ram_range_count, HW_MAX_RAM_RANGES);
+	rc = haywire_map_derive(&w->map, ix->arch, w->mem->size,
+				w->index_offset, ix->self_gpa, ix->ram,
+				ix->ram_range_count, w->err);
+	if (rc == HAYWIRE_E_CORRUPT)	/* say where */
+		return corrupt(w, "%s", w->err->msg);
+	if (rc)
+		return rc;
+	rc = validate_extents(w);
+	if (rc)
+		return rc;
+	return validate_sections(w);
+}
+
+/* A string's bounds; its bytes are checked when copied. */
+static int check_str(struct window *w, const struct hw_str *s,
+		     const char *what, uint64_t record)
+{
+	const struct hw_section *sec = w->lay.sec[HW_SEC_STRINGS];
+	uint64_t table = sec ? sec->count : 0;
+
+	if (s->off == 0 && s->len == 0)
+		return 0;
+	if (s->len > HW_PATH_MAX)
+		return corrupt(w, "%s record %llu: string length %u exceeds %d",
+			       what, (unsigned long long)record, s->len,
+			       HW_PATH_MAX);
+	if ((uint64_t)s->off + s->len + 1 > table)
+		return corrupt(w, "%s record %llu: string {%u, %u} is outside the %llu-byte string table",
+			       what, (unsigned long long)record, s->off,
+			       s->len, (unsigned long long)table);
+	return 0;
+}
+
+/* Check a string and queue it for copy_strings(), which sets *slot. */
+static int add_ref(struct window *w, const struct hw_str *s,
+		   const char **slot, const char *what, uint64_t record)
+{
+	struct str_ref *r = &w->refs[w->nrefs];
+	int rc = check_str(w, s, what, record);
+
+	if (rc)
+		return rc;
+	if (s->off == 0 && s->len == 0) {
+		*slot = "";
+		return 0;
+	}
+	r->off = s->off;
+	r->len = s->len;
+	r->slot = slot;
+	r->what = what;
+	r->record = record;
+	w->nrefs++;
+	return 0;
+}
+
+static int ref_by_offset(const void *a, const void *b)
+{
+	const struct str_ref *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Sorted refs [i, *next) overlap one another: the span they cover ends
+ * at the returned logical string-table offset. */
+static uint64_t span_end(const struct window *w, size_t i, size_t *next)
+{
+	uint64_t end = (uint64_t)w->refs[i].off + w->refs[i].len + 1;
+
+	for (i++; i < w->nrefs && w->refs[i].off < end; i++)
+		if ((uint64_t)w->refs[i].off + w->refs[i].len + 1 > end)
+			end = (uint64_t)w->refs[i].off + w->refs[i].len + 1;
+	*next = i;
+	return end;
+}
+
+/*
+ * Copy every referenced string once: sorted by offset, strings that share
+ * bytes form one span, copied once. So never more bytes than the string
+ * table has, however many records share a string.
+ */
+static int copy_strings(struct window *w)
+{
+	const struct hw_section *sec = w->lay.sec[HW_SEC_STRINGS];
+	uint64_t total = 0, at = 0, end;
+	size_t i, k, next;
+	int rc;
+
+	if (w->nrefs == 0)
+		return 0;
+	qsort(w->refs, w->nrefs, sizeof(*w->refs), ref_by_offset);
+	for (i = 0; i < w->nrefs; i = next)
+		total += span_end(w, i, &next) - w->refs[i].off;
+	w->strings = malloc(total);
+	if (!w->strings)
+		return hwi_fail(w->err, HAYWIRE_E_NOMEM,
+				"out of memory for %llu string bytes",
+				(unsigned long long)total);
+	for (i = 0; i < w->nrefs; i = next) {
+		uint64_t start = w->refs[i].off;
+
+		end = span_end(w, i, &next);
+		rc = copy_logical(w, sec->offset + start, w->strings + at,
+				  end - start);
+		if (rc)
+			return rc;
+		for (k = i; k < next; k++) {
+			const struct str_ref *r = &w->refs[k];
+			const char *str = w->strings + at + (r->off - start);
+
+			if (str[r->len] != '\0' || memchr(str, 0, r->len))
+				return corrupt(w, "%s record %llu: string {%u, %u} %s",
+					       r->what,
+					       (unsigned long long)r->record,
+					       r->off, r->len,
+					       str[r->len] ?
+					       "is not NUL-terminated" :
+					       "contains a NUL byte");
+			*r->slot = str;
+		}
+		at += end - start;
+	}
+	return 0;
+}
+
+static int decode_proc(struct window *w, const struct hw_proc *raw,
+		       uint64_t i, struct haywire_proc *p)
+{
+	const struct hw_section *vsec = w->lay.sec[HW_SEC_VMAS];
+	uint64_t nvmas = vsec ? vsec->count : 0;
+
+	if (raw->pid <= 0 || raw->tgid != raw->pid || raw->ppid < 0)
+		return corrupt(w, "process record %llu: pid %d, tgid %d, ppid %d",
+			       (unsigned long long)i, raw->pid, raw->tgid,
+			       raw->ppid);
+	if (i > 0 && raw->pid <= p[-1].pid)
+		return corrupt(w, "process record %llu: pid %d does not follow pid %d (not sorted)",
+			       (unsigned long long)i, raw->pid, p[-1].pid);
+	if (!raw->state || !strchr(STATE_LETTERS, raw->state))
+		return corrupt(w, "process record %llu (pid %d): state 0x%02x is not one of " STATE_LETTERS,
+			       (unsigned long long)i, raw->pid,
+			       (unsigned char)raw->state);
+	if (!memchr(raw->comm, 0, sizeof(raw->comm)))
+		return corrupt(w, "process record %llu (pid %d): comm is not NUL-terminated within %d bytes",
+			       (unsigned long long)i, raw->pid, HW_COMM_LEN);
+	if ((uint64_t)raw->vma_first + raw->vma_count > nvmas ||
+	    raw->vma_count > raw->vma_total)
+		return corrupt(w, "process record %llu (pid %d): VMAs [%u, +%u) of %u are outside the %llu-record VMA table",
+			       (unsigned long long)i, raw->pid, raw->vma_first,
+			       raw->vma_count, raw->vma_total,
+			       (unsigned long long)nvmas);
+	if (raw->vma_count &&
+	    raw->flags & (HW_PF_MM_BUSY | HW_PF_VMAS_SKIPPED))
+		return corrupt(w, "process record %llu (pid %d): has VMAs but flags 0x%x say they were not walked",
+			       (unsigned long long)i, raw->pid, raw->flags);
+
+	p->pid = raw->pid;
+	p->tgid = raw->tgid;
+	p->ppid = raw->ppid;
+	p->flags = raw->flags;
+	p->uid = raw->uid;
+	p->gid = raw->gid;
+	p->euid = raw->euid;
+	p->egid = raw->egid;
+	p->threads = raw->threads;
+	p->state = raw->state;
+	memcpy(p->comm, raw->comm, sizeof(p->comm));
+	p->start_time_ns = raw->start_time_ns;
+	p->vsize_kb = raw->vsize_kb;
+	p->rss_kb = raw->rss_kb;
+	p->pgd = raw->pgd;
+	p->exe = NULL;
+	p->exe_len = raw->exe.len;
+	p->vma_first = raw->vma_first;
+	p->vma_count = raw->vma_count;
+	p->vma_total = raw->vma_total;
+	if (w->refs)
+		return add_ref(w, &raw->exe, &p->exe, "process", i);
+	return check_str(w, &raw->exe, "process", i);
+}
+
+/* The process table, and the executables' paths if READ_EXES. */
+static int decode_procs(struct window *w)
+{
+	const struct hw_section *sec = w->lay.sec[HW_SEC_PROCS];
+	size_t n = (size_t)sec->count, stride = sec->entry_size, i;
+	int rc;
+
+	w->raw = alloc_array(w, n, stride);
+	w->procs = alloc_array(w, n, sizeof(*w->procs));
+	if (w->what & READ_EXES)
+		w->refs = alloc_array(w, n, sizeof(*w->refs));
+	if (!w->raw || !w->procs || ((w->what & READ_EXES) && !w->refs))
+		return HAYWIRE_E_NOMEM;
+	rc = copy_logical(w, sec->offset, w->raw, (uint64_t)n * stride);
+	if (rc)
+		return rc;
+	for (i = 0; i < n; i++) {
+		struct hw_proc rec;
+
+		memcpy(&rec, w->raw + i * stride, sizeof(rec));
+		rc = decode_proc(w, &rec, i, &w->procs[i]);
+		if (rc)
+			return rc;
+	}
+	w->nprocs = n;
+	return copy_strings(w);
+}
+
+static int find_proc(const struct window *w, int32_t pid)
+{
+	size_t lo = 0, hi = w->nprocs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w->procs[mid].pid == pid)
+			return (int)mid;
+		if (w->procs[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* One process's VMAs and their names. */
+static int decode_maps(struct window *w)
+{
+	const struct hw_section *sec = w->lay.sec[HW_SEC_VMAS];
+	const struct haywire_proc *p;
+	size_t n, stride, i;
+	int k = find_proc(w, w->pid), rc;
+
+	if (k < 0)
+		return hwi_fail(w->err, HAYWIRE_E_NOT_FOUND,
+				"no process with PID %d in snapshot generation %llu%s",
+				w->pid, (unsigned long long)w->ix.generation,
+				w->nprocs < w->ix.procs_total ?
+				" (the snapshot is truncated: it may be one of the processes left out)" :
+				"");
+	p = &w->procs[k];
+	if (p->flags & HW_PF_MM_BUSY)
+		return hwi_fail(w->err, HAYWIRE_E_BUSY,
+				"process %d (%s) has no VMAs in snapshot generation %llu: its mmap_lock was contended; try again",
+				p->pid, p->comm,
+				(unsigned long long)w->ix.generation);
+	if (p->flags & HW_PF_VMAS_SKIPPED)
+		return hwi_fail(w->err, HAYWIRE_E_BUSY,
+				"process %d (%s) has no VMAs in snapshot generation %llu: the guest's time budget ran out before them; try again",
+				p->pid, p->comm,
+				(unsigned long long)w->ix.generation);
+	n = p->vma_count;
+	if (n == 0)
+		return 0;
+	stride = sec->entry_size;	/* vma_count > 0: the section exists */
+	free(w->raw);
+	w->raw = alloc_array(w, n, stride);
+	w->vmas = alloc_array(w, n, sizeof(*w->vmas));
+	w->refs = alloc_array(w, n, sizeof(*w->refs));
+	if (!w->raw || !w->vmas || !w->refs)
+		return HAYWIRE_E_NOMEM;
+	rc = copy_logical(w, sec->offset + (uint64_t)p->vma_first * stride,
+			  w->raw, (uint64_t)n * stride);
+	if (rc)
+		return rc;
+	for (i = 0; i < n; i++) {
+		struct haywire_vma *v = &w->vmas[i];
+		uint64_t record = (uint64_t)p->vma_first + i;
+		struct hw_vma rec;
+
+		memcpy(&rec, w->raw + i * stride, sizeof(rec));
+		if (rec.start >= rec.end || rec.start % 4096 ||
+		    rec.end % 4096)
+			return corrupt(w, "VMA record %llu (pid %d): range 0x%llx-0x%llx is empty or not page-aligned",
+				       (unsigned long long)record, p->pid,
+				       (unsigned long long)rec.start,
+				       (unsigned long long)rec.end);
+		if (i > 0 && rec.start < v[-1].end)
+			return corrupt(w, "VMA record %llu (pid %d): 0x%llx overlaps or precedes the VMA before it",
+				       (unsigned long long)record, p->pid,
+				       (unsigned long long)rec.start);
+		v->start = rec.start;
+		v->end = rec.end;
+		v->offset = rec.offset;
+		v->inode = rec.inode;
+		v->dev_major = rec.dev_major;
+		v->dev_minor = rec.dev_minor;
+		v->flags = rec.flags;
+		v->name_len = rec.name.len;
+		rc = add_ref(w, &rec.name, &v->name, "VMA", record);
+		if (rc)
+			return rc;
+	}
+	w->nvmas = n;
+	return copy_strings(w);
+}
+
+static int decode(struct window *w)
+{
+	const struct hw_section *stats;
+	int rc = validate_index(w);
+
+	if (rc)
+		return rc;
+	stats = w->lay.sec[HW_SEC_STATS];
+	if ((w->what & READ_STATS) && stats) {
+		rc = copy_logical(w, stats->offset, &w->stats,
+				  sizeof(w->stats));
+		if (rc)
+			return rc;
+		w->have_stats = true;
+	}
+	if (w->what & (READ_PROCS | READ_MAPS)) {
+		rc = decode_procs(w);
+		if (rc)
+			return rc;
+	}
+	if (w->what & READ_MAPS)
+		rc = decode_maps(w);
+	return rc;
+}
+
+/*
+ * One attempt of the seq protocol. Guarded: w owns every allocation, so
+ * a SIGBUS leaves nothing unreachable.
+ */
+static int attempt(void *arg)
+{
+	struct window *w = arg;
+	const struct haywire_mem *mem = w->mem;
+	uint64_t at = w->index_offset, nonce_now;
+	uint32_t s1, s2;
+
+	w->outcome = OUT_DONE;
+	w->rc = 0;
+	hwi_clear(w->err);
+	s1 = hwi_load_u32_acquire(mem, at + offsetof(struct hw_index, seq));
+	if (s1 & 1) {
+		w->outcome = OUT_ODD;
+		return 0;
+	}
+	hwi_copy(mem, at, &w->ix, sizeof(w->ix));
+	if (w->ix.magic == HW_MAGIC && w->ix.seq == s1 &&
+	    (!w->nonce || w->ix.nonce == w->nonce))
+		w->rc = decode(w);
+	else
+		w->outcome = OUT_CHANGED;
+
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	w->magic_now = hwi_load_u64(mem, at);
+	nonce_now = hwi_load_u64(mem, at + offsetof(struct hw_index, nonce));
+	s2 = hwi_load_u32_acquire(mem, at + offsetof(struct hw_index, seq));
+	if (w->magic_now == HW_MAGIC_GONE)
+		w->outcome = OUT_GONE;
+	else if (w->magic_now != HW_MAGIC)
+		w->outcome = OUT_VANISHED;
+	else if (w->nonce && nonce_now != w->nonce)
+		w->outcome = OUT_RELOADED;
+	else if (s2 != s1 || nonce_now != w->ix.nonce)
+		w->outcome = OUT_CHANGED;
+	return 0;
+}
+
+static void sleep_us(unsigned int us)
+{
+	struct timespec ts = { us / 1000000, (long)(us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The retry loop around attempt(). Returns RELOADED for a new nonce. */
+static int read_window(const struct haywire_opts *opts, struct window *w,
+		       struct haywire_error *err)
+{
+	unsigned int attempts = opts && opts->attempts ? opts->attempts :
+				DEFAULT_ATTEMPTS;
+	unsigned int pause = opts && opts->sleep_us ? opts->sleep_us :
+			     DEFAULT_SLEEP_US;
+	uint64_t t0 = hwi_now_ns(CLOCK_MONOTONIC);
+	enum outcome last = OUT_ODD;
+	struct haywire_error tmp;
+	unsigned int i;
+	int rc;
+
+	w->err = &tmp;
+	if (w->index_offset % 8 || w->index_offset > w->mem->size ||
+	    w->mem->size - w->index_offset < HW_INDEX_SIZE)
+		return hwi_fail(err, HAYWIRE_E_INVALID,
+				"index offset 0x%llx is outside the RAM file",
+				(unsigned long long)w->index_offset);
+	for (i = 0; i < attempts; i++) {
+		if (i >= SPIN_ATTEMPTS)
+			sleep_us(pause);
+		window_reset(w);
+		rc = hwi_guarded(w->mem, attempt, w, &tmp);
+		if (rc)
+			w->outcome = OUT_DONE;
+		else
+			rc = w->rc;
+		switch (w->outcome) {
+		case OUT_DONE:
+			if (!rc)
+				return 0;
+			window_reset(w);
+			if (err)
+				*err = tmp;
+			return rc;
+		case OUT_GONE:
+			window_reset(w);
+			return hwi_fail(err, HAYWIRE_E_GONE,
+					"the haywire module was unloaded from the guest (HWGONE!! at file offset 0x%llx): load it again (modprobe haywire)",
+					(unsigned long long)w->index_offset);
+		case OUT_VANISHED:
+			window_reset(w);
+			return hwi_fail(err, HAYWIRE_E_GONE,
+					"the beacon at file offset 0x%llx disappeared (magic is now 0x%016llx): the haywire module was unloaded or the guest rebooted; load it again (modprobe haywire)",
+					(unsigned long long)w->index_offset,
+					(unsigned long long)w->magic_now);
+		case OUT_RELOADED:
+			window_reset(w);
+			return RELOADED;
+		default:
+			last = w->outcome;
+		}
+	}
+	window_reset(w);
+	return hwi_fail(err, HAYWIRE_E_BUSY,
+			"beacon busy: %s through %u read attempts over %llu ms; try again",
+			last == OUT_ODD ?
+			"the guest kept updating the snapshot (seq stayed odd; is the guest paused mid-update?)" :
+			last == OUT_UNPUBLISHED ?
+			"the module has not published a snapshot yet (generation 0)" :
+			"the snapshot kept changing while it was copied",
+			attempts,
+			(unsigned long long)((hwi_now_ns(CLOCK_MONOTONIC) - t0) /
+					     1000000));
+}
+
+int64_t hwi_age_ms(uint64_t publish_real_ns)
+{
+	return ((int64_t)hwi_now_ns(CLOCK_REALTIME) -
+		(int64_t)publish_real_ns) / 1000000;
+}
+
+bool hwi_stale(int64_t age_ms, uint32_t interval_ms)
+{
+	return age_ms > 0 &&
+	       (uint64_t)age_ms > 3ULL * interval_ms + 1000;
+}
+
+int hwi_probe_index(const struct haywire_mem *mem,
+		    const struct haywire_opts *opts, uint64_t offset,
+		    struct hwi_candidate *cand, struct haywire_error *err)
+{
+	struct window w = { .mem = mem, .index_offset = offset };
+	int rc = read_window(opts, &w, err);
+
+	if (rc == RELOADED)	/* cannot happen without an expected nonce */
+		rc = hwi_fail(err, HAYWIRE_E_BUSY, "the beacon changed");
+	if (rc)
+		return rc;
+	cand->nonce = w.ix.nonce;
+	cand->self_gpa = w.ix.self_gpa;
+	cand->publish_real_ns = w.ix.publish_real_ns;
+	cand->interval_ms = w.ix.interval_ms;
+	cand->map = w.map;
+	return 0;
+}
+
+static void fill_info(const struct window *w, const struct haywire_beacon *b,
+		      struct haywire_info *info)
+{
+	const struct hw_index *ix = &w->ix;
+	const struct layout *lay = &w->lay;
+
+	memset(info, 0, sizeof(*info));
+	info->version_major = ix->version_major;
+	info->version_minor = ix->version_minor;
+	info->nonce = ix->nonce;
+	info->self_gpa = ix->self_gpa;
+	info->page_size = ix->page_size;
+	info->arch = ix->arch;
+	info->paging_levels = ix->paging_levels;
+	info->load_real_ns = ix->load_real_ns;
+	memcpy(info->kernel_release, ix->kernel_release,
+	       sizeof(info->kernel_release));
+	info->flags = ix->flags;
+	info->generation = ix->generation;
+	info->publish_mono_ns = ix->publish_mono_ns;
+	info->publish_boot_ns = ix->publish_boot_ns;
+	info->publish_real_ns = ix->publish_real_ns;
+	info->interval_ms = ix->interval_ms;
+	info->extent_count = ix->extent_count;
+	memcpy(info->extents, ix->extents,
+	       ix->extent_count * sizeof(ix->extents[0]));
+	info->logical_size = ix->logical_size;
+	info->ram_count = ix->ram_range_count;
+	memcpy(info->ram, ix->ram, ix->ram_range_count * sizeof(ix->ram[0]));
+	info->procs = lay->sec[HW_SEC_PROCS]->count;
+	info->procs_total = ix->procs_total;
+	info->procs_mm_busy = ix->procs_mm_busy;
+	info->vmas = lay->sec[HW_SEC_VMAS] ? lay->sec[HW_SEC_VMAS]->count : 0;
+	info->vmas_total = ix->vmas_total;
+	info->string_bytes = lay->sec[HW_SEC_STRINGS] ?
+			     lay->sec[HW_SEC_STRINGS]->count : 0;
+	info->strings_total = ix->strings_total;
+	info->have_stats = w->have_stats;
+	if (w->have_stats)
+		info->stats = w->stats;
+	info->age_ms = hwi_age_ms(ix->publish_real_ns);
+	info->stale = hwi_stale(info->age_ms, ix->interval_ms);
+	info->truncated = (ix->flags & HW_IF_TRUNCATED) ||
+			  info->procs < info->procs_total ||
+			  info->vmas < info->vmas_total;
+	info->location = b->loc;
+}
+
+/* Read from the beacon, discovering it again if the module reloaded. */
+static int beacon_read(struct haywire_beacon *b, struct window *w,
+		       struct haywire_error *err)
+{
+	int rc, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		w->mem = b->mem;
+		w->index_offset = b->loc.file_offset;
+		w->nonce = b->loc.nonce;
+		rc = read_window(&b->opts, w, err);
+		if (rc != RELOADED)
+			return rc;
+		rc = hwi_rediscover(b, err);
+		if (rc)
+			return rc;
+	}
+	return hwi_fail(err, HAYWIRE_E_BUSY,
+			"the haywire module was reloaded twice while reading; try again");
+}
+
+int haywire_read_info(struct haywire_beacon *b, struct haywire_info *info,
+		      struct haywire_error *err)
+{
+	struct window w = { .what = READ_STATS };
+	int rc = beacon_read(b, &w, err);
+
+	if (!rc)
+		fill_info(&w, b, info);
+	window_reset(&w);
+	return rc;
+}
+
+int haywire_read_procs(struct haywire_beacon *b, struct haywire_procs **out,
+		       struct haywire_error *err)
+{
+	struct window w = { .what = READ_PROCS | READ_EXES };
+	struct haywire_procs *r;
+	int rc;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
+	rc = beacon_read(b, &w, err);
+	if (rc) {
+		free(r);
+		return rc;
+	}
+	fill_info(&w, b, &r->info);
+	/* The result keeps the decoded records and the strings they use. */
+	r->procs = w.procs;
+	r->count = w.nprocs;
+	r->string_copy = w.strings;
+	w.procs = NULL;
+	w.strings = NULL;
+	window_reset(&w);
+	*out = r;
+	return 0;
+}
+
+int haywire_read_maps(struct haywire_beacon *b, int32_t pid,
+		      struct haywire_maps **out, struct haywire_error *err)
+{
+	struct window w = { .what = READ_MAPS, .pid = pid };
+	struct haywire_maps *r;
+	int rc;
+
+	*out = NULL;
+	if (pid <= 0)
+		return hwi_fail(err, HAYWIRE_E_INVALID,
+				"PID %d is not a process ID", pid);
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
+	rc = beacon_read(b, &w, err);
+	if (rc) {
+		free(r);
+		return rc;
+	}
+	fill_info(&w, b, &r->info);
+	r->proc = w.procs[find_proc(&w, pid)];
+	r->vmas = w.vmas;
+	r->count = w.nvmas;
+	r->string_copy = w.strings;
+	w.vmas = NULL;
+	w.strings = NULL;
+	window_reset(&w);
+	*out = r;
+	return 0;
+}
+
+void haywire_procs_free(struct haywire_procs *procs)
+{
+	if (procs) {
+		free(procs->procs);
+		free(procs->string_copy);
+		free(procs);
+	}
+}
+
+void haywire_maps_free(struct haywire_maps *maps)
+{
+	if (maps) {
+		free(maps->vmas);
+		free(maps->string_copy);
+		free(maps);
+	}
+}
