@@ -21,6 +21,24 @@ PROC_FIELDS = {
 }
 
 
+# process flag words the host contract names
+CONTRACT_FLAGS = {"mm_busy", "vmas_skipped", "vmas_truncated", "no_mm",
+                  "wq_worker"}
+
+
+def flag_spelling_problems(ps):
+    """Flag words spelled differently from the contract (e.g. "no-mm"),
+    reported once; the comparisons below read them as the contract's."""
+    seen = {f for p in ps.get("processes", []) if isinstance(p.get("flags"), list)
+            for f in p["flags"] if isinstance(f, str)}
+    odd = sorted(f for f in seen if f not in CONTRACT_FLAGS and
+                 f.replace("-", "_") in CONTRACT_FLAGS)
+    if not odd:
+        return []
+    return [f"ps --json flag words {odd} are not the contract's spelling "
+            f"{sorted(f.replace('-', '_') for f in odd)}"]
+
+
 def record_problems(rec):
     """Fields of a `ps --json` process that are missing or mistyped."""
     bad = []
@@ -68,6 +86,7 @@ class Pairing:
     """
 
     def __init__(self, truth, ps, alive):
+        self.ps = ps
         self.truth = {p["pid"]: p for p in truth["processes"]}
         self.snap = {p["pid"]: p for p in ps["processes"]}
         self.clk_ns = 10**9 // truth["clk_tck"]
@@ -100,11 +119,11 @@ class Pairing:
 
 def check_ps(pairing):
     """Every field of every process record against /proc."""
-    diffs = list(pairing.diffs)
+    diffs = flag_spelling_problems(pairing.ps) + pairing.diffs
     for t, s in pairing.pairs:
         pid = t["pid"]
         kthread = is_kthread(t)
-        flags = s["flags"]
+        flags = [f.replace("-", "_") for f in s["flags"] if isinstance(f, str)]
         wq_worker = "wq_worker" in flags
 
         def want(field, expected, actual):
