@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Opening RAM files and finding the beacon: what is not a RAM file, the
+ * scan (sparse and dense files), hints (valid, stale, wrong), several
+ * candidates, HWGONE!! pages, version and busy candidates, SIGBUS, and
+ * the hint cache.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "check.h"
+
+#define MIB (UINT64_C(1) << 20)
+
+static char tmpdir[] = "/tmp/haywire-unit-XXXXXX";
+
+static struct haywire_beacon *discover(struct haywire_mem *mem,
+				       const struct haywire_hint *hint,
+				       struct haywire_error *err)
+{
+	struct haywire_opts opts = { .hint = hint };
+
+	return haywire_discover(mem, &opts, err);
+}
+
+static void write_file(const char *path, size_t size, int fill)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	char *buf = malloc(size + 1);
+
+	memset(buf, fill, size + 1);
+	CHECK(fd >= 0 && write(fd, buf, size) == (ssize_t)size);
+	close(fd);
+	free(buf);
+}
+
+static void expect_open(const char *path, enum haywire_code code,
+			const char *text)
+{
+	struct haywire_error err;
+	struct haywire_mem *mem = haywire_mem_open(path, &err);
+
+	CHECK(!mem == (code != HAYWIRE_OK));
+	if (mem) {
+		haywire_mem_close(mem);
+		return;
+	}
+	CHECK_U64(err.code, code);
+	CHECK_MSG(&err, text);
+	CHECK(!strchr(err.msg, '\n'));
+}
+
+static void test_not_ram(void)
+{
+	char path[256];
+	struct haywire_error err;
+	static char buf[3 * MIB];
+
+	snprintf(path, sizeof(path), "%s/missing", tmpdir);
+	expect_open(path, HAYWIRE_E_FILE, "No such file or directory");
+	snprintf(path, sizeof(path), "%s/empty", tmpdir);
+	write_file(path, 0, 0);
+	expect_open(path, HAYWIRE_E_NOT_RAM, "is empty");
+	snprintf(path, sizeof(path), "%s/one", tmpdir);
+	write_file(path, 1, 'x');
+	expect_open(path, HAYWIRE_E_NOT_RAM, "only 1 bytes");
+	snprintf(path, sizeof(path), "%s/odd", tmpdir);
+	write_file(path, 2 * MIB + 1, 0);
+	expect_open(path, HAYWIRE_E_NOT_RAM, "not a multiple of 4096");
+	snprintf(path, sizeof(path), "%s/ok", tmpdir);
+	write_file(path, 2 * MIB, 0);
+	expect_open(path, HAYWIRE_OK, "");
+	expect_open(tmpdir, HAYWIRE_E_NOT_RAM, "is a directory");
+	/* A FIFO must neither hang nor pass. */
+	snprintf(path, sizeof(path), "%s/fifo", tmpdir);
+	CHECK(mkfifo(path, 0600) == 0);
+	expect_open(path, HAYWIRE_E_NOT_RAM, "not a regular file");
+	expect_open("", HAYWIRE_E_INVALID, "no RAM file");
+
+	CHECK(!haywire_mem_from_buffer(buf, 0, &err));
+	CHECK_U64(err.code, HAYWIRE_E_NOT_RAM);
+	CHECK(!haywire_mem_from_buffer(buf, 4096, &err));
+	CHECK_U64(err.code, HAYWIRE_E_NOT_RAM);
+	CHECK(!haywire_mem_from_buffer(buf, 2 * MIB + 8, &err));
+	CHECK_U64(err.code, HAYWIRE_E_NOT_RAM);
+	CHECK(!haywire_mem_from_buffer(NULL, 2 * MIB, &err));
+	CHECK_U64(err.code, HAYWIRE_E_INVALID);
+}
+
+/* Only 2 MiB offsets with data are probed; holes are skipped. */
+static void test_scan_sparse_and_dense(void)
+{
+	struct fixture f;
+	struct image im;
+	struct haywire_error err;
+	struct haywire_beacon *b;
+	const struct haywire_location *loc;
+
+	fixture_defaults(&f);
+	f.index_offset = 40 * MIB;
+	open_image(&im, &f);
+	b = discover(im.mem, NULL, &err);
+	CHECK(b);
+	loc = haywire_beacon_location(b);
+	CHECK_U64(loc->file_offset, 40 * MIB);
+	CHECK_U64(loc->probes, 1);	/* one data run: the beacon */
+	CHECK_U64(loc->candidates, 1);
+	CHECK(!loc->hint_used);
+	CHECK_U64(loc->nonce, f.nonce);
+	haywire_beacon_free(b);
+	close_image(&im);
+
+	f.junk = true;		/* every 2 MiB offset holds data */
+	open_image(&im, &f);
+	b = discover(im.mem, NULL, &err);
+	CHECK(b);
+	CHECK_U64(haywire_beacon_location(b)->probes, 32);
+	CHECK_U64(haywire_beacon_location(b)->file_offset, 40 * MIB);
+	haywire_beacon_free(b);
+	close_image(&im);
+
+	/* A caller's buffer has no holes: every offset is probed. */
+	{
+		char *buf = calloc(1, 8 * MIB);
+		struct haywire_mem *mem = haywire_mem_from_buffer(buf, 8 * MIB,
+								  &err);
+
+		b = discover(mem, NULL, &err);
+		CHECK(!b);
+		CHECK_U64(err.code, HAYWIRE_E_NO_BEACON);
+		CHECK_MSG(&err, "4 offsets probed");
+		CHECK_MSG(&err, "modprobe haywire");
+		haywire_mem_close(mem);
+		free(buf);
+	}
+}
+
+static void test_hint_valid(void)
+{
+	struct fixture f;
+	struct image im;
+	struct haywire_error err;
+	struct haywire_beacon *b;
+	struct haywire_hint hint;
+
+	fixture_defaults(&f);
+	f.junk = true;
+	f.index_offset = 60 * MIB;
+	open_image(&im, &f);
+	b = discover(im.mem, NULL, &err);
+	CHECK(b);
+	hint.file_offset = haywire_beacon_location(b)->file_offset;
+	hint.nonce = haywire_beacon_location(b)->nonce;
+	CHECK_U64(haywire_beacon_location(b)->probes, 32);
+	haywire_beacon_free(b);
+
+	b = discover(im.mem, &hint, &err);
+	CHECK(b);
+	CHECK(haywire_beacon_location(b)->hint_used);
+	CHECK_U64(haywire_beacon_location(b)->probes, 1);
+	CHECK_U64(haywire_beacon_location(b)->file_offset, 60 * MIB);
+	haywire_beacon_free(b);
+	close_image(&im);
+}
+
+/* A hint that is wrong in any way costs a scan, never a wrong answer. */
+static void test_hint_stale(void)
+{
+	struct fixture f;
+	struct image im;
+	struct haywire_error err;
+	struct haywire_beacon *b;
+	struct haywire_hint hints[] = {
+		{ 60 * MIB, 0x1111 },		/* reloaded: new nonce */
+		{ 60 * MIB + 4096, 0 },		/* not 2 MiB-aligned */
+		{ 1ULL << 40, 0 },		/* beyond the file */
+		{ 10 * MIB, 0 },		/* a hole */
+	};
+	unsigned int i;
+
+	fixture_defaults(&f);
+	f.index_offset = 60 * MIB;
+	open_image(&im, &f);
+	hints[1].nonce = hints[2].nonce = hints[3].nonce = f.nonce;
+	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		b = discover(im.mem, &hints[i], &err);
+		CHECK(b);
+		if (!b)
+			continue;
+		CHECK(!haywire_beacon_location(b)->hint_used);
+		CHECK_U64(haywire_beacon_location(b)->file_offset, 60 * MIB);
+		CHECK_U64(haywire_beacon_location(b)->nonce, f.nonce);
+		haywire_beacon_free(b);
+	}
+	close_image(&im);
+
+	/* Right place and nonce but stale: scan for a fresher one. */
+	f.age_ms = 30000;
+	open_image(&im, &f);
+	hints[0].nonce = f.nonce;
+	b = discover(im.mem, &hints[0], &err);
+	CHECK(b);
+	CHECK(!haywire_beacon_location(b)->hint_used);
+	CHECK_U64(haywire_beacon_location(b)->file_offset, 60 * MIB);
+	haywire_beacon_free(b);
+	close_image(&im);
+}
+
+/* A guest that rebooted without unloading leaves an old index behind. */
+static void test_several_candidates(void)
+{
+	uint64_t places[][2] = { { 8 * MIB, 40 * MIB }, { 40 * MIB, 8 * MIB } };
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		struct fixture old, cur;
+		struct haywire_error err;
+		struct haywire_beacon *b;
+		struct haywire_mem *mem;
+		char msg[256];
+		int fd = memfd_create("two", MFD_CLOEXEC);
+
+		fixture_defaults(&old);
+		old.index_offset = places[i][0];
+		old.nonce = 0x01d;
+		old.age_ms = 600000;
+		fixture_defaults(&cur);
+		cur.index_offset = places[i][1];
+		cur.nonce = 0xc0ffee;
+		CHECK(!fixture_write(&old, fd, NULL, msg, sizeof(msg)));
+		CHECK(!fixture_write(&cur, fd, NULL, msg, sizeof(msg)));
+		mem = open_fd(fd);
+		b = discover(mem, NULL, &err);
+		CHECK(b);
+		CHECK_U64(haywire_beacon_location(b)->candidates, 2);
+		CHECK_U64(haywire_beacon_location(b)->nonce, 0xc0ffee);
+		CHECK_U64(haywire_beacon_location(b)->file_offset,
+			  places[i][1]);
+		haywire_beacon_free(b);
+		haywire_mem_close(mem);
+		close(fd);
+	}
+}
+
+static void test_gone(void)
+{
+	struct fixture f, live;
+	struct image im;
+	struct haywire_error err;
+	struct haywire_beacon *b;
+	struct haywire_hint hint;
+	char msg[256];
+
+	fixture_defaults(&f);
+	f.gone = true;
+	f.index_offset = 20 * MIB;
+	open_image(&im, &f);
+	b = discover(im.mem, NULL, &err);
+	CHECK(!b);
+	CHECK_U64(err.code, HAYWIRE_E_GONE);
+	CHECK_MSG(&err, "unloaded");
+	CHECK_MSG(&err, "0x1400000");
+	/* The hint's offset now holds HWGONE!!. */
+	hint.file_offset = 20 * MIB;
+	hint.nonce = f.nonce;
+	b = discover(im.mem, &hint, &err);
+	CHECK(!b);
+	CHECK_U64(err.code, HAYWIRE_E_GONE);
+
+	/* Unloaded, then loaded again elsewhere: the live one wins. */
+	fixture_defaults(&live);
+	live.index_offset = 50 * MIB;
+	live.nonce = 77;
+	CHECK(!fixture_write(&live, im.fd, NULL, msg, sizeof(msg)));
+	b = discover(im.mem, &hint, &err);
+	CHECK(b);
+	if (b) {
+		CHECK_U64(haywire_beacon_location(b)->file_offset, 50 * MIB);
+		CHECK(!haywire_beacon_location(b)->hint_used);
+		haywire_beacon_free(b);
+	}
+	close_image(&im);
+}
+
+/* Candidates that do not validate explain why nothing was found. */
+static void test_bad_candidates(void)
+{
+	struct haywire_opts quick = { .attempts = 3, .sleep_us = 1 };
+	struct fixture f;
+	struct image im;
+	struct haywire_error err;
+	struct haywire_beacon *b;
+
+	fixture_defaults(&f);
+	f.sets[f.nsets++] = "version_major=2";
+	open_image(&im, &f);
+	b = discover(im.mem, NULL, &err);
+	CHECK(!b);
+	CHECK_U64(err.code, HAYWIRE_E_VERSION);
+	CHECK_MSG(&err, "version 2.0");
+	CHECK_MSG(&err, "version 1.x");
+	close_image(&im);
+
+	fixture_defaults(&f);
+	f.sets[f.nsets++] = "seq=7";
+	open_image(&im, &f);
+	b = haywire_discover(im.mem, &quick, &err);
+	CHECK(!b);
+	CHECK_U64(err.code, HAYWIRE_E_BUSY);
+	CHECK_MSG(&err, "seq stayed odd");
+	CHECK_MSG(&err, "3 read attempts");
+	/* The defaults: 50 attempts in about 100 ms (not timed here). */
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(!b);
+	CHECK_U64(err.code, HAYWIRE_E_BUSY);
+	CHECK_MSG(&err, "50 read attempts");
+	CHECK_MSG(&err, "try again");
+	close_image(&im);
+
+	fixture_defaults(&f);
+	f.sets[f.nsets++] = "self_gpa=0x200000";
+	open_image(&im, &f);
+	b = discover(im.mem, NULL, &err);
+	CHECK(!b);
+	CHECK_U64(err.code, HAYWIRE_E_CORRUPT);
+	CHECK_MSG(&err, "self_gpa 0x200000 does not map to file offset 0x2000000");
+	close_image(&im);
+
+	/* Nothing but zeros, and a near miss of the magic. */
+	fixture_defaults(&f);
+	f.sets[f.nsets++] = "magic=0x4e4f434145425749";
+	open_image(&im, &f);
+	b = discover(im.mem, NULL, &err);
+	CHECK(!b);
+	CHECK_U64(err.code, HAYWIRE_E_NO_BEACON);
+	CHECK_MSG(&err, "not loaded");
+	close_image(&im);
+}
+
+/* A RAM file that shrinks under the mapping: an error, not a crash. */
+static void test_sigbus(void)
+{
+	struct fixture f;
+	struct image im;
+	struct haywire_error err;
+	struct haywire_beacon *b;
+	struct haywire_procs *procs;
+	unsigned char byte;
+
+	fixture_defaults(&f);
+	f.index_offset = 40 * MIB;
+	open_image(&im, &f);
+	b = discover(im.mem, NULL, &err);
+	CHECK(b);
+	CHECK(ftruncate(im.fd, 4 * MIB) == 0);
+	CHECK_RC(haywire_mem_read(im.mem, 40 * MIB, &byte, 1, &err),
+		 HAYWIRE_E_IO, &err);
+	CHECK_MSG(&err, "SIGBUS");
+	CHECK_RC(haywire_read_procs(b, &procs, &err), HAYWIRE_E_IO, &err);
+	CHECK(!procs);
+	/* Still alive, and the next read fails the same way. */
+	CHECK_RC(haywire_mem_read(im.mem, 40 * MIB, &byte, 1, &err),
+		 HAYWIRE_E_IO, &err);
+	CHECK_RC(haywire_mem_read(im.mem, 0, &byte, 1, &err), HAYWIRE_OK,
+		 &err);
+	haywire_beacon_free(b);
+	close_image(&im);
+}
+
+static void test_hint_cache(void)
+{
+	struct fixture f;
+	struct image a, b;
+	struct haywire_hint in = { 0x200000, 0xabcdef }, out;
+	char dir[300], path[400];
+	struct haywire_mem *buf_mem;
+	struct haywire_error err;
+	static char buf[2 * MIB];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/hints/deeper", tmpdir);
+	setenv("HAYWIRE_HINT_DIR", dir, 1);
+	fixture_defaults(&f);
+	open_image(&a, &f);
+	open_image(&b, &f);
+	CHECK(!haywire_hint_load(a.mem, &out));
+	haywire_hint_save(a.mem, &in);	/* creates the directories */
+	CHECK(haywire_hint_load(a.mem, &out));
+	CHECK_U64(out.file_offset, in.file_offset);
+	CHECK_U64(out.nonce, in.nonce);
+	CHECK(!haywire_hint_load(b.mem, &out));	/* another file */
+
+	/* Garbage in the cache file is ignored. */
+	{
+		uint64_t dev, ino;
+
+		CHECK(haywire_mem_file_id(a.mem, &dev, &ino));
+		snprintf(path, sizeof(path), "%s/ram-%" PRIx64 "-%" PRIx64
+			 "-%" PRIx64, dir, dev, ino, haywire_mem_size(a.mem));
+		fd = open(path, O_WRONLY | O_TRUNC);
+		CHECK(fd >= 0 && write(fd, "junk\n", 5) == 5);
+		close(fd);
+		CHECK(!haywire_hint_load(a.mem, &out));
+	}
+	/* An unusable directory: silently no cache. */
+	snprintf(dir, sizeof(dir), "%s/one", tmpdir);	/* a file */
+	setenv("HAYWIRE_HINT_DIR", dir, 1);
+	haywire_hint_save(a.mem, &in);
+	CHECK(!haywire_hint_load(a.mem, &out));
+	/* Buffers have no identity to key a hint on. */
+	buf_mem = haywire_mem_from_buffer(buf, sizeof(buf), &err);
+	haywire_hint_save(buf_mem, &in);
+	CHECK(!haywire_hint_load(buf_mem, &out));
+	haywire_mem_close(buf_mem);
+	unsetenv("HAYWIRE_HINT_DIR");
+	close_image(&a);
+	close_image(&b);
+}
+
+int main(void)
+{
+	char cmd[128];
+	int rc;
+
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(test_not_ram);
+	RUN(test_scan_sparse_and_dense);
+	RUN(test_hint_valid);
+	RUN(test_hint_stale);
+	RUN(test_several_candidates);
+	RUN(test_gone);
+	RUN(test_bad_candidates);
+	RUN(test_sigbus);
+	RUN(test_hint_cache);
+	rc = check_done();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd))
+		rc = 1;
+	return rc;
+}
