@@ -46,7 +46,11 @@ struct intern_slot {
 	u32 len;
 };
 
-/* The previous VMA's file and name: mappings of one file come in runs. */
+/*
+ * The last file named in this process and its name: mappings of one file
+ * come in runs. Reset per process: a file pointer stays the same file only
+ * while the file is referenced.
+ */
 struct name_cache {
 	const struct file *file;
 	struct hw_str name;
@@ -377,10 +381,9 @@ static int add_vma(struct walker *w, struct vm_area_struct *vma,
 
 /* Every VMA in address order, into the VMA table as one run. */
 static void walk_vmas(struct walker *w, struct mm_struct *mm,
-		      struct hw_proc *proc)
+		      struct hw_proc *proc, struct name_cache *cache)
 {
 	struct snapshot *s = &w->snap;
-	struct name_cache cache = {};
 	struct vm_area_struct *vma;
 	u32 seen = 0;
 	int err = 0;
@@ -395,7 +398,7 @@ static void walk_vmas(struct walker *w, struct mm_struct *mm,
 	proc->vma_first = s->nr_vmas;
 	for_each_vma(vmi, vma) {
 		seen++;
-		err = add_vma(w, vma, &cache);
+		err = add_vma(w, vma, cache);
 		if (err)
 			break;
 		if (!(seen % VMAS_PER_RESCHED))
@@ -431,20 +434,32 @@ static void fill_ids(struct task_struct *task, struct hw_proc *p)
 	rcu_read_unlock();
 }
 
-static void fill_exe(struct walker *w, struct mm_struct *mm, struct hw_proc *p)
+/*
+ * The executable's path. The ELF loader maps the very same struct file, so
+ * its name seeds the VMA name cache; the caller keeps the reference (*exe)
+ * until the VMA walk is over, so that the pointer cannot be reused.
+ */
+static void fill_exe(struct walker *w, struct mm_struct *mm, struct hw_proc *p,
+		     struct file **exe, struct name_cache *cache)
 {
-	struct file *exe = hw_get_mm_exe_file(mm);
 	int err;
 
-	if (!exe)
+	*exe = hw_get_mm_exe_file(mm);
+	if (!*exe)
 		return;
-	err = intern_path(w, &exe->f_path, 0, &p->exe);
-	fput(exe);
+	err = intern_path(w, &(*exe)->f_path, 0, &p->exe);
 	if (err) {
 		p->exe = empty_str;
 		p->flags |= HW_PF_EXE_TRUNCATED;
-		if (err != -ENAMETOOLONG)
+		if (err != -ENAMETOOLONG) {
 			note_cut(w, err);
+			return;
+		}
+	}
+	if (hw_vma_file_path(*exe) == &(*exe)->f_path) {
+		cache->file = *exe;
+		cache->name = p->exe;
+		cache->name_flags = err ? HW_VF_NAME_TRUNCATED : 0;
 	}
 }
 
@@ -452,6 +467,8 @@ static void fill_exe(struct walker *w, struct mm_struct *mm, struct hw_proc *p)
 static u64 walk_process(struct walker *w, struct task_struct *task,
 			struct hw_proc *p, bool with_vmas)
 {
+	struct name_cache cache = {};
+	struct file *exe = NULL;
 	struct mm_struct *mm;
 	u64 t0, vmas_ns = 0;
 
@@ -476,14 +493,16 @@ static u64 walk_process(struct walker *w, struct task_struct *task,
 	p->vsize_kb = mm->total_vm << (PAGE_SHIFT - 10);
 	p->rss_kb = get_mm_rss(mm) << (PAGE_SHIFT - 10);
 	p->pgd = virt_to_phys(mm->pgd);
-	fill_exe(w, mm, p);
+	fill_exe(w, mm, p, &exe, &cache);
 	if (with_vmas) {
 		t0 = ktime_get_ns();
-		walk_vmas(w, mm, p);
+		walk_vmas(w, mm, p, &cache);
 		vmas_ns = ktime_get_ns() - t0;
 	} else {
 		p->flags |= HW_PF_VMAS_SKIPPED;
 	}
+	if (exe)
+		fput(exe);
 	mmput(mm);
 	return vmas_ns;
 }
