@@ -27,20 +27,20 @@ struct flag_name {
 static const struct flag_name index_flags[] = {
 	{ HW_IF_TRUNCATED, "truncated" },
 	{ HW_IF_BUDGET, "budget" },
-	{ HW_IF_MM_BUSY, "mm-busy" },
+	{ HW_IF_MM_BUSY, "mm_busy" },
 	{ HW_IF_STALLED, "stalled" },
-	{ HW_IF_RAM_TRUNCATED, "ram-truncated" },
+	{ HW_IF_RAM_TRUNCATED, "ram_truncated" },
 	{ 0, NULL },
 };
 
 static const struct flag_name proc_flags[] = {
 	{ HW_PF_KTHREAD, "kthread" },
-	{ HW_PF_WQ_WORKER, "wq-worker" },
-	{ HW_PF_NO_MM, "no-mm" },
-	{ HW_PF_MM_BUSY, "mm-busy" },
-	{ HW_PF_VMAS_TRUNCATED, "vmas-truncated" },
-	{ HW_PF_VMAS_SKIPPED, "vmas-skipped" },
-	{ HW_PF_EXE_TRUNCATED, "exe-truncated" },
+	{ HW_PF_WQ_WORKER, "wq_worker" },
+	{ HW_PF_NO_MM, "no_mm" },
+	{ HW_PF_MM_BUSY, "mm_busy" },
+	{ HW_PF_VMAS_TRUNCATED, "vmas_truncated" },
+	{ HW_PF_VMAS_SKIPPED, "vmas_skipped" },
+	{ HW_PF_EXE_TRUNCATED, "exe_truncated" },
 	{ 0, NULL },
 };
 

@@ -9,7 +9,7 @@
 
 #include "haywire.h"
 
-/* Flag bits as words, e.g. "truncated, mm-busy"; unknown bits as "bit7". */
+/* Flag bits as words, e.g. "truncated, mm_busy"; unknown bits as "bit7". */
 void format_index_flags(char *buf, size_t n, uint32_t flags);
 void format_proc_flags(char *buf, size_t n, uint32_t flags);
 

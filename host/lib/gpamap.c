@@ -78,6 +78,8 @@ static int derive_x86(struct haywire_gpa_map *map, uint64_t file_size,
 		 * where it starts, so only the part below 4 GiB is mapped.
 		 */
 		low = file_size < X86_HIGH_BASE ? file_size : X86_HIGH_BASE;
+		map_add(map, 0, low, 0);
+		return 0;
 	}
 	map_add(map, 0, low, 0);
 	map_add(map, X86_HIGH_BASE, file_size - low, low);

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The command's output: /proc/PID/maps lines byte for byte (golden lines
+ * taken from a real kernel's /proc/self/maps, and the padding rule at its
+ * edges), JSON keys and types, and the escaping of guest strings.
+ */
+#include <json.h>
+
+#include "check.h"
+#include "output.h"
+
+/* Run a printer into a string. */
+#define CAPTURE(buf, call) do {						\
+	size_t len_;							\
+	FILE *out_ = open_memstream(&(buf), &len_);			\
+	call;								\
+	fclose(out_);							\
+} while (0)
+
+static struct haywire_vma vma(uint64_t start, uint64_t end, uint32_t flags,
+			      uint64_t offset, uint32_t major, uint32_t minor,
+			      uint64_t inode, const char *name)
+{
+	struct haywire_vma v = { start, end, offset, inode, major, minor,
+				 flags, name, (uint32_t)strlen(name) };
+	return v;
+}
+
+static void check_line(struct haywire_vma v, const char *want)
+{
+	char *got = NULL;
+
+	CAPTURE(got, print_maps_line(out_, &v));
+	CHECK_STR(got, want);
+	free(got);
+}
+
+static void test_maps_lines(void)
+{
+	const uint32_t r = HW_VF_READ, w = HW_VF_WRITE, x = HW_VF_EXEC;
+	char name[HW_PATH_MAX + 1];
+	struct haywire_vma v;
+	char *got = NULL;
+
+	/* Straight from this machine's /proc/self/maps (6.x kernel). */
+	check_line(vma(0x5585af298000, 0x5585af29a000, r, 0, 0xfe, 0, 247134,
+		       "/usr/bin/cat"),
+		   "5585af298000-5585af29a000 r--p 00000000 fe:00 247134"
+		   "                     /usr/bin/cat\n");
+	check_line(vma(0x7fa2ced6c000, 0x7fa2ced73000, r | HW_VF_SHARED, 0,
+		       0xfe, 0, 332280, "/usr/lib/x86_64-linux-gnu/gconv/"
+		       "gconv-modules.cache"),
+		   "7fa2ced6c000-7fa2ced73000 r--s 00000000 fe:00 332280"
+		   "                     /usr/lib/x86_64-linux-gnu/gconv/"
+		   "gconv-modules.cache\n");
+	check_line(vma(0x5585ceddd000, 0x5585cedfe000, r | w, 0, 0, 0, 0,
+		       "[heap]"),
+		   "5585ceddd000-5585cedfe000 rw-p 00000000 00:00 0"
+		   "                          [heap]\n");
+	/* Anonymous: the prefix's trailing space, nothing after it. */
+	check_line(vma(0x7fa2cea62000, 0x7fa2ceb26000, r | w, 0, 0, 0, 0, ""),
+		   "7fa2cea62000-7fa2ceb26000 rw-p 00000000 00:00 0 \n");
+	/* Short (32-bit) addresses are padded to 8 digits. */
+	check_line(vma(0x400000, 0x401000, r | x, 0x1000, 8, 1, 12, "/a"),
+		   "00400000-00401000 r-xp 00001000 08:01 12"
+		   "                                 /a\n");
+	/* Wide device numbers are not cut. */
+	check_line(vma(0x1000, 0x2000, 0, 0x123456789, 0x103, 0x1ff, 5, ""),
+		   "00001000-00002000 ---p 123456789 103:1ff 5 \n");
+
+	/* The padding edge: a 71-, 72- and 73-column prefix (with its
+	 * trailing space): padded to 72, then one more space. */
+	v = vma(0xffffffffff600000, 0xffffffffff601000, x, 0, 0xfe, 1,
+		1234567890123456ULL, "[vsyscall]");
+	check_line(v, "ffffffffff600000-ffffffffff601000 --xp 00000000 fe:01 "
+		   "1234567890123456   [vsyscall]\n");
+	v.inode = 12345678901234567ULL;
+	check_line(v, "ffffffffff600000-ffffffffff601000 --xp 00000000 fe:01 "
+		   "12345678901234567  [vsyscall]\n");
+	v.inode = 123456789012345678ULL;
+	check_line(v, "ffffffffff600000-ffffffffff601000 --xp 00000000 fe:01 "
+		   "123456789012345678  [vsyscall]\n");
+
+	/* Paths: '\n' as the kernel escapes it, other bytes as they are. */
+	check_line(vma(0x1000, 0x2000, r, 0, 0xfe, 1, 9,
+		       "/tmp/new\nline (deleted)"),
+		   "00001000-00002000 r--p 00000000 fe:01 9"
+		   "                                  /tmp/new\\012line "
+		   "(deleted)\n");
+	check_line(vma(0x1000, 0x2000, r, 0, 0xfe, 1, 9, "/caf\xe9 \\012"),
+		   "00001000-00002000 r--p 00000000 fe:01 9"
+		   "                                  /caf\xe9 \\012\n");
+	memset(name, 'p', HW_PATH_MAX);
+	name[0] = '/';
+	name[HW_PATH_MAX] = 0;
+	v = vma(0x1000, 0x2000, r, 0, 0xfe, 1, 9, name);
+	CAPTURE(got, print_maps_line(out_, &v));
+	CHECK_U64(strlen(got), 73 + HW_PATH_MAX + 1);
+	free(got);
+}
+
+static void check_json_string(const char *in, size_t len, const char *want)
+{
+	struct json_object *o = json_guest_string(in, len);
+
+	CHECK(o);
+	if (!o)
+		return;
+	CHECK_U64(json_object_get_string_len(o), strlen(want));
+	CHECK_STR(json_object_get_string(o), want);
+	json_object_put(o);
+}
+
+static void test_json_strings(void)
+{
+	check_json_string("/usr/bin/cat", 12, "/usr/bin/cat");
+	check_json_string("caf\xc3\xa9", 5, "caf\xc3\xa9");		/* é */
+	check_json_string("\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80");
+	check_json_string("a\nb", 3, "a\nb");	/* JSON escapes it */
+	/* Not UTF-8: each stray byte as \ooo. */
+	check_json_string("caf\xe9", 4, "caf\\351");
+	check_json_string("\xc0\xaf", 2, "\\300\\257");		/* overlong */
+	check_json_string("\xed\xa0\x80", 3, "\\355\\240\\200");	/* surrogate */
+	check_json_string("\xf4\x90\x80\x80", 4, "\\364\\220\\200\\200");
+	check_json_string("x\xe2\x82", 3, "x\\342\\202");	/* cut short */
+	check_json_string("\xff\xc3\xa9", 3, "\\377\xc3\xa9");
+	check_json_string("", 0, "");
+}
+
+static void test_flag_words(void)
+{
+	char buf[128];
+
+	format_index_flags(buf, sizeof(buf), 0);
+	CHECK_STR(buf, "none");
+	format_index_flags(buf, sizeof(buf), HW_IF_TRUNCATED | HW_IF_MM_BUSY |
+			   1U << 7);
+	CHECK_STR(buf, "truncated, mm_busy, bit7");
+	format_proc_flags(buf, sizeof(buf), HW_PF_KTHREAD | HW_PF_NO_MM |
+			  HW_PF_VMAS_SKIPPED);
+	CHECK_STR(buf, "kthread, no_mm, vmas_skipped");
+}
+
+/* A JSON member of the given type, or NULL (and a failed check). */
+static struct json_object *member(struct json_object *o, const char *key,
+				  enum json_type type)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, type)) {
+		check_failed++;
+		printf("#   JSON member \"%s\" missing or not a %s\n", key,
+		       json_type_to_name(type));
+		return NULL;
+	}
+	return v;
+}
+
+static void check_hex(struct json_object *o, const char *key, uint64_t want)
+{
+	struct json_object *v = member(o, key, json_type_string);
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, want);
+	if (v)
+		CHECK_STR(json_object_get_string(v), buf);
+}
+
+/* Round trip: what is printed parses back as JSON. */
+static struct json_object *reparse(struct json_object *obj)
+{
+	char *text = NULL;
+	struct json_object *back;
+
+	CAPTURE(text, print_json(out_, obj));
+	back = json_tokener_parse(text);
+	CHECK(back);
+	free(text);
+	return back;
+}
+
+static void test_json_documents(void)
+{
+	static const char *const info_numbers[] = {
+		"generation", "publish_mono_ns", "publish_boot_ns",
+		"publish_real_ns", "age_ms", "interval_ms", "procs",
+		"procs_total", "vmas", "vmas_total",
+	};
+	static const char *const stats_names[] = {
+		"refreshes", "refresh_ns_total", "last_refresh_ns",
+		"last_walk_procs_ns", "last_walk_vmas_ns", "last_publish_ns",
+		"last_procs", "last_vmas", "max_refresh_ns", "mm_busy_total",
+		"budget_overruns", "truncations", "grow_events",
+		"alloc_failures", "stalls", "path_lookups", "string_bytes",
+		"ns_per_proc", "ns_per_vma",
+	};
+	struct fixture f;
+	struct image im;
+	struct haywire_error err;
+	struct haywire_beacon *b;
+	struct haywire_info info;
+	struct haywire_procs *procs;
+	struct haywire_maps *maps;
+	struct json_object *doc, *arr, *o, *v;
+	unsigned int i;
+	char *text = NULL;
+
+	fixture_defaults(&f);
+	f.weird_names = true;
+	f.vmas = 10;	/* init: 4-6 weird, then stack, vvar, vdso */
+	open_image(&im, &f);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(b);
+
+	CHECK_RC(haywire_read_info(b, &info, &err), HAYWIRE_OK, &err);
+	doc = reparse(json_info(&info));
+	for (i = 0; i < sizeof(info_numbers) / sizeof(info_numbers[0]); i++)
+		member(doc, info_numbers[i], json_type_int);
+	check_hex(doc, "nonce", f.nonce);
+	check_hex(doc, "index_offset", im.lay.index_offset);
+	check_hex(doc, "index_gpa", im.lay.self_gpa);
+	member(doc, "stale", json_type_boolean);
+	member(doc, "flags", json_type_array);
+	if ((v = member(doc, "kernel_release", json_type_string)))
+		CHECK_STR(json_object_get_string(v), "6.1.0-fixture-q35");
+	if ((o = member(doc, "stats", json_type_object)))
+		for (i = 0; i < sizeof(stats_names) / sizeof(stats_names[0]);
+		     i++)
+			member(o, stats_names[i], json_type_int);
+	if ((o = member(doc, "discovery", json_type_object))) {
+		member(o, "ns", json_type_int);
+		member(o, "probes", json_type_int);
+		member(o, "hint_used", json_type_boolean);
+	}
+	json_object_put(doc);
+
+	CHECK_RC(haywire_read_procs(b, &procs, &err), HAYWIRE_OK, &err);
+	doc = reparse(json_ps(procs));
+	member(doc, "generation", json_type_int);
+	member(doc, "age_ms", json_type_int);
+	member(doc, "stale", json_type_boolean);
+	member(doc, "truncated", json_type_boolean);
+	member(doc, "procs_total", json_type_int);
+	arr = member(doc, "processes", json_type_array);
+	CHECK(arr && json_object_array_length(arr) == 8);
+	if (arr) {
+		static const char *const ints[] = {
+			"pid", "ppid", "tgid", "uid", "gid", "euid", "egid",
+			"threads", "start_time_ns", "vsize_kb", "rss_kb",
+		};
+
+		o = json_object_array_get_idx(arr, 0);
+		for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+			member(o, ints[i], json_type_int);
+		if ((v = member(o, "state", json_type_string)))
+			CHECK_STR(json_object_get_string(v), "S");
+		if ((v = member(o, "comm", json_type_string)))
+			CHECK_STR(json_object_get_string(v), "init");
+		if ((v = member(o, "exe", json_type_string)))
+			CHECK_STR(json_object_get_string(v), "/sbin/init");
+		check_hex(o, "pgd", 0x1000000);
+		if ((v = member(o, "kthread", json_type_boolean)))
+			CHECK(!json_object_get_boolean(v));
+		/* kthreadd: no exe, flags as words. */
+		o = json_object_array_get_idx(arr, 1);
+		member(o, "exe", json_type_null);
+		if ((v = member(o, "kthread", json_type_boolean)))
+			CHECK(json_object_get_boolean(v));
+		if ((v = member(o, "flags", json_type_array))) {
+			CHECK_U64(json_object_array_length(v), 2);
+			CHECK_STR(json_object_get_string(
+				json_object_array_get_idx(v, 0)), "kthread");
+			CHECK_STR(json_object_get_string(
+				json_object_array_get_idx(v, 1)), "no_mm");
+		}
+	}
+	json_object_put(doc);
+
+	/* ps as text: brackets for kernel threads, "-" for no exe. */
+	CAPTURE(text, print_ps(out_, procs));
+	CHECK(!strncmp(text, "    PID    PPID   UID S  THR       VSZ      RSS"
+		       "     START COMMAND            EXE\n", 80));
+	CHECK(strstr(text, "\n      2       0     0 S    1         0"
+		      "        0      0.00 [kthreadd]         -\n"));
+	CHECK(strstr(text, "      1.00 init               /sbin/init\n"));
+	free(text);
+	haywire_procs_free(procs);
+
+	CHECK_RC(haywire_read_maps(b, 1, &maps, &err), HAYWIRE_OK, &err);
+	doc = reparse(json_maps(maps));
+	if ((v = member(doc, "pid", json_type_int)))
+		CHECK_U64(json_object_get_int(v), 1);
+	member(doc, "generation", json_type_int);
+	arr = member(doc, "vmas", json_type_array);
+	CHECK(arr && json_object_array_length(arr) == 10);
+	if (arr) {
+		o = json_object_array_get_idx(arr, 1);
+		check_hex(o, "start", 0x555510000000);
+		check_hex(o, "end", 0x555510002000);
+		check_hex(o, "offset", 0x1000);
+		if ((v = member(o, "perms", json_type_string)))
+			CHECK_STR(json_object_get_string(v), "r-xp");
+		if ((v = member(o, "dev", json_type_string)))
+			CHECK_STR(json_object_get_string(v), "fe:01");
+		member(o, "inode", json_type_int);
+		if ((v = member(o, "path", json_type_string)))
+			CHECK_STR(json_object_get_string(v), "/sbin/init");
+		o = json_object_array_get_idx(arr, 4);	/* weird names */
+		if ((v = member(o, "path", json_type_string)))
+			CHECK_STR(json_object_get_string(v),
+				  "/tmp/new\nline (deleted)");
+		o = json_object_array_get_idx(arr, 5);
+		if ((v = member(o, "path", json_type_string)))
+			CHECK_STR(json_object_get_string(v),
+				  "/opt/caf\\351/lib\\377.so");
+		o = json_object_array_get_idx(arr, 6);
+		if ((v = member(o, "path", json_type_string)))
+			CHECK_U64(json_object_get_string_len(v), HW_PATH_MAX);
+	}
+	json_object_put(doc);
+	CAPTURE(text, print_maps(out_, maps));
+	CHECK(strstr(text, " /tmp/new\\012line (deleted)\n"));
+	CHECK(strstr(text, " /opt/caf\xe9/lib\xff.so\n"));
+	free(text);
+	haywire_maps_free(maps);
+	haywire_beacon_free(b);
+	close_image(&im);
+}
+
+int main(void)
+{
+	RUN(test_maps_lines);
+	RUN(test_json_strings);
+	RUN(test_flag_words);
+	RUN(test_json_documents);
+	return check_done();
+}
