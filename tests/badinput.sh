@@ -1,0 +1,174 @@
+#!/bin/sh
+# Feed build/san/haywire (ASan + UBSan) bad RAM files and bad requests.
+# Each case must exit with the expected code within 10 s, print exactly one
+# line on stderr ("haywire: ..."), and trigger no sanitizer report. A few
+# good and warning cases check the other side: exit 0 and the warning line.
+set -u
+top=${HAYWIRE_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+cd "$top" || exit 1
+
+make -s san || exit 1
+hw=$top/build/san/haywire
+mk=$top/build/badinput/mkbeacon
+mkdir -p build/badinput
+# shellcheck disable=SC2086
+${CC:-cc} -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -o "$mk" \
+	tests/unit/mkbeacon.c tests/unit/fixture.c || exit 1
+
+# RAM files live on tmpfs, like QEMU's.
+work=$(mktemp -d "${HAYWIRE_SHM:-/dev/shm}/haywire-badinput.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+chmod 711 "$work"
+export HAYWIRE_HINT_DIR="$work/hints"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+n=0
+failed=0
+
+# expect EXIT LINES NAME -- COMMAND...: LINES is the stderr line count.
+expect() {
+	want=$1 lines=$2 name=$3
+	shift 4
+	n=$((n + 1))
+	timeout 10 "$@" >"$work/out" 2>"$work/err"
+	rc=$?
+	got_lines=$(wc -l <"$work/err")
+	first=$(head -n 1 "$work/err")
+	why=
+	[ "$rc" = "$want" ] || why="exit $rc, want $want"
+	[ "$got_lines" = "$lines" ] || why="$why; $got_lines stderr lines, want $lines"
+	if grep -q -e Sanitizer -e 'runtime error' "$work/err"; then
+		why="$why; sanitizer report"
+	fi
+	if [ "$lines" != 0 ] && [ "${first#haywire: }" = "$first" ]; then
+		why="$why; stderr does not start with 'haywire: '"
+	fi
+	if [ -z "$why" ]; then
+		echo "ok $n - $name: ${first:-(no message)}"
+	else
+		echo "not ok $n - $name: ${why#; }"
+		sed 's/^/#   /' "$work/err" | head -n 20
+		failed=$((failed + 1))
+	fi
+}
+
+# image NAME [mkbeacon options]: a 64 MiB q35 image, index at 32 MiB, with
+# an interval long enough that it never turns stale during the test.
+image() {
+	f=$work/$1
+	shift
+	"$mk" --out "$f" --size 64M --interval-ms 600000 "$@" ||
+		{ echo "mkbeacon failed for $f" >&2; exit 1; }
+}
+
+# Files that are not RAM files.
+expect 1 1 "missing file" -- "$hw" --mem "$work/missing" ps
+: >"$work/empty"
+expect 1 1 "empty file" -- "$hw" --mem "$work/empty" info
+printf x >"$work/one"
+expect 1 1 "1-byte file" -- "$hw" --mem "$work/one" ps
+head -c 3000000 /dev/zero >"$work/odd"
+expect 1 1 "size not a multiple of 4096" -- "$hw" --mem "$work/odd" ps
+expect 1 1 "directory" -- "$hw" --mem "$work" ps
+expect 1 1 "character device" -- "$hw" --mem /dev/null ps
+mkfifo "$work/fifo"
+expect 1 1 "FIFO (must not block)" -- "$hw" --mem "$work/fifo" ps
+image unreadable
+chmod 000 "$work/unreadable"
+if [ "$(id -u)" != 0 ]; then
+	expect 1 1 "unreadable file" -- "$hw" --mem "$work/unreadable" ps
+elif command -v setpriv >/dev/null; then
+	# root reads anything: drop to nobody for this one
+	expect 1 1 "unreadable file" -- setpriv --reuid=65534 --regid=65534 \
+		--clear-groups "$hw" --mem "$work/unreadable" ps
+else
+	n=$((n + 1))
+	echo "ok $n - unreadable file # SKIP root without setpriv"
+fi
+
+# RAM files without a (valid) beacon.
+head -c 64M /dev/zero >"$work/zero"
+expect 3 1 "64 MiB of zeros" -- "$hw" --mem "$work/zero" ps
+head -c 64M /dev/urandom >"$work/random"
+expect 3 1 "64 MiB of random bytes" -- "$hw" --mem "$work/random" info
+image cut
+truncate -s 33M "$work/cut"
+expect 1 1 "valid image truncated in the middle" -- "$hw" --mem "$work/cut" ps
+image cut-index --index-offset 62M
+truncate -s 62M "$work/cut-index"
+expect 3 1 "image truncated before the index" -- "$hw" --mem "$work/cut-index" ps
+
+# One field corrupted at a time.
+image magic0 --set magic=0
+expect 3 1 "magic zero" -- "$hw" --mem "$work/magic0" ps
+image magic1 --set magic=0x4e4f434145425749
+expect 3 1 "magic one bit off" -- "$hw" --mem "$work/magic1" ps
+image magic-be --set magic=0x4857424541434f4e
+expect 3 1 "magic byte-swapped" -- "$hw" --mem "$work/magic-be" ps
+image gone --gone
+expect 3 1 "HWGONE!! magic (unloaded)" -- "$hw" --mem "$work/gone" ps
+image version --set version_major=2
+expect 1 1 "major version 2" -- "$hw" --mem "$work/version" info
+image index-size --set index_size=8192
+expect 1 1 "index_size 8192" -- "$hw" --mem "$work/index-size" info
+image extents0 --set extent_count=0
+expect 1 1 "extent_count 0" -- "$hw" --mem "$work/extents0" info
+image extents65 --set extent_count=65
+expect 1 1 "extent_count 65" -- "$hw" --mem "$work/extents65" info
+image extent-out --set extent_count=2 --set extents[1].start=0x3e00000 \
+	--set extents[1].size=0x400000 --set logical_size=0x600000
+expect 1 1 "extent outside the file" -- "$hw" --mem "$work/extent-out" ps
+image self-gpa --set self_gpa=0x1000000
+expect 1 1 "self_gpa mismatch" -- "$hw" --mem "$work/self-gpa" ps
+image section-out --set 'sections[0].offset=0x1fff00'
+expect 1 1 "section outside the beacon" -- "$hw" --mem "$work/section-out" ps
+image entry-size --set 'sections[0].entry_size=100'
+expect 1 1 "entry_size too small" -- "$hw" --mem "$work/entry-size" ps
+image overflow --set 'sections[0].count=0x200000000000000'
+expect 1 1 "count * entry_size overflow" -- "$hw" --mem "$work/overflow" ps
+image string-out --set 'proc[0].exe.off=0xffffff00'
+expect 1 1 "string out of bounds" -- "$hw" --mem "$work/string-out" ps
+image string-nul --set 'proc[0].exe.len=3'
+expect 1 1 "string not NUL-terminated" -- "$hw" --mem "$work/string-nul" --json ps
+image comm --set 'proc[0].comm=AAAAAAAAAAAAAAAA'
+expect 1 1 "comm not NUL-terminated" -- "$hw" --mem "$work/comm" ps
+image state --set 'proc[3].state=Q'
+expect 1 1 "bad state letter" -- "$hw" --mem "$work/state" ps
+image unsorted --set 'proc[5].pid=3' --set 'proc[5].tgid=3'
+expect 1 1 "processes not sorted" -- "$hw" --mem "$work/unsorted" ps
+image vma-range --set 'proc[4].vma_first=4000000000'
+expect 1 1 "VMA range outside the table" -- "$hw" --mem "$work/vma-range" ps
+image vma-overlap --set 'vma[9].start=0x555500000000'
+expect 1 1 "overlapping VMAs" -- "$hw" --mem "$work/vma-overlap" maps 112
+image generation0 --set generation=0
+expect 4 1 "generation 0 (nothing published)" -- "$hw" --mem "$work/generation0" ps
+image odd --set seq=7
+expect 4 1 "odd seq forever" -- "$hw" --mem "$work/odd" ps
+expect 4 1 "odd seq forever (maps)" -- "$hw" --mem "$work/odd" maps 1
+
+# Bad requests against a good image.
+image good --truncated --mm-busy
+expect 5 1 "PID not in the snapshot" -- "$hw" --mem "$work/good" maps 99999
+expect 4 1 "maps of an mm-busy process" -- "$hw" --mem "$work/good" maps 112
+expect 2 1 "PID not a number" -- "$hw" --mem "$work/good" maps abc
+expect 2 1 "PID zero" -- "$hw" --mem "$work/good" maps 0
+expect 2 1 "maps without PID" -- "$hw" --mem "$work/good" maps
+expect 2 1 "no command" -- "$hw" --mem "$work/good"
+expect 2 1 "unknown command" -- "$hw" --mem "$work/good" top
+expect 2 1 "unknown option" -- "$hw" --mem "$work/good" --frobnicate ps
+expect 2 1 "no RAM file" -- env -u HAYWIRE_MEM "$hw" ps
+
+# The other side: success, with exactly the warnings due.
+expect 0 1 "truncated snapshot: warning, then ps" -- "$hw" --mem "$work/good" ps
+sed -n 1p "$work/err" | grep -q 'warning: the snapshot is truncated' ||
+	{ echo "# ^ expected the truncation warning"; failed=$((failed + 1)); }
+image fine
+expect 0 0 "good image: ps" -- "$hw" --mem "$work/fine" ps
+expect 0 0 "good image: maps, JSON, options after the command" -- \
+	env HAYWIRE_MEM="$work/fine" "$hw" maps 1 --json --no-hint
+image stale --age-ms 30000 --interval-ms 1000
+expect 0 1 "stale snapshot: one warning" -- "$hw" --mem "$work/stale" info
+
+echo "1..$n"
+[ $failed -eq 0 ]
