@@ -210,27 +210,27 @@ static int grow(struct beacon *b, u64 want)
 /*
  * Find logical room for a snapshot of size bytes that no published section
  * uses: right after the index when it fits below the published snapshot,
- * otherwise right after the published snapshot, growing if need be.
+ * otherwise at the top of the logical space above it (growing if need be).
+ * Keeping the two ends apart leaves the most room for the next one.
  */
 int beacon_place(struct beacon *b, u64 size, bool may_grow, u64 *offset)
 {
-	u64 start;
+	bool at_bottom = !b->pub_end ||
+			 BEACON_FIXED_SIZE + size <= b->pub_start;
+	u64 end = (at_bottom ? BEACON_FIXED_SIZE : b->pub_end) + size;
 	int err;
 
 	if (size > beacon_max_buffer(b, may_grow))
 		return -ENOSPC;
-	if (!b->pub_end || BEACON_FIXED_SIZE + size <= b->pub_start)
-		start = BEACON_FIXED_SIZE;
-	else
-		start = ALIGN(b->pub_end, BEACON_SECTION_ALIGN);
-	if (start + size > b->logical_size) {
+	if (end > b->logical_size) {
 		if (!may_grow)
 			return -ENOSPC;
-		err = grow(b, start + size);
+		err = grow(b, end);
 		if (err)
 			return err;
 	}
-	*offset = start;
+	*offset = at_bottom ? BEACON_FIXED_SIZE :
+		  round_down(b->logical_size - size, BEACON_SECTION_ALIGN);
 	return 0;
 }
 
