@@ -17,21 +17,19 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vmtest  # noqa: E402
-from vmtest import TOP, HAYWIRE, host, haywire_vm  # noqa: E402
+from vmtest import TOP, host, haywire_vm  # noqa: E402
 
 KERNEL = os.environ.get("HAYWIRE_BENCH_KERNEL", "6.1")
 PROCESSES = int(os.environ.get("HAYWIRE_BENCH_PROCS", "1000"))
 GENERATIONS = 10
-HOST_RUNS = 20
 
 
-def median_line(name, values, unit, extra=""):
+def median_line(name, values, what):
     if not values:
         print(f"{name}: no samples")
         return
-    med = statistics.median(values)
-    text = f"{med:.0f}" if unit == "ns" else f"{med:.3f}"
-    print(f"{name}: median {text} {unit} over {len(values)}{extra}", flush=True)
+    print(f"{name}: median {statistics.median(values):.0f} ns over "
+          f"{len(values)} {what}", flush=True)
 
 
 def module_figures(ram):
@@ -49,54 +47,31 @@ def module_figures(ram):
             samples.setdefault("procs_total", []).append(info["procs_total"])
             samples.setdefault("vmas_total", []).append(info["vmas_total"])
         time.sleep(0.2)
-    n = f" generations ({int(statistics.median(samples['procs_total']))} " \
+    if not seen:
+        print("module: no generation published within the time limit")
+        return
+    n = f"generations ({int(statistics.median(samples['procs_total']))} " \
         f"processes, {int(statistics.median(samples['vmas_total']))} VMAs)"
     median_line("module refresh total (last_refresh_ns)",
-                samples.get("last_refresh_ns", []), "ns", n)
+                samples.get("last_refresh_ns", []), n)
     median_line("module process walk (last_walk_procs_ns)",
-                samples.get("last_walk_procs_ns", []), "ns", n)
+                samples.get("last_walk_procs_ns", []), n)
     median_line("module VMA walk (last_walk_vmas_ns)",
-                samples.get("last_walk_vmas_ns", []), "ns", n)
+                samples.get("last_walk_vmas_ns", []), n)
     median_line("module cost per process (ns_per_proc)",
-                samples.get("ns_per_proc", []), "ns", n)
+                samples.get("ns_per_proc", []), n)
     median_line("module cost per VMA (ns_per_vma)",
-                samples.get("ns_per_vma", []), "ns", n)
-
-
-def time_command(name, argv):
-    """Median wall time of the host command, in milliseconds."""
-    times = []
-    for _ in range(HOST_RUNS):
-        t0 = time.perf_counter()
-        r = subprocess.run(argv, capture_output=True)
-        times.append((time.perf_counter() - t0) * 1000)
-        if r.returncode != 0:
-            print(f"{name}: failed (exit {r.returncode}): "
-                  f"{r.stderr.decode(errors='replace').strip()}")
-            return
-    median_line(name, times, "ms", " runs")
+                samples.get("ns_per_vma", []), n)
 
 
 def host_figures(ram, pid):
-    bench_host = os.path.join(TOP, "build", "bench-host")
+    """The host helper's benchmark (library and CLI) on the real RAM file."""
     script = os.path.join(TOP, "tools", "bench-host.sh")
-    if os.access(script, os.X_OK) or os.access(bench_host, os.X_OK):
-        prog = script if os.access(script, os.X_OK) else bench_host
-        r = subprocess.run([prog, "--mem", ram], capture_output=True, text=True,
-                           cwd=TOP)
-        sys.stdout.write(r.stdout)
-        if r.returncode != 0:
-            print(f"{os.path.basename(prog)}: exit {r.returncode}: {r.stderr.strip()}")
-        return
-    # TODO: the host helper's bench-host program (library-level figures) did
-    # not exist when this was written; until it does, time the command.
-    print("# build/bench-host not found: timing the haywire command instead")
-    mem = ["--mem", ram]
-    time_command("CLI discovery cold (haywire --no-hint info)",
-                 [HAYWIRE, *mem, "--no-hint", "info"])
-    time_command("CLI discovery warm (haywire info, hint)", [HAYWIRE, *mem, "info"])
-    time_command("CLI ps --json", [HAYWIRE, *mem, "--json", "ps"])
-    time_command(f"CLI maps (pid {pid})", [HAYWIRE, *mem, "maps", str(pid)])
+    r = subprocess.run([script, "--mem", ram, "--pid", str(pid)],
+                       capture_output=True, text=True, cwd=TOP)
+    sys.stdout.write(r.stdout)
+    if r.returncode != 0:
+        print(f"bench-host: exit {r.returncode}: {r.stderr.strip()}")
 
 
 def main():
