@@ -11,7 +11,6 @@ the module lifecycle checks. Exits 0 only if everything passed.
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -25,7 +24,6 @@ import haywire_vm  # noqa: E402
 import compare  # noqa: E402
 
 HAYWIRE = os.path.join(TOP, "build", "haywire")
-GUEST_BIN = os.path.join(TOP, "build", "guest")
 GiB = 1 << 30
 
 CONFIGS = [  # label, QEMU machine, RAM
@@ -507,6 +505,7 @@ class Machine:
             self.guest.start()
         except haywire_vm.GuestError as e:
             self.tap.result(self.name("boots"), [str(e)])
+            self.guest.stop()
             return
         try:
             self.tap.note(f"{self.name('')}booted in {self.guest.boot_seconds:.1f} s "
