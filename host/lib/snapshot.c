@@ -800,10 +800,14 @@ static int read_window(const struct haywire_opts *opts, struct window *w,
 					     1000000));
 }
 
+/* Negative when the guest's clock is ahead; any u64 the guest writes. */
 int64_t hwi_age_ms(uint64_t publish_real_ns)
 {
-	return ((int64_t)hwi_now_ns(CLOCK_REALTIME) -
-		(int64_t)publish_real_ns) / 1000000;
+	uint64_t now = hwi_now_ns(CLOCK_REALTIME);
+
+	if (now >= publish_real_ns)
+		return (int64_t)((now - publish_real_ns) / 1000000);
+	return -(int64_t)((publish_real_ns - now) / 1000000);
 }
 
 bool hwi_stale(int64_t age_ms, uint32_t interval_ms)

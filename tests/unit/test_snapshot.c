@@ -406,6 +406,24 @@ static void test_flags(void)
 	CHECK(!info.stale);
 	haywire_beacon_free(b);
 	close_image(&im);
+	/* Any timestamp a guest writes: no overflow (found by fuzzing). */
+	fixture_defaults(&f);
+	f.sets[f.nsets++] = "publish_real_ns=0xffffffffffffffff";
+	open_image(&im, &f);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK_RC(haywire_read_info(b, &info, &err), HAYWIRE_OK, &err);
+	CHECK(!info.stale && info.age_ms < -1000000000000LL);
+	haywire_beacon_free(b);
+	close_image(&im);
+	f.sets[0] = "publish_real_ns=0";
+	open_image(&im, &f);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK_RC(haywire_read_info(b, &info, &err), HAYWIRE_OK, &err);
+	CHECK(info.stale && info.age_ms > 1000000000000LL);
+	haywire_beacon_free(b);
+	close_image(&im);
+	fixture_defaults(&f);
+	f.interval_ms = 5000;
 	f.age_ms = -5000;	/* the guest's clock is ahead */
 	open_image(&im, &f);
 	b = haywire_discover(im.mem, NULL, &err);
