@@ -84,8 +84,15 @@ static struct walker walker;
 static struct hw_stats stats;
 /* One refresh at a time; also guards beacon, walker and stats. */
 static DEFINE_MUTEX(refresh_lock);
-/* The last refresh could not grow the beacon: the next one must fit as is. */
-static bool growth_failed;
+/*
+ * After the beacon could not grow, refreshes publish what fits as it is
+ * (truncated, flagged) and growth is retried after 1, 2, 4 ... at most
+ * GROW_BACKOFF_MAX refreshes, sparing a guest short of memory from a
+ * high-order allocation attempt at every refresh.
+ */
+#define GROW_BACKOFF_MAX	64
+static unsigned int grow_backoff;	/* refreshes between attempts */
+static unsigned int grow_wait;		/* refreshes until the next one */
 static struct task_struct *refresh_task;
 
 static void set_section(struct beacon_publication *pub, u32 kind,
@@ -153,14 +160,16 @@ static void publish(const struct snapshot *s, u64 off, u64 size,
 static int refresh(void)
 {
 	const struct snapshot *s = &walker.snap;
-	u64 budget_ns, limit, size, off, start, walk_end;
+	u64 budget_ns, limit, size, off, start, walk_end, grown;
 	bool may_grow;
 	int err;
 
 	mutex_lock(&refresh_lock);
 	start = ktime_get_ns();
 	budget_ns = (u64)READ_ONCE(param_budget_ms.value) * NSEC_PER_MSEC;
-	may_grow = !growth_failed;
+	may_grow = !grow_wait;
+	if (grow_wait)
+		grow_wait--;
 	limit = beacon_max_buffer(&beacon, may_grow);
 
 	walk_snapshot(&walker, limit, budget_ns);
@@ -176,18 +185,21 @@ static int refresh(void)
 		stats.truncations++;
 
 	size = snapshot_size(s->nr_procs, s->nr_vmas, s->string_bytes);
+	grown = beacon.grow_events;
 	err = beacon_place(&beacon, size, may_grow, &off);
 	stats.grow_events = beacon.grow_events;
 	stats.alloc_failures = beacon.alloc_failures + walker.alloc_failures;
 	if (err) {
 		/* Keep the old snapshot; the next walk gets what fits now. */
 		stats.stalls++;
-		growth_failed = true;
+		grow_backoff = clamp(grow_backoff * 2, 1U, GROW_BACKOFF_MAX);
+		grow_wait = grow_backoff;
 		beacon_mark_stalled(&beacon);
 		pr_warn_ratelimited("refresh not published: no room for %llu bytes (%d)\n",
 				    size, err);
 	} else {
-		growth_failed = false;
+		if (beacon.grow_events != grown)
+			grow_backoff = 0;	/* memory is to be had again */
 		publish(s, off, size, start, walk_end);
 	}
 	mutex_unlock(&refresh_lock);
@@ -228,7 +240,7 @@ static int __init haywire_init(void)
 	if (err)
 		goto free_walker;
 
-	/* A refresh that stalls leaves the next one a size that fits. */
+	/* A refresh that stalls leaves the next one a size that fits as is. */
 	err = refresh();
 	if (err)
 		err = refresh();
