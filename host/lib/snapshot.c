@@ -57,7 +57,7 @@ struct layout {
 struct str_ref {
 	uint32_t off, len;
 	const char **slot;
-	const char *what;	/* for messages: "process 12 exe" */
+	const char *what;	/* for messages: "process" or "VMA" */
 	uint64_t record;
 };
 
