@@ -31,6 +31,12 @@ CACHE = os.environ.get("HAYWIRE_CACHE", os.path.join(TOP, ".cache"))
 
 QEMU = {"amd64": "qemu-system-x86_64", "arm64": "qemu-system-aarch64"}
 
+# QEMU 7.2's TCG (Debian bookworm) intermittently corrupts SMP 6.12 guests in
+# SLUB's per-CPU cmpxchg16b fast path (kmem_cache_alloc panics, no Haywire
+# module needed). Without cx16 the guest takes its fallback path. qemu64 is
+# QEMU's default model, so this removes only cx16, and only under TCG.
+TCG_X86_CPU = "qemu64,-cx16"
+
 
 class GuestError(Exception):
     pass
@@ -127,8 +133,9 @@ class Guest:
         if self.arch == "arm64":
             argv += ["-cpu", self.cpu or "max", "-device", "virtio-serial-device"]
         else:
-            if self.cpu:
-                argv += ["-cpu", self.cpu]
+            cpu = self.cpu or (TCG_X86_CPU if accel == "tcg" else None)
+            if cpu:
+                argv += ["-cpu", cpu]
             argv += ["-device", "virtio-serial-pci"]
         argv += ["-serial", "chardev:con",
                  "-device", "virtserialport,chardev=ctl,name=haywire.ctl"]
