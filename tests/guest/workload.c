@@ -412,7 +412,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "longname") && argc == 2)
 		cmd_longname();
 	else if (!strcmp(cmd, "manyvmas"))
-		cmd_manyvmas(count_arg(argc, argv, 30000));
+		cmd_manyvmas(count_arg(argc, argv, 60000));
 	else if (!strcmp(cmd, "spawn"))
 		cmd_spawn(count_arg(argc, argv, 100000));
 	else if (!strcmp(cmd, "deletedexe") && (argc == 2 || argc == 3))

@@ -34,6 +34,9 @@ CONFIGS = [  # label, QEMU machine, RAM
 
 WORKLOADS = ["maps", "threads 4", "tree 3", "ids", "stopped", "zombie",
              "longname", "manyvmas 500", "deletedexe", "spawn 20"]
+# On the 4 GiB guests, one process with enough VMAs (64 bytes each) that a
+# snapshot no longer fits the first extent: the beacon has to grow.
+BIG_WORKLOAD = "manyvmas 40000"
 
 DMESG_BAD = ["WARNING:", "BUG:", "Oops", "Call Trace",
              "sleeping function called from invalid context", "refcount_t"]
@@ -168,8 +171,11 @@ def build(kernels):
     for k in kernels:
         kc = haywire_vm.kernel_dir(k)
         release = open(os.path.join(kc, "release")).read().strip()
+        # our own build directory: other builds may run at the same time
         ko = sh([os.path.join(TOP, "tools", "build-module.sh"),
-                 os.path.join(kc, "kdir")]).splitlines()[-1]
+                 os.path.join(kc, "kdir"),
+                 os.path.join(TOP, "build", "vm", "module", release)]
+                ).splitlines()[-1]
         initrd = os.path.join(TOP, "build", "vm", f"initrd-{release}.cpio.gz")
         sh([os.path.join(TOP, "tools", "mkinitramfs.sh"), initrd, kc, ko,
             *programs])
@@ -190,6 +196,8 @@ class Machine:
         self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine,
                                       cpu=GUEST_CPU)
         self.ram = self.guest.ram_path
+        self.big = self.mem >= 4 * GiB
+        self.workloads = WORKLOADS + ([BIG_WORKLOAD] if self.big else [])
 
     def name(self, what):
         return f"{self.kernel} {self.label} {what}"
@@ -217,18 +225,19 @@ class Machine:
                         check=False)
 
     def start_workloads(self):
-        for i, w in enumerate(WORKLOADS):
+        for i, w in enumerate(self.workloads):
             self.run(f"hw-workload {w} > /tmp/w{i}.out 2>&1 &")
         deadline = time.monotonic() + 120
         while True:
-            missing = [w for i, w in enumerate(WORKLOADS)
-                       if self.run(f"cat /tmp/w{i}.out")[1].strip() != "ready"]
+            outs = {w: self.run(f"cat /tmp/w{i}.out")[1]
+                    for i, w in enumerate(self.workloads)}
+            missing = [f"{w}: {out!r}" for w, out in outs.items()
+                       if out.strip() != "ready"]
             if not missing:
                 return
-            if time.monotonic() > deadline:
-                outs = [f"{w}: {self.run(f'cat /tmp/w{WORKLOADS.index(w)}.out')[1]!r}"
-                        for w in missing]
-                raise CheckError("workloads not ready after 120 s: " + "; ".join(outs))
+            failed = any(out.strip() not in ("", "ready") for out in outs.values())
+            if failed or time.monotonic() > deadline:
+                raise CheckError("workloads not ready: " + "; ".join(missing))
             time.sleep(0.2)
 
     def take_truth(self):
@@ -418,6 +427,14 @@ class Machine:
         return [f"index_gpa {gpa:#x} is below 4 GiB: the map of RAM above 4 GiB "
                 "was NOT exercised by this guest"]
 
+    def check_grown(self):
+        info = self.info()
+        if info.get("extent_count", 0) > 1:
+            return []
+        return [f"the beacon still has {info.get('extent_count')!r} extent(s) "
+                f"({info.get('extent_bytes')!r} bytes) with {info['vmas']} VMAs "
+                "published: growth was NOT exercised"]
+
     def check_missing_pid(self):
         r = host(self.ram, "maps", "999999")
         diffs = [] if r.rc == 5 else [f"{r.cmd()} exited {r.rc}, expected 5"]
@@ -473,7 +490,7 @@ class Machine:
                 diffs.append(f"nonce {info['nonce']} did not change on reload")
             ps = host(self.ram, "--json", "ps").json()
             pids = {p["pid"] for p in ps["processes"]}
-            if 1 not in pids or len(pids) < len(WORKLOADS):
+            if 1 not in pids or len(pids) < len(self.workloads):
                 diffs.append(f"ps after reload lists only {sorted(pids)}")
             return diffs
 
@@ -515,9 +532,11 @@ class Machine:
             self.compare_scenario()
             self.check("info --json sane, index where the RAM map says",
                        self.check_info)
-            if self.mem > 4 * GiB - (512 << 20):
+            if self.big:
                 self.check("index above 4 GiB (high RAM map exercised)",
                            self.check_high_index)
+                self.check("beacon grew past its first extent",
+                           self.check_grown)
             self.check("maps of a missing pid exits 5", self.check_missing_pid)
             if self.label == "q35-512M":
                 self.lifecycle()
