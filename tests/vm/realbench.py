@@ -77,8 +77,7 @@ def host_figures(ram, pid):
 def main():
     images = vmtest.build([KERNEL])
     vmlinuz, initrd, release = images[KERNEL]
-    g = haywire_vm.Guest(vmlinuz, initrd, mem="4G", machine="q35",
-                         cpu=vmtest.GUEST_CPU)
+    g = haywire_vm.Guest(vmlinuz, initrd, mem="4G", machine="q35")
     with g:
         print(f"# guest: {release}, q35 4 GiB, {g.accel}, booted in "
               f"{g.boot_seconds:.1f} s; RAM file {g.ram_path}", flush=True)

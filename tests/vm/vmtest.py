@@ -44,13 +44,6 @@ DMESG_BAD = ["WARNING:", "BUG:", "Oops", "Call Trace",
 COMPARE_CHECKS = ("ps matches /proc", "maps --json match /proc/PID/maps",
                   "text maps match /proc/PID/maps byte for byte")
 
-# QEMU 7.2's TCG (Debian bookworm) intermittently corrupts SMP 6.12 guests
-# in SLUB's per-CPU cmpxchg16b fast path (panics in kmem_cache_alloc during
-# boot, with no Haywire module loaded); a CPU model without cx16 makes the
-# guest use its fallback and boots reliably. qemu64 is QEMU's default model
-# under KVM and TCG alike, so this removes only cx16.
-GUEST_CPU = "qemu64,-cx16"
-
 INTERVAL_MS = 100
 ATTEMPTS = 3
 MAX_DIFF_LINES = 40
@@ -193,8 +186,7 @@ class Machine:
         self.machine = machine
         self.mem = haywire_vm.parse_size(mem)
         vmlinuz, initrd, self.release = images
-        self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine,
-                                      cpu=GUEST_CPU)
+        self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine)
         self.ram = self.guest.ram_path
         self.big = self.mem >= 4 * GiB
         self.workloads = WORKLOADS + ([BIG_WORKLOAD] if self.big else [])
