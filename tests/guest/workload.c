@@ -367,7 +367,12 @@ static void cmd_deletedexe(int argc, char **argv)
 	int in, out;
 	struct stat st;
 
-	if (argc == 3) {	/* the copy: argv[2] is its own path */
+	if (argc == 3) {	/* the copy: argv[2] must be its own path */
+		char self[sizeof(copy) + 1];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self));
+
+		if (n != (ssize_t)strlen(argv[2]) || memcmp(self, argv[2], n))
+			usage();
 		if (unlink(argv[2]))
 			die("unlink");
 		ready_and_sleep();
