@@ -10,6 +10,8 @@
  *   discovery      haywire_discover    find and validate the master index
  *   snapshots      haywire_read_*      consistent, validated, decoded copies
  *   hint cache     haywire_hint_*      remember where the index was
+ *   page tables    haywire_translate   x86-64 page-table walks over any
+ *                  haywire_read_virt   source of guest-physical memory
  *
  * The guest is untrusted: every function that looks at guest bytes copies
  * them into private memory first, validates the copy and returns decoded
@@ -45,6 +47,7 @@ enum haywire_code {
 	HAYWIRE_E_IO,		/* the file shrank or could not be read */
 	HAYWIRE_E_NOMEM,
 	HAYWIRE_E_INVALID,	/* bad argument from the caller */
+	HAYWIRE_E_UNMAPPED,	/* a virtual address has no page in RAM */
 };
 
 #define HAYWIRE_MSG_MAX 400
@@ -255,5 +258,74 @@ bool haywire_hint_load(const struct haywire_mem *mem,
 		       struct haywire_hint *hint);
 void haywire_hint_save(const struct haywire_mem *mem,
 		       const struct haywire_hint *hint);
+
+/* ---- page tables ---------------------------------------------------- */
+
+/*
+ * A source of guest-physical memory: the mapped RAM file, or (agentless
+ * work) a monitor. read copies [gpa, gpa + len) or fails with a code.
+ */
+struct haywire_phys {
+	int (*read)(void *ctx, uint64_t gpa, void *dst, size_t len,
+		    struct haywire_error *err);
+	void *ctx;
+};
+
+/* The RAM file as a haywire_phys: ctx is a struct haywire_phys_mem. */
+struct haywire_phys_mem {
+	const struct haywire_mem *mem;
+	const struct haywire_gpa_map *map;
+};
+int haywire_phys_mem_read(void *ctx, uint64_t gpa, void *dst, size_t len,
+			  struct haywire_error *err);
+
+/* An address space: its top-level table and the paging mode. */
+struct haywire_paging {
+	uint64_t root;		/* physical address (CR3 without PCID bits) */
+	unsigned int levels;	/* 4 or 5 */
+};
+
+enum haywire_page_state {
+	HAYWIRE_PAGE_UNMAPPED = 0,	/* no entry */
+	HAYWIRE_PAGE_PRESENT,		/* in RAM at gpa */
+	HAYWIRE_PAGE_SWAPPED,		/* a swap or migration entry */
+};
+
+#define HAYWIRE_XF_WRITE	(1U << 0)	/* writable at every level */
+#define HAYWIRE_XF_USER		(1U << 1)	/* user-accessible at every level */
+#define HAYWIRE_XF_NX		(1U << 2)	/* no-execute at some level */
+#define HAYWIRE_XF_PROTNONE	(1U << 3)	/* Linux PROT_NONE: in RAM, no access */
+
+/*
+ * A run of consecutive pages of one size in one state (and, when present,
+ * physically contiguous, with the same rights).
+ */
+struct haywire_xlate_run {
+	uint64_t va;
+	uint64_t len;
+	uint64_t gpa;			/* HAYWIRE_PAGE_PRESENT only */
+	enum haywire_page_state state;
+	unsigned int page_shift;	/* 12, 21 or 30; 0 when unmapped */
+	uint32_t flags;			/* HAYWIRE_XF_*, present pages only */
+};
+
+/* Called for each run in address order; nonzero stops the walk. */
+typedef int (*haywire_run_fn)(void *arg, const struct haywire_xlate_run *run);
+
+/*
+ * Walk the page tables for [va, va + len): x86-64 4- or 5-level paging,
+ * 4 KiB, 2 MiB and 1 GiB pages, Linux's non-present encodings (swap
+ * entries; PROT_NONE with its inverted frame number). Returns 0, a code, or
+ * what fn returned to stop.
+ */
+int haywire_translate(const struct haywire_phys *phys,
+		      const struct haywire_paging *paging, uint64_t va,
+		      uint64_t len, haywire_run_fn fn, void *arg,
+		      struct haywire_error *err);
+/* Copy [va, va + len) through the page tables; HAYWIRE_E_UNMAPPED if any
+ * of it is not in RAM. */
+int haywire_read_virt(const struct haywire_phys *phys,
+		      const struct haywire_paging *paging, uint64_t va,
+		      void *dst, size_t len, struct haywire_error *err);
 
 #endif /* HAYWIRE_H */

@@ -20,6 +20,7 @@ const char *haywire_code_name(enum haywire_code code)
 	case HAYWIRE_E_IO: return "io";
 	case HAYWIRE_E_NOMEM: return "nomem";
 	case HAYWIRE_E_INVALID: return "invalid";
+	case HAYWIRE_E_UNMAPPED: return "unmapped";
 	}
 	return "unknown";
 }

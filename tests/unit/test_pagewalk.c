@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Host-side page-table walks: page tables laid out by hand in a buffer that
+ * stands for guest RAM, covering 4-level and 5-level paging, 4 KiB, 2 MiB
+ * and 1 GiB leaves, swap and PROT_NONE entries, upper-half addresses, run
+ * merging, bad roots and tables outside RAM, and reads through the tables.
+ */
+#include "check.h"
+
+#define RAM_SIZE	(64ULL << 20)
+#define P		0x001ULL	/* present */
+#define RW		0x002ULL
+#define US		0x004ULL
+#define PSE		0x080ULL
+#define PROTNONE	0x100ULL
+#define NX		(1ULL << 63)
+#define TABLE		(P | RW | US)
+
+static unsigned char *ram;
+static uint64_t next_table;	/* bump allocator for tables */
+static struct haywire_mem *mem;
+static struct haywire_gpa_map map;
+static struct haywire_phys_mem pm;
+static struct haywire_phys phys;
+
+static uint64_t *entry(uint64_t table, unsigned int i)
+{
+	return (uint64_t *)(ram + table) + i;
+}
+
+static uint64_t new_table(void)
+{
+	uint64_t t = next_table;
+
+	next_table += 4096;
+	memset(ram + t, 0, 4096);
+	return t;
+}
+
+static unsigned int index_at(uint64_t va, unsigned int level)
+{
+	return (va >> (12 + 9 * (level - 1))) & 511;
+}
+
+/* The table at `level` for va, creating the path down from root. */
+static uint64_t table_for(uint64_t root, unsigned int levels, uint64_t va,
+			  unsigned int level)
+{
+	uint64_t t = root;
+	unsigned int l;
+
+	for (l = levels; l > level; l--) {
+		uint64_t *e = entry(t, index_at(va, l));
+
+		if (!(*e & P))
+			*e = new_table() | TABLE;
+		t = *e & 0x000ffffffffff000ULL;
+	}
+	return t;
+}
+
+static void set_pte(uint64_t root, unsigned int levels, uint64_t va,
+		    unsigned int level, uint64_t value)
+{
+	*entry(table_for(root, levels, va, level), index_at(va, level)) = value;
+}
+
+static void setup(void)
+{
+	struct haywire_error err;
+
+	ram = calloc(1, RAM_SIZE);
+	next_table = 16ULL << 20;	/* tables from 16 MiB */
+	mem = haywire_mem_from_buffer(ram, RAM_SIZE, &err);
+	map.count = 1;
+	map.runs[0] = (struct haywire_run){ 0, RAM_SIZE, 0 };
+	pm.mem = mem;
+	pm.map = &map;
+	phys.read = haywire_phys_mem_read;
+	phys.ctx = &pm;
+}
+
+static void teardown(void)
+{
+	haywire_mem_close(mem);
+	free(ram);
+}
+
+#define MAX_RUNS 16
+struct collected {
+	unsigned int n;
+	struct haywire_xlate_run runs[MAX_RUNS];
+};
+
+static int collect(void *arg, const struct haywire_xlate_run *run)
+{
+	struct collected *c = arg;
+
+	if (c->n < MAX_RUNS)
+		c->runs[c->n] = *run;
+	c->n++;
+	return 0;
+}
+
+static int translate(uint64_t root, unsigned int levels, uint64_t va,
+		     uint64_t len, struct collected *c,
+		     struct haywire_error *err)
+{
+	struct haywire_paging pg = { root, levels };
+
+	memset(c, 0, sizeof(*c));
+	return haywire_translate(&phys, &pg, va, len, collect, c, err);
+}
+
+#define CHECK_RUN(r, va_, len_, state_, gpa_, shift_) do {		\
+	CHECK_U64((r).va, va_);						\
+	CHECK_U64((r).len, len_);					\
+	CHECK_U64((r).state, state_);					\
+	if ((state_) == HAYWIRE_PAGE_PRESENT)				\
+		CHECK_U64((r).gpa, gpa_);				\
+	CHECK_U64((r).page_shift, shift_);				\
+} while (0)
+
+/* Contiguous 4 KiB pages merge; a gap in the frames splits the run. */
+static void test_4k_runs(void)
+{
+	struct haywire_error err;
+	struct collected c;
+	uint64_t root = new_table(), va = 0x400000;
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		set_pte(root, 4, va + i * 4096, 1, (0x100000 + i * 4096) | P | RW | US);
+	set_pte(root, 4, va + 4 * 4096, 1, 0x300000 | P | US | NX);
+	CHECK_RC(translate(root, 4, va, 6 * 4096, &c, &err), 0, &err);
+	CHECK_U64(c.n, 3);
+	CHECK_RUN(c.runs[0], va, 4 * 4096, HAYWIRE_PAGE_PRESENT, 0x100000, 12);
+	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_WRITE | HAYWIRE_XF_USER);
+	CHECK_RUN(c.runs[1], va + 4 * 4096, 4096, HAYWIRE_PAGE_PRESENT, 0x300000, 12);
+	CHECK_U64(c.runs[1].flags, HAYWIRE_XF_USER | HAYWIRE_XF_NX);
+	CHECK_RUN(c.runs[2], va + 5 * 4096, 4096, HAYWIRE_PAGE_UNMAPPED, 0, 0);
+
+	/* A range starting and ending inside pages. */
+	CHECK_RC(translate(root, 4, va + 100, 4096, &c, &err), 0, &err);
+	CHECK_U64(c.n, 1);
+	CHECK_RUN(c.runs[0], va + 100, 4096, HAYWIRE_PAGE_PRESENT, 0x100000 + 100, 12);
+}
+
+/* 2 MiB and 1 GiB leaves, and empty upper levels reported at their size. */
+static void test_large_pages(void)
+{
+	struct haywire_error err;
+	struct collected c;
+	uint64_t root = new_table();
+	uint64_t va2m = 0x40000000ULL, va1g = 0x8000000000ULL;
+
+	set_pte(root, 4, va2m, 2, 0x600000 | P | RW | US | PSE);
+	set_pte(root, 4, va1g, 3, 0x40000000ULL | P | RW | US | PSE);
+	CHECK_RC(translate(root, 4, va2m + 0x1000, 0x3000, &c, &err), 0, &err);
+	CHECK_U64(c.n, 1);
+	CHECK_RUN(c.runs[0], va2m + 0x1000, 0x3000, HAYWIRE_PAGE_PRESENT, 0x601000, 21);
+
+	CHECK_RC(translate(root, 4, va1g + 0x12345000ULL, 0x2000, &c, &err), 0, &err);
+	CHECK_U64(c.n, 1);
+	CHECK_RUN(c.runs[0], va1g + 0x12345000ULL, 0x2000, HAYWIRE_PAGE_PRESENT,
+		  0x52345000ULL, 30);
+
+	/* 2 MiB page then nothing up to 4 MiB further. */
+	CHECK_RC(translate(root, 4, va2m, 0x600000, &c, &err), 0, &err);
+	CHECK_U64(c.n, 2);
+	CHECK_RUN(c.runs[0], va2m, 0x200000, HAYWIRE_PAGE_PRESENT, 0x600000, 21);
+	CHECK_RUN(c.runs[1], va2m + 0x200000, 0x400000, HAYWIRE_PAGE_UNMAPPED, 0, 0);
+}
+
+/* Linux's non-present encodings: swap entries and PROT_NONE. */
+static void test_absent_entries(void)
+{
+	struct haywire_error err;
+	struct collected c;
+	uint64_t root = new_table(), va = 0x7f0000000000ULL;
+	unsigned char buf[16];
+	struct haywire_paging pg = { root, 4 };
+
+	set_pte(root, 4, va, 1, 0x3e00ULL);		/* a swap entry */
+	/* PROT_NONE: not present, frame number inverted (L1TF). */
+	set_pte(root, 4, va + 4096, 1,
+		(~0x200000ULL & 0x000ffffffffff000ULL) | PROTNONE);
+	CHECK_RC(translate(root, 4, va, 3 * 4096, &c, &err), 0, &err);
+	CHECK_U64(c.n, 3);
+	CHECK_RUN(c.runs[0], va, 4096, HAYWIRE_PAGE_SWAPPED, 0, 12);
+	CHECK_RUN(c.runs[1], va + 4096, 4096, HAYWIRE_PAGE_PRESENT, 0x200000, 12);
+	CHECK_U64(c.runs[1].flags, HAYWIRE_XF_PROTNONE);
+	CHECK_RUN(c.runs[2], va + 8192, 4096, HAYWIRE_PAGE_UNMAPPED, 0, 0);
+
+	CHECK_RC(haywire_read_virt(&phys, &pg, va, buf, sizeof(buf), &err),
+		 HAYWIRE_E_UNMAPPED, &err);
+	CHECK_MSG(&err, "swapped out");
+	CHECK_RC(haywire_read_virt(&phys, &pg, va + 4096, buf, sizeof(buf), &err),
+		 HAYWIRE_E_UNMAPPED, &err);
+	CHECK_MSG(&err, "PROT_NONE");
+	CHECK_RC(haywire_read_virt(&phys, &pg, va + 8192, buf, sizeof(buf), &err),
+		 HAYWIRE_E_UNMAPPED, &err);
+	CHECK_MSG(&err, "not mapped");
+}
+
+/* Kernel-half addresses keep their sign extension in the runs. */
+static void test_upper_half_and_5_level(void)
+{
+	struct haywire_error err;
+	struct collected c;
+	uint64_t root4 = new_table(), root5 = new_table();
+	uint64_t k4 = 0xffff888000000000ULL;	/* 4-level direct map */
+	uint64_t k5 = 0xff11000000000000ULL;	/* 5-level direct map */
+	uint64_t u5 = 0x00f0000000000000ULL;	/* user, only with 5 levels */
+
+	set_pte(root4, 4, k4, 2, 0x800000 | P | RW | PSE);
+	CHECK_RC(translate(root4, 4, k4, 0x1000, &c, &err), 0, &err);
+	CHECK_U64(c.n, 1);
+	CHECK_RUN(c.runs[0], k4, 0x1000, HAYWIRE_PAGE_PRESENT, 0x800000, 21);
+	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_WRITE);	/* no user bit */
+
+	set_pte(root5, 5, k5, 1, 0xa00000 | P | RW);
+	set_pte(root5, 5, u5, 1, 0xb00000 | P | RW | US);
+	CHECK_RC(translate(root5, 5, k5, 0x1000, &c, &err), 0, &err);
+	CHECK_RUN(c.runs[0], k5, 0x1000, HAYWIRE_PAGE_PRESENT, 0xa00000, 12);
+	CHECK_RC(translate(root5, 5, u5, 0x1000, &c, &err), 0, &err);
+	CHECK_RUN(c.runs[0], u5, 0x1000, HAYWIRE_PAGE_PRESENT, 0xb00000, 12);
+	/* The same user address is non-canonical with 4 levels. */
+	CHECK_RC(translate(root4, 4, u5, 0x1000, &c, &err), HAYWIRE_E_INVALID, &err);
+	CHECK_MSG(&err, "canonical");
+}
+
+/* Bad input: roots, levels, ranges and tables outside guest RAM. */
+static void test_errors(void)
+{
+	struct haywire_error err;
+	struct collected c;
+	uint64_t root = new_table();
+
+	CHECK_RC(translate(root + 8, 4, 0, 4096, &c, &err), HAYWIRE_E_CORRUPT, &err);
+	CHECK_RC(translate(root, 3, 0, 4096, &c, &err), HAYWIRE_E_INVALID, &err);
+	CHECK_RC(translate(root, 4, 0x7ffffffff000ULL, 0x2000, &c, &err),
+		 HAYWIRE_E_INVALID, &err);
+	CHECK_MSG(&err, "hole");
+	CHECK_RC(translate(root, 4, 0x1000, 0, &c, &err), 0, &err);
+	CHECK_U64(c.n, 0);
+	/* A table pointer beyond the end of RAM. */
+	set_pte(root, 4, 0x1000, 4, 0x40000000000ULL | TABLE);
+	CHECK_RC(translate(root, 4, 0x1000, 4096, &c, &err), HAYWIRE_E_INVALID, &err);
+	CHECK_MSG(&err, "not in the RAM file");
+	/* The root itself outside RAM. */
+	CHECK_RC(translate(0x7000000000ULL, 4, 0x1000, 4096, &c, &err),
+		 HAYWIRE_E_INVALID, &err);
+}
+
+/* A whole 48-bit user half with one page mapped: visits few tables. */
+static void test_sparse_space(void)
+{
+	struct haywire_error err;
+	struct collected c;
+	uint64_t root = new_table();
+
+	set_pte(root, 4, 0x7fffffffe000ULL, 1, 0x123000 | P | RW | US);
+	CHECK_RC(translate(root, 4, 0, 0x800000000000ULL, &c, &err), 0, &err);
+	CHECK_U64(c.n, 3);
+	CHECK_RUN(c.runs[1], 0x7fffffffe000ULL, 4096, HAYWIRE_PAGE_PRESENT, 0x123000, 12);
+	CHECK_U64(c.runs[2].va + c.runs[2].len, 0x800000000000ULL);
+}
+
+/* Reads cross pages that are not physically contiguous. */
+static void test_read_virt(void)
+{
+	struct haywire_error err;
+	uint64_t root = new_table(), va = 0x10000;
+	struct haywire_paging pg = { root, 4 };
+	unsigned char buf[8192];
+
+	set_pte(root, 4, va, 1, 0x200000 | P | US);
+	set_pte(root, 4, va + 4096, 1, 0x100000 | P | US);
+	memset(ram + 0x200000, 0xaa, 4096);
+	memset(ram + 0x100000, 0xbb, 4096);
+	CHECK_RC(haywire_read_virt(&phys, &pg, va + 2048, buf, 4096, &err), 0, &err);
+	CHECK(buf[0] == 0xaa && buf[2047] == 0xaa);
+	CHECK(buf[2048] == 0xbb && buf[4095] == 0xbb);
+}
+
+int main(void)
+{
+	setup();
+	RUN(test_4k_runs);
+	RUN(test_large_pages);
+	RUN(test_absent_entries);
+	RUN(test_upper_half_and_5_level);
+	RUN(test_errors);
+	RUN(test_sparse_space);
+	RUN(test_read_virt);
+	teardown();
+	return check_done();
+}
