@@ -12,6 +12,7 @@
 #include <linux/mm.h>
 #include <linux/mm_types.h>
 #include <linux/rcupdate.h>
+#include <linux/percpu_counter.h>
 #include <linux/pgtable.h>
 #include "haywire_protocol.h"
 
@@ -55,6 +56,25 @@ static inline struct file *hw_get_mm_exe_file(struct mm_struct *mm)
 #endif
 	rcu_read_unlock();
 	return file;
+}
+
+/* ---- memory counters ------------------------------------------------- */
+
+/*
+ * Resident pages, exactly. Since 6.2 the RSS counters are per-CPU and
+ * get_mm_rss() reads them without summing, which can be off by up to the
+ * per-CPU batch for every CPU; /proc/PID/status sums them (since the 6.12.y
+ * fix that added get_mm_counter_sum()). Summing is always the true value.
+ */
+static inline unsigned long hw_mm_rss_pages(struct mm_struct *mm)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	return percpu_counter_sum_positive(&mm->rss_stat[MM_FILEPAGES]) +
+	       percpu_counter_sum_positive(&mm->rss_stat[MM_ANONPAGES]) +
+	       percpu_counter_sum_positive(&mm->rss_stat[MM_SHMEMPAGES]);
+#else
+	return get_mm_rss(mm);
+#endif
 }
 
 /* ---- what /proc/PID/maps shows for a VMA ---------------------------- */

@@ -491,7 +491,7 @@ static u64 walk_process(struct walker *w, struct task_struct *task,
 		return 0;
 	}
 	p->vsize_kb = mm->total_vm << (PAGE_SHIFT - 10);
-	p->rss_kb = get_mm_rss(mm) << (PAGE_SHIFT - 10);
+	p->rss_kb = hw_mm_rss_pages(mm) << (PAGE_SHIFT - 10);
 	p->pgd = virt_to_phys(mm->pgd);
 	fill_exe(w, mm, p, &exe, &cache);
 	if (with_vmas) {
