@@ -185,6 +185,10 @@ struct haywire_info {
 
 	int64_t age_ms;		/* host CLOCK_REALTIME - publish_real_ns */
 	bool stale;		/* age > 3 * interval + 1 s */
+	bool stale_confirmed;	/* haywire_confirm_stale: no new generation */
+	int64_t clock_offset_ms; /* haywire_confirm_stale: host clock minus
+				  * guest clock, when a live beacon looked
+				  * stale; 0 otherwise */
 	bool truncated;		/* HW_IF_TRUNCATED or fewer than the totals */
 	struct haywire_location location;
 };
@@ -244,6 +248,17 @@ int haywire_read_procs(struct haywire_beacon *beacon,
 		       struct haywire_procs **out, struct haywire_error *err);
 int haywire_read_maps(struct haywire_beacon *beacon, int32_t pid,
 		      struct haywire_maps **out, struct haywire_error *err);
+/*
+ * Snapshot age compares the guest's clock with the host's, and guest clocks
+ * can be off (a TCG guest sets its clock from the RTC in whole seconds;
+ * clocks without NTP drift). When info->stale, watch the generation for up
+ * to two intervals (never more than 2.5 s): if it advances the companion is
+ * live, stale becomes false and clock_offset_ms estimates the offset;
+ * otherwise stale_confirmed is set. With longer intervals the clocks'
+ * verdict stands unconfirmed.
+ */
+int haywire_confirm_stale(struct haywire_beacon *beacon,
+			  struct haywire_info *info, struct haywire_error *err);
 void haywire_procs_free(struct haywire_procs *procs);
 void haywire_maps_free(struct haywire_maps *maps);
 

@@ -102,11 +102,23 @@ static int fail(const struct haywire_error *err)
 	}
 }
 
-static void warn_snapshot(const struct haywire_info *info, bool counts)
+static void warn_snapshot(struct haywire_beacon *b, struct haywire_info *info,
+			  bool counts)
 {
+	struct haywire_error ignored;
+
+	/* An apparent age can be the guest's clock being off: look again. */
 	if (info->stale)
-		warn("the snapshot is stale: published %" PRId64 ".%01" PRId64
-		     " s ago with a %u ms refresh interval (is the guest paused, or the module stalled?)",
+		haywire_confirm_stale(b, info, &ignored);
+	if (info->stale_confirmed)
+		warn("the snapshot is stale: generation %" PRIu64
+		     " did not change in two refresh intervals (%u ms each); published %" PRId64
+		     ".%01" PRId64 " s ago by the guest's clock (is the guest paused, or the module stalled?)",
+		     info->generation, info->interval_ms,
+		     info->age_ms / 1000, info->age_ms % 1000 / 100);
+	else if (info->stale)
+		warn("the snapshot may be stale: published %" PRId64 ".%01" PRId64
+		     " s ago by the guest's clock, with a %u ms refresh interval (is the guest paused, or the module stalled?)",
 		     info->age_ms / 1000, info->age_ms % 1000 / 100,
 		     info->interval_ms);
 	if (counts && info->truncated)
@@ -132,7 +144,7 @@ static int cmd_info(struct haywire_beacon *b, char **argv, bool json,
 	(void)argv;
 	if (rc)
 		return rc;
-	warn_snapshot(&info, true);
+	warn_snapshot(b, &info, true);
 	print_warnings();
 	if (json)
 		print_json(stdout, json_info(&info));
@@ -150,7 +162,7 @@ static int cmd_ps(struct haywire_beacon *b, char **argv, bool json,
 	(void)argv;
 	if (rc)
 		return rc;
-	warn_snapshot(&procs->info, true);
+	warn_snapshot(b, &procs->info, true);
 	print_warnings();
 	if (json)
 		print_json(stdout, json_ps(procs));
@@ -169,7 +181,7 @@ static int cmd_maps(struct haywire_beacon *b, char **argv, bool json,
 
 	if (rc)
 		return rc;
-	warn_snapshot(&maps->info, false);
+	warn_snapshot(b, &maps->info, false);
 	if (maps->proc.flags & HW_PF_VMAS_TRUNCATED)
 		warn("process %d: only %u of its %u VMAs are in the snapshot (the beacon is full)",
 		     maps->proc.pid, maps->proc.vma_count,

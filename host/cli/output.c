@@ -461,7 +461,12 @@ void print_info(FILE *out, const struct haywire_info *info)
 	fprintf(out, "generation:    %" PRIu64 "\n", info->generation);
 	fprintf(out, "age:           %" PRId64 " ms (interval %u ms)%s\n",
 		info->age_ms, info->interval_ms,
-		info->stale ? ", STALE" : "");
+		info->stale_confirmed ? ", STALE" :
+		info->stale ? ", stale by the guest's clock" : "");
+	if (info->clock_offset_ms)
+		fprintf(out, "clock offset:  the guest's clock is %" PRId64
+			" ms behind the host's (the beacon is live)\n",
+			info->clock_offset_ms);
 	fprintf(out, "published:     monotonic %" PRIu64 " ns, boot %" PRIu64
 		" ns, real %" PRIu64 " ns\n", info->publish_mono_ns,
 		info->publish_boot_ns, info->publish_real_ns);
@@ -578,6 +583,10 @@ struct json_object *json_info(const struct haywire_info *info)
 			       json_object_new_uint64(info->publish_real_ns));
 	json_object_object_add(o, "age_ms", json_object_new_int64(info->age_ms));
 	json_object_object_add(o, "stale", json_object_new_boolean(info->stale));
+	json_object_object_add(o, "stale_confirmed",
+			       json_object_new_boolean(info->stale_confirmed));
+	json_object_object_add(o, "clock_offset_ms",
+			       json_object_new_int64(info->clock_offset_ms));
 	json_object_object_add(o, "interval_ms",
 			       json_object_new_uint64(info->interval_ms));
 	json_object_object_add(o, "flags", json_flags(info->flags,

@@ -916,6 +916,38 @@ int haywire_read_info(struct haywire_beacon *b, struct haywire_info *info,
 	return rc;
 }
 
+#define CONFIRM_MAX_MS	2500
+#define CONFIRM_POLL_MS	20
+
+int haywire_confirm_stale(struct haywire_beacon *b, struct haywire_info *info,
+			  struct haywire_error *err)
+{
+	uint64_t wait_ms = 2ULL * info->interval_ms + 250;
+	uint64_t start = hwi_now_ns(CLOCK_MONOTONIC);
+	struct timespec poll = { 0, CONFIRM_POLL_MS * 1000000L };
+	struct haywire_info now;
+	int rc;
+
+	if (!info->stale || wait_ms > CONFIRM_MAX_MS)
+		return 0;
+	while (hwi_now_ns(CLOCK_MONOTONIC) - start < wait_ms * 1000000ULL) {
+		nanosleep(&poll, NULL);
+		rc = haywire_read_info(b, &now, err);
+		if (rc)
+			return rc;
+		if (now.generation != info->generation ||
+		    now.nonce != info->nonce) {
+			/* Published within the last poll: its apparent age
+			 * is the clocks' offset, to within CONFIRM_POLL_MS. */
+			info->stale = false;
+			info->clock_offset_ms = now.age_ms;
+			return 0;
+		}
+	}
+	info->stale_confirmed = true;
+	return 0;
+}
+
 int haywire_read_procs(struct haywire_beacon *b, struct haywire_procs **out,
 		       struct haywire_error *err)
 {
