@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run apt-get/apt-cache against a project-local package index that adds
-# <codename>-backports to the Debian archive this machine already uses.
+# <codename>-backports to the Debian archive this machine already uses, for
+# amd64 and arm64 (the guest architectures).
 # The mirror is read from the machine's apt configuration; nothing here
 # names a host. The machine's own apt state is never modified.
 #
@@ -50,7 +51,8 @@ setup() {
 [ -f "$dir/sources.list" ] || setup
 opts="-o Dir::Etc::SourceList=$dir/sources.list -o Dir::Etc::SourceParts=/dev/null
       -o Dir::State::Lists=$dir/lists -o Dir::Cache=$dir -o Dir::Cache::archives=$dir/archives
-      -o Dir::State::status=/dev/null -o APT::Get::List-Cleanup=0 -o Debug::NoLocking=1 -o APT::Sandbox::User=root"
+      -o Dir::State::status=/dev/null -o APT::Get::List-Cleanup=0 -o Debug::NoLocking=1 -o APT::Sandbox::User=root
+      -o APT::Architectures::=amd64 -o APT::Architectures::=arm64"
 
 case "${1:-}" in
 update)

@@ -16,8 +16,14 @@ mkdir -p "$out"
 rm -rf "$out/kmod" "$out/include"
 cp -r "$top/kmod" "$top/include" "$out/"
 cp "$top/Kbuild" "$out/Kbuild"
+# A tree for another architecture is cross-built with Debian's cross gcc.
+cross=
+if grep -q '^CONFIG_ARM64=y' "$kdir/.config" && [ "$(uname -m)" != aarch64 ]; then
+	cross="ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-"
+fi
 log=$out/build.log
-if ! make -C "$kdir" M="$out" modules > "$log" 2>&1; then
+# shellcheck disable=SC2086
+if ! make -C "$kdir" M="$out" $cross modules > "$log" 2>&1; then
 	cat "$log" >&2
 	echo "build-module: build against $kdir failed (log: $log)" >&2
 	exit 1
