@@ -68,7 +68,7 @@ def main():
 
         step("in the guest: insmod haywire.ko interval_ms=200, start some services")
         guest.run("insmod /lib/modules/haywire.ko interval_ms=200")
-        guest.run("syslogd; klogd; crond; httpd -p 8080 -h /tmp; "
+        guest.run("syslogd; klogd; httpd -p 8080 -h /tmp; "
                   "(sleep 3600 &); (sleep 7200 &); true")
         time.sleep(0.5)
 
