@@ -36,7 +36,7 @@
  * entry_size as the stride and ignore the tail they do not know).
  */
 #define HW_VERSION_MAJOR	1
-#define HW_VERSION_MINOR	0
+#define HW_VERSION_MINOR	1	/* 1.1: request rings, cameras */
 
 #define HW_INDEX_SIZE		4096	/* the index occupies logical [0, 4096) */
 #define HW_EXTENT_ALIGN		(2ULL << 20)	/* extent GPA and size granule */
@@ -63,6 +63,13 @@ enum hw_section_kind {
 	HW_SEC_VMAS = 2,	/* struct hw_vma[count], grouped by process */
 	HW_SEC_STRINGS = 3,	/* string table, count = bytes, entry_size 1 */
 	HW_SEC_STATS = 4,	/* struct hw_stats[1] */
+	/* 1.1: fixed pages that never move (same place in every publication) */
+	HW_SEC_REQUESTS = 5,	/* struct hw_request[HW_RING_SLOTS]; host-written */
+	HW_SEC_RESPONSES = 6,	/* HW_RING_SLOTS response slots; guest-written */
+	/* 1.1: per snapshot */
+	HW_SEC_CAMERAS = 7,	/* struct hw_camera[HW_MAX_CAMERAS] */
+	HW_SEC_CAMERA_VMAS = 8,	/* struct hw_camera_vma[count] */
+	HW_SEC_PAGE_RUNS = 9,	/* struct hw_page_run[count] */
 };
 
 struct hw_section {
@@ -221,6 +228,176 @@ struct hw_stats {
 	__u64 reserved[15];		/* 136 */
 };
 
+/*
+ * ---- 1.1: request/response rings -----------------------------------------
+ *
+ * Host clients ask the guest questions through HW_RING_SLOTS slots. The
+ * request area (HW_SEC_REQUESTS, whole pages, written only by hosts) holds
+ * one struct hw_request per slot; the response area (HW_SEC_RESPONSES,
+ * written only by the guest) holds one response slot of entry_size bytes
+ * per request slot: a struct hw_response followed by its data.
+ *
+ * A client claims a free slot by compare-and-swap of owner from 0 to its
+ * token, fills the request and then bumps seq (release). The guest answers
+ * each new seq value of a slot once: it writes the data and the header and
+ * stores seq last (release). A client takes the answer whose seq, id and
+ * owner are its own, and frees the slot by storing owner = 0. A claim whose
+ * lease has passed, or whose owner is gone, may be taken over by CAS. The
+ * guest never reads owner or lease_ns; it validates everything else.
+ */
+#define HW_RING_SLOTS		16
+#define HW_RESPONSE_SLOT_SIZE	(32 * 1024)	/* header + data */
+#define HW_RESPONSE_DATA_MAX	(HW_RESPONSE_SLOT_SIZE - 128)
+
+enum hw_request_type {
+	HW_REQ_PING = 1,	/* value[0] guest CLOCK_MONOTONIC ns,
+				 * value[1] published generation */
+	HW_REQ_REFRESH = 2,	/* publish a snapshot now; value[0] = its
+				 * generation */
+	HW_REQ_PROC_DETAIL = 3,	/* pid -> struct hw_proc_detail + strings */
+	HW_REQ_CAMERA_SET = 4,	/* arg = camera, pid: watch pid from the
+				 * next snapshot on; value[0] = generation */
+	HW_REQ_CAMERA_CLEAR = 5, /* arg = camera */
+	HW_REQ_TRANSLATE = 6,	/* pid, addr, len -> struct hw_page_run[] */
+	HW_REQ_READ = 7,	/* pid, addr, len -> bytes (module allow_read) */
+};
+
+enum hw_status {
+	HW_ST_OK = 0,
+	HW_ST_BAD_TYPE = 1,	/* unknown request type */
+	HW_ST_BAD_ARG = 2,	/* a field out of range */
+	HW_ST_NO_PROCESS = 3,	/* no such pid, or it has no memory */
+	HW_ST_UNMAPPED = 4,	/* READ: address not mapped or not readable */
+	HW_ST_REFUSED = 5,	/* READ while the module has allow_read=0 */
+	HW_ST_BUSY = 6,		/* mmap_lock contended or snapshot failed */
+	HW_ST_EXPIRED = 7,	/* unknown or expired cursor */
+	HW_ST_NO_MEMORY = 8,
+};
+
+struct hw_request {
+	__u64 owner;		/*  0 0 = free; else the owning client's token */
+	__u64 lease_ns;		/*  8 host CLOCK_MONOTONIC end of the claim */
+	__u32 seq;		/* 16 bumped by the owner to submit */
+	__u32 type;		/* 20 enum hw_request_type */
+	__u64 id;		/* 24 chosen by the client, echoed */
+	__s32 pid;		/* 32 */
+	__u32 arg;		/* 36 camera number */
+	__u64 addr;		/* 40 */
+	__u64 len;		/* 48 */
+	__u64 cursor;		/* 56 from the previous response; 0 to start */
+	__u64 reserved[8];	/* 64 */
+};
+
+struct hw_response {
+	__u32 seq;		/*  0 the request seq answered; written last */
+	__u32 status;		/*  4 enum hw_status */
+	__u64 id;		/*  8 echo of the request */
+	__u64 owner;		/* 16 echo of the request */
+	__u32 type;		/* 24 echo of the request */
+	__u32 data_len;		/* 28 bytes of data after this header */
+	__u64 cursor;		/* 32 nonzero: more to come; ask again with it */
+	__u64 total;		/* 40 bytes (READ, PROC_DETAIL) or runs
+				 *    (TRANSLATE) of the whole answer, when
+				 *    known; 0 otherwise */
+	__u64 value[4];		/* 48 small results, per type */
+	__u64 reserved[6];	/* 80 */
+};
+
+/*
+ * The answer to HW_REQ_PROC_DETAIL: this structure, then cmdline_len bytes
+ * of the command line (NUL-separated arguments, as /proc/PID/cmdline), then
+ * cwd_len bytes of the working directory path (no NUL).
+ */
+#define HW_DF_CMDLINE_TRUNCATED	(1U << 0)
+#define HW_DF_CWD_UNAVAILABLE	(1U << 1)
+
+struct hw_proc_detail {
+	__s32 pid;			/*   0 */
+	__u32 flags;			/*   4 HW_DF_* */
+	__u32 uid[4];			/*   8 real, effective, saved, fs */
+	__u32 gid[4];			/*  24 */
+	__u64 cap_effective;		/*  40 */
+	__u64 cap_permitted;		/*  48 */
+	__u64 utime_ns;			/*  56 all threads, as /proc/PID/stat */
+	__u64 stime_ns;			/*  64 */
+	__u64 min_flt;			/*  72 all threads */
+	__u64 maj_flt;			/*  80 */
+	__u64 nvcsw;			/*  88 voluntary context switches */
+	__u64 nivcsw;			/*  96 involuntary */
+	__u64 sig_pending;		/* 104 thread-group leader's, bit n-1 =
+					 *     signal n, as /proc SigPnd */
+	__u64 sig_shared_pending;	/* 112 ShdPnd */
+	__u64 sig_blocked;		/* 120 SigBlk */
+	__u64 sig_ignored;		/* 128 SigIgn */
+	__u64 sig_caught;		/* 136 SigCgt */
+	__u32 threads;			/* 144 */
+	__s32 nice;			/* 148 */
+	__u32 policy;			/* 152 SCHED_* */
+	__u32 exit_signal;		/* 156 */
+	char state;			/* 160 as /proc/PID/stat */
+	__u8 reserved0[3];		/* 161 */
+	__u32 cmdline_len;		/* 164 */
+	__u32 cwd_len;			/* 168 */
+	__u32 reserved1;		/* 172 */
+	__u64 reserved2[2];		/* 176 */
+};
+
+/*
+ * ---- 1.1: page runs and cameras --------------------------------------------
+ *
+ * A run of consecutive virtual pages in one state; present runs are also
+ * physically contiguous. TRANSLATE answers with runs; a camera publishes,
+ * with every snapshot, the runs of each VMA of the process it watches.
+ */
+enum hw_page_state {
+	HW_PAGE_UNMAPPED = 0,	/* no page table entry */
+	HW_PAGE_PRESENT = 1,	/* in RAM at gpa */
+	HW_PAGE_SWAPPED = 2,	/* swap or migration entry */
+};
+
+#define HW_RF_WRITE		(1U << 0)
+#define HW_RF_USER		(1U << 1)
+#define HW_RF_NX		(1U << 2)
+#define HW_RF_PROTNONE		(1U << 3)
+
+struct hw_page_run {
+	__u64 va;		/*  0 */
+	__u64 len;		/*  8 bytes */
+	__u64 gpa;		/* 16 HW_PAGE_PRESENT only */
+	__u8 state;		/* 24 enum hw_page_state */
+	__u8 page_shift;	/* 25 12, 21, 30; 0 if unmapped */
+	__u16 flags;		/* 26 HW_RF_* */
+	__u32 reserved;		/* 28 */
+};
+
+#define HW_MAX_CAMERAS		4
+
+/* Camera flags (hw_camera.flags). */
+#define HW_CF_ACTIVE		(1U << 0) /* set by CAMERA_SET */
+#define HW_CF_NO_PROCESS	(1U << 1) /* pid gone or without memory */
+#define HW_CF_MM_BUSY		(1U << 2) /* mmap_lock contended this time */
+#define HW_CF_TRUNCATED		(1U << 3) /* runs did not fit */
+
+struct hw_camera {
+	__s32 pid;		/*  0 */
+	__u32 flags;		/*  4 HW_CF_* */
+	__u32 vma_first;	/*  8 into HW_SEC_CAMERA_VMAS */
+	__u32 vma_count;	/* 12 */
+	__u64 present_pages;	/* 16 base pages, all VMAs */
+	__u64 swapped_pages;	/* 24 */
+	__u64 reserved[4];	/* 32 */
+};
+
+struct hw_camera_vma {
+	__u64 start;		/*  0 */
+	__u64 end;		/*  8 */
+	__u32 run_first;	/* 16 into HW_SEC_PAGE_RUNS */
+	__u32 run_count;	/* 20 */
+	__u64 present_pages;	/* 24 base pages */
+	__u64 swapped_pages;	/* 32 */
+	__u64 reserved;		/* 40 */
+};
+
 /* Compile-time layout checks: the same on every side that includes this. */
 #define HW_ASSERT_OFFSET(type, field, off) \
 	_Static_assert(offsetof(struct type, field) == (off), \
@@ -253,5 +430,18 @@ HW_ASSERT_SIZE(hw_vma, 64);
 HW_ASSERT_OFFSET(hw_vma, flags, 40);
 HW_ASSERT_OFFSET(hw_vma, name, 48);
 HW_ASSERT_SIZE(hw_stats, 256);
+HW_ASSERT_SIZE(hw_request, 128);
+HW_ASSERT_OFFSET(hw_request, seq, 16);
+HW_ASSERT_OFFSET(hw_request, cursor, 56);
+HW_ASSERT_SIZE(hw_response, 128);
+HW_ASSERT_OFFSET(hw_response, cursor, 32);
+HW_ASSERT_OFFSET(hw_response, value, 48);
+HW_ASSERT_SIZE(hw_proc_detail, 192);
+HW_ASSERT_OFFSET(hw_proc_detail, cmdline_len, 164);
+HW_ASSERT_SIZE(hw_page_run, 32);
+HW_ASSERT_SIZE(hw_camera, 64);
+HW_ASSERT_SIZE(hw_camera_vma, 48);
+_Static_assert(HW_RING_SLOTS * sizeof(struct hw_request) <= 4096,
+	       "the request area is one page");
 
 #endif /* HAYWIRE_PROTOCOL_H */
