@@ -2,11 +2,18 @@
 """VM tests: boot the real Debian kernels, load the module, and check what
 the host command reads from guest RAM against the guest's own /proc.
 
-For each kernel in $HAYWIRE_KERNELS (default "6.1 6.12") and each machine
-configuration (q35 512 MiB, q35 4 GiB, pc 4 GiB; $HAYWIRE_VM_CONFIGS selects
-a subset) one guest is booted; it runs every hw-workload, then the checks
-below, each printed as one nested TAP line. The q35 512 MiB guest also runs
-the module lifecycle checks. Exits 0 only if everything passed.
+Kernels: the x86-64 kernels in $HAYWIRE_KERNELS (default "6.1 6.12") and
+the arm64 kernels in $HAYWIRE_ARM64_KERNELS (default "6.1-arm64"); a spec's
+architecture is its suffix (tools/fetch-kernels.sh), so either list may hold
+either kind. Each kernel boots once per machine configuration of its
+architecture (CONFIGS; $HAYWIRE_VM_CONFIGS selects a subset by label). Each
+guest runs every hw-workload, then the checks below, each printed as one
+nested TAP line. The smallest guest of each architecture also runs the
+module lifecycle checks. Exits 0 only if everything passed.
+
+Only arm64:       HAYWIRE_KERNELS= tests/vm/run.sh
+                  (or HAYWIRE_VM_CONFIGS="virt-1G virt-4G")
+Only x86-64:      HAYWIRE_ARM64_KERNELS= tests/vm/run.sh
 """
 
 import json
@@ -26,11 +33,17 @@ import compare  # noqa: E402
 HAYWIRE = os.path.join(TOP, "build", "haywire")
 GiB = 1 << 30
 
-CONFIGS = [  # label, QEMU machine, RAM
-    ("q35-512M", "q35", "512M"),
-    ("q35-4G", "q35", "4G"),
-    ("pc-4G", "pc", "4G"),
+CONFIGS = [  # label, architecture, QEMU machine, RAM
+    ("q35-512M", "amd64", "q35", "512M"),
+    ("q35-4G", "amd64", "q35", "4G"),
+    ("pc-4G", "amd64", "pc", "4G"),
+    ("virt-1G", "arm64", "virt", "1G"),
+    ("virt-4G", "arm64", "virt", "4G"),
 ]
+# the configurations that also run the module lifecycle checks
+LIFECYCLE_CONFIGS = {"q35-512M", "virt-1G"}
+# arm64 virt: all guest RAM is one range starting at 1 GiB
+VIRT_RAM_BASE = 0x40000000
 
 WORKLOADS = ["maps", "threads 4", "tree 3", "ids", "stopped", "zombie",
              "longname", "manyvmas 500", "deletedexe", "spawn 20"]
@@ -135,6 +148,10 @@ def wait_info(ram, cond, what, timeout=60):
 def gpa_to_offset(gpa, machine, mem):
     """Where QEMU puts a guest-physical address in the RAM file (None: not
     RAM). Independent of the host command's own derivation, on purpose."""
+    if machine == "virt":
+        if VIRT_RAM_BASE <= gpa < VIRT_RAM_BASE + mem:
+            return gpa - VIRT_RAM_BASE
+        return None
     low = mem
     if machine == "q35" and mem >= 0xb0000000:
         low = 2 * GiB
@@ -157,9 +174,13 @@ def sh(argv):
 
 
 def build(kernels):
-    """The host command, guest programs, and per kernel module + initramfs."""
+    """The host command, guest programs (per architecture), and per kernel
+    module + initramfs: {kernel: (vmlinuz, initrd, release)}."""
     sh(["make", "-s", "host"])
-    programs = sh([os.path.join(HERE, "build-guest.sh")]).split()
+    programs = {}
+    for arch in sorted({haywire_vm.spec_arch(k) for k in kernels}):
+        programs[arch] = sh([os.path.join(HERE, "build-guest.sh"),
+                             "-a", arch]).split()
     images = {}
     for k in kernels:
         kc = haywire_vm.kernel_dir(k)
@@ -171,7 +192,7 @@ def build(kernels):
                 ).splitlines()[-1]
         initrd = os.path.join(TOP, "build", "vm", f"initrd-{release}.cpio.gz")
         sh([os.path.join(TOP, "tools", "mkinitramfs.sh"), initrd, kc, ko,
-            *programs])
+            *programs[haywire_vm.spec_arch(k)]])
         images[k] = (os.path.join(kc, "vmlinuz"), initrd, release)
     return images
 
@@ -183,10 +204,12 @@ class Machine:
         self.tap = tap
         self.kernel = kernel
         self.label = label
+        self.arch = haywire_vm.spec_arch(kernel)
         self.machine = machine
         self.mem = haywire_vm.parse_size(mem)
         vmlinuz, initrd, self.release = images
-        self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine)
+        self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine,
+                                      arch=self.arch)
         self.ram = self.guest.ram_path
         self.big = self.mem >= 4 * GiB
         self.workloads = WORKLOADS + ([BIG_WORKLOAD] if self.big else [])
@@ -321,14 +344,16 @@ class Machine:
                    ["no ground truth taken"])
         for what in COMPARE_CHECKS:
             self.check(what, lambda d=results[what]: d)
-        self.check("pgd sane, kernel half shared",
-                   lambda: self.check_pgd(pairing) if pairing else
+        what = ("pgd sane, a user page table in RAM" if self.arch == "arm64"
+                else "pgd sane, kernel half shared")
+        self.check(what, lambda: self.check_pgd(pairing) if pairing else
                    ["no snapshot to check"])
 
     def check_pgd(self, pairing):
-        """Page-table roots: in RAM, aligned, and sharing the kernel half."""
+        """Page-table roots: nonzero, page aligned and in RAM, and then what
+        the architecture says the table must look like."""
         diffs = []
-        halves = {}
+        tables = {}
         with open(self.ram, "rb") as f:
             for t, s in pairing.user():
                 pid = t["pid"]
@@ -343,8 +368,20 @@ class Machine:
                                  "zero, unaligned or outside guest RAM")
                     continue
                 f.seek(off)
-                table = f.read(4096)
-                halves.setdefault(table[2048:], []).append(pid)
+                tables[pid] = f.read(4096)
+        if not tables and not diffs:
+            diffs.append("no user process with an address space to check")
+        if self.arch == "arm64":
+            return diffs + self.check_arm64_user_tables(tables)
+        return diffs + self.check_x86_kernel_half(tables)
+
+    def check_x86_kernel_half(self, tables):
+        """x86-64: every process's top-level table maps the kernel in its
+        upper half (entries 256..511), the same for all of them."""
+        diffs = []
+        halves = {}
+        for pid, table in tables.items():
+            halves.setdefault(table[2048:], []).append(pid)
         if len(halves) > 1:
             groups = sorted(halves.values(), key=len, reverse=True)
             diffs.append("kernel half (entries 256..511) differs between "
@@ -352,8 +389,29 @@ class Machine:
         for half in halves:
             if not any(half):
                 diffs.append("kernel half of the top-level table is all zero")
-        if not halves and not diffs:
-            diffs.append("no user process with an address space to check")
+        return diffs
+
+    def check_arm64_user_tables(self, tables):
+        """arm64: mm->pgd is the TTBR0 table, which holds only the user half
+        (the kernel lives in TTBR1's swapper_pg_dir), so there is no shared
+        kernel half to compare. Instead: with 4 KiB pages and 48-bit VAs (4
+        levels, Debian's arm64 config) it is a level-0 table, whose valid
+        entries can only be table descriptors (low bits 0b11) pointing at a
+        next-level table in guest RAM, and a process with an address space
+        has at least one."""
+        diffs = []
+        for pid, table in tables.items():
+            entries = [int.from_bytes(table[i:i + 8], "little")
+                       for i in range(0, 4096, 8)]
+            valid = [(i, e) for i, e in enumerate(entries) if e & 1]
+            if not valid:
+                diffs.append(f"pid {pid}: its level-0 table has no valid entry")
+            for i, e in valid:
+                next_table = e & 0x0000fffffffff000
+                if (e & 3) != 3 or gpa_to_offset(next_table, self.machine,
+                                                self.mem) is None:
+                    diffs.append(f"pid {pid}: level-0 entry {i} is {e:#x}, not "
+                                 "a table descriptor pointing into guest RAM")
         return diffs
 
     def check_info(self):
@@ -379,6 +437,11 @@ class Machine:
             diffs.append("generation 0")
         if info["interval_ms"] != INTERVAL_MS:
             diffs.append(f"interval_ms {info['interval_ms']}, loaded with {INTERVAL_MS}")
+        arch = {"amd64": "x86-64", "arm64": "arm64"}[self.arch]
+        if info.get("arch") != arch or info.get("page_size") != 4096:
+            diffs.append(f"arch {info.get('arch')!r} page_size "
+                         f"{info.get('page_size')!r}, guest is {arch} with "
+                         "4 KiB pages")
         if info.get("kernel_release") != self.release:
             diffs.append(f"kernel_release {info.get('kernel_release')!r}, "
                          f"guest runs {self.release!r}")
@@ -558,13 +621,16 @@ class Machine:
             self.compare_scenario()
             self.check("info --json sane, index where the RAM map says",
                        self.check_info)
-            if self.big:
+            # virt has no RAM hole below 4 GiB: all of it is one range from
+            # 1 GiB, which "index where the RAM map says" already covers
+            if self.big and self.machine != "virt":
                 self.check("index above 4 GiB (high RAM map exercised)",
                            self.check_high_index)
+            if self.big:
                 self.check("beacon grew past its first extent",
                            self.check_grown)
             self.check("maps of a missing pid exits 5", self.check_missing_pid)
-            if self.label == "q35-512M":
+            if self.label in LIFECYCLE_CONFIGS:
                 self.lifecycle()
         except Exception:
             self.tap.result(self.name("scenario ran to the end"),
@@ -623,26 +689,37 @@ def workload_coverage(truth):
 
 
 def main():
-    kernels = os.environ.get("HAYWIRE_KERNELS", "6.1 6.12").split()
+    kernels = (os.environ.get("HAYWIRE_KERNELS", "6.1 6.12").split() +
+               os.environ.get("HAYWIRE_ARM64_KERNELS", "6.1-arm64").split())
+    kernels = list(dict.fromkeys(kernels))  # each once, in order
     labels = os.environ.get("HAYWIRE_VM_CONFIGS", " ".join(c[0] for c in CONFIGS)).split()
+    runs = [(k, label, machine, mem) for k in kernels
+            for label, arch, machine, mem in CONFIGS
+            if label in labels and arch == haywire_vm.spec_arch(k)]
     tap = Tap()
-    if not os.access(f"/usr/bin/{haywire_vm.QEMU['amd64']}", os.X_OK):
-        print(f"# SKIP: {haywire_vm.QEMU['amd64']} is not installed")
+    missing = {arch: qemu for arch, qemu in haywire_vm.QEMU.items()
+               if not os.access(f"/usr/bin/{qemu}", os.X_OK)}
+    for k, label, machine, mem in runs:
+        if haywire_vm.spec_arch(k) in missing:
+            tap.n += 1
+            print(f"ok {tap.n} {k} {label} # SKIP "
+                  f"{missing[haywire_vm.spec_arch(k)]} is not installed")
+    runs = [r for r in runs if haywire_vm.spec_arch(r[0]) not in missing]
+    if not runs:
+        print(f"1..{tap.n}")
+        print("# SKIP: no guest to boot (kernels, configurations or QEMU)")
         return 4
     started = time.monotonic()
     try:
-        images = build(kernels)
+        images = build(list(dict.fromkeys(r[0] for r in runs)))
     except (CheckError, subprocess.CalledProcessError) as e:
         tap.result("build host command, guest programs, modules, initramfs", [str(e)])
         print(f"1..{tap.n}")
         return 1
-    for k in kernels:
-        for label, machine, mem in CONFIGS:
-            if label not in labels:
-                continue
-            t0 = time.monotonic()
-            Machine(tap, k, label, machine, mem, images[k]).scenario()
-            tap.note(f"{k} {label}: {time.monotonic() - t0:.0f} s")
+    for k, label, machine, mem in runs:
+        t0 = time.monotonic()
+        Machine(tap, k, label, machine, mem, images[k]).scenario()
+        tap.note(f"{k} {label}: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
              f"{time.monotonic() - started:.0f} s")
