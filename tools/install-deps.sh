@@ -3,10 +3,13 @@
 # are missing. Everything comes from the machine's configured Debian archive.
 set -eu
 
+# The arm64 guests need the cross compiler (the module and, with the arm64
+# C library, the static guest programs) and the arm64 system emulator.
 pkgs="gcc make pkg-config libc6-dev libjson-c-dev
       clang libclang-rt-14-dev llvm
       qemu-system-x86 qemu-utils cpio gzip xz-utils kmod
-      python3 dwarves dkms debian-archive-keyring ca-certificates"
+      python3 dwarves dkms debian-archive-keyring ca-certificates
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm"
 
 missing=
 for p in $pkgs; do
