@@ -61,8 +61,8 @@ struct corruption {
  */
 static const struct corruption corruptions[] = {
 	{ { "version_major=2" }, OP_INFO, 0, HAYWIRE_E_VERSION,
-	  "version 2.0 but this haywire reads version 1.x" },
-	{ { "version_major=0" }, OP_INFO, 0, HAYWIRE_E_VERSION, "0.0" },
+	  "but this haywire reads version 1.x" },
+	{ { "version_major=0" }, OP_INFO, 0, HAYWIRE_E_VERSION, "version 0." },
 	{ { "index_size=4095" }, OP_INFO, 0, HAYWIRE_E_CORRUPT,
 	  "index_size 4095" },
 	{ { "kernel_release=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
