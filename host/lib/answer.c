@@ -112,10 +112,10 @@ static int bad_answer(const struct hwi_answer *a, struct haywire_error *err,
 }
 
 /* A status other than OK as the error it stands for. */
-static int status_error(const struct hwi_answer *a, uint32_t status,
-			struct haywire_error *err)
+static int status_error(const struct hwi_answer *a,
+			const struct hw_response *h, struct haywire_error *err)
 {
-	switch (status) {
+	switch (h->status) {
 	case HW_ST_BAD_TYPE:
 		return hwi_fail(err, HAYWIRE_E_INVALID,
 				"the guest does not know the %s request (type %u): is its haywire module older than this haywire?",
@@ -131,6 +131,13 @@ static int status_error(const struct hwi_answer *a, uint32_t status,
 				"no process with PID %d in the guest (or it has no memory: a kernel thread, a zombie, or it exited)",
 				a->pid);
 	case HW_ST_UNMAPPED:
+		/* READ: value[0] says where, if the guest says. */
+		if (a->type == HW_REQ_READ && h->value[0] >= a->addr &&
+		    h->value[0] - a->addr < a->len)
+			return hwi_fail(err, HAYWIRE_E_UNMAPPED,
+					"PID %d: address 0x%llx is not mapped or not readable in the guest",
+					a->pid,
+					(unsigned long long)h->value[0]);
 		return hwi_fail(err, HAYWIRE_E_UNMAPPED,
 				"PID %d: address range 0x%llx-0x%llx is not (all) mapped and readable in the guest",
 				a->pid, (unsigned long long)a->addr,
@@ -151,7 +158,7 @@ static int status_error(const struct hwi_answer *a, uint32_t status,
 				"the guest ran out of memory for the %s request; try again or ask for less",
 				type_name(a->type));
 	}
-	return bad_answer(a, err, "unknown status %u", status);
+	return bad_answer(a, err, "unknown status %u", h->status);
 }
 
 static int take_runs(struct hwi_answer *a, const struct hw_response *h,
@@ -198,34 +205,18 @@ static int take_runs(struct hwi_answer *a, const struct hw_response *h,
 	return 0;
 }
 
-static int take_bytes(struct hwi_answer *a, const struct hw_response *h,
-		      const unsigned char *data, struct haywire_error *err)
+/* PROC_DETAIL: gather the bytes, decoded once complete. */
+static int gather(struct hwi_answer *a, const struct hw_response *h,
+		  const unsigned char *data, struct haywire_error *err)
 {
-	if (h->cursor && h->data_len == 0)
-		return bad_answer(a, err, "a continued answer without data");
-	if (a->type == HW_REQ_READ) {
-		if (h->data_len > a->len - a->done)
-			return bad_answer(a, err, "%llu + %u bytes exceed the %llu asked for",
-					  (unsigned long long)a->done,
-					  h->data_len,
-					  (unsigned long long)a->len);
-		memcpy(a->dst + a->done, data, h->data_len);
-		a->done += h->data_len;
-		if (!h->cursor && a->done != a->len)
-			return bad_answer(a, err, "it ends after %llu of %llu bytes",
-					  (unsigned long long)a->done,
-					  (unsigned long long)a->len);
-		return 0;
-	}
-	/* PROC_DETAIL: gather, decoded once complete. */
+	size_t cap = a->buf_cap ? a->buf_cap : 4096;
+	unsigned char *p;
+
 	if (h->data_len > DETAIL_MAX - a->buf_len)
 		return bad_answer(a, err, "more than %zu bytes", DETAIL_MAX);
-	if (a->buf_len + h->data_len > a->buf_cap) {
-		size_t cap = a->buf_cap ? a->buf_cap * 2 : 4096;
-		unsigned char *p;
-
-		while (cap < a->buf_len + h->data_len)
-			cap *= 2;
+	while (cap < a->buf_len + h->data_len)
+		cap *= 2;
+	if (cap != a->buf_cap) {
 		p = realloc(a->buf, cap);
 		if (!p)
 			return hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
@@ -235,6 +226,27 @@ static int take_bytes(struct hwi_answer *a, const struct hw_response *h,
 	memcpy(a->buf + a->buf_len, data, h->data_len);
 	a->buf_len += h->data_len;
 	a->done = a->buf_len;
+	return 0;
+}
+
+static int take_bytes(struct hwi_answer *a, const struct hw_response *h,
+		      const unsigned char *data, struct haywire_error *err)
+{
+	if (h->cursor && h->data_len == 0)
+		return bad_answer(a, err, "a continued answer without data");
+	if (a->type == HW_REQ_PROC_DETAIL)
+		return gather(a, h, data, err);
+	if (h->data_len > a->len - a->done)
+		return bad_answer(a, err, "%llu + %u bytes exceed the %llu asked for",
+				  (unsigned long long)a->done, h->data_len,
+				  (unsigned long long)a->len);
+	if (h->data_len)
+		memcpy(a->dst + a->done, data, h->data_len);
+	a->done += h->data_len;
+	if (!h->cursor && a->done != a->len)
+		return bad_answer(a, err, "it ends after %llu of %llu bytes",
+				  (unsigned long long)a->done,
+				  (unsigned long long)a->len);
 	return 0;
 }
 
@@ -248,7 +260,7 @@ int hwi_answer_chunk(struct hwi_answer *a, const struct hw_response *h,
 	if (h->type != a->type)
 		return bad_answer(a, err, "it echoes type %u", h->type);
 	if (h->status != HW_ST_OK)
-		return status_error(a, h->status, err);
+		return status_error(a, h, err);
 	if (h->total) {
 		if (a->total && h->total != a->total)
 			return bad_answer(a, err, "its total changed from %llu to %llu",

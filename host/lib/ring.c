@@ -228,8 +228,8 @@ static int claim(struct haywire_client *c, unsigned int *slot,
 		for (k = 0; k < n; k++) {
 			unsigned int i = (first + k) % n;
 			struct hw_request *r = slot_request(c, i);
-			uint64_t owner = __atomic_load_n(&r->owner,
-							 __ATOMIC_ACQUIRE);
+			__u64 owner = __atomic_load_n(&r->owner,
+						      __ATOMIC_ACQUIRE);
 			uint64_t lease = __atomic_load_n(&r->lease_ns,
 							 __ATOMIC_RELAXED);
 
@@ -257,7 +257,7 @@ static int claim(struct haywire_client *c, unsigned int *slot,
 static void release(struct haywire_client *c, unsigned int slot)
 {
 	struct hw_request *r = slot_request(c, slot);
-	uint64_t token = c->token;
+	__u64 token = c->token;
 
 	if (check_alive(c, NULL) == 0)
 		__atomic_compare_exchange_n(&r->owner, &token, 0, false,

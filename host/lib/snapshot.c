@@ -788,8 +788,9 @@ static int decode_ring(struct window *w)
 
 /*
  * The selected camera's VMAs and their runs: VMAs sorted and disjoint,
- * each VMA's runs in order covering it exactly (a prefix of it if the
- * camera is truncated), page counts equal to what the runs hold.
+ * each VMA's runs in order covering it exactly, page counts equal to what
+ * the runs hold. A truncated camera publishes fewer VMAs than its totals
+ * count, never part of one.
  */
 static int decode_camera_vmas(struct window *w, uint32_t vma_first)
 {
@@ -876,8 +877,6 @@ static int decode_camera_vmas(struct window *w, uint32_t vma_first)
 			else if (run->state == HAYWIRE_PAGE_SWAPPED)
 				vs_pages += run->len / page;
 		}
-		if (truncated)
-			continue;
 		if (at != v->end || vp != v->present_pages ||
 		    vs_pages != v->swapped_pages)
 			return corrupt(w, "camera VMA 0x%llx-0x%llx: its runs cover up to 0x%llx with %llu present and %llu swapped pages, but it says %llu and %llu",
@@ -893,8 +892,9 @@ static int decode_camera_vmas(struct window *w, uint32_t vma_first)
 	}
 	c->vma_count = n;
 totals:
-	if (!truncated && (present != cam->present_pages ||
-			   swapped != cam->swapped_pages))
+	if (truncated ? present > cam->present_pages ||
+			swapped > cam->swapped_pages :
+	    present != cam->present_pages || swapped != cam->swapped_pages)
 		return corrupt(w, "camera %d (pid %d): %llu present and %llu swapped pages, but its VMAs hold %llu and %llu",
 			       c->selected, cam->pid,
 			       (unsigned long long)cam->present_pages,

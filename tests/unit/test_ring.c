@@ -1153,8 +1153,10 @@ static const struct camera_case camera_cases[] = {
 	{ { "camera[0].vma_count=1000" }, "camera 0: pid 1" },
 	{ { "camera[0].flags=3" }, "flags 0x3" },
 	{ { "sections[4].count=5" }, "camera count 5" },
-	/* Truncated: a VMA may have fewer runs, and counts need not add up. */
-	{ { "camera[0].flags=9", "cvma[7].run_count=0" }, NULL },
+	{ { "cvma[7].run_count=0" }, "its runs cover up to 0x7ffc00200000" },
+	/* Truncated: VMAs left out, so the totals may be more. */
+	{ { "camera[0].flags=9", "camera[0].present_pages=99" }, NULL },
+	{ { "camera[0].flags=9", "camera[0].present_pages=1" }, "but its VMAs hold" },
 	/* A camera that is off: whatever else it holds means nothing. */
 	{ { "camera[0].flags=0", "camera[0].pid=-5" }, NULL },
 };
