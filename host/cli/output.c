@@ -679,12 +679,12 @@ static const char *page_size_name(unsigned int shift)
 	return "-";
 }
 
-/* The file offset of a present run, if all of it is in the file. */
+/* The file offset of a run in RAM (PROT_NONE included), if all of it is
+ * in the file. */
 static bool run_file_offset(const struct translate_result *t,
 			    const struct haywire_xlate_run *r, uint64_t *off)
 {
 	return r->state == HAYWIRE_PAGE_PRESENT &&
-	       !(r->flags & HAYWIRE_XF_PROTNONE) &&
 	       haywire_map_lookup(t->map, r->gpa, r->len, off);
 }
 
