@@ -232,7 +232,8 @@ static int grow_staging(struct camera_snap *cs)
 	if (!err)
 		err = grow_array((void **)&cs->runs, &cs->runs_cap,
 				 cs->runs_wanted + cs->runs_wanted / 8,
-				 cs->limit / sizeof(*cs->runs), sizeof(*cs->runs));
+				 cs->limit / sizeof(*cs->runs),
+				 sizeof(*cs->runs));
 	if (err)
 		cs->alloc_failures++;
 	return err;

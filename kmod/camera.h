@@ -27,10 +27,11 @@ void camera_clear_all(void);
 /* Bytes the camera sections take: cameras, their VMAs, runs, in order. */
 static inline u64 camera_size(u64 vmas, u64 runs)
 {
-	return ALIGN(HW_MAX_CAMERAS * sizeof(struct hw_camera),
-		     BEACON_SECTION_ALIGN) +
-	       ALIGN(vmas * sizeof(struct hw_camera_vma), BEACON_SECTION_ALIGN) +
-	       ALIGN(runs * sizeof(struct hw_page_run), BEACON_SECTION_ALIGN);
+	const u64 align = BEACON_SECTION_ALIGN;
+
+	return ALIGN(HW_MAX_CAMERAS * sizeof(struct hw_camera), align) +
+	       ALIGN(vmas * sizeof(struct hw_camera_vma), align) +
+	       ALIGN(runs * sizeof(struct hw_page_run), align);
 }
 
 /* One refresh's camera sections, in staging memory kept between refreshes. */

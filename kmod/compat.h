@@ -60,12 +60,12 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 				u16 *rights, struct hw_page_run *r)
 {
 	u64 frame = PTE_PFN_MASK & ~((1ULL << shift) - 1);
-	bool leaf = last || ((shift == PMD_SHIFT || shift == PUD_SHIFT) &&
-			     (val & _PAGE_PSE));
+	bool pse = val & _PAGE_PSE;
+	bool leaf = last || ((shift == PMD_SHIFT || shift == PUD_SHIFT) && pse);
 	u16 f = *rights;
 
 	if (!(val & _PAGE_PRESENT)) {
-		if (val && (val & _PAGE_PROTNONE) && (last || (val & _PAGE_PSE))) {
+		if (val && (val & _PAGE_PROTNONE) && (last || pse)) {
 			r->state = HW_PAGE_PRESENT;
 			r->flags = HW_RF_PROTNONE;
 			r->gpa = ~val & frame;

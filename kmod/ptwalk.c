@@ -29,7 +29,8 @@ static bool extends(const struct hw_page_run *run,
 	    run->flags != next->flags || run->page_shift != next->page_shift ||
 	    run->va + run->len != next->va)
 		return false;
-	return run->state != HW_PAGE_PRESENT || run->gpa + run->len == next->gpa;
+	return run->state != HW_PAGE_PRESENT ||
+	       run->gpa + run->len == next->gpa;
 }
 
 void pt_walk_flush(struct pt_walk *w)

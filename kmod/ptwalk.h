@@ -28,7 +28,7 @@ struct pt_walk {
 	u64 next;			/* first address not walked yet */
 	u64 entries;			/* page-table entries examined */
 	u64 max_entries;		/* stop after this many; 0: no limit */
-	bool stop;			/* the sink is full or entries ran out */
+	bool stop;			/* sink full or entries used up */
 };
 
 /* Walk [start, end), which lies inside one VMA of w->mm. */

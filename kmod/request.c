@@ -187,6 +187,8 @@ static bool translate_sink(struct pt_walk *w, const struct hw_page_run *run)
 {
 	struct translate_out *out = container_of(w, struct translate_out, w);
 
+	if (out->count >= RUNS_PER_RESPONSE)
+		return true;	/* never past the response slot */
 	out->runs[out->count++] = *run;
 	return out->count >= RUNS_PER_RESPONSE - 1;
 }
@@ -435,7 +437,8 @@ static void check_refresh(unsigned int slot, struct slot *s, u32 seq)
 	int err;
 
 	if (seq != s->waiting.seq) {
-		s->refresh_wait = false;	/* replaced by a newer request */
+		/* A newer request replaced it. */
+		s->refresh_wait = false;
 		return;
 	}
 	err = refresh_result(s->ticket, &h.value[0]);
