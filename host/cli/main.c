@@ -469,6 +469,20 @@ static int camera_view(struct ctx *ctx, const struct haywire_cameras *c,
 	return 0;
 }
 
+/* Turn a camera off, and publish a snapshot without it. */
+static int camera_off(struct ctx *ctx, unsigned int cam,
+		      struct haywire_error *err)
+{
+	uint64_t generation;
+	int rc = get_client(ctx, err);
+
+	if (!rc)
+		rc = haywire_camera_clear(ctx->client, cam, err);
+	if (!rc)
+		rc = haywire_refresh(ctx->client, &generation, err);
+	return rc;
+}
+
 /* Turn a free camera on for ctx->pid and read its first snapshot. */
 static int camera_on(struct ctx *ctx, struct haywire_cameras **c,
 		     struct haywire_error *err)
@@ -528,11 +542,7 @@ static int cmd_camera(struct ctx *ctx, struct haywire_error *err)
 			rc = cli_error(err, HAYWIRE_E_NOT_FOUND,
 				       "no camera watches PID %d", ctx->pid);
 		} else {
-			rc = get_client(ctx, err);
-			if (!rc)
-				rc = haywire_camera_clear(ctx->client,
-							  (unsigned int)c->selected,
-							  err);
+			rc = camera_off(ctx, (unsigned int)c->selected, err);
 		}
 		if (!rc && ctx->json)
 			print_json(stdout, json_camera_off(c->selected,

@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(TOP, "tools"))
 sys.path.insert(0, HERE)
 import haywire_vm  # noqa: E402
 import compare  # noqa: E402
+import rings  # noqa: E402
 
 HAYWIRE = os.path.join(TOP, "build", "haywire")
 GiB = 1 << 30
@@ -177,6 +178,7 @@ def build(kernels):
     """The host command, guest programs (per architecture), and per kernel
     module + initramfs: {kernel: (vmlinuz, initrd, release)}."""
     sh(["make", "-s", "host"])
+    rings.build_ringtest(sh)
     programs = {}
     for arch in sorted({haywire_vm.spec_arch(k) for k in kernels}):
         programs[arch] = sh([os.path.join(HERE, "build-guest.sh"),
@@ -200,7 +202,7 @@ def build(kernels):
 # -- one guest -------------------------------------------------------------
 
 class Machine:
-    def __init__(self, tap, kernel, label, machine, mem, images):
+    def __init__(self, tap, kernel, label, machine, mem, images, cpu=None):
         self.tap = tap
         self.kernel = kernel
         self.label = label
@@ -209,7 +211,7 @@ class Machine:
         self.mem = haywire_vm.parse_size(mem)
         vmlinuz, initrd, self.release = images
         self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine,
-                                      arch=self.arch)
+                                      arch=self.arch, cpu=cpu)
         self.ram = self.guest.ram_path
         self.big = self.mem >= 4 * GiB
         self.workloads = WORKLOADS + ([BIG_WORKLOAD] if self.big else [])
@@ -630,6 +632,8 @@ class Machine:
                 self.check("beacon grew past its first extent",
                            self.check_grown)
             self.check("maps of a missing pid exits 5", self.check_missing_pid)
+            if rings.wanted(self):
+                rings.checks(self)
             if self.label in LIFECYCLE_CONFIGS:
                 self.lifecycle()
         except Exception:
@@ -720,6 +724,12 @@ def main():
         t0 = time.monotonic()
         Machine(tap, k, label, machine, mem, images[k]).scenario()
         tap.note(f"{k} {label}: {time.monotonic() - t0:.0f} s")
+    # 5-level paging, with the ring configuration's kernels
+    for k in dict.fromkeys(r[0] for r in runs if r[1] in rings.RING_CONFIGS):
+        t0 = time.monotonic()
+        rings.la57(Machine(tap, k, "q35-la57", "q35", "512M", images[k],
+                           cpu=rings.LA57_CPU))
+        tap.note(f"{k} q35-la57: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
              f"{time.monotonic() - started:.0f} s")
