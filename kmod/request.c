@@ -222,6 +222,14 @@ static u32 do_translate(unsigned int slot, struct iterator *it,
 		h->total = it->runs_sent + out.count;
 		iterator_end(it);
 	} else {
+		/*
+		 * Every part carries a run: one run longer than the entry
+		 * budget ends here and the next part starts a new one (the
+		 * only case where runs are split where the host's walk
+		 * would have merged them).
+		 */
+		if (!out.count)
+			pt_walk_flush(&out.w);
 		it->run = out.w.run;
 		it->next = out.w.next;
 		it->runs_sent += out.count;
