@@ -537,7 +537,7 @@ static void cmd_populate(long mib, bool huge)
 	touch(p, len);
 	printf("{\"addr\": %lu, \"len\": %zu, \"anon_huge_kb\": %ld}\n",
 	       (unsigned long)(uintptr_t)p, len,
-	       anon_huge_kb((unsigned long)(uintptr_t)raw));
+	       anon_huge_kb((unsigned long)(uintptr_t)p));
 	ready_and_sleep();
 }
 
