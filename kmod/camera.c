@@ -159,10 +159,25 @@ static void walk_vma(struct camera_snap *cs, struct hw_camera *cam,
 	}
 }
 
+/* Every VMA, in address order, until the time budget runs out. */
+static void walk_camera_vmas(struct camera_snap *cs, struct hw_camera *cam,
+			     struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+	VMA_ITERATOR(vmi, mm, 0);
+
+	for_each_vma(vmi, vma) {
+		if (ktime_get_ns() > cs->deadline_ns) {
+			cam->flags |= HW_CF_TRUNCATED;
+			break;
+		}
+		walk_vma(cs, cam, vma);
+	}
+}
+
 static void walk_camera(struct camera_snap *cs, struct hw_camera *cam,
 			struct pid *pid)
 {
-	struct vm_area_struct *vma;
 	struct task_struct *task;
 	struct mm_struct *mm;
 
@@ -180,17 +195,7 @@ static void walk_camera(struct camera_snap *cs, struct hw_camera *cam,
 		mmput(mm);
 		return;
 	}
-	{
-		VMA_ITERATOR(vmi, mm, 0);
-
-		for_each_vma(vmi, vma) {
-			if (ktime_get_ns() > cs->deadline_ns) {
-				cam->flags |= HW_CF_TRUNCATED;
-				break;
-			}
-			walk_vma(cs, cam, vma);
-		}
-	}
+	walk_camera_vmas(cs, cam, mm);
 	mmap_read_unlock(mm);
 	mmput(mm);
 	cam->vma_count = cs->nr_vmas - cam->vma_first;

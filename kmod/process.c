@@ -60,19 +60,16 @@ static long readable_len(struct mm_struct *mm, u64 addr, size_t len)
 {
 	struct vm_area_struct *vma;
 	u64 end = addr + len, at = addr;
+	VMA_ITERATOR(vmi, mm, addr);
 
 	if (!process_mm_trylock(mm))
 		return -EBUSY;
-	{
-		VMA_ITERATOR(vmi, mm, addr);
-
-		for_each_vma_range(vmi, vma, end) {
-			if (vma->vm_start > at || !(vma->vm_flags & VM_READ) ||
-			    (vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
-			    userfaultfd_armed(vma))
-				break;
-			at = min_t(u64, vma->vm_end, end);
-		}
+	for_each_vma_range(vmi, vma, end) {
+		if (vma->vm_start > at || !(vma->vm_flags & VM_READ) ||
+		    (vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
+		    userfaultfd_armed(vma))
+			break;
+		at = min_t(u64, vma->vm_end, end);
 	}
 	mmap_read_unlock(mm);
 	return at - addr;
