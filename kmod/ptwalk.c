@@ -6,11 +6,13 @@
  * hw_pt_decode() (compat.h).
  *
  * Locking: the caller holds the mmap_lock for reading, which keeps the upper
- * levels of the tables inside a VMA in place. Since 6.5 a PTE table can be
- * freed under that lock (khugepaged retracting it), after an RCU grace
- * period: each PMD entry is read, and its PTE table walked, inside
- * rcu_read_lock(). Only VMAs are walked: munmap() frees the tables of
- * detached VMAs under the read lock.
+ * levels of the tables inside a VMA in place. Two kinds of table can still
+ * go away under that lock, both freed after an RCU grace period: since 6.5
+ * a PTE table (khugepaged retracting it), and a hugetlb PMD table shared
+ * between processes (unshared by a truncation). So each PUD entry is read,
+ * and everything below it walked, inside rcu_read_lock(), with a
+ * cond_resched() between PUD entries (1 GiB each). Only VMAs are walked:
+ * munmap() frees the tables of detached VMAs under the read lock.
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -99,15 +101,11 @@ static void walk_pmd(struct pt_walk *w, pud_t *pud, u64 addr, u64 end,
 
 	do {
 		u16 r = rights;
-		pmd_t pmd;
+		pmd_t pmd = READ_ONCE(*pmdp);
 
 		next = pmd_addr_end(addr, end);
-		rcu_read_lock();
-		pmd = READ_ONCE(*pmdp);
 		if (entry(w, pmd_val(pmd), PMD_SHIFT, false, addr, next, &r))
 			walk_pte(w, &pmd, addr, next, r);
-		rcu_read_unlock();
-		cond_resched();
 	} while (!w->stop && (pmdp++, addr = next, addr != end));
 }
 
@@ -125,12 +123,16 @@ static void walk_pud(struct pt_walk *w, p4d_t *p4d, u64 addr, u64 end,
 
 	do {
 		u16 r = rights;
-		pud_t pud = READ_ONCE(*pudp);
+		pud_t pud;
 
 		next = pud_addr_end(addr, end);
+		rcu_read_lock();
+		pud = READ_ONCE(*pudp);
 		if (mm_pmd_folded(w->mm) ||
 		    entry(w, pud_val(pud), PUD_SHIFT, false, addr, next, &r))
 			walk_pmd(w, &pud, addr, next, r);
+		rcu_read_unlock();
+		cond_resched();
 	} while (!w->stop && (pudp++, addr = next, addr != end));
 }
 
