@@ -446,7 +446,8 @@ struct haywire_client;
  * writing and exactly the request pages are mapped writable; everything
  * else stays read-only. Fails with HAYWIRE_E_FILE if the file is not
  * writable and HAYWIRE_E_VERSION if the module has no rings. The beacon
- * must outlive the client.
+ * must outlive the client, and the client belongs to the process that
+ * opened it (not to children forked afterwards).
  *
  * Each call claims a free ring slot (or one whose lease expired or whose
  * owner process is gone) by compare-and-swap, submits, waits for the

@@ -694,7 +694,7 @@ static int parse_range(struct ctx *ctx, const struct command *cmd,
 	if (nargs > 2 && (!parse_length(args[2], &ctx->len) || !ctx->len))
 		return usage_error("'%s' is not a length (decimal or 0x hex, optional K M G)",
 				   args[2]);
-	if (ctx->len - 1 > UINT64_MAX - ctx->va)
+	if (ctx->len > UINT64_MAX - ctx->va)
 		return usage_error("%s + %s wraps around the address space",
 				   args[1], args[2]);
 	if (!strcmp(cmd->name, "read") && ctx->len > SIZE_MAX / 2)

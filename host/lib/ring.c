@@ -38,6 +38,8 @@ struct haywire_client {
 	unsigned char *pages;		/* the request pages, writable */
 	size_t pages_len;
 	uint64_t token;
+	pid_t pid;			/* the process the token names */
+	uint64_t lease_end;		/* of the claim held, as stored */
 	uint64_t next_id;
 	uint64_t rng;
 	unsigned int timeout_ms, lease_ms;
@@ -153,7 +155,8 @@ struct haywire_client *haywire_client_open(struct haywire_beacon *b,
 	}
 	c->pages = pages;
 	c->pages_len = (size_t)c->ring.pages_len;
-	c->token = (uint64_t)getpid() << 32 | ((random64() & 0xffffffffULL) | 1);
+	c->pid = getpid();
+	c->token = (uint64_t)c->pid << 32 | ((random64() & 0xffffffffULL) | 1);
 	c->next_id = random64();
 	c->rng = random64() | 1;
 	c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms :
@@ -235,8 +238,8 @@ static int claim(struct haywire_client *c, unsigned int *slot,
 
 			if (owner && !reclaimable(owner, lease, now))
 				continue;
-			__atomic_store_n(&r->lease_ns,
-					 now + c->lease_ms * 1000000ULL,
+			c->lease_end = now + c->lease_ms * 1000000ULL;
+			__atomic_store_n(&r->lease_ns, c->lease_end,
 					 __ATOMIC_RELAXED);
 			if (__atomic_compare_exchange_n(&r->owner, &owner,
 							c->token, false,
@@ -305,7 +308,6 @@ static int wait_answer(struct haywire_client *c, unsigned int slot,
 	struct hw_request *r = slot_request(c, slot);
 	uint64_t resp = c->ring.response_offset[slot];
 	uint64_t start = hwi_now_ns(CLOCK_MONOTONIC), now;
-	uint64_t lease_end = start + c->lease_ms * 1000000ULL;
 	uint64_t pause = POLL_MIN_NS;
 	uint32_t max_data = c->ring.response_stride -
 			    (uint32_t)sizeof(struct hw_response);
@@ -338,12 +340,13 @@ static int wait_answer(struct haywire_client *c, unsigned int slot,
 			return hwi_fail(err, HAYWIRE_E_TIMEOUT,
 					"the guest did not answer the %s request within %u ms (is the guest paused or the haywire module's request polling stopped?)",
 					what, c->timeout_ms);
-		if (now + c->lease_ms * 500000ULL >= lease_end) {
+		/* Renew at half the lease, for as long as the claim lasts. */
+		if (now + c->lease_ms * 500000ULL >= c->lease_end) {
 			rc = check_alive(c, err);
 			if (rc)
 				return rc;
-			lease_end = now + c->lease_ms * 1000000ULL;
-			__atomic_store_n(&r->lease_ns, lease_end,
+			c->lease_end = now + c->lease_ms * 1000000ULL;
+			__atomic_store_n(&r->lease_ns, c->lease_end,
 					 __ATOMIC_RELAXED);
 		}
 		sleep_ns(pause);
@@ -383,6 +386,10 @@ static int exchange_guarded(void *arg)
 	uint64_t cursor = 0, next;
 	int rc;
 
+	/* The token names the process that opened the client. */
+	if (getpid() != c->pid)
+		return hwi_fail(x->err, HAYWIRE_E_INVALID,
+				"a request client cannot be used after fork(): open one in each process");
 	rc = claim(c, &slot, x->err);
 	if (rc)
 		return rc;
@@ -434,7 +441,7 @@ static int check_pid(int32_t pid, struct haywire_error *err)
 
 static int check_range(uint64_t va, uint64_t len, struct haywire_error *err)
 {
-	if (len == 0 || va > UINT64_MAX - len + 1)
+	if (len == 0 || len > UINT64_MAX - va)
 		return hwi_fail(err, HAYWIRE_E_INVALID,
 				"address range 0x%llx+0x%llx is empty or wraps around",
 				(unsigned long long)va,

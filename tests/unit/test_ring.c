@@ -857,6 +857,64 @@ static void test_lease_renewed(void)
 	guest_stop();
 }
 
+/* The lease is renewed through a chain of continued answers too. */
+static void test_lease_renewed_across_chunks(void)
+{
+	struct haywire_error err;
+	struct watch w = { 0 };
+	struct fixture f;
+	struct host h;
+	pthread_t watcher;
+	static unsigned char buf[12000];
+
+	fixture_rings(&f);
+	guest_start(&f);
+	CHECK(host_open(&h, 3000, 100, &err));
+	g.mode = DELAY;
+	g.delay_ms = 25;	/* 12 pieces: three leases' worth */
+	g.chunk = 1000;
+	w.token = haywire_client_token(h.c);
+	/* Take slot 0: hold the others. */
+	for (unsigned int i = 1; i < HW_RING_SLOTS; i++)
+		hold(i, live_token(i), mono_ns() + 3600 * 1000000000ULL);
+	pthread_create(&watcher, NULL, watch_lease, &w);
+	CHECK_RC(haywire_guest_read(h.c, PROCESS_A, 0x10000, buf, sizeof(buf),
+				    &err), 0, &err);
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(watcher, NULL);
+	CHECK_U64(read_problems(buf, 0x10000, sizeof(buf)), 0);
+	CHECK(w.samples >= 20);
+	CHECK_U64(w.expired, 0);
+	g.mode = NORMAL;
+	for (unsigned int i = 1; i < HW_RING_SLOTS; i++)
+		hold(i, 0, 0);
+	host_close(&h);
+	guest_stop();
+}
+
+static void test_no_use_after_fork(void)
+{
+	struct haywire_error err;
+	struct haywire_ping ping;
+	struct fixture f;
+	struct host h;
+	int status = -1;
+	pid_t child;
+
+	fixture_rings(&f);
+	guest_start(&f);
+	CHECK(host_open(&h, 1000, 0, &err));
+	child = fork();
+	if (child == 0)
+		_exit(haywire_ping(h.c, &ping, &err) == HAYWIRE_E_INVALID &&
+		      strstr(err.msg, "after fork") ? 0 : 1);
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_RC(haywire_ping(h.c, &ping, &err), 0, &err);
+	host_close(&h);
+	guest_stop();
+}
+
 /* Answers with the right seq but another id or owner are not ours. */
 static void test_other_answers_ignored(void)
 {
@@ -1358,6 +1416,8 @@ int main(void)
 	RUN(test_claim_races);
 	RUN(test_full_expired_dead);
 	RUN(test_lease_renewed);
+	RUN(test_lease_renewed_across_chunks);
+	RUN(test_no_use_after_fork);
 	RUN(test_other_answers_ignored);
 	RUN(test_timeout_lost_gone);
 	RUN(test_spoiled_answers);
