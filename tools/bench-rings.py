@@ -31,7 +31,7 @@ MIB = 1024
 
 
 def populate(g, name, extra):
-    g.run(f"hw-workload populate {MIB} {extra} > /tmp/{name}.out 2>&1 &")
+    g.run(f": > /tmp/{name}.out; hw-workload populate {MIB} {extra} >> /tmp/{name}.out 2>&1 &")
     deadline = time.monotonic() + 900
     while True:
         out = g.run(f"cat /tmp/{name}.out")[1].split("\n")

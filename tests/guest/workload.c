@@ -15,7 +15,8 @@
  *   manyvmas N    N separate VMAs
  *   spawn N       N sleeping child processes
  *   deletedexe    runs from a copy of itself that has been unlinked
- *   known         known bytes at known addresses (see cmd_known), signal
+ *   known         known bytes at known addresses (see cmd_known; a 1 GiB
+ *                 page too if the guest reserved one), signal
  *                 masks, a nice value and a directory to find in the
  *                 process detail; prints the layout as JSON before "ready"
  *   populate MIB [huge]
@@ -416,6 +417,8 @@ static void cmd_deletedexe(int argc, char **argv)
 #define KNOWN_PAGES	16		/* 4 KiB pages with the pattern */
 #define KNOWN_HOLE	16		/* pages left unmapped after them */
 #define KNOWN_THP	(4UL << 20)	/* 2 MiB-aligned THP region */
+#define KNOWN_GIANT	(1UL << 30)	/* a 1 GiB hugetlb page, if any */
+#define KNOWN_PIECE	(64UL << 10)	/* of it, with the pattern */
 
 static uint64_t known_word(uint64_t a)
 {
@@ -471,6 +474,8 @@ static void cmd_known(void)
 	unsigned long protnone = pages + (KNOWN_PAGES + KNOWN_HOLE) * PAGE;
 	unsigned long untouched = protnone + PAGE;
 	unsigned long thp = KNOWN_BASE + KNOWN_THP;	/* 2 MiB-aligned */
+	unsigned long giant = KNOWN_BASE + KNOWN_GIANT;	/* 1 GiB-aligned */
+	unsigned long giant_len = KNOWN_GIANT;
 	sigset_t block;
 	struct sigaction sa;
 	char *p;
@@ -492,6 +497,17 @@ static void cmd_known(void)
 	madvise(p, KNOWN_THP, MADV_HUGEPAGE);
 	fill_known(p, KNOWN_THP);
 	huge = anon_huge_kb(thp);
+	/* A 1 GiB page, where the guest reserved one at boot
+	 * (hugepagesz=1G hugepages=1): the pattern at its start and end. */
+	p = mmap((void *)giant, giant_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE |
+		 MAP_HUGETLB | 30 << MAP_HUGE_SHIFT, -1, 0);
+	if (p == (void *)giant) {
+		fill_known(p, KNOWN_PIECE);
+		fill_known(p + giant_len - KNOWN_PIECE, KNOWN_PIECE);
+	} else {
+		giant_len = 0;
+	}
 
 	/* Signal state the process detail must show. */
 	sigemptyset(&block);
@@ -518,9 +534,11 @@ static void cmd_known(void)
 	printf("{\"pid\": %d, \"pages\": %lu, \"pages_len\": %lu, "
 	       "\"hole\": %lu, \"hole_len\": %lu, \"protnone\": %lu, "
 	       "\"untouched\": %lu, \"thp\": %lu, \"thp_len\": %lu, "
-	       "\"anon_huge_kb\": %ld}\n", getpid(), pages,
+	       "\"anon_huge_kb\": %ld, \"giant\": %lu, \"giant_len\": %lu, "
+	       "\"giant_piece\": %lu}\n", getpid(), pages,
 	       KNOWN_PAGES * PAGE, pages + KNOWN_PAGES * PAGE,
-	       KNOWN_HOLE * PAGE, protnone, untouched, thp, KNOWN_THP, huge);
+	       KNOWN_HOLE * PAGE, protnone, untouched, thp, KNOWN_THP, huge,
+	       giant, giant_len, KNOWN_PIECE);
 	ready_and_sleep();
 }
 

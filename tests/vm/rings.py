@@ -21,7 +21,9 @@ PROT_NONE page, a page never touched and a transparent-huge-page region):
   each answered with the right error, and the guest's dmesg clean.
 
 And one more guest per kernel with 5-level paging (TCG's LA57: qemu64 with
-+la57): paging_levels 5, then the read and translate checks there.
++la57) and a 1 GiB page reserved at boot (+pdpe1gb, hugepagesz=1G): its
+paging_levels is 5, and the read and translate checks run there, with the
+1 GiB page among the regions.
 """
 
 import json
@@ -36,7 +38,9 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 RINGTEST = os.path.join(TOP, "build", "vm", "ringtest")
 
 RING_CONFIGS = {"q35-512M"}
-LA57_CPU = "qemu64,+la57,-cx16"
+LA57_CPU = "qemu64,+la57,+pdpe1gb,-cx16"
+LA57_MEM = "4G"
+LA57_CMDLINE = "hugepagesz=1G hugepages=1"
 ALLOW_READ = "/sys/module/haywire/parameters/allow_read"
 MASK64 = (1 << 64) - 1
 PAGE = 4096
@@ -99,7 +103,8 @@ class Rings:
         """hw-workload known, and its layout; huge pages on madvise."""
         self.m.run("echo madvise > /sys/kernel/mm/transparent_hugepage/enabled",
                    check=False)
-        self.m.run("hw-workload known > /tmp/known.out 2>&1 &")
+        # the file exists before the background job's own redirection runs
+        self.m.run(": > /tmp/known.out; hw-workload known >> /tmp/known.out 2>&1 &")
         deadline = time.monotonic() + 60
         while True:
             out = self.m.run("cat /tmp/known.out")[1]
@@ -127,8 +132,14 @@ class Rings:
 
     def regions(self):
         lay = self.lay
-        return [("4 KiB pages", lay["pages"], lay["pages_len"]),
-                ("THP region", lay["thp"], lay["thp_len"])]
+        regions = [("4 KiB pages", lay["pages"], lay["pages_len"]),
+                   ("THP region", lay["thp"], lay["thp_len"])]
+        if lay["giant_len"]:
+            end = lay["giant"] + lay["giant_len"]
+            regions += [("start of the 1 GiB page", lay["giant"], lay["giant_piece"]),
+                        ("end of the 1 GiB page", end - lay["giant_piece"],
+                         lay["giant_piece"])]
+        return regions
 
     def check_read(self, *opts):
         diffs = []
@@ -212,6 +223,8 @@ class Rings:
                            ("THP region", lay["thp"])):
             if addr not in present:
                 diffs.append(f"pagemap: the {what} at {addr:#x} is not present")
+        if lay["giant_len"]:
+            diffs += self.check_giant()
         if lay["anon_huge_kb"] > 0:
             sizes = {r["page_size"] for r in host_runs
                      if lay["thp"] <= int(r["va"], 16) < lay["thp"] + lay["thp_len"]}
@@ -221,6 +234,24 @@ class Rings:
         else:
             self.m.tap.note(f"{self.m.name('')}the kernel gave the THP region no "
                             "huge pages: 2 MiB leaves not exercised here")
+        return diffs
+
+    def check_giant(self):
+        """The 1 GiB page: one run, the same both ways, and where pagemap
+        puts its first, middle and last pages."""
+        start, length = self.lay["giant"], self.lay["giant_len"]
+        host_runs = self.translate(start, length)
+        guest_runs = self.translate(start, length, "--via-guest")
+        diffs = []
+        if host_runs != guest_runs:
+            diffs.append(f"1 GiB page: host-side runs {host_runs}, --via-guest {guest_runs}")
+        if len(host_runs) != 1 or host_runs[0]["page_size"] != 1 << 30 or \
+                int(host_runs[0]["gpa"], 16) % (1 << 30):
+            return diffs + [f"1 GiB page: runs {host_runs}"]
+        for va in (start, start + length // 2, start + length - PAGE):
+            out = self.m.run(f"hw-pagemap {self.pid} {va} {PAGE}")[1]
+            entries = json.loads(out)["entries"]
+            diffs += pagemap_problems(host_runs, entries, self.file_offset)
         return diffs
 
     # -- cameras ---------------------------------------------------------
@@ -453,6 +484,7 @@ def checks(m):
 def la57(m):
     """A guest with 5-level paging: the read and translate checks there."""
     vt = sys.modules[type(m).__module__]
+    m.guest.cmdline = LA57_CMDLINE
     try:
         m.guest.start()
     except vt.haywire_vm.GuestError as e:
@@ -475,6 +507,9 @@ def la57(m):
         r = Rings(m)
         if not m.check("rings: hw-workload known starts", r.start_known):
             return
+        m.check("rings: the guest mapped its 1 GiB page",
+                lambda: [] if r.lay["giant_len"] else
+                ["mmap of a 1 GiB hugetlb page failed (hugepagesz=1G hugepages=1)"])
         r.allow_read(True)
         m.check("rings: read returns the known bytes, both ways",
                 lambda: r.check_read() + r.check_read("--via-guest"))

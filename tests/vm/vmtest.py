@@ -727,8 +727,8 @@ def main():
     # 5-level paging, with the ring configuration's kernels
     for k in dict.fromkeys(r[0] for r in runs if r[1] in rings.RING_CONFIGS):
         t0 = time.monotonic()
-        rings.la57(Machine(tap, k, "q35-la57", "q35", "512M", images[k],
-                           cpu=rings.LA57_CPU))
+        rings.la57(Machine(tap, k, "q35-la57", "q35", rings.LA57_MEM,
+                           images[k], cpu=rings.LA57_CPU))
         tap.note(f"{k} q35-la57: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
