@@ -1,7 +1,7 @@
 """VM tests of the host-to-guest channel (request rings, cameras, process
 memory), run by tests/vm/vmtest.py inside the guests it boots.
 
-On the x86-64 q35 512 MiB guest of each kernel (see RING_CONFIGS), with
+On the q35 512 MiB guest of each x86-64 kernel (see RING_CONFIGS), with
 `hw-workload known` running (known bytes at known addresses, a hole, a
 PROT_NONE page, a page never touched and a transparent-huge-page region):
 
@@ -20,7 +20,11 @@ PROT_NONE page, a page never touched and a transparent-huge-page region):
   reclaimed; malformed requests written straight into the request page,
   each answered with the right error, and the guest's dmesg clean.
 
-And one more guest per kernel with 5-level paging (TCG's LA57: qemu64 with
+On the arm64 virt 1 GiB guest the same, except that host-side page-table
+walks are x86-64 only (they exit 1, saying so): the guest's own translation
+is then the reference for pagemap, the camera and the concurrent clients.
+
+And one more guest per x86-64 kernel with 5-level paging (TCG's LA57: qemu64 with
 +la57) and a 1 GiB page reserved at boot (+pdpe1gb, hugepagesz=1G): its
 paging_levels is 5, and the read and translate checks run there, with the
 1 GiB page among the regions.
@@ -37,7 +41,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 RINGTEST = os.path.join(TOP, "build", "vm", "ringtest")
 
-RING_CONFIGS = {"q35-512M"}
+RING_CONFIGS = {"q35-512M", "virt-1G"}
+LA57_WITH = "q35-512M"  # the 5-level guest boots the kernels this one ran
 LA57_CPU = "qemu64,+la57,+pdpe1gb,-cx16"
 LA57_MEM = "4G"
 LA57_CMDLINE = "hugepagesz=1G hugepages=1"
@@ -74,6 +79,10 @@ class Rings:
         self.m = m
         self.vt = sys.modules[type(m).__module__]  # vmtest, as it runs
         self.lay = None
+        # host-side walks are x86-64 only; elsewhere the guest's is the
+        # reference translation
+        self.x86 = m.arch == "amd64"
+        self.walk = () if self.x86 else ("--via-guest",)
 
     def host(self, *args):
         return self.vt.host(self.m.ram, *args)
@@ -185,7 +194,9 @@ class Rings:
                 ("the end of the 4 KiB pages", lay["hole"] - 8,
                  f"address {lay['hole']:#x} is not mapped", f"{lay['hole']:#x}")):
             r = self.host("read", self.pid, hex(addr), "16")
-            diffs += [f"{name}: {d}" for d in self.expect_error(r, 7, host_says)]
+            diffs += [f"{name}: {d}" for d in (
+                self.expect_error(r, 7, host_says) if self.x86 else
+                self.expect_error(r, 1, "x86-64 guests only"))]
             if guest_says:
                 r = self.host("--via-guest", "read", self.pid, hex(addr), "16")
                 diffs += [f"{name}: {d}" for d in self.expect_error(r, 7, guest_says)]
@@ -203,9 +214,14 @@ class Rings:
         lay = self.lay
         start = lay["pages"]
         length = lay["thp"] + lay["thp_len"] - start
-        host_runs = self.translate(start, length)
         guest_runs = self.translate(start, length, "--via-guest")
         diffs = []
+        if self.x86:
+            host_runs = self.translate(start, length)
+        else:
+            host_runs = guest_runs
+            diffs += self.expect_error(self.host("translate", self.pid, hex(start)),
+                                       1, "x86-64 guests only")
         if host_runs != guest_runs:
             diffs.append(f"host-side and --via-guest runs differ: {len(host_runs)} "
                          f"and {len(guest_runs)} runs")
@@ -263,7 +279,7 @@ class Rings:
             return [f"camera {self.pid}: {cam}"]
         for v in cam["vmas"]:
             start, end = int(v["start"], 16), int(v["end"], 16)
-            walk = self.translate(start, end - start)
+            walk = self.translate(start, end - start, *self.walk)
             if walk != v["runs"]:
                 diffs.append(f"VMA {start:#x}-{end:#x}: camera runs {v['runs'][:3]}... "
                              f"host-side walk {walk[:3]}...")
@@ -419,17 +435,27 @@ class Rings:
         m = self.m
         if not m.check("rings: hw-workload known starts", self.start_known):
             return
-        m.check("rings: read returns the known bytes (host-side)", self.check_read)
+        if self.x86:
+            m.check("rings: read returns the known bytes (host-side)", self.check_read)
         m.check("rings: read --via-guest with allow_read=0 exits 6", self.check_refused)
         self.allow_read(True)
         m.check("rings: read --via-guest returns the known bytes",
                 lambda: self.check_read("--via-guest"))
-        m.check("rings: hole, PROT_NONE and untouched pages: read exits 7 both ways",
-                self.check_not_readable)
-        m.check("rings: translate host-side == --via-guest == /proc/PID/pagemap",
-                self.check_translate)
-        m.check("rings: camera agrees with the host-side walk; camera --off",
-                self.check_camera)
+        if self.x86:
+            m.check("rings: hole, PROT_NONE and untouched pages: read exits 7 both ways",
+                    self.check_not_readable)
+            m.check("rings: translate host-side == --via-guest == /proc/PID/pagemap",
+                    self.check_translate)
+            m.check("rings: camera agrees with the host-side walk; camera --off",
+                    self.check_camera)
+        else:
+            m.check("rings: hole, PROT_NONE and untouched pages: read --via-guest "
+                    "exits 7; host-side reads exit 1 (x86-64 only)",
+                    self.check_not_readable)
+            m.check("rings: translate --via-guest == /proc/PID/pagemap; host-side "
+                    "exits 1 (x86-64 only)", self.check_translate)
+            m.check("rings: camera agrees with translate --via-guest; camera --off",
+                    self.check_camera)
         m.check("rings: detail agrees with /proc", self.check_detail)
         m.check("rings: refresh returns a newer generation that info shows",
                 self.check_refresh)
@@ -473,7 +499,7 @@ def pagemap_problems(runs, entries, file_offset):
 
 
 def wanted(m):
-    return m.arch == "amd64" and m.label in RING_CONFIGS
+    return m.label in RING_CONFIGS
 
 
 def checks(m):
