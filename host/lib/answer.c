@@ -11,7 +11,6 @@
 
 #include "internal.h"
 
-#define STATE_LETTERS	"RSDTtXZPI"
 #define GPA_LIMIT	(1ULL << 52)	/* x86-64 and arm64 physical space */
 /* The most a process detail may take: the structure, a command line the
  * guest may cap well below this, and a path. */
@@ -63,7 +62,7 @@ const char *hwi_decode_run(const struct hw_page_run *raw,
 	return NULL;
 }
 
-static const char *type_name(uint32_t type)
+const char *hwi_request_name(uint32_t type)
 {
 	switch (type) {
 	case HW_REQ_PING: return "ping";
@@ -108,7 +107,7 @@ static int bad_answer(const struct hwi_answer *a, struct haywire_error *err,
 	va_end(ap);
 	return hwi_fail(err, HAYWIRE_E_CORRUPT,
 			"the guest's answer to a %s request is invalid: %s",
-			type_name(a->type), detail);
+			hwi_request_name(a->type), detail);
 }
 
 /* A status other than OK as the error it stands for. */
@@ -119,11 +118,11 @@ static int status_error(const struct hwi_answer *a,
 	case HW_ST_BAD_TYPE:
 		return hwi_fail(err, HAYWIRE_E_INVALID,
 				"the guest does not know the %s request (type %u): is its haywire module older than this haywire?",
-				type_name(a->type), a->type);
+				hwi_request_name(a->type), a->type);
 	case HW_ST_BAD_ARG:
 		return hwi_fail(err, HAYWIRE_E_INVALID,
 				"the guest rejected the %s request: an argument is out of range (pid %d, camera %u, address 0x%llx, length %llu)",
-				type_name(a->type), a->pid, a->arg,
+				hwi_request_name(a->type), a->pid, a->arg,
 				(unsigned long long)a->addr,
 				(unsigned long long)a->len);
 	case HW_ST_NO_PROCESS:
@@ -148,15 +147,15 @@ static int status_error(const struct hwi_answer *a,
 	case HW_ST_BUSY:
 		return hwi_fail(err, HAYWIRE_E_BUSY,
 				"the guest was busy with the %s request (a process's mmap_lock was contended, or a snapshot could not be published); try again",
-				type_name(a->type));
+				hwi_request_name(a->type));
 	case HW_ST_EXPIRED:
 		return hwi_fail(err, HAYWIRE_E_BUSY,
 				"the guest expired the %s answer's continuation before it was complete; try again",
-				type_name(a->type));
+				hwi_request_name(a->type));
 	case HW_ST_NO_MEMORY:
 		return hwi_fail(err, HAYWIRE_E_BUSY,
 				"the guest ran out of memory for the %s request; try again or ask for less",
-				type_name(a->type));
+				hwi_request_name(a->type));
 	}
 	return bad_answer(a, err, "unknown status %u", h->status);
 }

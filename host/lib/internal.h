@@ -13,6 +13,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 #define MIB (1ULL << 20)
 #define GIB (1ULL << 30)
+#define STATE_LETTERS "RSDTtXZPI"	/* process states, as /proc shows them */
 
 struct haywire_mem {
 	const unsigned char *base;
@@ -77,6 +78,8 @@ int hwi_rediscover(struct haywire_beacon *beacon, struct haywire_error *err);
 
 /* answer.c: guest answers to requests, validated; no I/O (fuzzable). */
 
+/* "ping", "read" ... for messages. */
+const char *hwi_request_name(uint32_t type);
 /* Check and decode one page run; NULL, or what is wrong with it. */
 const char *hwi_decode_run(const struct hw_page_run *raw,
 			   struct haywire_xlate_run *out);

@@ -355,20 +355,6 @@ static int wait_answer(struct haywire_client *c, unsigned int slot,
 	}
 }
 
-static const char *request_name(uint32_t type)
-{
-	switch (type) {
-	case HW_REQ_PING: return "ping";
-	case HW_REQ_REFRESH: return "refresh";
-	case HW_REQ_PROC_DETAIL: return "process detail";
-	case HW_REQ_CAMERA_SET: return "camera set";
-	case HW_REQ_CAMERA_CLEAR: return "camera clear";
-	case HW_REQ_TRANSLATE: return "translate";
-	case HW_REQ_READ: return "read";
-	}
-	return "unknown";
-}
-
 struct exchange {
 	struct haywire_client *c;
 	struct hwi_answer *a;
@@ -381,7 +367,7 @@ static int exchange_guarded(void *arg)
 	struct exchange *x = arg;
 	struct haywire_client *c = x->c;
 	struct hwi_answer *a = x->a;
-	const char *what = request_name(a->type);
+	const char *what = hwi_request_name(a->type);
 	unsigned int slot = 0, busy = 0;
 	uint64_t cursor = 0, next;
 	int rc;

@@ -17,7 +17,6 @@
  * allocate: PID_MAX_LIMIT processes, 64 KiB records. */
 #define MAX_PROCS	(4U << 20)
 #define MAX_ENTRY_SIZE	(64U << 10)
-#define STATE_LETTERS	"RSDTtXZPI"
 
 #define DEFAULT_ATTEMPTS	50
 #define DEFAULT_SLEEP_US	2000

@@ -9,7 +9,9 @@ either kind. Each kernel boots once per machine configuration of its
 architecture (CONFIGS; $HAYWIRE_VM_CONFIGS selects a subset by label). Each
 guest runs every hw-workload, then the checks below, each printed as one
 nested TAP line. The smallest guest of each architecture also runs the
-module lifecycle checks. Exits 0 only if everything passed.
+module lifecycle checks, and the request-ring checks of tests/vm/rings.py
+(which adds a 5-level paging guest per x86-64 kernel). Exits 0 only if
+everything passed.
 
 Only arm64:       HAYWIRE_KERNELS= tests/vm/run.sh
                   (or HAYWIRE_VM_CONFIGS="virt-1G virt-4G")
