@@ -160,6 +160,23 @@ static int status_error(const struct hwi_answer *a,
 	return bad_answer(a, err, "unknown status %u", h->status);
 }
 
+/*
+ * Runs go to fn merged as the host's walk merges them, whichever way the
+ * guest cut its answer into parts: each is held until the next one shows
+ * whether it continues.
+ */
+static void give_run(struct hwi_answer *a, const struct haywire_xlate_run *run)
+{
+	if (run && hwi_run_extends(&a->held, run)) {
+		a->held.len += run->len;
+		return;
+	}
+	if (a->held.len && a->fn && !a->fn_rc)
+		a->fn_rc = a->fn(a->fn_arg, &a->held);
+	if (run)
+		a->held = *run;
+}
+
 static int take_runs(struct hwi_answer *a, const struct hw_response *h,
 		     const unsigned char *data, struct haywire_error *err)
 {
@@ -194,13 +211,15 @@ static int take_runs(struct hwi_answer *a, const struct hw_response *h,
 					  (unsigned long long)a->next_va);
 		a->next_va += run.len;
 		a->done++;
-		if (a->fn && !a->fn_rc)
-			a->fn_rc = a->fn(a->fn_arg, &run);
+		give_run(a, &run);
 	}
-	if (!h->cursor && a->next_va != end)
+	if (h->cursor)
+		return 0;
+	if (a->next_va != end)
 		return bad_answer(a, err, "the runs end at 0x%llx, not at 0x%llx",
 				  (unsigned long long)a->next_va,
 				  (unsigned long long)end);
+	give_run(a, NULL);	/* the last one */
 	return 0;
 }
 

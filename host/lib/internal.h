@@ -78,6 +78,10 @@ int hwi_rediscover(struct haywire_beacon *beacon, struct haywire_error *err);
 
 /* answer.c: guest answers to requests, validated; no I/O (fuzzable). */
 
+/* pagewalk.c: whether next continues run (one run for both). */
+bool hwi_run_extends(const struct haywire_xlate_run *run,
+		     const struct haywire_xlate_run *next);
+
 /* "ping", "read" ... for messages. */
 const char *hwi_request_name(uint32_t type);
 /* Check and decode one page run; NULL, or what is wrong with it. */
@@ -99,6 +103,8 @@ struct hwi_answer {
 	uint64_t done;			/* bytes or runs taken */
 	uint64_t total;			/* announced by the guest; 0: not */
 	uint64_t next_va;		/* TRANSLATE: where the next run starts */
+	struct haywire_xlate_run held;	/* TRANSLATE: merged, not yet given
+					 * to fn; len 0: none */
 	uint64_t value[4];		/* the last chunk's */
 	unsigned int chunks;
 };

@@ -46,8 +46,8 @@ struct walk {
 	int stop;			/* nonzero: what fn returned */
 };
 
-static bool extends(const struct haywire_xlate_run *run,
-		    const struct haywire_xlate_run *next)
+bool hwi_run_extends(const struct haywire_xlate_run *run,
+		     const struct haywire_xlate_run *next)
 {
 	if (!run->len || run->state != next->state ||
 	    run->flags != next->flags || run->page_shift != next->page_shift ||
@@ -69,7 +69,7 @@ static int flush(struct walk *w)
 
 static int emit(struct walk *w, const struct haywire_xlate_run *next)
 {
-	if (extends(&w->run, next)) {
+	if (hwi_run_extends(&w->run, next)) {
 		w->run.len += next->len;
 		return 0;
 	}
