@@ -46,8 +46,8 @@ struct walk {
 	int stop;			/* nonzero: what fn returned */
 };
 
-bool hwi_run_extends(const struct haywire_xlate_run *run,
-		     const struct haywire_xlate_run *next)
+static bool extends(const struct haywire_xlate_run *run,
+		    const struct haywire_xlate_run *next)
 {
 	if (!run->len || run->state != next->state ||
 	    run->flags != next->flags || run->page_shift != next->page_shift ||
@@ -55,6 +55,13 @@ bool hwi_run_extends(const struct haywire_xlate_run *run,
 		return false;
 	return run->state != HAYWIRE_PAGE_PRESENT ||
 	       run->gpa + run->len == next->gpa;
+}
+
+/* The same rule for runs that come from elsewhere (the guest's answers). */
+bool hwi_run_extends(const struct haywire_xlate_run *run,
+		     const struct haywire_xlate_run *next)
+{
+	return extends(run, next);
 }
 
 static int flush(struct walk *w)
@@ -69,7 +76,7 @@ static int flush(struct walk *w)
 
 static int emit(struct walk *w, const struct haywire_xlate_run *next)
 {
-	if (hwi_run_extends(&w->run, next)) {
+	if (extends(&w->run, next)) {
 		w->run.len += next->len;
 		return 0;
 	}
