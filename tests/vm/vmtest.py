@@ -245,7 +245,9 @@ class Machine:
 
     def start_workloads(self):
         for i, w in enumerate(self.workloads):
-            self.run(f"hw-workload {w} > /tmp/w{i}.out 2>&1 &")
+            # created here: the background job's own redirection may not
+            # have run yet when its output is first looked at
+            self.run(f": > /tmp/w{i}.out; hw-workload {w} >> /tmp/w{i}.out 2>&1 &")
         deadline = time.monotonic() + 120
         while True:
             outs = {w: self.run(f"cat /tmp/w{i}.out")[1]
