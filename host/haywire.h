@@ -12,6 +12,12 @@
  *   hint cache     haywire_hint_*      remember where the index was
  *   page tables    haywire_translate   x86-64 page-table walks over any
  *                  haywire_read_virt   source of guest-physical memory
+ *   processes      haywire_host_*      translate and read a guest process's
+ *                                      memory through its page tables
+ *   cameras        haywire_read_cameras  per-VMA page-table state of the
+ *                                      processes the guest watches
+ *   requests       haywire_client_*    ask the guest through the request
+ *                  haywire_ping ...    rings (needs the RAM file writable)
  *
  * The guest is untrusted: every function that looks at guest bytes copies
  * them into private memory first, validates the copy and returns decoded
@@ -48,6 +54,9 @@ enum haywire_code {
 	HAYWIRE_E_NOMEM,
 	HAYWIRE_E_INVALID,	/* bad argument from the caller */
 	HAYWIRE_E_UNMAPPED,	/* a virtual address has no page in RAM */
+	HAYWIRE_E_REFUSED,	/* the guest refused (e.g. allow_read=0) */
+	HAYWIRE_E_FULL,		/* every ring slot is held by a live client */
+	HAYWIRE_E_TIMEOUT,	/* the guest did not answer in time */
 };
 
 #define HAYWIRE_MSG_MAX 400
@@ -342,5 +351,167 @@ int haywire_translate(const struct haywire_phys *phys,
 int haywire_read_virt(const struct haywire_phys *phys,
 		      const struct haywire_paging *paging, uint64_t va,
 		      void *dst, size_t len, struct haywire_error *err);
+
+/* ---- processes: host-side translation and reads ---------------------- */
+
+/*
+ * One process of the latest snapshot (exe is NULL) and the snapshot's
+ * index. HAYWIRE_E_NOT_FOUND if the snapshot does not list pid.
+ */
+int haywire_read_proc(struct haywire_beacon *beacon, int32_t pid,
+		      struct haywire_proc *proc, struct haywire_info *info,
+		      struct haywire_error *err);
+
+/*
+ * Translate or read a process's memory with no guest involvement: its
+ * page-table root and the paging mode come from the latest snapshot, the
+ * walk reads the tables straight from the RAM file (x86-64 guests only).
+ * Runs go to fn as they are found. Afterwards the latest snapshot must
+ * still list the process with the same page-table root, or the result is
+ * reported as HAYWIRE_E_NOT_FOUND (the process exited during the walk and
+ * its tables may have been reused). A process without an address space is
+ * HAYWIRE_E_NOT_FOUND too; an address without a page in RAM (not mapped,
+ * swapped out, PROT_NONE) is HAYWIRE_E_UNMAPPED for reads.
+ */
+int haywire_host_translate(struct haywire_beacon *beacon, int32_t pid,
+			   uint64_t va, uint64_t len, haywire_run_fn fn,
+			   void *arg, struct haywire_error *err);
+int haywire_host_read(struct haywire_beacon *beacon, int32_t pid,
+		      uint64_t va, void *dst, size_t len,
+		      struct haywire_error *err);
+
+/* ---- cameras --------------------------------------------------------- */
+
+struct haywire_camera {
+	int32_t pid;			/* 0: off */
+	uint32_t flags;			/* HW_CF_* */
+	uint32_t vma_count;
+	uint64_t present_pages, swapped_pages;	/* base pages */
+};
+
+struct haywire_camera_vma {
+	uint64_t start, end;
+	uint64_t present_pages, swapped_pages;
+	size_t run_first, run_count;	/* into haywire_cameras.runs */
+};
+
+struct haywire_cameras {
+	struct haywire_info info;
+	unsigned int count;		/* cameras the snapshot has */
+	struct haywire_camera cams[HW_MAX_CAMERAS];
+	int selected;			/* the camera watching the pid asked
+					 * for, or -1 */
+	size_t vma_count;		/* the selected camera's VMAs */
+	struct haywire_camera_vma *vmas;
+	size_t run_count;
+	struct haywire_xlate_run *runs;	/* HAYWIRE_XF_* flags */
+};
+
+/*
+ * The cameras of one consistent snapshot, validated; with pid > 0 also
+ * the VMAs and page runs of the active camera watching pid (selected is
+ * -1 if none does). HAYWIRE_E_VERSION if the module publishes no cameras.
+ */
+int haywire_read_cameras(struct haywire_beacon *beacon, int32_t pid,
+			 struct haywire_cameras **out,
+			 struct haywire_error *err);
+void haywire_cameras_free(struct haywire_cameras *cameras);
+
+/* ---- requests --------------------------------------------------------- */
+
+/* Where the request rings are in the RAM file (they never move while the
+ * module stays loaded). */
+struct haywire_ring_layout {
+	unsigned int slots;		/* 1 .. HW_RING_SLOTS */
+	uint64_t nonce;			/* of the beacon they belong to */
+	uint32_t request_stride, response_stride;
+	uint64_t request_offset;	/* file offset of request slot 0 */
+	uint64_t pages_offset, pages_len; /* the request pages, whole */
+	uint64_t response_offset[HW_RING_SLOTS];
+};
+
+int haywire_read_ring_layout(struct haywire_beacon *beacon,
+			     struct haywire_ring_layout *layout,
+			     struct haywire_error *err);
+
+struct haywire_client_opts {
+	unsigned int timeout_ms;	/* per round trip; 0: 5000 */
+	unsigned int lease_ms;		/* claim lease; 0: 3000 */
+};
+
+struct haywire_client;
+
+/*
+ * A request client on the beacon's RAM file. The file is opened again for
+ * writing and exactly the request pages are mapped writable; everything
+ * else stays read-only. Fails with HAYWIRE_E_FILE if the file is not
+ * writable and HAYWIRE_E_VERSION if the module has no rings. The beacon
+ * must outlive the client, and the client belongs to the process that
+ * opened it (not to children forked afterwards).
+ *
+ * Each call claims a free ring slot (or one whose lease expired or whose
+ * owner process is gone) by compare-and-swap, submits, waits for the
+ * answer with its own id and token (renewing the lease), follows
+ * continuation cursors to the end, validates everything and frees the
+ * slot. HAYWIRE_E_FULL: all slots held by live clients for the whole
+ * timeout; HAYWIRE_E_TIMEOUT: no answer in time; HAYWIRE_E_REFUSED,
+ * HAYWIRE_E_NOT_FOUND (no such process), HAYWIRE_E_UNMAPPED and
+ * HAYWIRE_E_INVALID (the guest rejected an argument) from the guest's
+ * status; HAYWIRE_E_BUSY when it stays busy; HAYWIRE_E_CORRUPT for an
+ * answer that fails validation.
+ */
+struct haywire_client *haywire_client_open(struct haywire_beacon *beacon,
+					   const struct haywire_client_opts *opts,
+					   struct haywire_error *err);
+void haywire_client_close(struct haywire_client *client);
+/* The client's token: host pid in the high half, random low half. */
+uint64_t haywire_client_token(const struct haywire_client *client);
+
+struct haywire_ping {
+	uint64_t guest_mono_ns;		/* guest CLOCK_MONOTONIC */
+	uint64_t generation;		/* published generation */
+};
+
+struct haywire_detail {
+	int32_t pid;
+	uint32_t flags;			/* HW_DF_* */
+	uint32_t uid[4], gid[4];	/* real, effective, saved, fs */
+	uint64_t cap_effective, cap_permitted;
+	uint64_t utime_ns, stime_ns;
+	uint64_t min_flt, maj_flt, nvcsw, nivcsw;
+	uint64_t sig_pending, sig_shared_pending, sig_blocked;
+	uint64_t sig_ignored, sig_caught;
+	uint32_t threads;
+	int32_t nice;
+	uint32_t policy, exit_signal;
+	char state;
+	size_t cmdline_len;		/* NUL-separated arguments */
+	const char *cmdline;		/* followed by one more NUL */
+	size_t cwd_len;
+	const char *cwd;		/* NUL-terminated, no NUL inside */
+};
+
+int haywire_ping(struct haywire_client *client, struct haywire_ping *out,
+		 struct haywire_error *err);
+/* Publish a snapshot now; its generation. */
+int haywire_refresh(struct haywire_client *client, uint64_t *generation,
+		    struct haywire_error *err);
+int haywire_proc_detail(struct haywire_client *client, int32_t pid,
+			struct haywire_detail **out, struct haywire_error *err);
+void haywire_detail_free(struct haywire_detail *detail);
+/* Watch pid with camera (0 .. HW_MAX_CAMERAS - 1) from the next snapshot
+ * on; *first_generation: the first snapshot that shows it. */
+int haywire_camera_set(struct haywire_client *client, unsigned int camera,
+		       int32_t pid, uint64_t *first_generation,
+		       struct haywire_error *err);
+int haywire_camera_clear(struct haywire_client *client, unsigned int camera,
+			 struct haywire_error *err);
+/* Translation and reads done by the guest (reads need allow_read=1). */
+int haywire_guest_translate(struct haywire_client *client, int32_t pid,
+			    uint64_t va, uint64_t len, haywire_run_fn fn,
+			    void *arg, struct haywire_error *err);
+int haywire_guest_read(struct haywire_client *client, int32_t pid,
+		       uint64_t va, void *dst, size_t len,
+		       struct haywire_error *err);
 
 #endif /* HAYWIRE_H */

@@ -29,6 +29,8 @@
 
 static_assert((PAGE_SIZE << EXTENT_ORDER_SMALL) == HW_EXTENT_ALIGN);
 static_assert(BEACON_FIXED_SIZE % PAGE_SIZE == 0);
+static_assert(BEACON_FIXED_SIZE <= HW_EXTENT_ALIGN, "fits the first extent");
+static_assert(BEACON_RESPONSES_OFFSET % PAGE_SIZE == 0);
 
 static u64 extent_size(const struct beacon_extent *e)
 {
@@ -166,6 +168,11 @@ void beacon_destroy(struct beacon *b)
 		b->index = NULL;
 	}
 	free_extents_from(b, 0);
+}
+
+void *beacon_fixed_area(const struct beacon *b)
+{
+	return page_address(b->extents[0].page);
 }
 
 /*

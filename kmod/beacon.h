@@ -8,11 +8,23 @@
 #ifndef HAYWIRE_BEACON_H
 #define HAYWIRE_BEACON_H
 
+#include <linux/align.h>
 #include <linux/types.h>
+#include <asm/page.h>
 #include "haywire_protocol.h"
 
-/* Logical [0, BEACON_FIXED_SIZE) holds pages that never move: the index. */
-#define BEACON_FIXED_SIZE	HW_INDEX_SIZE
+/*
+ * Logical [0, BEACON_FIXED_SIZE) holds pages that never move, all in
+ * extent 0: the index, the request page (host-written) and the response
+ * slots (guest-written), each starting on a page.
+ */
+#define BEACON_REQUESTS_OFFSET	ALIGN(HW_INDEX_SIZE, PAGE_SIZE)
+#define BEACON_REQUESTS_SIZE \
+	ALIGN(HW_RING_SLOTS * sizeof(struct hw_request), PAGE_SIZE)
+#define BEACON_RESPONSES_OFFSET	(BEACON_REQUESTS_OFFSET + BEACON_REQUESTS_SIZE)
+#define BEACON_RESPONSES_SIZE	(HW_RING_SLOTS * HW_RESPONSE_SLOT_SIZE)
+#define BEACON_FIXED_SIZE \
+	ALIGN(BEACON_RESPONSES_OFFSET + BEACON_RESPONSES_SIZE, PAGE_SIZE)
 /* Sections start on this alignment. */
 #define BEACON_SECTION_ALIGN	64
 
@@ -64,6 +76,11 @@ static inline void *beacon_at(const struct beacon *b, u64 offset)
 {
 	return (char *)b->base + offset;
 }
+/*
+ * The fixed area through the kernel's direct map of extent 0: unlike
+ * beacon->base, it stays put while the beacon grows.
+ */
+void *beacon_fixed_area(const struct beacon *b);
 void beacon_publish(struct beacon *b, const struct beacon_publication *pub);
 void beacon_mark_stalled(struct beacon *b);
 

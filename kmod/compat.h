@@ -14,6 +14,7 @@
 #include <linux/rcupdate.h>
 #include <linux/percpu_counter.h>
 #include <linux/pgtable.h>
+#include <linux/capability.h>
 #include "haywire_protocol.h"
 
 /* ---- architecture --------------------------------------------------- */
@@ -33,6 +34,117 @@ static inline u8 hw_paging_levels(void)
 #else
 #error "Haywire supports x86-64 and arm64 guests"
 #endif
+
+/* ---- page-table entries ---------------------------------------------- */
+
+/* Rights a walk starts with; each level can only take them away. */
+#define HW_RF_ALL_RIGHTS	(HW_RF_WRITE | HW_RF_USER)
+
+/*
+ * Decode one page-table entry (raw value val) of a level whose entries map
+ * 1 << shift bytes; last is the lowest level. Returns true when the entry
+ * points to a next-level table, with *rights updated to what that table's
+ * entries inherit. Otherwise sets r->state, r->flags and r->gpa (of the
+ * first byte the entry maps), and r->page_shift = 0 when nothing is mapped.
+ */
+#if defined(CONFIG_X86_64)
+/*
+ * x86-64, from the entry's bits exactly as the host's walker decodes them
+ * (host/lib/pagewalk.c): a leaf is a level-1 entry or a PSE entry at level
+ * 2 or 3; PROT_NONE is _PAGE_PROTNONE without _PAGE_PRESENT, with the frame
+ * number stored inverted (the L1TF mitigation, __pte_needs_invert());
+ * anything else not present and nonzero is a swap or migration entry.
+ * Write and user rights are ANDed over the levels, NX is ORed.
+ */
+static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
+				u16 *rights, struct hw_page_run *r)
+{
+	u64 frame = PTE_PFN_MASK & ~((1ULL << shift) - 1);
+	bool pse = val & _PAGE_PSE;
+	bool leaf = last || ((shift == PMD_SHIFT || shift == PUD_SHIFT) && pse);
+	u16 f = *rights;
+
+	if (!(val & _PAGE_PRESENT)) {
+		if (val && (val & _PAGE_PROTNONE) && (last || pse)) {
+			r->state = HW_PAGE_PRESENT;
+			r->flags = HW_RF_PROTNONE;
+			r->gpa = ~val & frame;
+		} else if (val) {
+			r->state = HW_PAGE_SWAPPED;
+		} else {
+			r->state = HW_PAGE_UNMAPPED;
+			r->page_shift = 0;
+		}
+		return false;
+	}
+	if (!(val & _PAGE_RW))
+		f &= ~HW_RF_WRITE;
+	if (!(val & _PAGE_USER))
+		f &= ~HW_RF_USER;
+	if (val & _PAGE_NX)
+		f |= HW_RF_NX;
+	if (!leaf) {
+		*rights = f;
+		return true;
+	}
+	r->state = HW_PAGE_PRESENT;
+	r->flags = f;
+	r->gpa = val & frame;
+	return false;
+}
+#elif defined(CONFIG_ARM64)
+/*
+ * arm64: a valid entry above the last level with the table bit points to a
+ * table; every other valid entry is a block or page. PROT_NONE is
+ * PTE_PROT_NONE without PTE_VALID (a block keeps its table bit clear); any
+ * other invalid nonzero entry is a swap or migration entry. Linux sets no
+ * hierarchical rights in user tables: the leaf alone has them (PTE_WRITE is
+ * the software dirty-bit-modifier write bit, as pte_write()).
+ */
+static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
+				u16 *rights, struct hw_page_run *r)
+{
+	u64 frame = __pte_to_phys(__pte(val)) & ~((1ULL << shift) - 1);
+
+	if (!(val & PTE_VALID)) {
+		if ((val & PTE_PROT_NONE) && (last || !(val & PTE_TABLE_BIT))) {
+			r->state = HW_PAGE_PRESENT;
+			r->flags = HW_RF_PROTNONE;
+			r->gpa = frame;
+		} else if (val) {
+			r->state = HW_PAGE_SWAPPED;
+		} else {
+			r->state = HW_PAGE_UNMAPPED;
+			r->page_shift = 0;
+		}
+		return false;
+	}
+	if (!last && (val & PTE_TABLE_BIT))
+		return true;
+	r->state = HW_PAGE_PRESENT;
+	r->flags = 0;
+	if (val & PTE_WRITE)
+		r->flags |= HW_RF_WRITE;
+	if (val & PTE_USER)
+		r->flags |= HW_RF_USER;
+	if (val & PTE_UXN)
+		r->flags |= HW_RF_NX;
+	r->gpa = frame;
+	return false;
+}
+#endif
+
+/* ---- credentials ----------------------------------------------------- */
+
+/* A capability set as the 64-bit mask /proc/PID/status prints (CapEff). */
+static inline u64 hw_cap_mask(kernel_cap_t cap)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	return cap.val;		/* 6.3 made kernel_cap_t one u64 */
+#else
+	return ((u64)cap.cap[1] << 32) | cap.cap[0];
+#endif
+}
 
 /* ---- executable file ------------------------------------------------ */
 

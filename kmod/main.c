@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Haywire guest module: publishes process and memory-map snapshots into
- * beacon memory for the host (docs/protocol.md). This file holds the module
- * parameters, the refresh (walk, then publish) and the refresh thread.
+ * beacon memory for the host, and answers its requests (docs/protocol.md).
+ * This file holds the module parameters, the refresh (walk, then publish)
+ * and the refresh thread; request.c holds the request thread.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -11,11 +12,15 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/wait.h>
 
 #include "beacon.h"
+#include "camera.h"
+#include "refresh.h"
+#include "request.h"
 #include "walk.h"
 
 /* ---- parameters ------------------------------------------------------- */
@@ -31,6 +36,8 @@ struct ranged_param {
 static struct ranged_param param_interval_ms = { 1000, 10, 3600000, true };
 static struct ranged_param param_max_mb = { 64, 4, 1024, false };
 static struct ranged_param param_budget_ms = { 500, 1, 60000, false };
+static struct ranged_param param_poll_max = { 20, 1, 1000, false };
+static bool allow_read;
 
 static DECLARE_WAIT_QUEUE_HEAD(refresh_wait);
 static bool refresh_requested;
@@ -76,11 +83,31 @@ module_param_cb(max_mb, &ranged_param_ops, &param_max_mb, 0444);
 MODULE_PARM_DESC(max_mb, "Cap on beacon memory in MiB, 4..1024 (default 64)");
 module_param_cb(budget_ms, &ranged_param_ops, &param_budget_ms, 0644);
 MODULE_PARM_DESC(budget_ms, "Time budget per refresh in ms, 1..60000 (default 500); VMAs are skipped after it");
+module_param_cb(poll_max_ms, &ranged_param_ops, &param_poll_max, 0644);
+MODULE_PARM_DESC(poll_max_ms, "Longest interval between looks at the request page when idle, in ms, 1..1000 (default 20)");
+module_param(allow_read, bool, 0644);
+MODULE_PARM_DESC(allow_read, "Answer host requests to read process memory (default 0: refused)");
+
+unsigned int poll_max_ms(void)
+{
+	return READ_ONCE(param_poll_max.value);
+}
+
+bool read_allowed(void)
+{
+	return READ_ONCE(allow_read);
+}
+
+unsigned int refresh_budget_ms(void)
+{
+	return READ_ONCE(param_budget_ms.value);
+}
 
 /* ---- refresh ---------------------------------------------------------- */
 
 static struct beacon beacon;
 static struct walker walker;
+static struct camera_snap cameras;
 static struct hw_stats stats;
 /* One refresh at a time; also guards beacon, walker and stats. */
 static DEFINE_MUTEX(refresh_lock);
@@ -95,6 +122,41 @@ static unsigned int grow_backoff;	/* refreshes between attempts */
 static unsigned int grow_wait;		/* refreshes until the next one */
 static struct task_struct *refresh_task;
 
+/* Refreshes begun and ended, for requests that wait for one. */
+static DEFINE_SPINLOCK(ticket_lock);
+static u64 refreshes_begun;
+static u64 refreshes_ended;
+static int last_refresh_err;
+
+u64 published_generation(void)
+{
+	return READ_ONCE(beacon.generation);
+}
+
+u64 refresh_ask(void)
+{
+	u64 ticket;
+
+	spin_lock(&ticket_lock);
+	ticket = refreshes_begun + 1;	/* the next one to begin */
+	spin_unlock(&ticket_lock);
+	request_refresh();
+	return ticket;
+}
+
+int refresh_result(u64 ticket, u64 *generation)
+{
+	int err = -EAGAIN;
+
+	spin_lock(&ticket_lock);
+	if (refreshes_ended >= ticket) {
+		err = last_refresh_err;
+		*generation = published_generation();
+	}
+	spin_unlock(&ticket_lock);
+	return err;
+}
+
 static void set_section(struct beacon_publication *pub, u32 kind,
 			u32 entry_size, u64 offset, u64 count)
 {
@@ -106,9 +168,9 @@ static void set_section(struct beacon_publication *pub, u32 kind,
 	sec->count = count;
 }
 
-/* Copy the walked snapshot to beacon offset off, then publish it. */
-static void publish(const struct snapshot *s, u64 off, u64 size,
-		    u64 refresh_start, u64 walk_end)
+/* Copy the walked snapshot and cameras to beacon offset off, publish. */
+static void publish(const struct snapshot *s, const struct camera_snap *cs,
+		    u64 off, u64 size, u64 refresh_start, u64 walk_end)
 {
 	struct beacon_publication pub = {
 		.flags = s->flags,
@@ -127,11 +189,21 @@ static void publish(const struct snapshot *s, u64 off, u64 size,
 			ALIGN(sizeof(struct hw_stats), BEACON_SECTION_ALIGN);
 	u64 vmas_off = procs_off + ALIGN(procs_bytes, BEACON_SECTION_ALIGN);
 	u64 strings_off = vmas_off + ALIGN(vmas_bytes, BEACON_SECTION_ALIGN);
+	size_t cam_vmas_bytes = (size_t)cs->nr_vmas * sizeof(*cs->vmas);
+	u64 cams_off = strings_off +
+		       ALIGN(s->string_bytes, BEACON_SECTION_ALIGN);
+	u64 cam_vmas_off = cams_off + camera_size(0, 0);
+	u64 runs_off = cam_vmas_off +
+		       ALIGN(cam_vmas_bytes, BEACON_SECTION_ALIGN);
 	u64 now;
 
 	memcpy(beacon_at(&beacon, procs_off), s->procs, procs_bytes);
 	memcpy(beacon_at(&beacon, vmas_off), s->vmas, vmas_bytes);
 	memcpy(beacon_at(&beacon, strings_off), s->strings, s->string_bytes);
+	memcpy(beacon_at(&beacon, cams_off), cs->cams, sizeof(cs->cams));
+	memcpy(beacon_at(&beacon, cam_vmas_off), cs->vmas, cam_vmas_bytes);
+	memcpy(beacon_at(&beacon, runs_off), cs->runs,
+	       (size_t)cs->nr_runs * sizeof(*cs->runs));
 
 	now = ktime_get_ns();
 	stats.refreshes++;
@@ -153,6 +225,16 @@ static void publish(const struct snapshot *s, u64 off, u64 size,
 	set_section(&pub, HW_SEC_VMAS, sizeof(struct hw_vma), vmas_off,
 		    s->nr_vmas);
 	set_section(&pub, HW_SEC_STRINGS, 1, strings_off, s->string_bytes);
+	set_section(&pub, HW_SEC_REQUESTS, sizeof(struct hw_request),
+		    BEACON_REQUESTS_OFFSET, HW_RING_SLOTS);
+	set_section(&pub, HW_SEC_RESPONSES, HW_RESPONSE_SLOT_SIZE,
+		    BEACON_RESPONSES_OFFSET, HW_RING_SLOTS);
+	set_section(&pub, HW_SEC_CAMERAS, sizeof(struct hw_camera), cams_off,
+		    HW_MAX_CAMERAS);
+	set_section(&pub, HW_SEC_CAMERA_VMAS, sizeof(struct hw_camera_vma),
+		    cam_vmas_off, cs->nr_vmas);
+	set_section(&pub, HW_SEC_PAGE_RUNS, sizeof(struct hw_page_run),
+		    runs_off, cs->nr_runs);
 	beacon_publish(&beacon, &pub);
 }
 
@@ -160,11 +242,15 @@ static void publish(const struct snapshot *s, u64 off, u64 size,
 static int refresh(void)
 {
 	const struct snapshot *s = &walker.snap;
-	u64 budget_ns, limit, size, off, start, walk_end, grown;
+	u64 budget_ns, limit, size, off, start, walk_end, grown, ticket;
+	u64 cams_fixed = camera_size(0, 0);
 	bool may_grow;
 	int err;
 
 	mutex_lock(&refresh_lock);
+	spin_lock(&ticket_lock);
+	ticket = ++refreshes_begun;
+	spin_unlock(&ticket_lock);
 	start = ktime_get_ns();
 	budget_ns = (u64)READ_ONCE(param_budget_ms.value) * NSEC_PER_MSEC;
 	may_grow = !grow_wait;
@@ -172,11 +258,16 @@ static int refresh(void)
 		grow_wait--;
 	limit = beacon_max_buffer(&beacon, may_grow);
 
+	/* Room for the camera records is kept; their runs get what is left. */
+	limit = limit > cams_fixed ? limit - cams_fixed : 0;
 	walk_snapshot(&walker, limit, budget_ns);
 	/* Cut short by staging memory, not by the cap: grow and redo once. */
 	if (s->staging_short && !walker_grow_staging(&walker))
 		walk_snapshot(&walker, limit, budget_ns);
 	walk_end = ktime_get_ns();
+	size = snapshot_size(s->nr_procs, s->nr_vmas, s->string_bytes);
+	camera_walk(&cameras, limit + cams_fixed - min(size, limit),
+		    budget_ns);
 
 	stats.mm_busy_total += s->procs_mm_busy;
 	if (s->flags & HW_IF_BUDGET)
@@ -184,11 +275,12 @@ static int refresh(void)
 	if (s->flags & HW_IF_TRUNCATED)
 		stats.truncations++;
 
-	size = snapshot_size(s->nr_procs, s->nr_vmas, s->string_bytes);
+	size += camera_size(cameras.nr_vmas, cameras.nr_runs);
 	grown = beacon.grow_events;
 	err = beacon_place(&beacon, size, may_grow, &off);
 	stats.grow_events = beacon.grow_events;
-	stats.alloc_failures = beacon.alloc_failures + walker.alloc_failures;
+	stats.alloc_failures = beacon.alloc_failures + walker.alloc_failures +
+			       cameras.alloc_failures;
 	if (err) {
 		/* Keep the old snapshot; the next walk gets what fits now. */
 		stats.stalls++;
@@ -200,8 +292,13 @@ static int refresh(void)
 	} else {
 		if (beacon.grow_events != grown)
 			grow_backoff = 0;	/* memory is to be had again */
-		publish(s, off, size, start, walk_end);
+		publish(s, &cameras, off, size, start, walk_end);
 	}
+	camera_walk_done();
+	spin_lock(&ticket_lock);
+	refreshes_ended = ticket;
+	last_refresh_err = err;
+	spin_unlock(&ticket_lock);
 	mutex_unlock(&refresh_lock);
 	return err;
 }
@@ -232,9 +329,11 @@ static int __init haywire_init(void)
 	int err;
 
 	err = walker_init(&walker);
+	if (!err)
+		err = camera_snap_init(&cameras);
 	if (err) {
 		pr_err("cannot allocate staging memory\n");
-		return err;
+		goto free_walker;
 	}
 	err = beacon_init(&beacon, (u64)param_max_mb.value << 20);
 	if (err)
@@ -256,24 +355,36 @@ static int __init haywire_init(void)
 		pr_err("cannot start the refresh thread (%d)\n", err);
 		goto destroy;
 	}
+	err = requests_start(beacon_fixed_area(&beacon));
+	if (err) {
+		pr_err("cannot start the request thread (%d)\n", err);
+		goto stop_refresh;
+	}
 	gpa = beacon.index->self_gpa;
 	pr_info("beacon at %pa: %u processes, %u VMAs, %llu KiB in %u extents\n",
 		&gpa, walker.snap.nr_procs, walker.snap.nr_vmas,
 		beacon.logical_size >> 10, beacon.nr_extents);
 	return 0;
 
+stop_refresh:
+	kthread_stop(refresh_task);
 destroy:
 	beacon_destroy(&beacon);
 free_walker:
+	camera_snap_free(&cameras);
 	walker_free(&walker);
 	return err;
 }
 
 static void __exit haywire_exit(void)
 {
+	/* Requests first: they may ask the refresh thread for refreshes. */
+	requests_stop();
 	kthread_stop(refresh_task);
 	mutex_lock(&refresh_lock);
 	beacon_destroy(&beacon);
+	camera_clear_all();
+	camera_snap_free(&cameras);
 	walker_free(&walker);
 	mutex_unlock(&refresh_lock);
 }

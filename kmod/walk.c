@@ -59,11 +59,7 @@ struct name_cache {
 
 static const struct hw_str empty_str;
 
-/*
- * Replace *array, dropping its contents, by one of at least want elements
- * (at least double the old size, never more than max).
- */
-static int grow_array(void **array, u32 *cap, u64 want, u64 max,
+int grow_array(void **array, u32 *cap, u64 want, u64 max,
 		      size_t elem_size)
 {
 	u64 n = min(max_t(u64, want, (u64)*cap * 2), max);

@@ -69,6 +69,13 @@ struct walker {
 	struct snapshot snap;
 };
 
+/*
+ * Replace *array, dropping its contents, by one of at least want elements
+ * (at least double the old size, never more than max). Staging memory of
+ * the walker and of the cameras grows this way.
+ */
+int grow_array(void **array, u32 *cap, u64 want, u64 max, size_t elem_size);
+
 int walker_init(struct walker *w);
 void walker_free(struct walker *w);
 void walk_snapshot(struct walker *w, u64 limit, u64 budget_ns);

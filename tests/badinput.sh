@@ -159,6 +159,66 @@ expect 2 1 "unknown command" -- "$hw" --mem "$work/good" top
 expect 2 1 "unknown option" -- "$hw" --mem "$work/good" --frobnicate ps
 expect 2 1 "no RAM file" -- env -u HAYWIRE_MEM "$hw" ps
 
+# Request commands and process memory (1.1).
+image rings --rings
+image cams --cameras 4
+image plain
+expect 2 1 "translate without an address" -- "$hw" --mem "$work/rings" translate 1
+expect 2 1 "translate: address not hex" -- "$hw" --mem "$work/rings" translate 1 xyz
+expect 2 1 "translate: length 0" -- "$hw" --mem "$work/rings" translate 1 0x1000 0
+expect 2 1 "translate: length not a number" -- "$hw" --mem "$work/rings" translate 1 1000 12Q
+expect 2 1 "translate: range wraps around" -- "$hw" --mem "$work/rings" translate 1 ffffffffffffff00 0x1000
+expect 2 1 "translate: address too long" -- "$hw" --mem "$work/rings" translate 1 123456789abcdef01
+expect 2 1 "read without a length" -- "$hw" --mem "$work/rings" read 1 0x1000
+expect 2 1 "read --json of 1 GiB" -- "$hw" --mem "$work/rings" --json read 1 0x1000 1G
+expect 2 1 "read -o and --json" -- "$hw" --mem "$work/rings" --json read 1 0x1000 16 -o "$work/x"
+expect 2 1 "-o with ps" -- "$hw" --mem "$work/rings" ps -o "$work/x"
+expect 2 1 "--via-guest with ps" -- "$hw" --mem "$work/rings" --via-guest ps
+expect 2 1 "--timeout not a number" -- "$hw" --mem "$work/rings" --timeout abc ping
+expect 2 1 "--timeout 0" -- "$hw" --mem "$work/rings" --timeout 0 ping
+expect 2 1 "camera --off without a PID" -- "$hw" --mem "$work/cams" camera --off
+expect 2 1 "camera with two PIDs" -- "$hw" --mem "$work/cams" camera 1 2
+expect 2 1 "refresh with an argument" -- "$hw" --mem "$work/rings" refresh 1
+expect 2 1 "detail without a PID" -- "$hw" --mem "$work/rings" detail
+expect 5 1 "translate: PID not in the snapshot" -- "$hw" --mem "$work/rings" translate 99999 0x1000
+expect 5 1 "read: kernel thread (no address space)" -- "$hw" --mem "$work/rings" read 2 0x1000 16
+expect 7 1 "read: address not mapped" -- "$hw" --mem "$work/rings" read 1 0x400000 16
+expect 7 1 "read -o: address not mapped, no file left" -- "$hw" --mem "$work/rings" read 1 0x400000 16 -o "$work/out.bin"
+if [ -e "$work/out.bin" ]; then
+	echo "# ^ read -o left $work/out.bin behind"
+	failed=$((failed + 1))
+fi
+expect 0 0 "translate: all unmapped" -- "$hw" --mem "$work/rings" --json translate 1 0x400000 2M
+expect 1 1 "refresh: a 1.0 beacon has no rings" -- "$hw" --mem "$work/plain" refresh
+expect 1 1 "camera: a 1.0 beacon has no cameras" -- "$hw" --mem "$work/plain" camera
+expect 1 1 "read --via-guest: a 1.0 beacon has no rings" -- "$hw" --mem "$work/plain" --via-guest read 1 0x1000 16
+expect 4 1 "refresh: no guest answers (timeout)" -- "$hw" --mem "$work/rings" --timeout 300 refresh
+expect 4 1 "detail: no guest answers (timeout)" -- "$hw" --mem "$work/rings" --timeout 300 detail 1
+expect 4 1 "translate --via-guest: no guest answers" -- "$hw" --mem "$work/rings" --timeout 300 --via-guest translate 1 0x1000
+# Every slot held by a live client (pid 1) with a lease that never ends.
+cp "$work/rings" "$work/full"
+python3 - "$work/full" <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    for slot in range(16):
+        f.seek(32 * 1024 * 1024 + 4096 + slot * 128)
+        f.write(struct.pack("<QQ", 1 << 32 | 0x1000 + slot, (1 << 63) - 1))
+PY
+expect 4 1 "ping: the request ring is full" -- "$hw" --mem "$work/full" --timeout 300 ping
+grep -q 'ring is full' "$work/err" || { echo "# ^ expected 'ring is full'"; failed=$((failed + 1)); }
+expect 0 0 "camera: the list" -- "$hw" --mem "$work/cams" camera
+expect 0 0 "camera PID already watched: no request" -- "$hw" --mem "$work/cams" --json camera 1
+expect 4 1 "camera PID: all cameras on" -- "$hw" --mem "$work/cams" camera 999
+expect 5 1 "camera --off PID nobody watches" -- "$hw" --mem "$work/cams" camera --off 999
+image cam-corrupt --cameras 1 --set 'run[0].state=9'
+expect 1 1 "camera: a corrupt page run" -- "$hw" --mem "$work/cam-corrupt" camera 1
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 644 "$work/rings"
+	expect 1 1 "refresh: RAM file not writable" -- setpriv --reuid=65534 \
+		--regid=65534 --clear-groups "$hw" --mem "$work/rings" refresh
+	grep -q 'for writing' "$work/err" || { echo "# ^ expected 'for writing'"; failed=$((failed + 1)); }
+fi
+
 # The other side: success, with exactly the warnings due.
 expect 0 1 "truncated snapshot: warning, then ps" -- "$hw" --mem "$work/good" ps
 sed -n 1p "$work/err" | grep -q 'warning: the snapshot is truncated' ||

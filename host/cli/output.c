@@ -648,3 +648,434 @@ struct json_object *json_info(const struct haywire_info *info)
 	json_object_object_add(o, "stats", json_stats(info));
 	return o;
 }
+
+/* ---- translate ------------------------------------------------------- */
+
+static const struct flag_name run_flags[] = {
+	{ HAYWIRE_XF_WRITE, "write" },
+	{ HAYWIRE_XF_USER, "user" },
+	{ HAYWIRE_XF_NX, "nx" },
+	{ HAYWIRE_XF_PROTNONE, "protnone" },
+	{ 0, NULL },
+};
+
+static const char *state_name(enum haywire_page_state state)
+{
+	switch (state) {
+	case HAYWIRE_PAGE_UNMAPPED: return "unmapped";
+	case HAYWIRE_PAGE_PRESENT: return "present";
+	case HAYWIRE_PAGE_SWAPPED: return "swapped";
+	}
+	return "unknown";
+}
+
+static const char *page_size_name(unsigned int shift)
+{
+	switch (shift) {
+	case 12: return "4K";
+	case 21: return "2M";
+	case 30: return "1G";
+	}
+	return "-";
+}
+
+/* The file offset of a run in RAM (PROT_NONE included), if all of it is
+ * in the file. */
+static bool run_file_offset(const struct translate_result *t,
+			    const struct haywire_xlate_run *r, uint64_t *off)
+{
+	return r->state == HAYWIRE_PAGE_PRESENT &&
+	       haywire_map_lookup(t->map, r->gpa, r->len, off);
+}
+
+void print_translate(FILE *out, const struct translate_result *t)
+{
+	size_t i;
+
+	fprintf(out, "%-16s %-16s %-8s %-16s %-16s %-4s %s\n", "START", "END",
+		"STATE", "GPA", "FILE OFFSET", "PAGE", "FLAGS");
+	for (i = 0; i < t->count; i++) {
+		const struct haywire_xlate_run *r = &t->runs[i];
+		char gpa[24] = "-", file[24] = "-", flags[64];
+		uint64_t off;
+
+		if (r->state == HAYWIRE_PAGE_PRESENT)
+			snprintf(gpa, sizeof(gpa), "%016" PRIx64, r->gpa);
+		if (run_file_offset(t, r, &off))
+			snprintf(file, sizeof(file), "%016" PRIx64, off);
+		format_flags(flags, sizeof(flags), r->flags, run_flags);
+		fprintf(out, "%016" PRIx64 " %016" PRIx64 " %-8s %-16s %-16s %-4s %s\n",
+			r->va, r->va + r->len, state_name(r->state), gpa, file,
+			page_size_name(r->page_shift),
+			r->state == HAYWIRE_PAGE_PRESENT ? flags : "-");
+	}
+}
+
+static struct json_object *json_runs(const struct translate_result *t)
+{
+	struct json_object *arr = json_object_new_array_ext((int)t->count);
+	size_t i;
+
+	for (i = 0; i < t->count; i++) {
+		const struct haywire_xlate_run *r = &t->runs[i];
+		struct json_object *run = json_object_new_object();
+		bool present = r->state == HAYWIRE_PAGE_PRESENT;
+		uint64_t off;
+
+		json_object_object_add(run, "va", json_hex(r->va));
+		json_object_object_add(run, "end", json_hex(r->va + r->len));
+		json_object_object_add(run, "len", json_object_new_uint64(r->len));
+		json_object_object_add(run, "state", json_object_new_string(
+			state_name(r->state)));
+		json_object_object_add(run, "gpa", present ? json_hex(r->gpa) :
+				       NULL);
+		json_object_object_add(run, "file_offset",
+				       run_file_offset(t, r, &off) ?
+				       json_hex(off) : NULL);
+		json_object_object_add(run, "page_size", r->page_shift ?
+			json_object_new_uint64(1ULL << r->page_shift) : NULL);
+		json_object_object_add(run, "flags",
+				       json_flags(r->flags, run_flags));
+		json_object_array_add(arr, run);
+	}
+	return arr;
+}
+
+struct json_object *json_translate(const struct translate_result *t)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "pid", json_object_new_int(t->pid));
+	json_object_object_add(o, "via", json_object_new_string(
+		t->via_guest ? "guest" : "host"));
+	json_object_object_add(o, "addr", json_hex(t->addr));
+	json_object_object_add(o, "len", json_object_new_uint64(t->len));
+	json_object_object_add(o, "runs", json_runs(t));
+	return o;
+}
+
+/* ---- read -------------------------------------------------------------- */
+
+void print_hexdump(FILE *out, uint64_t va, const unsigned char *buf,
+		   size_t len)
+{
+	size_t at, i;
+
+	for (at = 0; at < len; at += 16) {
+		size_t n = len - at < 16 ? len - at : 16;
+		char ascii[17];
+
+		fprintf(out, "%016" PRIx64 " ", va + at);
+		for (i = 0; i < 16; i++) {
+			if (i == 8)
+				fputc(' ', out);
+			if (i < n)
+				fprintf(out, " %02x", buf[at + i]);
+			else
+				fputs("   ", out);
+			ascii[i] = i < n && buf[at + i] >= 0x20 &&
+				   buf[at + i] < 0x7f ? (char)buf[at + i] : '.';
+		}
+		ascii[n] = '\0';
+		fprintf(out, "  |%s|\n", ascii);
+	}
+}
+
+struct json_object *json_read(int32_t pid, bool via_guest, uint64_t va,
+			      const unsigned char *buf, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	struct json_object *o = json_object_new_object();
+	char *hex = malloc(len * 2 + 1);
+	size_t i;
+
+	json_object_object_add(o, "pid", json_object_new_int(pid));
+	json_object_object_add(o, "via", json_object_new_string(
+		via_guest ? "guest" : "host"));
+	json_object_object_add(o, "addr", json_hex(va));
+	json_object_object_add(o, "len", json_object_new_uint64(len));
+	if (hex) {
+		for (i = 0; i < len; i++) {
+			hex[2 * i] = digits[buf[i] >> 4];
+			hex[2 * i + 1] = digits[buf[i] & 15];
+		}
+		hex[2 * len] = '\0';
+	}
+	json_object_object_add(o, "hex", hex ?
+			       json_object_new_string_len(hex, (int)(2 * len)) :
+			       NULL);
+	free(hex);
+	return o;
+}
+
+/* ---- detail ------------------------------------------------------------ */
+
+static const struct flag_name detail_flags[] = {
+	{ HW_DF_CMDLINE_TRUNCATED, "cmdline_truncated" },
+	{ HW_DF_CWD_UNAVAILABLE, "cwd_unavailable" },
+	{ 0, NULL },
+};
+
+static const char *policy_name(uint32_t policy)
+{
+	static const char *const names[] = {
+		"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH",
+		"SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE",
+	};
+
+	return policy < sizeof(names) / sizeof(names[0]) ? names[policy] :
+	       "unknown";
+}
+
+void print_detail(FILE *out, const struct haywire_detail *d)
+{
+	char flags[96];
+	size_t i;
+
+	format_flags(flags, sizeof(flags), d->flags, detail_flags);
+	fprintf(out, "pid:           %d\n", d->pid);
+	fprintf(out, "state:         %c\n", d->state);
+	fprintf(out, "cmdline:      ");
+	/* Arguments separated by spaces, as ps shows them. */
+	for (i = 0; i < d->cmdline_len;) {
+		size_t n = strnlen(d->cmdline + i, d->cmdline_len - i);
+
+		fputc(' ', out);
+		print_display(out, d->cmdline + i, n);
+		i += n + 1;
+	}
+	fputc('\n', out);
+	fprintf(out, "cwd:           ");
+	if (d->flags & HW_DF_CWD_UNAVAILABLE)
+		fputc('-', out);
+	else
+		print_display(out, d->cwd, d->cwd_len);
+	fputc('\n', out);
+	fprintf(out, "threads:       %u\n", d->threads);
+	fprintf(out, "uid:           %u %u %u %u (real, effective, saved, fs)\n",
+		d->uid[0], d->uid[1], d->uid[2], d->uid[3]);
+	fprintf(out, "gid:           %u %u %u %u\n", d->gid[0], d->gid[1],
+		d->gid[2], d->gid[3]);
+	fprintf(out, "capabilities:  effective %016" PRIx64 ", permitted %016"
+		PRIx64 "\n", d->cap_effective, d->cap_permitted);
+	fprintf(out, "cpu time:      user %" PRIu64 ".%06" PRIu64
+		" s, system %" PRIu64 ".%06" PRIu64 " s\n",
+		d->utime_ns / 1000000000, d->utime_ns / 1000 % 1000000,
+		d->stime_ns / 1000000000, d->stime_ns / 1000 % 1000000);
+	fprintf(out, "faults:        minor %" PRIu64 ", major %" PRIu64 "\n",
+		d->min_flt, d->maj_flt);
+	fprintf(out, "switches:      voluntary %" PRIu64 ", involuntary %"
+		PRIu64 "\n", d->nvcsw, d->nivcsw);
+	fprintf(out, "scheduling:    nice %d, policy %u (%s)\n", d->nice,
+		d->policy, policy_name(d->policy));
+	fprintf(out, "exit signal:   %u\n", d->exit_signal);
+	fprintf(out, "signals:       pending %016" PRIx64 ", shared %016"
+		PRIx64 ", blocked %016" PRIx64 ", ignored %016" PRIx64
+		", caught %016" PRIx64 "\n", d->sig_pending,
+		d->sig_shared_pending, d->sig_blocked, d->sig_ignored,
+		d->sig_caught);
+	fprintf(out, "flags:         %s\n", flags);
+}
+
+struct json_object *json_detail(const struct haywire_detail *d)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *args = json_object_new_array();
+	struct json_object *uid = json_object_new_array();
+	struct json_object *gid = json_object_new_array();
+	char state[2] = { d->state, '\0' };
+	size_t i;
+
+	for (i = 0; i < d->cmdline_len;) {
+		size_t n = strnlen(d->cmdline + i, d->cmdline_len - i);
+
+		json_object_array_add(args, json_guest_string(d->cmdline + i,
+							      n));
+		i += n + 1;
+	}
+	for (i = 0; i < 4; i++) {
+		json_object_array_add(uid, json_object_new_uint64(d->uid[i]));
+		json_object_array_add(gid, json_object_new_uint64(d->gid[i]));
+	}
+	json_object_object_add(o, "pid", json_object_new_int(d->pid));
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "cmdline", args);
+	json_object_object_add(o, "cwd", d->flags & HW_DF_CWD_UNAVAILABLE ?
+			       NULL : json_guest_string(d->cwd, d->cwd_len));
+	json_object_object_add(o, "threads", json_object_new_uint64(d->threads));
+	json_object_object_add(o, "uid", uid);
+	json_object_object_add(o, "gid", gid);
+	json_object_object_add(o, "cap_effective", json_hex(d->cap_effective));
+	json_object_object_add(o, "cap_permitted", json_hex(d->cap_permitted));
+	json_object_object_add(o, "utime_ns", json_object_new_uint64(d->utime_ns));
+	json_object_object_add(o, "stime_ns", json_object_new_uint64(d->stime_ns));
+	json_object_object_add(o, "min_flt", json_object_new_uint64(d->min_flt));
+	json_object_object_add(o, "maj_flt", json_object_new_uint64(d->maj_flt));
+	json_object_object_add(o, "nvcsw", json_object_new_uint64(d->nvcsw));
+	json_object_object_add(o, "nivcsw", json_object_new_uint64(d->nivcsw));
+	json_object_object_add(o, "nice", json_object_new_int(d->nice));
+	json_object_object_add(o, "policy", json_object_new_uint64(d->policy));
+	json_object_object_add(o, "exit_signal",
+			       json_object_new_uint64(d->exit_signal));
+	json_object_object_add(o, "sig_pending", json_hex(d->sig_pending));
+	json_object_object_add(o, "sig_shared_pending",
+			       json_hex(d->sig_shared_pending));
+	json_object_object_add(o, "sig_blocked", json_hex(d->sig_blocked));
+	json_object_object_add(o, "sig_ignored", json_hex(d->sig_ignored));
+	json_object_object_add(o, "sig_caught", json_hex(d->sig_caught));
+	json_object_object_add(o, "flags", json_flags(d->flags, detail_flags));
+	return o;
+}
+
+/* ---- cameras ----------------------------------------------------------- */
+
+static const struct flag_name camera_flags[] = {
+	{ HW_CF_ACTIVE, "active" },
+	{ HW_CF_NO_PROCESS, "no_process" },
+	{ HW_CF_MM_BUSY, "mm_busy" },
+	{ HW_CF_TRUNCATED, "truncated" },
+	{ 0, NULL },
+};
+
+void print_cameras(FILE *out, const struct haywire_cameras *c)
+{
+	unsigned int i;
+
+	fprintf(out, "%3s %7s %5s %9s %9s %s\n", "CAM", "PID", "VMAS",
+		"PRESENT", "SWAPPED", "FLAGS");
+	for (i = 0; i < c->count; i++) {
+		const struct haywire_camera *cam = &c->cams[i];
+		char flags[96];
+
+		if (!(cam->flags & HW_CF_ACTIVE)) {
+			fprintf(out, "%3u %7s %5s %9s %9s off\n", i, "-", "-",
+				"-", "-");
+			continue;
+		}
+		format_flags(flags, sizeof(flags), cam->flags, camera_flags);
+		fprintf(out, "%3u %7d %5u %9" PRIu64 " %9" PRIu64 " %s\n", i,
+			cam->pid, cam->vma_count, cam->present_pages,
+			cam->swapped_pages, flags);
+	}
+}
+
+static struct json_object *json_camera_summary(const struct haywire_cameras *c,
+					       unsigned int i)
+{
+	const struct haywire_camera *cam = &c->cams[i];
+	struct json_object *o = json_object_new_object();
+	bool on = cam->flags & HW_CF_ACTIVE;
+
+	json_object_object_add(o, "camera", json_object_new_uint64(i));
+	json_object_object_add(o, "active", json_object_new_boolean(on));
+	json_object_object_add(o, "pid", on ? json_object_new_int(cam->pid) :
+			       NULL);
+	json_object_object_add(o, "flags", json_flags(cam->flags,
+						      camera_flags));
+	json_object_object_add(o, "vma_count",
+			       json_object_new_uint64(cam->vma_count));
+	json_object_object_add(o, "present_pages",
+			       json_object_new_uint64(cam->present_pages));
+	json_object_object_add(o, "swapped_pages",
+			       json_object_new_uint64(cam->swapped_pages));
+	return o;
+}
+
+struct json_object *json_cameras(const struct haywire_cameras *c)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+	unsigned int i;
+
+	json_object_object_add(o, "generation",
+			       json_object_new_uint64(c->info.generation));
+	for (i = 0; i < c->count; i++)
+		json_object_array_add(arr, json_camera_summary(c, i));
+	json_object_object_add(o, "cameras", arr);
+	return o;
+}
+
+void print_camera(FILE *out, const struct haywire_cameras *c)
+{
+	const struct haywire_camera *cam = &c->cams[c->selected];
+	size_t i;
+
+	fprintf(out, "camera %d: pid %d, snapshot generation %" PRIu64 "\n",
+		c->selected, cam->pid, c->info.generation);
+	fprintf(out, "%-16s %-16s %9s %9s %6s\n", "START", "END", "PRESENT",
+		"SWAPPED", "RUNS");
+	for (i = 0; i < c->vma_count; i++) {
+		const struct haywire_camera_vma *v = &c->vmas[i];
+
+		fprintf(out, "%016" PRIx64 " %016" PRIx64 " %9" PRIu64 " %9"
+			PRIu64 " %6zu\n", v->start, v->end, v->present_pages,
+			v->swapped_pages, v->run_count);
+	}
+	fprintf(out, "%-33s %9" PRIu64 " %9" PRIu64 "\n", "total (pages)",
+		cam->present_pages, cam->swapped_pages);
+}
+
+struct json_object *json_camera(const struct haywire_cameras *c)
+{
+	struct json_object *o = json_camera_summary(c, (unsigned int)c->selected);
+	struct json_object *vmas = json_object_new_array_ext((int)c->vma_count);
+	struct translate_result t = { 0 };
+	size_t i;
+
+	json_object_object_add(o, "generation",
+			       json_object_new_uint64(c->info.generation));
+	t.map = &c->info.location.map;
+	for (i = 0; i < c->vma_count; i++) {
+		const struct haywire_camera_vma *v = &c->vmas[i];
+		struct json_object *jv = json_object_new_object();
+
+		json_object_object_add(jv, "start", json_hex(v->start));
+		json_object_object_add(jv, "end", json_hex(v->end));
+		json_object_object_add(jv, "present_pages",
+				       json_object_new_uint64(v->present_pages));
+		json_object_object_add(jv, "swapped_pages",
+				       json_object_new_uint64(v->swapped_pages));
+		/* The runs as translate shows them. */
+		t.runs = c->runs + v->run_first;
+		t.count = v->run_count;
+		json_object_object_add(jv, "runs", json_runs(&t));
+		json_object_array_add(vmas, jv);
+	}
+	json_object_object_add(o, "vmas", vmas);
+	return o;
+}
+
+/* ---- small answers ------------------------------------------------------ */
+
+struct json_object *json_camera_off(int camera, int32_t pid)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "camera", json_object_new_int(camera));
+	json_object_object_add(o, "pid", json_object_new_int(pid));
+	json_object_object_add(o, "active", json_object_new_boolean(false));
+	return o;
+}
+
+struct json_object *json_generation(uint64_t generation)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "generation",
+			       json_object_new_uint64(generation));
+	return o;
+}
+
+struct json_object *json_ping(const struct haywire_ping *ping,
+			      uint64_t round_trip_ns)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "guest_mono_ns",
+			       json_object_new_uint64(ping->guest_mono_ns));
+	json_object_object_add(o, "generation",
+			       json_object_new_uint64(ping->generation));
+	json_object_object_add(o, "round_trip_ns",
+			       json_object_new_uint64(round_trip_ns));
+	return o;
+}

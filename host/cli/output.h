@@ -3,6 +3,7 @@
 #ifndef HAYWIRE_OUTPUT_H
 #define HAYWIRE_OUTPUT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <json.h>
@@ -26,5 +27,39 @@ struct json_object *json_ps(const struct haywire_procs *procs);
 struct json_object *json_maps(const struct haywire_maps *maps);
 /* Print and release a JSON value, one flavour everywhere. */
 void print_json(FILE *out, struct json_object *obj);
+
+/* translate: runs of VA -> GPA -> file offset. */
+struct translate_result {
+	int32_t pid;
+	bool via_guest;
+	uint64_t addr, len;
+	const struct haywire_xlate_run *runs;
+	size_t count;
+	const struct haywire_gpa_map *map;	/* for file offsets */
+};
+void print_translate(FILE *out, const struct translate_result *t);
+struct json_object *json_translate(const struct translate_result *t);
+
+/* read: like hexdump -C, with virtual addresses in the offset column;
+ * va is the address of buf[0]. */
+void print_hexdump(FILE *out, uint64_t va, const unsigned char *buf,
+		   size_t len);
+struct json_object *json_read(int32_t pid, bool via_guest, uint64_t va,
+			      const unsigned char *buf, size_t len);
+
+void print_detail(FILE *out, const struct haywire_detail *d);
+struct json_object *json_detail(const struct haywire_detail *d);
+
+/* camera: every camera, or the selected one's VMAs. */
+void print_cameras(FILE *out, const struct haywire_cameras *c);
+struct json_object *json_cameras(const struct haywire_cameras *c);
+void print_camera(FILE *out, const struct haywire_cameras *c);
+struct json_object *json_camera(const struct haywire_cameras *c);
+
+/* The small answers: camera --off, refresh, ping. */
+struct json_object *json_camera_off(int camera, int32_t pid);
+struct json_object *json_generation(uint64_t generation);
+struct json_object *json_ping(const struct haywire_ping *ping,
+			      uint64_t round_trip_ns);
 
 #endif /* HAYWIRE_OUTPUT_H */

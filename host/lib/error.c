@@ -21,6 +21,9 @@ const char *haywire_code_name(enum haywire_code code)
 	case HAYWIRE_E_NOMEM: return "nomem";
 	case HAYWIRE_E_INVALID: return "invalid";
 	case HAYWIRE_E_UNMAPPED: return "unmapped";
+	case HAYWIRE_E_REFUSED: return "refused";
+	case HAYWIRE_E_FULL: return "full";
+	case HAYWIRE_E_TIMEOUT: return "timeout";
 	}
 	return "unknown";
 }

@@ -57,6 +57,13 @@ static bool extends(const struct haywire_xlate_run *run,
 	       run->gpa + run->len == next->gpa;
 }
 
+/* The same rule for runs that come from elsewhere (the guest's answers). */
+bool hwi_run_extends(const struct haywire_xlate_run *run,
+		     const struct haywire_xlate_run *next)
+{
+	return extends(run, next);
+}
+
 static int flush(struct walk *w)
 {
 	if (w->run.len && !w->stop) {

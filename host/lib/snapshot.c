@@ -17,7 +17,6 @@
  * allocate: PID_MAX_LIMIT processes, 64 KiB records. */
 #define MAX_PROCS	(4U << 20)
 #define MAX_ENTRY_SIZE	(64U << 10)
-#define STATE_LETTERS	"RSDTtXZPI"
 
 #define DEFAULT_ATTEMPTS	50
 #define DEFAULT_SLEEP_US	2000
@@ -29,6 +28,8 @@ enum {
 	READ_PROCS = 1 << 1,
 	READ_EXES = 1 << 2,
 	READ_MAPS = 1 << 3,
+	READ_RING = 1 << 4,
+	READ_CAMERAS = 1 << 5,
 };
 
 /* How one attempt ended. */
@@ -50,7 +51,7 @@ struct layout {
 	uint64_t logical[HW_MAX_EXTENTS];
 	uint64_t file[HW_MAX_EXTENTS];
 	uint64_t size[HW_MAX_EXTENTS];
-	const struct hw_section *sec[HW_SEC_STATS + 1];	/* by kind */
+	const struct hw_section *sec[HW_SEC_PAGE_RUNS + 1];	/* by kind */
 };
 
 /* A string to copy: its place in the table and where the result goes. */
@@ -80,6 +81,8 @@ struct window {
 	size_t nprocs;
 	struct haywire_vma *vmas;
 	size_t nvmas;
+	struct haywire_ring_layout ring;
+	struct haywire_cameras *cams;
 	struct str_ref *refs;
 	size_t nrefs;
 	char *strings;		/* copies of the referenced strings */
@@ -97,6 +100,8 @@ static void window_reset(struct window *w)
 	free(w->vmas);
 	free(w->refs);
 	free(w->strings);
+	haywire_cameras_free(w->cams);
+	w->cams = NULL;
 	w->raw = NULL;
 	w->procs = NULL;
 	w->vmas = NULL;
@@ -187,20 +192,79 @@ static const char *kind_name(uint32_t kind)
 	case HW_SEC_VMAS: return "VMA";
 	case HW_SEC_STRINGS: return "string";
 	case HW_SEC_STATS: return "stats";
+	case HW_SEC_REQUESTS: return "request";
+	case HW_SEC_RESPONSES: return "response";
+	case HW_SEC_CAMERAS: return "camera";
+	case HW_SEC_CAMERA_VMAS: return "camera VMA";
+	case HW_SEC_PAGE_RUNS: return "page run";
 	}
 	return "unknown";
 }
 
+/* The 1.1 sections: counts, and the request pages shared with no one. */
+static int validate_new_sections(struct window *w)
+{
+	const struct hw_section *rq = w->lay.sec[HW_SEC_REQUESTS];
+	const struct hw_section *rs = w->lay.sec[HW_SEC_RESPONSES];
+	const struct hw_section *cams = w->lay.sec[HW_SEC_CAMERAS];
+	uint64_t start, end;
+	unsigned int i;
+
+	if (!rq != !rs)
+		return corrupt(w, "a %s section without a %s section",
+			       rq ? "request" : "response",
+			       rq ? "response" : "request");
+	if (cams && (cams->count < 1 || cams->count > HW_MAX_CAMERAS))
+		return corrupt(w, "camera count %llu is not in 1..%d",
+			       (unsigned long long)cams->count,
+			       HW_MAX_CAMERAS);
+	for (i = HW_SEC_CAMERA_VMAS; i <= HW_SEC_PAGE_RUNS; i++)
+		if (w->lay.sec[i] && w->lay.sec[i]->count > UINT32_MAX)
+			return corrupt(w, "%s count %llu exceeds 2^32 - 1",
+				       kind_name(i),
+				       (unsigned long long)w->lay.sec[i]->count);
+	if (!rq)
+		return 0;
+	if (rq->count < 1 || rq->count > HW_RING_SLOTS ||
+	    rs->count != rq->count)
+		return corrupt(w, "%llu request and %llu response slots (want the same number, 1..%d)",
+			       (unsigned long long)rq->count,
+			       (unsigned long long)rs->count, HW_RING_SLOTS);
+	/* Hosts write the request pages: whole pages, nothing else on them. */
+	start = rq->offset;
+	end = (rq->offset + rq->count * rq->entry_size + 4095) & ~4095ULL;
+	if (start % 4096 || end > w->ix.logical_size)
+		return corrupt(w, "the request area at logical 0x%llx is not whole pages",
+			       (unsigned long long)start);
+	for (i = 0; i < w->ix.section_count; i++) {
+		const struct hw_section *s = &w->ix.sections[i];
+
+		if (s != rq && s->count && s->offset < end &&
+		    start < s->offset + s->count * s->entry_size)
+			return corrupt(w, "the %s section shares the request pages at logical 0x%llx-0x%llx",
+				       kind_name(s->kind),
+				       (unsigned long long)start,
+				       (unsigned long long)end);
+	}
+	return 0;
+}
+
 static int validate_sections(struct window *w)
 {
-	static const uint32_t known_size[HW_SEC_STATS + 1] = {
+	static const uint32_t known_size[HW_SEC_PAGE_RUNS + 1] = {
 		[HW_SEC_PROCS] = sizeof(struct hw_proc),
 		[HW_SEC_VMAS] = sizeof(struct hw_vma),
 		[HW_SEC_STRINGS] = 1,
 		[HW_SEC_STATS] = sizeof(struct hw_stats),
+		[HW_SEC_REQUESTS] = sizeof(struct hw_request),
+		[HW_SEC_RESPONSES] = sizeof(struct hw_response),
+		[HW_SEC_CAMERAS] = sizeof(struct hw_camera),
+		[HW_SEC_CAMERA_VMAS] = sizeof(struct hw_camera_vma),
+		[HW_SEC_PAGE_RUNS] = sizeof(struct hw_page_run),
 	};
 	const struct hw_index *ix = &w->ix;
 	unsigned int i, j;
+	int rc;
 
 	if (ix->section_count > HW_MAX_SECTIONS)
 		return corrupt(w, "section_count %u exceeds %d",
@@ -213,7 +277,7 @@ static int validate_sections(struct window *w)
 			if (ix->sections[j].kind == s->kind)
 				return corrupt(w, "sections[%u] and sections[%u] are both of kind %u",
 					       j, i, s->kind);
-		if (s->kind <= HW_SEC_STATS && s->kind != 0 &&
+		if (s->kind <= HW_SEC_PAGE_RUNS && s->kind != 0 &&
 		    s->entry_size < known_size[s->kind])
 			return corrupt(w, "sections[%u] (%s) entry_size %u is below %u",
 				       i, kind_name(s->kind), s->entry_size,
@@ -241,9 +305,12 @@ static int validate_sections(struct window *w)
 				       (unsigned long long)s->offset,
 				       (unsigned long long)bytes,
 				       (unsigned long long)ix->logical_size);
-		if (s->kind >= 1 && s->kind <= HW_SEC_STATS)
+		if (s->kind >= 1 && s->kind <= HW_SEC_PAGE_RUNS)
 			w->lay.sec[s->kind] = s;
 	}
+	rc = validate_new_sections(w);
+	if (rc)
+		return rc;
 	if (!w->lay.sec[HW_SEC_PROCS])
 		return corrupt(w, "no process section");
 	if (w->lay.sec[HW_SEC_PROCS]->count > MAX_PROCS)
@@ -658,6 +725,234 @@ static int decode_maps(struct window *w)
 	return copy_strings(w);
 }
 
+/* File offset of logical [logical, logical + len) inside one extent. */
+static bool logical_to_file(const struct window *w, uint64_t logical,
+			    uint64_t len, uint64_t *file)
+{
+	const struct layout *lay = &w->lay;
+	unsigned int i;
+
+	for (i = 0; i < lay->extent_count; i++) {
+		uint64_t in = logical - lay->logical[i];
+
+		if (logical < lay->logical[i] || in >= lay->size[i])
+			continue;
+		if (len > lay->size[i] - in)
+			return false;
+		*file = lay->file[i] + in;
+		return true;
+	}
+	return false;
+}
+
+static int no_section(struct window *w, const char *what)
+{
+	return hwi_fail(w->err, HAYWIRE_E_VERSION,
+			"the guest's haywire module publishes no %s (it speaks protocol %u.%u; %s need 1.1): update the module in the guest",
+			what, w->ix.version_major, w->ix.version_minor, what);
+}
+
+/* Where the rings are in the file; each slot inside one extent. */
+static int decode_ring(struct window *w)
+{
+	const struct hw_section *rq = w->lay.sec[HW_SEC_REQUESTS];
+	const struct hw_section *rs = w->lay.sec[HW_SEC_RESPONSES];
+	struct haywire_ring_layout *r = &w->ring;
+	uint64_t end;
+	unsigned int i;
+
+	if (!rq)
+		return no_section(w, "request rings");
+	memset(r, 0, sizeof(*r));
+	end = (rq->offset + rq->count * rq->entry_size + 4095) & ~4095ULL;
+	r->slots = (unsigned int)rq->count;
+	r->nonce = w->ix.nonce;
+	r->request_stride = rq->entry_size;
+	r->response_stride = rs->entry_size;
+	r->pages_len = end - rq->offset;
+	if (!logical_to_file(w, rq->offset, r->pages_len, &r->pages_offset) ||
+	    r->pages_offset % 4096 || rq->entry_size % 8)
+		return corrupt(w, "the request pages (logical 0x%llx, %u-byte slots) are not aligned pages inside one extent",
+			       (unsigned long long)rq->offset, rq->entry_size);
+	r->request_offset = r->pages_offset;
+	for (i = 0; i < r->slots; i++)
+		if (!logical_to_file(w, rs->offset + (uint64_t)i * rs->entry_size,
+				     rs->entry_size, &r->response_offset[i]) ||
+		    r->response_offset[i] % 8)
+			return corrupt(w, "response slot %u (logical 0x%llx) is not 8-byte aligned inside one extent",
+				       i, (unsigned long long)(rs->offset +
+						(uint64_t)i * rs->entry_size));
+	return 0;
+}
+
+/*
+ * The selected camera's VMAs and their runs: VMAs sorted and disjoint,
+ * each VMA's runs in order covering it exactly, page counts equal to what
+ * the runs hold. A truncated camera publishes fewer VMAs than its totals
+ * count, never part of one.
+ */
+static int decode_camera_vmas(struct window *w, uint32_t vma_first)
+{
+	const struct hw_section *vs = w->lay.sec[HW_SEC_CAMERA_VMAS];
+	const struct hw_section *rs = w->lay.sec[HW_SEC_PAGE_RUNS];
+	struct haywire_cameras *c = w->cams;
+	const struct haywire_camera *cam = &c->cams[c->selected];
+	bool truncated = cam->flags & HW_CF_TRUNCATED;
+	uint64_t nruns = rs ? rs->count : 0, page = w->ix.page_size;
+	uint64_t next_run = 0, runs = 0, present = 0, swapped = 0;
+	size_t n = cam->vma_count, i, k;
+	int rc;
+
+	if (n == 0)
+		goto totals;
+	c->vmas = alloc_array(w, n, sizeof(*c->vmas));
+	if (!c->vmas)
+		return HAYWIRE_E_NOMEM;
+	for (i = 0; i < n; i++) {
+		struct haywire_camera_vma *v = &c->vmas[i];
+		uint64_t record = (uint64_t)vma_first + i;
+		struct hw_camera_vma raw;
+
+		rc = copy_logical(w, vs->offset + record * vs->entry_size,
+				  &raw, sizeof(raw));
+		if (rc)
+			return rc;
+		if (raw.start >= raw.end || raw.start % page || raw.end % page ||
+		    (i > 0 && raw.start < v[-1].end))
+			return corrupt(w, "camera VMA record %llu: 0x%llx-0x%llx is empty, not page-aligned or not after the VMA before it",
+				       (unsigned long long)record,
+				       (unsigned long long)raw.start,
+				       (unsigned long long)raw.end);
+		if (raw.run_first < next_run ||
+		    (uint64_t)raw.run_first + raw.run_count > nruns)
+			return corrupt(w, "camera VMA record %llu: runs [%u, +%u) are outside the %llu-record run table or overlap the previous VMA's",
+				       (unsigned long long)record,
+				       raw.run_first, raw.run_count,
+				       (unsigned long long)nruns);
+		next_run = (uint64_t)raw.run_first + raw.run_count;
+		v->start = raw.start;
+		v->end = raw.end;
+		v->present_pages = raw.present_pages;
+		v->swapped_pages = raw.swapped_pages;
+		v->run_first = (size_t)runs;
+		v->run_count = raw.run_count;
+		runs += raw.run_count;
+	}
+	c->runs = alloc_array(w, (size_t)runs, sizeof(*c->runs));
+	if (!c->runs)
+		return HAYWIRE_E_NOMEM;
+	c->run_count = (size_t)runs;
+	for (i = 0; i < n; i++) {
+		struct haywire_camera_vma *v = &c->vmas[i];
+		uint64_t at = v->start, vp = 0, vs_pages = 0, first;
+		struct hw_camera_vma raw;
+
+		copy_logical(w, vs->offset + ((uint64_t)vma_first + i) *
+			     vs->entry_size, &raw, sizeof(raw));
+		first = raw.run_first;
+		for (k = 0; k < v->run_count; k++) {
+			struct haywire_xlate_run *run = &c->runs[v->run_first + k];
+			struct hw_page_run rr;
+			const char *why;
+
+			rc = copy_logical(w, rs->offset + (first + k) *
+					  rs->entry_size, &rr, sizeof(rr));
+			if (rc)
+				return rc;
+			why = hwi_decode_run(&rr, run);
+			if (!why && (run->va != at || run->len > v->end - at ||
+				     run->len % page || run->gpa % page))
+				why = "is not the next page-aligned piece of its VMA";
+			if (why)
+				return corrupt(w, "page run record %llu (0x%llx+0x%llx, VMA 0x%llx-0x%llx) %s",
+					       (unsigned long long)(first + k),
+					       (unsigned long long)rr.va,
+					       (unsigned long long)rr.len,
+					       (unsigned long long)v->start,
+					       (unsigned long long)v->end, why);
+			at += run->len;
+			if (run->state == HAYWIRE_PAGE_PRESENT)
+				vp += run->len / page;
+			else if (run->state == HAYWIRE_PAGE_SWAPPED)
+				vs_pages += run->len / page;
+		}
+		if (at != v->end || vp != v->present_pages ||
+		    vs_pages != v->swapped_pages)
+			return corrupt(w, "camera VMA 0x%llx-0x%llx: its runs cover up to 0x%llx with %llu present and %llu swapped pages, but it says %llu and %llu",
+				       (unsigned long long)v->start,
+				       (unsigned long long)v->end,
+				       (unsigned long long)at,
+				       (unsigned long long)vp,
+				       (unsigned long long)vs_pages,
+				       (unsigned long long)v->present_pages,
+				       (unsigned long long)v->swapped_pages);
+		present += vp;
+		swapped += vs_pages;
+	}
+	c->vma_count = n;
+totals:
+	if (truncated ? present > cam->present_pages ||
+			swapped > cam->swapped_pages :
+	    present != cam->present_pages || swapped != cam->swapped_pages)
+		return corrupt(w, "camera %d (pid %d): %llu present and %llu swapped pages, but its VMAs hold %llu and %llu",
+			       c->selected, cam->pid,
+			       (unsigned long long)cam->present_pages,
+			       (unsigned long long)cam->swapped_pages,
+			       (unsigned long long)present,
+			       (unsigned long long)swapped);
+	return 0;
+}
+
+static int decode_cameras(struct window *w)
+{
+	const struct hw_section *cs = w->lay.sec[HW_SEC_CAMERAS];
+	const struct hw_section *vs = w->lay.sec[HW_SEC_CAMERA_VMAS];
+	uint64_t nvmas = vs ? vs->count : 0;
+	uint32_t selected_first = 0;
+	struct haywire_cameras *c;
+	unsigned int i;
+	int rc;
+
+	if (!cs)
+		return no_section(w, "cameras");
+	c = w->cams = calloc(1, sizeof(*c));
+	if (!c)
+		return hwi_fail(w->err, HAYWIRE_E_NOMEM, "out of memory");
+	c->selected = -1;
+	c->count = (unsigned int)cs->count;
+	for (i = 0; i < c->count; i++) {
+		struct haywire_camera *cam = &c->cams[i];
+		struct hw_camera raw;
+
+		rc = copy_logical(w, cs->offset + (uint64_t)i * cs->entry_size,
+				  &raw, sizeof(raw));
+		if (rc)
+			return rc;
+		if (!(raw.flags & HW_CF_ACTIVE))
+			continue;	/* off: the rest means nothing */
+		if (raw.pid <= 0 ||
+		    (uint64_t)raw.vma_first + raw.vma_count > nvmas ||
+		    (raw.vma_count &&
+		     raw.flags & (HW_CF_NO_PROCESS | HW_CF_MM_BUSY)))
+			return corrupt(w, "camera %u: pid %d, flags 0x%x, VMAs [%u, +%u) of a %llu-record camera VMA table",
+				       i, raw.pid, raw.flags, raw.vma_first,
+				       raw.vma_count,
+				       (unsigned long long)nvmas);
+		cam->pid = raw.pid;
+		cam->flags = raw.flags;
+		cam->vma_count = raw.vma_count;
+		cam->present_pages = raw.present_pages;
+		cam->swapped_pages = raw.swapped_pages;
+		if (c->selected < 0 && w->pid > 0 && raw.pid == w->pid) {
+			c->selected = (int)i;
+			selected_first = raw.vma_first;
+		}
+	}
+	if (c->selected < 0)
+		return 0;
+	return decode_camera_vmas(w, selected_first);
+}
+
 static int decode(struct window *w)
 {
 	const struct hw_section *stats;
@@ -680,6 +975,10 @@ static int decode(struct window *w)
 	}
 	if (w->what & READ_MAPS)
 		rc = decode_maps(w);
+	if (!rc && (w->what & READ_RING))
+		rc = decode_ring(w);
+	if (!rc && (w->what & READ_CAMERAS))
+		rc = decode_cameras(w);
 	return rc;
 }
 
@@ -1005,6 +1304,76 @@ int haywire_read_maps(struct haywire_beacon *b, int32_t pid,
 	window_reset(&w);
 	*out = r;
 	return 0;
+}
+
+int haywire_read_proc(struct haywire_beacon *b, int32_t pid,
+		      struct haywire_proc *proc, struct haywire_info *info,
+		      struct haywire_error *err)
+{
+	struct window w = { .what = READ_PROCS };
+	int rc, k;
+
+	if (pid <= 0)
+		return hwi_fail(err, HAYWIRE_E_INVALID,
+				"PID %d is not a process ID", pid);
+	rc = beacon_read(b, &w, err);
+	if (rc)
+		return rc;
+	k = find_proc(&w, pid);
+	if (k < 0) {
+		rc = hwi_fail(err, HAYWIRE_E_NOT_FOUND,
+			      "no process with PID %d in snapshot generation %llu%s",
+			      pid, (unsigned long long)w.ix.generation,
+			      w.nprocs < w.ix.procs_total ?
+			      " (the snapshot is truncated: it may be one of the processes left out)" :
+			      "");
+	} else {
+		*proc = w.procs[k];
+		if (info)
+			fill_info(&w, b, info);
+	}
+	window_reset(&w);
+	return rc;
+}
+
+int haywire_read_ring_layout(struct haywire_beacon *b,
+			     struct haywire_ring_layout *layout,
+			     struct haywire_error *err)
+{
+	struct window w = { .what = READ_RING };
+	int rc = beacon_read(b, &w, err);
+
+	if (!rc)
+		*layout = w.ring;
+	window_reset(&w);
+	return rc;
+}
+
+int haywire_read_cameras(struct haywire_beacon *b, int32_t pid,
+			 struct haywire_cameras **out,
+			 struct haywire_error *err)
+{
+	struct window w = { .what = READ_CAMERAS, .pid = pid };
+	int rc;
+
+	*out = NULL;
+	rc = beacon_read(b, &w, err);
+	if (!rc) {
+		fill_info(&w, b, &w.cams->info);
+		*out = w.cams;
+		w.cams = NULL;
+	}
+	window_reset(&w);
+	return rc;
+}
+
+void haywire_cameras_free(struct haywire_cameras *cameras)
+{
+	if (cameras) {
+		free(cameras->vmas);
+		free(cameras->runs);
+		free(cameras);
+	}
 }
 
 void haywire_procs_free(struct haywire_procs *procs)

@@ -2,8 +2,9 @@
 /*
  * libFuzzer harness over the whole decode path: the input is the start of
  * a 4 MiB guest RAM image (the rest zero). It runs discovery (without and
- * with a hint), info, ps and maps of several PIDs, and formats every
- * result as text and JSON, as the haywire command would.
+ * with a hint), info, ps, maps of several PIDs, the cameras (each active
+ * camera's VMAs) and the ring layout, and formats every result as text and
+ * JSON, as the haywire command would.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,31 @@ static void maps_of(struct haywire_beacon *b, int32_t pid)
 	haywire_maps_free(maps);
 }
 
+static void cameras(struct haywire_beacon *b)
+{
+	struct haywire_ring_layout ring;
+	struct haywire_error err;
+	struct haywire_cameras *all, *one;
+	unsigned int i;
+
+	haywire_read_ring_layout(b, &ring, &err);
+	if (haywire_read_cameras(b, 0, &all, &err))
+		return;
+	print_cameras(sink, all);
+	print_json(sink, json_cameras(all));
+	for (i = 0; i < all->count; i++) {
+		if (!(all->cams[i].flags & HW_CF_ACTIVE) ||
+		    haywire_read_cameras(b, all->cams[i].pid, &one, &err))
+			continue;
+		if (one->selected >= 0) {
+			print_camera(sink, one);
+			print_json(sink, json_camera(one));
+		}
+		haywire_cameras_free(one);
+	}
+	haywire_cameras_free(all);
+}
+
 static void read_everything(struct haywire_beacon *b, const uint8_t *data,
 			    size_t size)
 {
@@ -53,6 +79,7 @@ static void read_everything(struct haywire_beacon *b, const uint8_t *data,
 			maps_of(b, procs->procs[procs->count - 1].pid);
 		haywire_procs_free(procs);
 	}
+	cameras(b);
 	/* And one PID of the input's choosing. */
 	if (size >= 4) {
 		memcpy(&pid, data + size - 4, sizeof(pid));

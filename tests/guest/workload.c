@@ -15,11 +15,21 @@
  *   manyvmas N    N separate VMAs
  *   spawn N       N sleeping child processes
  *   deletedexe    runs from a copy of itself that has been unlinked
+ *   known         known bytes at known addresses (see cmd_known; a 1 GiB
+ *                 page too if the guest reserved one), signal
+ *                 masks, a nice value and a directory to find in the
+ *                 process detail; prints the layout as JSON before "ready"
+ *   populate MIB [huge]
+ *                 MIB MiB of anonymous memory, every page touched, in
+ *                 4 KiB pages (or transparent huge pages); prints
+ *                 {"addr", "len"} before "ready"
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +39,7 @@
 #include <sys/sendfile.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,7 +55,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: hw-workload maps | threads N | tree DEPTH | ids |"
 		" stopped | zombie | longname | manyvmas N | spawn N |"
-		" deletedexe\n");
+		" deletedexe | known | populate MIB [huge]\n");
 	exit(2);
 }
 
@@ -398,6 +409,156 @@ static void cmd_deletedexe(int argc, char **argv)
 	die("execl");
 }
 
+/*
+ * The known bytes: the 64-bit little-endian word at address a is
+ * known_word(a) (tests/vm/rings.py computes the same).
+ */
+#define KNOWN_BASE	0x200000000UL	/* 8 GiB: free in any process */
+#define KNOWN_PAGES	16		/* 4 KiB pages with the pattern */
+#define KNOWN_HOLE	16		/* pages left unmapped after them */
+#define KNOWN_THP	(4UL << 20)	/* 2 MiB-aligned THP region */
+#define KNOWN_GIANT	(1UL << 30)	/* a 1 GiB hugetlb page, if any */
+#define KNOWN_PIECE	(64UL << 10)	/* of it, with the pattern */
+
+static uint64_t known_word(uint64_t a)
+{
+	return (a * 0x9e3779b97f4a7c15ULL) ^ 0x2165726977796168ULL;
+}
+
+static void fill_known(char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += 8) {
+		uint64_t w = known_word((uint64_t)(uintptr_t)(p + i));
+
+		memcpy(p + i, &w, 8);
+	}
+}
+
+static char *map_fixed(unsigned long addr, size_t len, int prot)
+{
+	void *p = mmap((void *)addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS |
+		       MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p == MAP_FAILED || p != (void *)addr)
+		die("mmap at a fixed address");
+	return p;
+}
+
+/* AnonHugePages of the VMA at addr, from /proc/self/smaps, in kB. */
+static long anon_huge_kb(unsigned long addr)
+{
+	char line[512], want[32];
+	bool in = false;
+	long kb = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		die("/proc/self/smaps");
+	snprintf(want, sizeof(want), "%lx-", addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, ' ') &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = !strncmp(line, want, strlen(want));
+		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+static void cmd_known(void)
+{
+	unsigned long pages = KNOWN_BASE;
+	unsigned long protnone = pages + (KNOWN_PAGES + KNOWN_HOLE) * PAGE;
+	unsigned long untouched = protnone + PAGE;
+	unsigned long thp = KNOWN_BASE + KNOWN_THP;	/* 2 MiB-aligned */
+	unsigned long giant = KNOWN_BASE + KNOWN_GIANT;	/* 1 GiB-aligned */
+	unsigned long giant_len = KNOWN_GIANT;
+	sigset_t block;
+	struct sigaction sa;
+	char *p;
+	long huge;
+
+	/* 4 KiB pages of the pattern, then a hole. */
+	p = map_fixed(pages, KNOWN_PAGES * PAGE, PROT_READ | PROT_WRITE);
+	madvise(p, KNOWN_PAGES * PAGE, MADV_NOHUGEPAGE);
+	fill_known(p, KNOWN_PAGES * PAGE);
+	/* A page in RAM that may not be touched: PROT_NONE. */
+	p = map_fixed(protnone, PAGE, PROT_READ | PROT_WRITE);
+	fill_known(p, PAGE);
+	if (mprotect(p, PAGE, PROT_NONE))
+		die("mprotect");
+	/* A page mapped but never touched: no page-table entry. */
+	map_fixed(untouched, PAGE, PROT_READ | PROT_WRITE);
+	/* Huge pages, if the kernel gives them. */
+	p = map_fixed(thp, KNOWN_THP, PROT_READ | PROT_WRITE);
+	madvise(p, KNOWN_THP, MADV_HUGEPAGE);
+	fill_known(p, KNOWN_THP);
+	huge = anon_huge_kb(thp);
+	/* A 1 GiB page, where the guest reserved one at boot
+	 * (hugepagesz=1G hugepages=1): the pattern at its start and end. */
+	p = mmap((void *)giant, giant_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE |
+		 MAP_HUGETLB | 30 << MAP_HUGE_SHIFT, -1, 0);
+	if (p == (void *)giant) {
+		fill_known(p, KNOWN_PIECE);
+		fill_known(p + giant_len - KNOWN_PIECE, KNOWN_PIECE);
+	} else {
+		giant_len = 0;
+	}
+
+	/* Signal state the process detail must show. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &block, NULL))
+		die("sigprocmask");
+	signal(SIGUSR2, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGHUP, NULL, &sa);
+	sa.sa_handler = (void (*)(int))sleep_forever;	/* never runs */
+	sigaction(SIGHUP, &sa, NULL);
+	raise(SIGUSR1);			/* pending for this thread */
+	kill(getpid(), SIGTERM);	/* pending for the process */
+	if (setpriority(PRIO_PROCESS, 0, 5))
+		die("setpriority");
+	if (mkdir("/data/hw known dir", 0755) && errno != EEXIST)
+		die("mkdir");
+	if (chdir("/data/hw known dir"))
+		die("chdir");
+	start_thread();		/* inherits the mask: SIGTERM stays pending */
+
+	printf("{\"pid\": %d, \"pages\": %lu, \"pages_len\": %lu, "
+	       "\"hole\": %lu, \"hole_len\": %lu, \"protnone\": %lu, "
+	       "\"untouched\": %lu, \"thp\": %lu, \"thp_len\": %lu, "
+	       "\"anon_huge_kb\": %ld, \"giant\": %lu, \"giant_len\": %lu, "
+	       "\"giant_piece\": %lu}\n", getpid(), pages,
+	       KNOWN_PAGES * PAGE, pages + KNOWN_PAGES * PAGE,
+	       KNOWN_HOLE * PAGE, protnone, untouched, thp, KNOWN_THP, huge,
+	       giant, giant_len, KNOWN_PIECE);
+	ready_and_sleep();
+}
+
+static void cmd_populate(long mib, bool huge)
+{
+	size_t len = (size_t)mib << 20;
+	/* 2 MiB-aligned, so that huge pages can cover all of it */
+	char *raw = map_or_die(len + (2UL << 20), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = (char *)(((uintptr_t)raw + (2UL << 20) - 1) &
+			   ~((2UL << 20) - 1));
+
+	madvise(p, len, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	touch(p, len);
+	printf("{\"addr\": %lu, \"len\": %zu, \"anon_huge_kb\": %ld}\n",
+	       (unsigned long)(uintptr_t)p, len,
+	       anon_huge_kb((unsigned long)(uintptr_t)p));
+	ready_and_sleep();
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -422,6 +583,11 @@ int main(int argc, char **argv)
 		cmd_spawn(count_arg(argc, argv, 100000));
 	else if (!strcmp(cmd, "deletedexe") && (argc == 2 || argc == 3))
 		cmd_deletedexe(argc, argv);
+	else if (!strcmp(cmd, "known") && argc == 2)
+		cmd_known();
+	else if (!strcmp(cmd, "populate") && (argc == 3 ||
+		 (argc == 4 && !strcmp(argv[3], "huge"))))
+		cmd_populate(count_arg(3, argv, 65536), argc == 4);
 	else
 		usage();
 	return 0;

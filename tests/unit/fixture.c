@@ -342,6 +342,30 @@ static const struct field stats_fields[] = {
 	{ NULL, 0, 0, 0 },
 };
 
+static const struct field camera_fields[] = {
+	FIELD(hw_camera, pid, 'u'), FIELD(hw_camera, flags, 'u'),
+	FIELD(hw_camera, vma_first, 'u'), FIELD(hw_camera, vma_count, 'u'),
+	FIELD(hw_camera, present_pages, 'u'),
+	FIELD(hw_camera, swapped_pages, 'u'),
+	{ NULL, 0, 0, 0 },
+};
+
+static const struct field cvma_fields[] = {
+	FIELD(hw_camera_vma, start, 'u'), FIELD(hw_camera_vma, end, 'u'),
+	FIELD(hw_camera_vma, run_first, 'u'),
+	FIELD(hw_camera_vma, run_count, 'u'),
+	FIELD(hw_camera_vma, present_pages, 'u'),
+	FIELD(hw_camera_vma, swapped_pages, 'u'),
+	{ NULL, 0, 0, 0 },
+};
+
+static const struct field run_fields[] = {
+	FIELD(hw_page_run, va, 'u'), FIELD(hw_page_run, len, 'u'),
+	FIELD(hw_page_run, gpa, 'u'), FIELD(hw_page_run, state, 'u'),
+	FIELD(hw_page_run, page_shift, 'u'), FIELD(hw_page_run, flags, 'u'),
+	{ NULL, 0, 0, 0 },
+};
+
 static const struct field byte_field = { "", 0, 1, 'u' };
 
 /* "name[index]" at *path: the index, and *path moved past "]". */
@@ -382,6 +406,18 @@ static const struct field *resolve(const struct fixture_layout *lay,
 	if (take_index(&path, "vma", &i) && *path == '.') {
 		*at = lay->vmas_off + i * vma_stride;
 		return find_field(vma_fields, path + 1);
+	}
+	if (take_index(&path, "camera", &i) && *path == '.') {
+		*at = lay->cameras_off + i * sizeof(struct hw_camera);
+		return find_field(camera_fields, path + 1);
+	}
+	if (take_index(&path, "cvma", &i) && *path == '.') {
+		*at = lay->cvmas_off + i * sizeof(struct hw_camera_vma);
+		return find_field(cvma_fields, path + 1);
+	}
+	if (take_index(&path, "run", &i) && *path == '.') {
+		*at = lay->runs_off + i * sizeof(struct hw_page_run);
+		return find_field(run_fields, path + 1);
 	}
 	if (take_index(&path, "strbyte", &i) && !*path) {
 		*at = lay->strings_off + i;
@@ -474,6 +510,100 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* ---- cameras ------------------------------------------------------------ */
+
+struct camera_build {
+	struct hw_camera cams[HW_MAX_CAMERAS];
+	struct hw_camera_vma *cvmas;
+	struct hw_page_run *runs;
+	uint64_t ncvmas, nruns;
+};
+
+static void add_run(struct camera_build *cb, struct hw_camera_vma *cv,
+		    uint64_t va, uint64_t len, uint8_t state, uint64_t gpa)
+{
+	struct hw_page_run *r = &cb->runs[cb->nruns++];
+
+	memset(r, 0, sizeof(*r));
+	r->va = va;
+	r->len = len;
+	r->state = state;
+	if (state != HW_PAGE_UNMAPPED)
+		r->page_shift = 12;
+	if (state == HW_PAGE_PRESENT) {
+		r->gpa = gpa;
+		r->flags = HW_RF_WRITE | HW_RF_USER;
+		cv->present_pages += len / 4096;
+	} else if (state == HW_PAGE_SWAPPED) {
+		cv->swapped_pages += len / 4096;
+	}
+	cv->run_count++;
+}
+
+/*
+ * Camera c watches the c-th process with VMAs. Its VMA j has, by j % 3:
+ * one present run; a present first half and a swapped rest; nothing.
+ */
+static int build_cameras(const struct fixture *f, const unsigned char *procs,
+			 uint32_t proc_stride, const unsigned char *vmas,
+			 uint32_t vma_stride, struct camera_build *cb)
+{
+	unsigned int c = 0, i, j;
+
+	memset(cb, 0, sizeof(*cb));
+	cb->cvmas = calloc((size_t)f->procs * f->vmas + 1, sizeof(*cb->cvmas));
+	cb->runs = calloc(((size_t)f->procs * f->vmas + 1) * 2,
+			  sizeof(*cb->runs));
+	if (!cb->cvmas || !cb->runs)
+		return -1;
+	for (i = 0; i < f->procs && c < f->cameras; i++) {
+		const struct hw_proc *p = (const void *)(procs +
+							 (size_t)i * proc_stride);
+		struct hw_camera *cam = &cb->cams[c];
+
+		if (!p->vma_count)
+			continue;
+		cam->pid = p->pid;
+		cam->flags = HW_CF_ACTIVE;
+		cam->vma_first = (uint32_t)cb->ncvmas;
+		cam->vma_count = p->vma_count;
+		for (j = 0; j < p->vma_count; j++) {
+			const struct hw_vma *v = (const void *)(vmas +
+				(size_t)(p->vma_first + j) * vma_stride);
+			struct hw_camera_vma *cv = &cb->cvmas[cb->ncvmas++];
+			uint64_t len = v->end - v->start, half;
+			uint64_t gpa = 0x1000000ULL + (c * 64ULL + j) * 0x10000;
+
+			cv->start = v->start;
+			cv->end = v->end;
+			cv->run_first = (uint32_t)cb->nruns;
+			switch (j % 3) {
+			case 0:
+				add_run(cb, cv, v->start, len, HW_PAGE_PRESENT,
+					gpa);
+				break;
+			case 1:
+				half = len / 4096 / 2 * 4096;
+				if (!half)
+					half = 4096;
+				add_run(cb, cv, v->start, half, HW_PAGE_PRESENT,
+					gpa);
+				if (len > half)
+					add_run(cb, cv, v->start + half,
+						len - half, HW_PAGE_SWAPPED, 0);
+				break;
+			default:
+				add_run(cb, cv, v->start, len,
+					HW_PAGE_UNMAPPED, 0);
+			}
+			cam->present_pages += cv->present_pages;
+			cam->swapped_pages += cv->swapped_pages;
+		}
+		c++;
+	}
+	return 0;
+}
+
 int fixture_write(const struct fixture *f, int fd,
 		  struct fixture_layout *out, char *msg, size_t n)
 {
@@ -482,6 +612,7 @@ int fixture_write(const struct fixture *f, int fd,
 	uint32_t vma_stride = f->vma_stride ? f->vma_stride :
 			      sizeof(struct hw_vma);
 	struct fixture_layout lay;
+	struct camera_build cb = { 0 };
 	struct strtab strings = { NULL, 0, 0 };
 	unsigned char *procs = NULL, *vmas = NULL, *logical = NULL;
 	struct hw_index *ix;
@@ -494,7 +625,7 @@ int fixture_write(const struct fixture *f, int fd,
 	memset(&lay, 0, sizeof(lay));
 	if (f->size < 2 * MIB || f->size % 4096 || f->extents < 1 ||
 	    f->extents > 64 || f->procs < 2 + f->kthreads ||
-	    (f->vmas && f->vmas < 3))
+	    (f->vmas && f->vmas < 3) || f->cameras > HW_MAX_CAMERAS)
 		return failf(msg, n, "bad fixture parameters");
 	if (proc_stride < sizeof(struct hw_proc) ||
 	    vma_stride < sizeof(struct hw_vma))
@@ -535,11 +666,33 @@ int fixture_write(const struct fixture *f, int fd,
 		}
 	}
 
-	lay.stats_off = HW_INDEX_SIZE;
-	lay.procs_off = 2 * HW_INDEX_SIZE;
+	if (f->cameras && build_cameras(f, procs, proc_stride, vmas,
+					vma_stride, &cb))
+		goto out_nomem;
+
+	/* index, [requests, responses], stats, processes, VMAs, strings,
+	 * [cameras, camera VMAs, runs] */
+	used = HW_INDEX_SIZE;
+	if (f->rings) {
+		lay.requests_off = used;
+		lay.responses_off = used + HW_INDEX_SIZE;
+		used = lay.responses_off +
+		       (uint64_t)HW_RING_SLOTS * HW_RESPONSE_SLOT_SIZE;
+	}
+	lay.stats_off = used;
+	lay.procs_off = used + HW_INDEX_SIZE;
 	lay.vmas_off = lay.procs_off + (uint64_t)f->procs * proc_stride;
 	lay.strings_off = lay.vmas_off + nvmas * vma_stride;
 	used = lay.strings_off + strings.len;
+	if (f->cameras) {
+		lay.cameras_off = (used + 63) & ~63ULL;
+		lay.cvmas_off = lay.cameras_off + sizeof(cb.cams);
+		lay.runs_off = lay.cvmas_off +
+			       cb.ncvmas * sizeof(struct hw_camera_vma);
+		lay.ncvmas = cb.ncvmas;
+		lay.nruns = cb.nruns;
+		used = lay.runs_off + cb.nruns * sizeof(struct hw_page_run);
+	}
 	per = (used + f->extents - 1) / f->extents;
 	lay.extent_size = (per + EXTENT - 1) / EXTENT * EXTENT;
 	lay.extent_count = f->extents;
@@ -577,6 +730,13 @@ int fixture_write(const struct fixture *f, int fd,
 	memcpy(logical + lay.procs_off, procs, (size_t)f->procs * proc_stride);
 	memcpy(logical + lay.vmas_off, vmas, nvmas * vma_stride);
 	memcpy(logical + lay.strings_off, strings.buf, strings.len);
+	if (f->cameras) {
+		memcpy(logical + lay.cameras_off, cb.cams, sizeof(cb.cams));
+		memcpy(logical + lay.cvmas_off, cb.cvmas,
+		       cb.ncvmas * sizeof(struct hw_camera_vma));
+		memcpy(logical + lay.runs_off, cb.runs,
+		       cb.nruns * sizeof(struct hw_page_run));
+	}
 
 	ix = (struct hw_index *)logical;
 	ix->magic = f->gone ? HW_MAGIC_GONE : HW_MAGIC;
@@ -636,6 +796,25 @@ int fixture_write(const struct fixture *f, int fd,
 		st->max_refresh_ns = st->last_refresh_ns;
 		st->string_bytes = strings.len;
 	}
+	if (f->rings) {
+		ix->sections[ix->section_count++] = (struct hw_section){
+			HW_SEC_REQUESTS, sizeof(struct hw_request),
+			lay.requests_off, HW_RING_SLOTS, 0 };
+		ix->sections[ix->section_count++] = (struct hw_section){
+			HW_SEC_RESPONSES, HW_RESPONSE_SLOT_SIZE,
+			lay.responses_off, HW_RING_SLOTS, 0 };
+	}
+	if (f->cameras) {
+		ix->sections[ix->section_count++] = (struct hw_section){
+			HW_SEC_CAMERAS, sizeof(struct hw_camera),
+			lay.cameras_off, HW_MAX_CAMERAS, 0 };
+		ix->sections[ix->section_count++] = (struct hw_section){
+			HW_SEC_CAMERA_VMAS, sizeof(struct hw_camera_vma),
+			lay.cvmas_off, cb.ncvmas, 0 };
+		ix->sections[ix->section_count++] = (struct hw_section){
+			HW_SEC_PAGE_RUNS, sizeof(struct hw_page_run),
+			lay.runs_off, cb.nruns, 0 };
+	}
 	for (i = 0; i < f->nsets; i++)
 		if (apply_set(logical, &lay, proc_stride, vma_stride,
 			      f->sets[i], msg, n))
@@ -673,6 +852,8 @@ out_nomem:
 	rc = failf(msg, n, "out of memory");
 out:
 	free(strings.buf);
+	free(cb.cvmas);
+	free(cb.runs);
 	free(procs);
 	free(vmas);
 	free(logical);

@@ -34,6 +34,10 @@ struct fixture {
 	bool no_stats;
 	bool gone;		/* magic HWGONE!!, as after unload */
 	bool junk;		/* non-zero bytes at every 2 MiB offset */
+	bool rings;		/* request and response areas (1.1) */
+	unsigned int cameras;	/* 0: no camera sections; 1..4: that many
+				 * on, watching the first processes with
+				 * VMAs (init first) */
 	const char *sets[FIXTURE_MAX_SETS];	/* "field=value", applied last */
 	unsigned int nsets;
 };
@@ -46,6 +50,9 @@ struct fixture_layout {
 	unsigned int extent_count;
 	uint64_t procs_off, vmas_off, strings_off, stats_off;
 	uint64_t nvmas, string_bytes;
+	uint64_t requests_off, responses_off;	/* rings: logical offsets */
+	uint64_t cameras_off, cvmas_off, runs_off;
+	uint64_t ncvmas, nruns;
 };
 
 void fixture_defaults(struct fixture *f);

@@ -24,8 +24,11 @@ static const char usage[] =
 	"  --nonce N --generation N --interval-ms N --age-ms N\n"
 	"  --proc-stride N --vma-stride N   record entry sizes\n"
 	"  --weird-names --truncated --mm-busy --no-stats --gone --junk\n"
+	"  --rings           request and response areas\n"
+	"  --cameras N       camera sections, N cameras on (0..4)\n"
 	"  --set FIELD=VALUE index field (magic, sections[0].count ...),\n"
-	"                    proc[I].F, vma[I].F, stats.F or strbyte[I]\n"
+	"                    proc[I].F, vma[I].F, stats.F, strbyte[I],\n"
+	"                    camera[I].F, cvma[I].F or run[I].F\n"
 	"  --keep            keep the file's contents (add a second beacon)\n"
 	"  --trim            cut the file right after the beacon data\n"
 	"  --print           print the layout\n";
@@ -65,6 +68,7 @@ int main(int argc, char **argv)
 		{ "junk", 0, NULL, 'j' }, { "set", 1, NULL, 'x' },
 		{ "keep", 0, NULL, 'K' }, { "trim", 0, NULL, 'T' },
 		{ "print", 0, NULL, 'r' }, { "help", 0, NULL, 'h' },
+		{ "rings", 0, NULL, 'R' }, { "cameras", 1, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct fixture f;
@@ -98,6 +102,8 @@ int main(int argc, char **argv)
 		case 'N': f.no_stats = true; break;
 		case 'G': f.gone = true; break;
 		case 'j': f.junk = true; break;
+		case 'R': f.rings = true; break;
+		case 'C': f.cameras = (unsigned int)number(optarg); break;
 		case 'x':
 			if (f.nsets == FIXTURE_MAX_SETS) {
 				fprintf(stderr, "mkbeacon: too many --set\n");

@@ -9,7 +9,9 @@ either kind. Each kernel boots once per machine configuration of its
 architecture (CONFIGS; $HAYWIRE_VM_CONFIGS selects a subset by label). Each
 guest runs every hw-workload, then the checks below, each printed as one
 nested TAP line. The smallest guest of each architecture also runs the
-module lifecycle checks. Exits 0 only if everything passed.
+module lifecycle checks, and the request-ring checks of tests/vm/rings.py
+(which adds a 5-level paging guest per x86-64 kernel). Exits 0 only if
+everything passed.
 
 Only arm64:       HAYWIRE_KERNELS= tests/vm/run.sh
                   (or HAYWIRE_VM_CONFIGS="virt-1G virt-4G")
@@ -29,6 +31,7 @@ sys.path.insert(0, os.path.join(TOP, "tools"))
 sys.path.insert(0, HERE)
 import haywire_vm  # noqa: E402
 import compare  # noqa: E402
+import rings  # noqa: E402
 
 HAYWIRE = os.path.join(TOP, "build", "haywire")
 GiB = 1 << 30
@@ -177,6 +180,7 @@ def build(kernels):
     """The host command, guest programs (per architecture), and per kernel
     module + initramfs: {kernel: (vmlinuz, initrd, release)}."""
     sh(["make", "-s", "host"])
+    rings.build_ringtest(sh)
     programs = {}
     for arch in sorted({haywire_vm.spec_arch(k) for k in kernels}):
         programs[arch] = sh([os.path.join(HERE, "build-guest.sh"),
@@ -200,7 +204,7 @@ def build(kernels):
 # -- one guest -------------------------------------------------------------
 
 class Machine:
-    def __init__(self, tap, kernel, label, machine, mem, images):
+    def __init__(self, tap, kernel, label, machine, mem, images, cpu=None):
         self.tap = tap
         self.kernel = kernel
         self.label = label
@@ -209,7 +213,7 @@ class Machine:
         self.mem = haywire_vm.parse_size(mem)
         vmlinuz, initrd, self.release = images
         self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine,
-                                      arch=self.arch)
+                                      arch=self.arch, cpu=cpu)
         self.ram = self.guest.ram_path
         self.big = self.mem >= 4 * GiB
         self.workloads = WORKLOADS + ([BIG_WORKLOAD] if self.big else [])
@@ -241,7 +245,9 @@ class Machine:
 
     def start_workloads(self):
         for i, w in enumerate(self.workloads):
-            self.run(f"hw-workload {w} > /tmp/w{i}.out 2>&1 &")
+            # created here: the background job's own redirection may not
+            # have run yet when its output is first looked at
+            self.run(f": > /tmp/w{i}.out; hw-workload {w} >> /tmp/w{i}.out 2>&1 &")
         deadline = time.monotonic() + 120
         while True:
             outs = {w: self.run(f"cat /tmp/w{i}.out")[1]
@@ -630,6 +636,8 @@ class Machine:
                 self.check("beacon grew past its first extent",
                            self.check_grown)
             self.check("maps of a missing pid exits 5", self.check_missing_pid)
+            if rings.wanted(self):
+                rings.checks(self)
             if self.label in LIFECYCLE_CONFIGS:
                 self.lifecycle()
         except Exception:
@@ -720,6 +728,12 @@ def main():
         t0 = time.monotonic()
         Machine(tap, k, label, machine, mem, images[k]).scenario()
         tap.note(f"{k} {label}: {time.monotonic() - t0:.0f} s")
+    # 5-level paging, for the kernels the x86-64 ring configuration ran
+    for k in dict.fromkeys(r[0] for r in runs if r[1] == rings.LA57_WITH):
+        t0 = time.monotonic()
+        rings.la57(Machine(tap, k, "q35-la57", "q35", rings.LA57_MEM,
+                           images[k], cpu=rings.LA57_CPU))
+        tap.note(f"{k} q35-la57: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
              f"{time.monotonic() - started:.0f} s")

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Questions about one process: its detail and its memory. Every lock taken
+ * here is one the kernel's /proc code takes for the same answer, or a
+ * trylock; nothing sleeps under RCU or a spinlock.
+ */
+#include <linux/cred.h>
+#include <linux/dcache.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/fs_struct.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/path.h>
+#include <linux/pid.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/cputime.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/signal.h>
+#include <linux/string.h>
+#include <linux/uidgid.h>
+#include <linux/userfaultfd_k.h>
+
+#include "compat.h"
+#include "process.h"
+
+/* mmap_lock attempts before a request is answered "busy". */
+#define MM_LOCK_ATTEMPTS	8
+
+static_assert(_NSIG_WORDS == 1, "signal masks are one 64-bit word");
+static_assert(_NSIG <= 64);
+
+struct task_struct *process_get(struct pid *pid)
+{
+	return get_pid_task(pid, PIDTYPE_TGID);
+}
+
+bool process_mm_trylock(struct mm_struct *mm)
+{
+	int i;
+
+	for (i = 0; i < MM_LOCK_ATTEMPTS; i++) {
+		if (mmap_read_trylock(mm))
+			return true;
+		usleep_range(100, 200);
+	}
+	return false;
+}
+
+/*
+ * How much of [addr, addr + len) can be read safely: readable VMAs only, no
+ * device memory (VM_IO, VM_PFNMAP: access_process_vm() would call the
+ * driver's access method) and no userfaultfd range (a fault there waits for
+ * a user-space handler, which would stall every request).
+ */
+static long readable_len(struct mm_struct *mm, u64 addr, size_t len)
+{
+	struct vm_area_struct *vma;
+	u64 end = addr + len, at = addr;
+	VMA_ITERATOR(vmi, mm, addr);
+
+	if (!process_mm_trylock(mm))
+		return -EBUSY;
+	for_each_vma_range(vmi, vma, end) {
+		if (vma->vm_start > at || !(vma->vm_flags & VM_READ) ||
+		    (vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
+		    userfaultfd_armed(vma))
+			break;
+		at = min_t(u64, vma->vm_end, end);
+	}
+	mmap_read_unlock(mm);
+	return at - addr;
+}
+
+long process_read(struct task_struct *task, struct mm_struct *mm, u64 addr,
+		  void *buf, size_t len)
+{
+	long n = readable_len(mm, addr, len);
+	int got;
+
+	if (n <= 0)
+		return n;
+	got = access_process_vm(task, addr, buf, n, 0);
+	return max(got, 0);
+}
+
+/* ---- detail ----------------------------------------------------------- */
+
+/*
+ * As /proc/PID/cmdline: the argument area; when its last byte is not NUL
+ * (setproctitle()), the first string of at most a page, with its NUL.
+ */
+static u32 read_cmdline(struct task_struct *task, struct mm_struct *mm,
+			char *buf, size_t cap, u32 *flags)
+{
+	unsigned long arg_start, arg_end, env_end;
+	size_t want;
+	char last;
+	long got;
+
+	spin_lock(&mm->arg_lock);
+	arg_start = mm->arg_start;
+	arg_end = mm->arg_end;
+	env_end = mm->env_end;
+	spin_unlock(&mm->arg_lock);
+	if (!env_end || arg_start >= arg_end)
+		return 0;
+
+	if (process_read(task, mm, arg_end - 1, &last, 1) == 1 && last) {
+		got = process_read(task, mm, arg_start, buf,
+				   min_t(size_t, PAGE_SIZE, cap));
+		if (got <= 0)
+			return 0;
+		want = strnlen(buf, got);
+		return want < (size_t)got ? want + 1 : want;
+	}
+	want = arg_end - arg_start;
+	got = process_read(task, mm, arg_start, buf, min(want, cap));
+	if (got < 0)
+		got = 0;
+	if ((size_t)got < want)
+		*flags |= HW_DF_CMDLINE_TRUNCATED;
+	return got;
+}
+
+/* readlink /proc/PID/cwd into scratch; its length, or -1. */
+static int read_cwd(struct task_struct *task, char *scratch, char **out)
+{
+	struct fs_struct *fs;
+	struct path pwd;
+	char *p;
+
+	/* get_fs_pwd() is not exported: the same steps. */
+	task_lock(task);
+	fs = task->fs;
+	if (fs) {
+		spin_lock(&fs->lock);
+		pwd = fs->pwd;
+		path_get(&pwd);
+		spin_unlock(&fs->lock);
+	}
+	task_unlock(task);
+	if (!fs)
+		return -1;
+	p = d_path(&pwd, scratch, PATH_MAX);
+	path_put(&pwd);
+	if (IS_ERR(p))
+		return -1;
+	*out = p;
+	return strlen(p);
+}
+
+static void fill_creds(struct task_struct *task, struct hw_proc_detail *d)
+{
+	const struct cred *cred;
+
+	rcu_read_lock();
+	cred = __task_cred(task);
+	d->uid[0] = from_kuid(&init_user_ns, cred->uid);
+	d->uid[1] = from_kuid(&init_user_ns, cred->euid);
+	d->uid[2] = from_kuid(&init_user_ns, cred->suid);
+	d->uid[3] = from_kuid(&init_user_ns, cred->fsuid);
+	d->gid[0] = from_kgid(&init_user_ns, cred->gid);
+	d->gid[1] = from_kgid(&init_user_ns, cred->egid);
+	d->gid[2] = from_kgid(&init_user_ns, cred->sgid);
+	d->gid[3] = from_kgid(&init_user_ns, cred->fsgid);
+	d->cap_effective = hw_cap_mask(cred->cap_effective);
+	d->cap_permitted = hw_cap_mask(cred->cap_permitted);
+	rcu_read_unlock();
+}
+
+/*
+ * CPU times and faults of all threads, live and dead, as /proc/PID/stat
+ * sums them. /proc scales the group's total with
+ * thread_group_cputime_adjusted(), which is not exported; here each live
+ * thread is scaled by task_cputime_adjusted() (as /proc/PID/task/TID/stat)
+ * and exited threads add their unscaled times kept in the signal struct.
+ */
+static void fill_times(struct task_struct *task, struct hw_proc_detail *d)
+{
+	struct signal_struct *sig = task->signal;
+	struct task_struct *t;
+	u64 ut, st;
+
+	rcu_read_lock();
+	d->utime_ns = sig->utime;
+	d->stime_ns = sig->stime;
+	d->min_flt = sig->min_flt;
+	d->maj_flt = sig->maj_flt;
+	for_each_thread(task, t) {
+		task_cputime_adjusted(t, &ut, &st);
+		d->utime_ns += ut;
+		d->stime_ns += st;
+		d->min_flt += t->min_flt;
+		d->maj_flt += t->maj_flt;
+	}
+	rcu_read_unlock();
+	/* As /proc/PID/status: the thread-group leader's own. */
+	d->nvcsw = task->nvcsw;
+	d->nivcsw = task->nivcsw;
+}
+
+/*
+ * The task's sighand locked, as lock_task_sighand() (not exported) does:
+ * sighand structs are freed only after RCU, so the lock can be taken and
+ * the pointer checked again.
+ */
+static struct sighand_struct *lock_sighand(struct task_struct *task,
+					   unsigned long *irqflags)
+{
+	struct sighand_struct *sh;
+
+	rcu_read_lock();
+	for (;;) {
+		sh = rcu_dereference(task->sighand);
+		if (!sh)
+			break;
+		spin_lock_irqsave(&sh->siglock, *irqflags);
+		if (likely(sh == rcu_access_pointer(task->sighand)))
+			break;
+		spin_unlock_irqrestore(&sh->siglock, *irqflags);
+	}
+	rcu_read_unlock();
+	return sh;
+}
+
+/* Signal masks as /proc/PID/status: SigPnd ShdPnd SigBlk SigIgn SigCgt. */
+static void fill_signals(struct task_struct *task, struct hw_proc_detail *d)
+{
+	struct sighand_struct *sh;
+	unsigned long irqflags;
+	int sig;
+
+	sh = lock_sighand(task, &irqflags);
+	if (!sh)
+		return;
+	d->sig_pending = task->pending.signal.sig[0];
+	d->sig_shared_pending = task->signal->shared_pending.signal.sig[0];
+	d->sig_blocked = task->blocked.sig[0];
+	for (sig = 1; sig <= _NSIG; sig++) {
+		__sighandler_t handler = sh->action[sig - 1].sa.sa_handler;
+
+		if (handler == SIG_IGN)
+			d->sig_ignored |= 1ULL << (sig - 1);
+		else if (handler != SIG_DFL)
+			d->sig_caught |= 1ULL << (sig - 1);
+	}
+	spin_unlock_irqrestore(&sh->siglock, irqflags);
+}
+
+u32 process_detail(struct task_struct *task, void *buf, size_t cap,
+		   char *scratch)
+{
+	struct hw_proc_detail *d = buf;
+	char *cmdline = (char *)(d + 1);
+	struct mm_struct *mm;
+	char *cwd = NULL;
+	int cwd_len;
+
+	memset(d, 0, sizeof(*d));
+	d->pid = task->tgid;
+	fill_creds(task, d);
+	fill_times(task, d);
+	fill_signals(task, d);
+	d->threads = get_nr_threads(task);
+	d->nice = task_nice(task);
+	d->policy = task->policy;
+	d->exit_signal = task->exit_signal;
+	d->state = task_state_to_char(task);
+
+	cwd_len = read_cwd(task, scratch, &cwd);
+	if (cwd_len < 0) {
+		d->flags |= HW_DF_CWD_UNAVAILABLE;
+		cwd_len = 0;
+	}
+	mm = get_task_mm(task);
+	if (mm) {
+		d->cmdline_len = read_cmdline(task, mm, cmdline,
+					      cap - sizeof(*d) - cwd_len,
+					      &d->flags);
+		mmput(mm);
+	}
+	if (cwd_len)
+		memcpy(cmdline + d->cmdline_len, cwd, cwd_len);
+	d->cwd_len = cwd_len;
+	return sizeof(*d) + d->cmdline_len + d->cwd_len;
+}

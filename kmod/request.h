@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Host requests (docs/protocol.md, "Requests: rings"): a kernel thread polls
+ * the request page and answers in the response slots.
+ */
+#ifndef HAYWIRE_REQUEST_H
+#define HAYWIRE_REQUEST_H
+
+/*
+ * Start answering the requests in the fixed area of the beacon (its
+ * request page and response slots, see beacon.h), which must stay in place
+ * until requests_stop() returns.
+ */
+int requests_start(void *fixed_area);
+void requests_stop(void);
+
+#endif /* HAYWIRE_REQUEST_H */

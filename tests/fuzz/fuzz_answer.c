@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer harness over the request client's answer path: the input is a
+ * request and the guest's answer to it, as a sequence of response chunks
+ * (header and data, as they would be copied out of a response slot). Every
+ * chunk goes through the validation the client runs (hwi_answer_chunk),
+ * a complete process detail through hwi_decode_detail, and whatever is
+ * accepted is formatted as text and JSON, as the haywire command would.
+ *
+ * Input: type (1 byte), pid (4), addr (8), len (8), then chunks: a 128-byte
+ * struct hw_response followed by min(data_len, rest, 32640) bytes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "output.h"
+
+#define READ_MAX (1u << 20)
+#define RUNS_MAX 4096
+
+static FILE *sink;
+static struct haywire_xlate_run runs[RUNS_MAX];
+static size_t nruns;
+
+static int keep_run(void *arg, const struct haywire_xlate_run *run)
+{
+	(void)arg;
+	if (nruns == RUNS_MAX)
+		return 1;
+	runs[nruns++] = *run;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct haywire_gpa_map map = {
+		1, { { 0, 1ULL << 32, 0 } } };
+	struct haywire_error err;
+	struct hwi_answer a;
+	unsigned char *dst = NULL;
+	uint64_t addr, len, cursor = 1;
+	uint32_t type;
+	int32_t pid;
+	size_t at = 21;
+	int rc = 0;
+
+	if (!sink)
+		sink = fopen("/dev/null", "w");
+	if (size < at)
+		return 0;
+	type = data[0] % 9;
+	memcpy(&pid, data + 1, 4);
+	memcpy(&addr, data + 5, 8);
+	memcpy(&len, data + 13, 8);
+	if (type == HW_REQ_READ) {
+		len = len % READ_MAX + 1;
+		dst = malloc(len);
+		if (!dst)
+			return 0;
+	}
+	hwi_answer_init(&a, type, pid, 0, addr, len);
+	a.dst = dst;
+	a.fn = keep_run;
+	nruns = 0;
+	while (!rc && cursor && size - at >= sizeof(struct hw_response)) {
+		struct hw_response h;
+		size_t n;
+
+		memcpy(&h, data + at, sizeof(h));
+		at += sizeof(h);
+		/* The client copies at most a slot's worth of data. */
+		if (h.data_len > HW_RESPONSE_DATA_MAX)
+			break;
+		n = size - at < h.data_len ? size - at : h.data_len;
+		h.data_len = (uint32_t)n;
+		rc = hwi_answer_chunk(&a, &h, data + at, &cursor, &err);
+		at += n;
+		if (a.fn_rc)
+			break;
+	}
+	if (!rc && !cursor) {
+		struct translate_result t = {
+			.pid = pid, .addr = addr, .len = len, .runs = runs,
+			.count = nruns, .map = &map,
+		};
+		struct haywire_detail *d;
+
+		switch (type) {
+		case HW_REQ_TRANSLATE:
+			print_translate(sink, &t);
+			print_json(sink, json_translate(&t));
+			break;
+		case HW_REQ_READ:
+			print_hexdump(sink, addr, dst, (size_t)len);
+			print_json(sink, json_read(pid, false, addr, dst,
+						   (size_t)len));
+			break;
+		case HW_REQ_PROC_DETAIL:
+			if (!hwi_decode_detail(a.buf, a.buf_len, pid, &d,
+					       &err)) {
+				print_detail(sink, d);
+				print_json(sink, json_detail(d));
+				haywire_detail_free(d);
+			}
+			break;
+		}
+	}
+	hwi_answer_release(&a);
+	free(dst);
+	return 0;
+}

@@ -1,0 +1,6 @@
+#!/bin/sh
+# Request-ring and process-memory figures on a real guest: see
+# tools/bench-rings.py. No assertions on timings.
+#
+#   HAYWIRE_BENCH_KERNEL=6.1
+exec /usr/bin/python3 "$(dirname "$0")/bench-rings.py" "$@"
