@@ -156,16 +156,45 @@ void beacon_set_magic(struct beacon *b)
 	b->live = true;
 }
 
+/*
+ * Free extent 0 except its request pages. Host clients write those pages
+ * and check the magic just before each store, so one may be a moment late
+ * to see HWGONE!!; memory it could write is never handed back to the
+ * kernel (this leaks BEACON_REQUESTS_SIZE bytes per unload).
+ */
+static void free_extent0_keeping_requests(struct beacon *b)
+{
+	struct beacon_extent *e = &b->extents[0];
+	unsigned long first = BEACON_REQUESTS_OFFSET >> PAGE_SHIFT;
+	unsigned long end = (BEACON_REQUESTS_OFFSET + BEACON_REQUESTS_SIZE) >>
+			    PAGE_SHIFT;
+	unsigned long i;
+
+	split_page(e->page, e->order);
+	for (i = 0; i < (1UL << e->order); i++)
+		if (i < first || i >= end)
+			__free_page(nth_page(e->page, i));
+	e->page = NULL;
+	b->nr_extents = 0;
+	b->logical_size = 0;
+}
+
 void beacon_destroy(struct beacon *b)
 {
+	bool live = b->live;
+
 	if (b->base) {
 		/* A host that finds this page again reports "unloaded". */
-		if (b->live)
+		if (live)
 			WRITE_ONCE(b->index->magic, HW_MAGIC_GONE);
 		smp_mb();
 		vunmap(b->base);
 		b->base = NULL;
 		b->index = NULL;
+	}
+	if (live && b->nr_extents) {
+		free_extents_from(b, 1);
+		free_extent0_keeping_requests(b);
 	}
 	free_extents_from(b, 0);
 }

@@ -148,12 +148,13 @@ class Guest:
                 "-chardev", f"socket,id=ctl,path={self.ctl_path},server=on,wait=off"]
         if self.arch == "arm64":
             cpu = self.cpu or (TCG_ARM64_CPU if accel == "tcg" else "max")
-            argv += ["-cpu", cpu, "-device", "virtio-serial-device"]
+            argv += ["-cpu", cpu, "-device", "virtio-serial-device",
+                     "-device", "virtio-rng-device"]
         else:
             cpu = self.cpu or (TCG_X86_CPU if accel == "tcg" else None)
             if cpu:
                 argv += ["-cpu", cpu]
-            argv += ["-device", "virtio-serial-pci"]
+            argv += ["-device", "virtio-serial-pci", "-device", "virtio-rng-pci"]
         argv += ["-serial", "chardev:con",
                  "-device", "virtserialport,chardev=ctl,name=haywire.ctl"]
         if self.qmp_path:

@@ -3,8 +3,8 @@
 #
 # usage: tools/mkinitramfs.sh OUT.cpio.gz KERNEL_CACHE_DIR FILE...
 #   KERNEL_CACHE_DIR is what tools/fetch-kernels.sh printed; the kernel's own
-#   virtio console driver (and what it depends on) is added when it is a
-#   module, for the guest's command channel. Each FILE is copied into the
+#   virtio console and RNG drivers (and what they depend on) are added when
+#   they are modules, for the guest's command channel and entropy. Each FILE is copied into the
 #   image: *.ko into /lib/modules, everything else into /bin. The guest's
 #   /init is tests/guest/init. busybox comes from Debian's busybox-static
 #   package, downloaded (not installed) into the project cache.
@@ -63,7 +63,7 @@ add_kmod() {
 	esac
 	echo "$1" >> "$root/etc/boot-modules"
 }
-for m in virtio_pci virtio_mmio virtio_console; do
+for m in virtio_pci virtio_mmio virtio_console virtio_rng; do
 	add_kmod "$m"
 done
 
