@@ -2,6 +2,7 @@
 #
 #   make                  host library and command: build/haywire
 #   make module KDIR=...  guest kernel module against a kernel build tree
+#                         (make clean removes what it leaves in the tree)
 #   make san              host build with ASan + UBSan: build/san/haywire
 #   make check            set up this machine and run every test (TAP)
 #   make demo             set up this machine, boot a demo guest, show its ps
@@ -28,7 +29,7 @@ CLI_SRCS := $(wildcard host/cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all host module module-clean san check demo bench deps clean
+.PHONY: all host module san check demo bench deps clean
 
 all: host
 host: $(BUILD)/haywire
@@ -52,9 +53,6 @@ san:
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-module-clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
-
 deps:
 	tools/install-deps.sh
 
@@ -67,9 +65,11 @@ demo: deps
 bench: deps
 	tools/bench.sh
 
+# Not Kbuild's "clean": with M= it deletes every *.o, *.ko and *.a below the
+# repository, the kernel packages in .cache/ included.
 clean:
 	rm -rf $(BUILD)
-	rm -f kmod/*.o kmod/.*.cmd .*.cmd *.o *.ko *.mod *.mod.c modules.order \
-		Module.symvers
+	rm -f kmod/*.o kmod/.*.cmd .*.cmd *.o *.ko *.mod *.mod.c *.mod.o \
+		.module-common.o modules.order Module.symvers
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
