@@ -14,46 +14,73 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "haywire.h"
+#include "cli.h"
 #include "output.h"
 
-enum exit_code {
-	EXIT_ERROR = 1,
-	EXIT_USAGE = 2,
-	EXIT_NO_BEACON = 3,
-	EXIT_BUSY = 4,
-	EXIT_NOT_FOUND = 5,
-};
+#define READ_MAX	(1024ULL << 20)	/* read: bytes at most */
 
 static const char usage_text[] =
-	"usage: haywire [--mem FILE] [--json] [--no-hint] COMMAND [ARGS]\n"
+	"usage: haywire [--mem FILE] [--source SOURCE] [--qmp SOCKET] [--json]\n"
+	"               COMMAND [ARGS]\n"
 	"\n"
-	"Read the Haywire beacon that the haywire kernel module publishes in a\n"
-	"guest's RAM, straight from the RAM file QEMU shares\n"
-	"(-object memory-backend-file,share=on,mem-path=FILE).\n"
+	"See inside a running QEMU guest: read the Haywire beacon that the haywire\n"
+	"kernel module publishes in guest RAM, straight from the RAM file QEMU\n"
+	"shares (-object memory-backend-file,share=on,mem-path=FILE), or walk the\n"
+	"guest kernel's own structures without any guest companion (agentless).\n"
 	"\n"
 	"commands:\n"
-	"  info       the beacon: version, kernel, snapshot age, counts, where\n"
-	"             it was found, the guest-physical map and the module's stats\n"
-	"  ps         the guest's processes\n"
-	"  maps PID   the memory map of process PID, as /proc/PID/maps\n"
+	"  info                  the beacon (version, kernel, snapshot age, counts,\n"
+	"                        where it was found, the guest-physical map, the\n"
+	"                        module's stats); agentless: the kernel found\n"
+	"  ps                    the guest's processes\n"
+	"  maps PID              the memory map of process PID, as /proc/PID/maps\n"
+	"  translate PID VADDR [LEN]\n"
+	"                        page-table runs of [VADDR, VADDR+LEN) (LEN: one\n"
+	"                        page): VA range, state, GPA, file offset, page\n"
+	"                        size, flags\n"
+	"  read PID VADDR LEN    process memory as a hexdump (-o FILE: raw bytes,\n"
+	"                        -o - to stdout)\n"
+	"  diff                  compare the beacon's process list with an\n"
+	"                        agentless walk (--source memfile, the default,\n"
+	"                        or qmp): processes seen by one view only\n"
+	"  bench PID VADDR       time ps, maps PID, translate of 64 MiB at VADDR\n"
+	"                        and a 1 MiB read at VADDR through each source\n"
+	"\n"
+	"sources (--source):\n"
+	"  beacon    the module's snapshots in the RAM file (the default)\n"
+	"  memfile   agentless: kernel structures read from the RAM file; QMP\n"
+	"            gives the CPU registers and the memory map\n"
+	"  qmp       agentless: every guest memory read through QMP\n"
 	"\n"
 	"options (also after the command):\n"
-	"  --mem FILE   the guest's RAM file (default: $HAYWIRE_MEM)\n"
-	"  --json       print JSON\n"
-	"  --no-hint    neither use nor update the cached index location\n"
-	"  --help       this text\n"
-	"  --version    print the version\n"
+	"  --mem FILE          the guest's RAM file (default: $HAYWIRE_MEM)\n"
+	"  --source SOURCE     beacon, memfile or qmp (default: $HAYWIRE_SOURCE,\n"
+	"                      else beacon)\n"
+	"  --qmp SOCKET        QEMU's QMP monitor: a unix socket path, unix:PATH\n"
+	"                      or tcp:HOST:PORT (default: $HAYWIRE_QMP); with the\n"
+	"                      beacon, its memory map is checked against QEMU's\n"
+	"  --qmp-timeout MS    limit for every QMP step (default 10000)\n"
+	"  --btf FILE          the guest kernel's BTF: a copy of its\n"
+	"                      /sys/kernel/btf/vmlinux, its vmlinux or its vmlinuz\n"
+	"                      (default: $HAYWIRE_BTF)\n"
+	"  --system-map FILE   its System.map, or a copy of its /proc/kallsyms\n"
+	"                      read as root (default: $HAYWIRE_SYSTEM_MAP)\n"
+	"  --json              print JSON\n"
+	"  -o FILE             read: write the raw bytes to FILE ('-': stdout)\n"
+	"  --runs N            bench: repetitions per figure (default 5)\n"
+	"  --no-hint           neither use nor update the cached index location\n"
+	"  --help              this text\n"
+	"  --version           print the version\n"
 	"\n"
 	"exit status: 0 ok, 1 error, 2 usage, 3 no beacon (module not loaded or\n"
-	"unloaded), 4 busy (try again), 5 no such process\n";
+	"unloaded), 4 busy (try again), 5 no such process, 7 address not mapped,\n"
+	"8 diff found differences\n";
 
 #define MAX_WARNINGS 4
 static char warnings[MAX_WARNINGS][HAYWIRE_MSG_MAX];
 static unsigned int nwarnings;
 
-__attribute__((format(printf, 1, 2)))
-static void warn(const char *fmt, ...)
+void warn(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -64,13 +91,13 @@ static void warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Called once the command cannot fail any more, before its output. */
-static void print_warnings(void)
+void print_warnings(void)
 {
 	unsigned int i;
 
 	for (i = 0; i < nwarnings; i++)
 		fprintf(stderr, "haywire: warning: %s\n", warnings[i]);
+	nwarnings = 0;
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -97,9 +124,49 @@ static int fail(const struct haywire_error *err)
 		return EXIT_BUSY;
 	case HAYWIRE_E_NOT_FOUND:
 		return EXIT_NOT_FOUND;
+	case HAYWIRE_E_UNMAPPED:
+		return EXIT_UNMAPPED;
 	default:
 		return EXIT_ERROR;
 	}
+}
+
+bool parse_number(const char *s, bool suffixes, uint64_t *v)
+{
+	unsigned int shift = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return false;
+	if (suffixes && *end && !end[1]) {
+		const char *units = "KMG";
+		const char *u = strchr(units, *end);
+
+		if (!u)
+			return false;
+		shift = 10 * (unsigned int)(u - units + 1);
+		end++;
+	}
+	if (*end || (shift && *v > (UINT64_MAX >> shift)))
+		return false;
+	*v <<= shift;
+	return true;
+}
+
+static bool valid_pid(const char *s)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return !errno && !*end && v > 0 && v <= INT32_MAX;
 }
 
 static void warn_snapshot(struct haywire_beacon *b, struct haywire_info *info,
@@ -128,90 +195,273 @@ static void warn_snapshot(struct haywire_beacon *b, struct haywire_info *info,
 		     info->vmas, info->vmas_total);
 }
 
+/* Beacon snapshots get the freshness warnings, agentless walks a note. */
+static void warn_view(struct haywire_source *src, struct haywire_info *info,
+		      bool counts)
+{
+	if (haywire_source_beacon(src))
+		warn_snapshot(haywire_source_beacon(src), info, counts);
+	else if (*info->note)
+		warn("%s", info->note);
+}
+
+static void print_json_with_source(struct json_object *obj,
+				   struct haywire_source *src)
+{
+	json_object_object_add(obj, "source", json_object_new_string(
+		haywire_source_name(haywire_source_kind(src))));
+	print_json(stdout, obj);
+}
+
 struct command {
 	const char *name;
-	int args;
-	int (*run)(struct haywire_beacon *b, char **argv, bool json,
+	int min_args, max_args;
+	const char *args_text;
+	bool needs_pid;
+	/* with an open source, or NULL: the command opens its own */
+	int (*run)(struct cli *cli, struct haywire_source *src, char **argv,
 		   struct haywire_error *err);
+	int (*run_alone)(struct cli *cli, char **argv,
+			 struct haywire_error *err);
 };
 
-static int cmd_info(struct haywire_beacon *b, char **argv, bool json,
+static int cmd_info(struct cli *cli, struct haywire_source *src, char **argv,
 		    struct haywire_error *err)
 {
+	const struct haywire_qemu_ram *ram = haywire_source_qemu_ram(src);
+	const char *name = haywire_source_name(haywire_source_kind(src));
 	struct haywire_info info;
-	int rc = haywire_read_info(b, &info, err);
+	struct json_object *obj;
+	int rc;
 
 	(void)argv;
+	if (!haywire_source_beacon(src)) {
+		const struct haywire_agentless_info *ai =
+			haywire_agentless_info(haywire_source_agentless(src));
+
+		print_warnings();
+		if (cli->json) {
+			obj = json_agentless_info(name, ai);
+			json_add_qemu_ram(obj, ram);
+			print_json(stdout, obj);
+		} else {
+			print_agentless_info(stdout, name, ai);
+			print_qemu_ram(stdout, ram);
+		}
+		return 0;
+	}
+	rc = haywire_read_info(haywire_source_beacon(src), &info, err);
 	if (rc)
 		return rc;
-	warn_snapshot(b, &info, true);
+	warn_snapshot(haywire_source_beacon(src), &info, true);
 	print_warnings();
-	if (json)
-		print_json(stdout, json_info(&info));
-	else
+	if (cli->json) {
+		obj = json_info(&info);
+		if (ram)
+			json_add_qemu_ram(obj, ram);
+		print_json(stdout, obj);
+	} else {
 		print_info(stdout, &info);
+		if (ram) {
+			print_qemu_ram(stdout, ram);
+			fprintf(stdout, "map check:     QEMU's map and the beacon's agree\n");
+		}
+	}
 	return 0;
 }
 
-static int cmd_ps(struct haywire_beacon *b, char **argv, bool json,
+static int cmd_ps(struct cli *cli, struct haywire_source *src, char **argv,
 		  struct haywire_error *err)
 {
 	struct haywire_procs *procs;
-	int rc = haywire_read_procs(b, &procs, err);
+	int rc = haywire_source_procs(src, &procs, err);
 
 	(void)argv;
 	if (rc)
 		return rc;
-	warn_snapshot(b, &procs->info, true);
+	warn_view(src, &procs->info, true);
 	print_warnings();
-	if (json)
-		print_json(stdout, json_ps(procs));
+	if (cli->json)
+		print_json_with_source(json_ps(procs), src);
 	else
 		print_ps(stdout, procs);
 	haywire_procs_free(procs);
 	return 0;
 }
 
-static int cmd_maps(struct haywire_beacon *b, char **argv, bool json,
+static int cmd_maps(struct cli *cli, struct haywire_source *src, char **argv,
 		    struct haywire_error *err)
 {
 	struct haywire_maps *maps;
-	int rc = haywire_read_maps(b, (int32_t)strtol(argv[0], NULL, 10),
-				   &maps, err);
+	int rc = haywire_source_maps(src, (int32_t)strtol(argv[0], NULL, 10),
+				     &maps, err);
 
 	if (rc)
 		return rc;
-	warn_snapshot(b, &maps->info, false);
+	warn_view(src, &maps->info, false);
 	if (maps->proc.flags & HW_PF_VMAS_TRUNCATED)
 		warn("process %d: only %u of its %u VMAs are in the snapshot (the beacon is full)",
 		     maps->proc.pid, maps->proc.vma_count,
 		     maps->proc.vma_total);
 	print_warnings();
-	if (json)
-		print_json(stdout, json_maps(maps));
+	if (cli->json)
+		print_json_with_source(json_maps(maps), src);
 	else
 		print_maps(stdout, maps);
 	haywire_maps_free(maps);
 	return 0;
 }
 
-static const struct command commands[] = {
-	{ "info", 0, cmd_info },
-	{ "ps", 0, cmd_ps },
-	{ "maps", 1, cmd_maps },
+struct run_list {
+	struct haywire_xlate_run *runs;
+	size_t count, cap;
 };
 
-static bool valid_pid(const char *s)
+static int collect_run(void *arg, const struct haywire_xlate_run *run)
 {
-	char *end;
-	long v;
+	struct run_list *l = arg;
 
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return !errno && !*end && v > 0 && v <= INT32_MAX;
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct haywire_xlate_run *p = realloc(l->runs,
+						      cap * sizeof(*p));
+
+		if (!p)
+			return HAYWIRE_E_NOMEM;
+		l->runs = p;
+		l->cap = cap;
+	}
+	l->runs[l->count++] = *run;
+	return 0;
 }
+
+/* VADDR and LEN arguments: numbers, a range that does not wrap. */
+static int range_args(char **argv, bool have_len, uint64_t *va, uint64_t *len,
+		      struct haywire_error *err)
+{
+	*len = 4096;
+	if (!parse_number(argv[1], false, va)) {
+		err->code = HAYWIRE_E_INVALID;
+		snprintf(err->msg, sizeof(err->msg),
+			 "'%s' is not an address (decimal or 0x hex)", argv[1]);
+		return HAYWIRE_E_INVALID;
+	}
+	if (have_len && (!parse_number(argv[2], true, len) || !*len)) {
+		err->code = HAYWIRE_E_INVALID;
+		snprintf(err->msg, sizeof(err->msg),
+			 "'%s' is not a length (a positive number, K, M or G)",
+			 argv[2]);
+		return HAYWIRE_E_INVALID;
+	}
+	if (*len - 1 > UINT64_MAX - *va) {
+		err->code = HAYWIRE_E_INVALID;
+		snprintf(err->msg, sizeof(err->msg),
+			 "0x%" PRIx64 " + %" PRIu64 " wraps around", *va, *len);
+		return HAYWIRE_E_INVALID;
+	}
+	return 0;
+}
+
+static int cmd_translate(struct cli *cli, struct haywire_source *src,
+			 char **argv, struct haywire_error *err)
+{
+	struct run_list l = { 0 };
+	struct translate_out t;
+	uint64_t va, len;
+	int rc;
+
+	rc = range_args(argv, argv[2] != NULL, &va, &len, err);
+	if (rc)
+		return rc;
+	t.pid = (int32_t)strtol(argv[0], NULL, 10);
+	rc = haywire_source_translate(src, t.pid, va, len, collect_run, &l,
+				      err);
+	if (rc == HAYWIRE_E_NOMEM && !err->msg[0])
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+	if (rc) {
+		free(l.runs);
+		return rc;
+	}
+	t.source = haywire_source_name(haywire_source_kind(src));
+	t.va = va;
+	t.len = len;
+	t.count = l.count;
+	t.runs = l.runs;
+	t.map = haywire_source_map(src);
+	print_warnings();
+	if (cli->json)
+		print_json(stdout, json_translate(&t));
+	else
+		print_translate(stdout, &t);
+	free(l.runs);
+	return 0;
+}
+
+static int write_raw(const char *path, const unsigned char *data, size_t len,
+		     struct haywire_error *err)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "wb") : stdout;
+
+	if (!f || fwrite(data, 1, len, f) != len ||
+	    (f != stdout && fclose(f))) {
+		err->code = HAYWIRE_E_FILE;
+		snprintf(err->msg, sizeof(err->msg), "cannot write %s: %s",
+			 path, strerror(errno));
+		if (f && f != stdout)
+			fclose(f);
+		return HAYWIRE_E_FILE;
+	}
+	return 0;
+}
+
+static int cmd_read(struct cli *cli, struct haywire_source *src, char **argv,
+		    struct haywire_error *err)
+{
+	const char *name = haywire_source_name(haywire_source_kind(src));
+	int32_t pid = (int32_t)strtol(argv[0], NULL, 10);
+	unsigned char *data;
+	uint64_t va, len;
+	int rc;
+
+	rc = range_args(argv, true, &va, &len, err);
+	if (rc)
+		return rc;
+	if (len > READ_MAX) {
+		err->code = HAYWIRE_E_INVALID;
+		snprintf(err->msg, sizeof(err->msg),
+			 "read: %" PRIu64 " bytes is more than the %llu MiB one read may take",
+			 len, READ_MAX >> 20);
+		return HAYWIRE_E_INVALID;
+	}
+	data = malloc(len);
+	if (!data) {
+		err->code = HAYWIRE_E_NOMEM;
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return HAYWIRE_E_NOMEM;
+	}
+	rc = haywire_source_read(src, pid, va, data, len, err);
+	if (!rc) {
+		print_warnings();
+		if (cli->out_path)
+			rc = write_raw(cli->out_path, data, len, err);
+		else if (cli->json)
+			print_json(stdout, json_read(name, pid, va, data, len));
+		else
+			print_hexdump(stdout, va, data, len);
+	}
+	free(data);
+	return rc;
+}
+
+static const struct command commands[] = {
+	{ "info", 0, 0, "no arguments", false, cmd_info, NULL },
+	{ "ps", 0, 0, "no arguments", false, cmd_ps, NULL },
+	{ "maps", 1, 1, "one argument, a PID", true, cmd_maps, NULL },
+	{ "translate", 2, 3, "PID VADDR [LEN]", true, cmd_translate, NULL },
+	{ "read", 3, 3, "PID VADDR LEN", true, cmd_read, NULL },
+	{ "diff", 0, 0, "no arguments", false, NULL, cmd_diff },
+	{ "bench", 2, 2, "PID VADDR", true, NULL, cmd_bench },
+};
 
 static bool same_hint(const struct haywire_hint *a,
 		      const struct haywire_location *loc)
@@ -219,41 +469,113 @@ static bool same_hint(const struct haywire_hint *a,
 	return a->file_offset == loc->file_offset && a->nonce == loc->nonce;
 }
 
+struct haywire_source *cli_open_source(struct cli *cli,
+				       enum haywire_source_kind kind,
+				       struct haywire_error *err)
+{
+	struct haywire_source_opts o = cli->opts;
+
+	o.kind = kind;
+	o.beacon_opts = &cli->beacon_opts;
+	/* QEMU's map is checked once, not again by every source. */
+	if (kind == HAYWIRE_SOURCE_BEACON && cli->opts.kind != kind)
+		o.qmp = NULL;
+	return haywire_source_open(&o, err);
+}
+
+void cli_close_source(struct cli *cli, struct haywire_source *src)
+{
+	struct haywire_beacon *b = src ? haywire_source_beacon(src) : NULL;
+
+	/* Rediscovery may have moved the index: remember where it is now. */
+	if (b && cli->use_hint && (!cli->have_hint ||
+	    !same_hint(&cli->hint, haywire_beacon_location(b)))) {
+		cli->hint.file_offset = haywire_beacon_location(b)->file_offset;
+		cli->hint.nonce = haywire_beacon_location(b)->nonce;
+		cli->have_hint = true;
+		haywire_hint_save(haywire_source_mem(src), &cli->hint);
+	}
+	haywire_source_close(src);
+}
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_MEM = 256, OPT_JSON, OPT_NO_HINT, OPT_VERSION };
+	enum { OPT_MEM = 256, OPT_JSON, OPT_NO_HINT, OPT_VERSION, OPT_SOURCE,
+	       OPT_QMP, OPT_QMP_TIMEOUT, OPT_BTF, OPT_SYSTEM_MAP, OPT_RUNS };
 	static const struct option options[] = {
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "no-hint", no_argument, NULL, OPT_NO_HINT },
+		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "qmp", required_argument, NULL, OPT_QMP },
+		{ "qmp-timeout", required_argument, NULL, OPT_QMP_TIMEOUT },
+		{ "btf", required_argument, NULL, OPT_BTF },
+		{ "system-map", required_argument, NULL, OPT_SYSTEM_MAP },
+		{ "runs", required_argument, NULL, OPT_RUNS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *mem_path = getenv("HAYWIRE_MEM");
+	struct cli cli = { .use_hint = true, .runs = 5 };
+	const char *source = env("HAYWIRE_SOURCE");
 	const struct command *cmd = NULL;
-	bool json = false, use_hint = true, have_hint = false;
-	struct haywire_opts opts = { 0 };
-	struct haywire_hint hint;
-	struct haywire_error err;
-	struct haywire_mem *mem;
-	struct haywire_beacon *b;
+	struct haywire_error err = { 0 };
+	struct haywire_source *src;
 	unsigned int i;
+	uint64_t v;
 	int opt, nargs, rc;
 
-
+	cli.opts.mem_path = env("HAYWIRE_MEM");
+	cli.opts.qmp = env("HAYWIRE_QMP");
+	cli.opts.btf_path = env("HAYWIRE_BTF");
+	cli.opts.system_map_path = env("HAYWIRE_SYSTEM_MAP");
 	opterr = 0;	/* our own one-line messages */
 	/* GNU getopt permutes: options may come after the command. */
-	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":ho:", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_MEM:
-			mem_path = optarg;
+			cli.opts.mem_path = optarg;
 			break;
 		case OPT_JSON:
-			json = true;
+			cli.json = true;
 			break;
 		case OPT_NO_HINT:
-			use_hint = false;
+			cli.use_hint = false;
+			break;
+		case OPT_SOURCE:
+			source = optarg;
+			break;
+		case OPT_QMP:
+			cli.opts.qmp = optarg;
+			break;
+		case OPT_QMP_TIMEOUT:
+			if (!parse_number(optarg, false, &v) || !v ||
+			    v > 3600000)
+				return usage_error("--qmp-timeout takes milliseconds (1 .. 3600000), not '%s'",
+						   optarg);
+			cli.opts.qmp_timeout_ms = (unsigned int)v;
+			break;
+		case OPT_BTF:
+			cli.opts.btf_path = optarg;
+			break;
+		case OPT_SYSTEM_MAP:
+			cli.opts.system_map_path = optarg;
+			break;
+		case OPT_RUNS:
+			if (!parse_number(optarg, false, &v) || !v || v > 1000)
+				return usage_error("--runs takes a count (1 .. 1000), not '%s'",
+						   optarg);
+			cli.runs = (unsigned int)v;
+			break;
+		case 'o':
+			cli.out_path = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -279,37 +601,41 @@ int main(int argc, char **argv)
 	if (!cmd)
 		return usage_error("unknown command '%s'", argv[optind]);
 	nargs = argc - optind - 1;
-	if (nargs != cmd->args)
-		return usage_error("'%s' takes %s", cmd->name,
-				   cmd->args ? "one argument, a PID" :
-				   "no arguments");
-	if (cmd->args && !valid_pid(argv[optind + 1]))
+	if (nargs < cmd->min_args || nargs > cmd->max_args)
+		return usage_error("'%s' takes %s", cmd->name, cmd->args_text);
+	if (cmd->needs_pid && !valid_pid(argv[optind + 1]))
 		return usage_error("'%s' is not a PID", argv[optind + 1]);
-	if (!mem_path || !*mem_path)
+	if (source && !haywire_source_parse(source, &cli.opts.kind))
+		return usage_error("unknown source '%s' (beacon, memfile or qmp)",
+				   source);
+	if (cli.out_path && strcmp(cmd->name, "read"))
+		return usage_error("-o is for the read command");
+	if (!cli.opts.mem_path && (cli.opts.kind != HAYWIRE_SOURCE_QMP ||
+				   cmd->run_alone))
 		return usage_error("no guest RAM file: use --mem FILE or set HAYWIRE_MEM");
+	if (cli.opts.kind != HAYWIRE_SOURCE_BEACON && !cli.opts.qmp)
+		return usage_error("the %s source needs QEMU's monitor: use --qmp SOCKET or set HAYWIRE_QMP",
+				   haywire_source_name(cli.opts.kind));
 
-	mem = haywire_mem_open(mem_path, &err);
-	if (!mem)
-		return fail(&err);
-	if (use_hint && haywire_hint_load(mem, &hint)) {
-		have_hint = true;
-		opts.hint = &hint;
-	}
-	b = haywire_discover(mem, &opts, &err);
-	if (!b) {
+	if (cli.use_hint && cli.opts.mem_path) {
+		struct haywire_mem *mem = haywire_mem_open(cli.opts.mem_path,
+							   NULL);
+
+		if (mem && haywire_hint_load(mem, &cli.hint)) {
+			cli.have_hint = true;
+			cli.beacon_opts.hint = &cli.hint;
+		}
 		haywire_mem_close(mem);
-		return fail(&err);
 	}
-	rc = cmd->run(b, argv + optind + 1, json, &err);
-	/* Rediscovery may have moved it: remember where it is now. */
-	if (use_hint && (!have_hint ||
-			 !same_hint(&hint, haywire_beacon_location(b)))) {
-		hint.file_offset = haywire_beacon_location(b)->file_offset;
-		hint.nonce = haywire_beacon_location(b)->nonce;
-		haywire_hint_save(mem, &hint);
+	if (cmd->run_alone) {
+		rc = cmd->run_alone(&cli, argv + optind + 1, &err);
+	} else {
+		src = cli_open_source(&cli, cli.opts.kind, &err);
+		if (!src)
+			return fail(&err);
+		rc = cmd->run(&cli, src, argv + optind + 1, &err);
+		cli_close_source(&cli, src);
 	}
-	haywire_beacon_free(b);
-	haywire_mem_close(mem);
 	if (rc)
 		return fail(&err);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
@@ -317,5 +643,5 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return EXIT_ERROR;
 	}
-	return 0;
+	return cli.status;
 }

@@ -96,22 +96,23 @@ static unsigned int flag_words(uint32_t flags, const struct flag_name *names,
 struct text_words {
 	char *buf;
 	size_t n, used;
+	const char *sep;
 };
 
 static void add_text_word(void *ctx, const char *word)
 {
 	struct text_words *t = ctx;
 	int len = snprintf(t->buf + t->used, t->n - t->used, "%s%s",
-			   t->used ? ", " : "", word);
+			   t->used ? t->sep : "", word);
 
 	if (len > 0 && (size_t)len < t->n - t->used)
 		t->used += (size_t)len;
 }
 
 static void format_flags(char *buf, size_t n, uint32_t flags,
-			 const struct flag_name *names)
+			 const struct flag_name *names, const char *sep)
 {
-	struct text_words t = { buf, n, 0 };
+	struct text_words t = { buf, n, 0, sep };
 
 	buf[0] = '\0';
 	if (!flag_words(flags, names, add_text_word, &t))
@@ -120,12 +121,12 @@ static void format_flags(char *buf, size_t n, uint32_t flags,
 
 void format_index_flags(char *buf, size_t n, uint32_t flags)
 {
-	format_flags(buf, n, flags, index_flags);
+	format_flags(buf, n, flags, index_flags, ", ");
 }
 
 void format_proc_flags(char *buf, size_t n, uint32_t flags)
 {
-	format_flags(buf, n, flags, proc_flags);
+	format_flags(buf, n, flags, proc_flags, ", ");
 }
 
 static void add_json_word(void *ctx, const char *word)
@@ -646,5 +647,333 @@ struct json_object *json_info(const struct haywire_info *info)
 	json_object_object_add(o, "ram", arr);
 
 	json_object_object_add(o, "stats", json_stats(info));
+	return o;
+}
+
+/* ---- translate ------------------------------------------------------- */
+
+static const struct flag_name xlate_flags[] = {
+	{ HAYWIRE_XF_WRITE, "write" },
+	{ HAYWIRE_XF_USER, "user" },
+	{ HAYWIRE_XF_NX, "nx" },
+	{ HAYWIRE_XF_PROTNONE, "protnone" },
+	{ 0, NULL },
+};
+
+static const char *state_name(enum haywire_page_state state)
+{
+	switch (state) {
+	case HAYWIRE_PAGE_PRESENT: return "present";
+	case HAYWIRE_PAGE_SWAPPED: return "swapped";
+	default: return "unmapped";
+	}
+}
+
+static void page_size_text(char *buf, size_t n, unsigned int shift)
+{
+	if (!shift)
+		snprintf(buf, n, "-");
+	else if (shift >= 30)
+		snprintf(buf, n, "%lluG", 1ULL << (shift - 30));
+	else if (shift >= 20)
+		snprintf(buf, n, "%lluM", 1ULL << (shift - 20));
+	else
+		snprintf(buf, n, "%lluK", 1ULL << (shift - 10));
+}
+
+void print_translate(FILE *out, const struct translate_out *t)
+{
+	size_t i;
+
+	fprintf(out, "%-33s %-8s %-18s %-18s %4s %s\n", "VA-RANGE", "STATE",
+		"GPA", "FILE-OFFSET", "PAGE", "FLAGS");
+	for (i = 0; i < t->count; i++) {
+		const struct haywire_xlate_run *r = &t->runs[i];
+		char gpa[24] = "-", off[24] = "-", page[24], flags[64] = "-";
+		uint64_t fo;
+
+		page_size_text(page, sizeof(page), r->page_shift);
+		if (r->state == HAYWIRE_PAGE_PRESENT) {
+			snprintf(gpa, sizeof(gpa), "0x%016" PRIx64, r->gpa);
+			if (t->map && haywire_map_lookup(t->map, r->gpa, 1, &fo))
+				snprintf(off, sizeof(off), "0x%016" PRIx64, fo);
+			if (r->flags)
+				format_flags(flags, sizeof(flags), r->flags,
+					     xlate_flags, ",");
+		}
+		fprintf(out, "%016" PRIx64 "-%016" PRIx64 " %-8s %-18s %-18s %4s %s\n",
+			r->va, r->va + r->len, state_name(r->state), gpa, off,
+			page, flags);
+	}
+}
+
+struct json_object *json_translate(const struct translate_out *t)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *arr = json_object_new_array_ext((int)t->count);
+	size_t i;
+
+	json_object_object_add(o, "source", json_object_new_string(t->source));
+	json_object_object_add(o, "pid", json_object_new_int(t->pid));
+	json_object_object_add(o, "va", json_hex(t->va));
+	json_object_object_add(o, "len", json_object_new_uint64(t->len));
+	for (i = 0; i < t->count; i++) {
+		const struct haywire_xlate_run *r = &t->runs[i];
+		struct json_object *run = json_object_new_object();
+		uint64_t fo;
+
+		json_object_object_add(run, "start", json_hex(r->va));
+		json_object_object_add(run, "end", json_hex(r->va + r->len));
+		json_object_object_add(run, "state", json_object_new_string(
+					       state_name(r->state)));
+		if (r->state == HAYWIRE_PAGE_PRESENT) {
+			json_object_object_add(run, "gpa", json_hex(r->gpa));
+			json_object_object_add(run, "file_offset",
+				t->map && haywire_map_lookup(t->map, r->gpa, 1,
+							     &fo) ?
+				json_hex(fo) : NULL);
+		} else {
+			json_object_object_add(run, "gpa", NULL);
+			json_object_object_add(run, "file_offset", NULL);
+		}
+		json_object_object_add(run, "page_size", json_object_new_uint64(
+			r->page_shift ? 1ULL << r->page_shift : 0));
+		json_object_object_add(run, "flags",
+				       json_flags(r->flags, xlate_flags));
+		json_object_array_add(arr, run);
+	}
+	json_object_object_add(o, "runs", arr);
+	return o;
+}
+
+/* ---- read ------------------------------------------------------------- */
+
+void print_hexdump(FILE *out, uint64_t va, const unsigned char *data,
+		   size_t len)
+{
+	size_t i, j;
+	bool starred = false;
+
+	for (i = 0; i < len; i += 16) {
+		size_t n = len - i < 16 ? len - i : 16;
+
+		/* like hexdump -C: repeated full lines become one "*" */
+		if (i && n == 16 && i + 16 <= len &&
+		    !memcmp(data + i, data + i - 16, 16)) {
+			if (!starred)
+				fputs("*\n", out);
+			starred = true;
+			continue;
+		}
+		starred = false;
+		fprintf(out, "%016" PRIx64 " ", va + i);
+		for (j = 0; j < 16; j++) {
+			if (j == 8)
+				fputc(' ', out);
+			if (j < n)
+				fprintf(out, " %02x", data[i + j]);
+			else
+				fputs("   ", out);
+		}
+		fputs("  |", out);
+		for (j = 0; j < n; j++)
+			fputc(data[i + j] >= 0x20 && data[i + j] < 0x7f ?
+			      data[i + j] : '.', out);
+		fputs("|\n", out);
+	}
+	fprintf(out, "%016" PRIx64 "\n", va + len);
+}
+
+struct json_object *json_read(const char *source, int32_t pid, uint64_t va,
+			      const unsigned char *data, size_t len)
+{
+	struct json_object *o = json_object_new_object();
+	static const char hex[] = "0123456789abcdef";
+	char *text = malloc(len * 2 + 1);
+	size_t i;
+
+	json_object_object_add(o, "source", json_object_new_string(source));
+	json_object_object_add(o, "pid", json_object_new_int(pid));
+	json_object_object_add(o, "va", json_hex(va));
+	json_object_object_add(o, "len", json_object_new_uint64(len));
+	if (text) {
+		for (i = 0; i < len; i++) {
+			text[2 * i] = hex[data[i] >> 4];
+			text[2 * i + 1] = hex[data[i] & 15];
+		}
+		json_object_object_add(o, "data", json_object_new_string_len(
+					       text, (int)(len * 2)));
+		free(text);
+	}
+	return o;
+}
+
+/* ---- QEMU's RAM map and the agentless view ---------------------------- */
+
+static void print_runs(FILE *out, const struct haywire_run *runs,
+		       unsigned int count)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		fprintf(out, "  GPA 0x%" PRIx64 "-0x%" PRIx64 " -> file 0x%"
+			PRIx64 "\n", runs[i].gpa, runs[i].gpa + runs[i].size,
+			runs[i].file_offset);
+}
+
+void print_qemu_ram(FILE *out, const struct haywire_qemu_ram *ram)
+{
+	fprintf(out, "QEMU RAM:      backend '%s', %" PRIu64 " MiB, %s\n",
+		ram->backend, ram->size >> 20,
+		*ram->mem_path ? ram->mem_path : "not file-backed");
+	fprintf(out, "QEMU pieces:   %u (info mtree -f)\n", ram->count);
+	print_runs(out, ram->runs, ram->count);
+	fprintf(out, "QEMU map:      %u runs\n", ram->map.count);
+	print_runs(out, ram->map.runs, ram->map.count);
+}
+
+static struct json_object *json_runs(const struct haywire_run *runs,
+				     unsigned int count)
+{
+	struct json_object *arr = json_object_new_array();
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		struct json_object *run = json_range("gpa", runs[i].gpa,
+						     runs[i].size);
+
+		json_object_object_add(run, "file_offset",
+				       json_hex(runs[i].file_offset));
+		json_object_array_add(arr, run);
+	}
+	return arr;
+}
+
+void json_add_qemu_ram(struct json_object *o,
+		       const struct haywire_qemu_ram *ram)
+{
+	struct json_object *q = json_object_new_object();
+
+	json_object_object_add(q, "backend", json_object_new_string(ram->backend));
+	json_object_object_add(q, "mem_path", json_object_new_string(ram->mem_path));
+	json_object_object_add(q, "size", json_object_new_uint64(ram->size));
+	json_object_object_add(q, "pieces", json_runs(ram->runs, ram->count));
+	json_object_object_add(o, "qemu_ram", q);
+	json_object_object_add(o, "qemu_map", json_runs(ram->map.runs,
+							ram->map.count));
+}
+
+void print_agentless_info(FILE *out, const char *source,
+			  const struct haywire_agentless_info *ai)
+{
+	fprintf(out, "source:        %s (agentless)\n", source);
+	fprintf(out, "kernel:        ");
+	print_display(out, ai->release, strlen(ai->release));
+	fprintf(out, " (x86-64, %u-level paging, %u CPUs)\n",
+		ai->paging_levels, ai->cpus);
+	fprintf(out, "banner:        ");
+	print_display(out, ai->banner, strlen(ai->banner));
+	fputc('\n', out);
+	fprintf(out, "kernel types:  %s%s\n", ai->btf_kind,
+		ai->banner_checked ? ", its banner matches the guest's" : "");
+	fprintf(out, "_text:         0x%016" PRIx64 " (KASLR slide %s0x%" PRIx64
+		"), physical 0x%" PRIx64 "\n", ai->text_va,
+		ai->kaslr_slide < 0 ? "-" : "",
+		ai->kaslr_slide < 0 ? (uint64_t)-ai->kaslr_slide :
+		(uint64_t)ai->kaslr_slide, ai->text_pa);
+	fprintf(out, "direct map:    0x%016" PRIx64 " (page_offset_base)\n",
+		ai->page_offset_base);
+	fprintf(out, "page tables:   kernel 0x%" PRIx64 ", CR3 0x%" PRIx64 "\n",
+		ai->kernel_root, ai->cr3);
+}
+
+struct json_object *json_agentless_info(const char *source,
+					const struct haywire_agentless_info *ai)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "source", json_object_new_string(source));
+	json_object_object_add(o, "kernel_release", json_guest_string(
+		ai->release, strlen(ai->release)));
+	json_object_object_add(o, "banner", json_guest_string(
+		ai->banner, strlen(ai->banner)));
+	json_object_object_add(o, "arch", json_object_new_string("x86-64"));
+	json_object_object_add(o, "paging_levels",
+			       json_object_new_uint64(ai->paging_levels));
+	json_object_object_add(o, "cpus", json_object_new_uint64(ai->cpus));
+	json_object_object_add(o, "btf_kind", json_object_new_string(ai->btf_kind));
+	json_object_object_add(o, "banner_checked",
+			       json_object_new_boolean(ai->banner_checked));
+	json_object_object_add(o, "text_va", json_hex(ai->text_va));
+	json_object_object_add(o, "text_pa", json_hex(ai->text_pa));
+	json_object_object_add(o, "kaslr_slide",
+			       json_object_new_int64(ai->kaslr_slide));
+	json_object_object_add(o, "page_offset_base",
+			       json_hex(ai->page_offset_base));
+	json_object_object_add(o, "kernel_root", json_hex(ai->kernel_root));
+	json_object_object_add(o, "cr3", json_hex(ai->cr3));
+	return o;
+}
+
+/* ---- diff ------------------------------------------------------------- */
+
+static void print_diff_side(FILE *out, const char *title,
+			    const struct haywire_proc *const *procs, size_t n)
+{
+	size_t i;
+
+	fprintf(out, "only in %s: %zu\n", title, n);
+	for (i = 0; i < n; i++) {
+		char comm[HW_COMM_LEN];
+
+		display_copy(comm, procs[i]->comm, sizeof(comm));
+		fprintf(out, "  %7d %7d %5u %c %6" PRIu64 ".%02" PRIu64 " %s\n",
+			procs[i]->pid, procs[i]->ppid, procs[i]->uid,
+			procs[i]->state, procs[i]->start_time_ns / 1000000000,
+			procs[i]->start_time_ns / 10000000 % 100, comm);
+	}
+}
+
+void print_diff(FILE *out, const struct diff_out *d)
+{
+	fprintf(out, "beacon:        %zu processes (generation %" PRIu64 ")\n",
+		d->beacon_count, d->generation);
+	fprintf(out, "agentless:     %zu processes (%s walk)\n",
+		d->agentless_count, d->source);
+	print_diff_side(out, "the beacon", d->only_beacon, d->n_beacon);
+	print_diff_side(out, "the agentless walk", d->only_agentless,
+			d->n_agentless);
+	fprintf(out, "%s\n", d->n_beacon + d->n_agentless ?
+		"the views differ" : "no differences");
+}
+
+static struct json_object *json_proc_list(const struct haywire_proc *const *p,
+					  size_t n)
+{
+	struct json_object *arr = json_object_new_array_ext((int)n);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, json_proc(p[i]));
+	return arr;
+}
+
+struct json_object *json_diff(const struct diff_out *d)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "source", json_object_new_string(d->source));
+	json_object_object_add(o, "generation",
+			       json_object_new_uint64(d->generation));
+	json_object_object_add(o, "beacon_count",
+			       json_object_new_uint64(d->beacon_count));
+	json_object_object_add(o, "agentless_count",
+			       json_object_new_uint64(d->agentless_count));
+	json_object_object_add(o, "only_in_beacon",
+			       json_proc_list(d->only_beacon, d->n_beacon));
+	json_object_object_add(o, "only_in_agentless",
+			       json_proc_list(d->only_agentless, d->n_agentless));
+	json_object_object_add(o, "differences", json_object_new_uint64(
+		d->n_beacon + d->n_agentless));
 	return o;
 }

@@ -24,6 +24,47 @@ struct json_object *json_guest_string(const char *s, size_t len);
 struct json_object *json_info(const struct haywire_info *info);
 struct json_object *json_ps(const struct haywire_procs *procs);
 struct json_object *json_maps(const struct haywire_maps *maps);
+/* translate: the runs of one range, with file offsets through map. */
+struct translate_out {
+	const char *source;
+	int32_t pid;
+	uint64_t va, len;
+	size_t count;
+	const struct haywire_xlate_run *runs;
+	const struct haywire_gpa_map *map;	/* NULL: no file offsets */
+};
+
+void print_translate(FILE *out, const struct translate_out *t);
+struct json_object *json_translate(const struct translate_out *t);
+/* read: hexdump -C style with virtual addresses, or hex in JSON. */
+void print_hexdump(FILE *out, uint64_t va, const unsigned char *data,
+		   size_t len);
+struct json_object *json_read(const char *source, int32_t pid, uint64_t va,
+			      const unsigned char *data, size_t len);
+
+/* QEMU's RAM map (info), and what an agentless source found. */
+void print_qemu_ram(FILE *out, const struct haywire_qemu_ram *ram);
+void json_add_qemu_ram(struct json_object *o,
+		       const struct haywire_qemu_ram *ram);
+void print_agentless_info(FILE *out, const char *source,
+			  const struct haywire_agentless_info *ai);
+struct json_object *json_agentless_info(const char *source,
+					const struct haywire_agentless_info *ai);
+
+/* diff: processes seen by one view only. */
+struct diff_out {
+	const char *source;		/* of the agentless walk */
+	uint64_t generation;		/* of the beacon snapshot */
+	size_t beacon_count, agentless_count;
+	const struct haywire_proc *const *only_beacon;
+	size_t n_beacon;
+	const struct haywire_proc *const *only_agentless;
+	size_t n_agentless;
+};
+
+void print_diff(FILE *out, const struct diff_out *d);
+struct json_object *json_diff(const struct diff_out *d);
+
 /* Print and release a JSON value, one flavour everywhere. */
 void print_json(FILE *out, struct json_object *obj);
 

@@ -21,6 +21,8 @@ const char *haywire_code_name(enum haywire_code code)
 	case HAYWIRE_E_NOMEM: return "nomem";
 	case HAYWIRE_E_INVALID: return "invalid";
 	case HAYWIRE_E_UNMAPPED: return "unmapped";
+	case HAYWIRE_E_QMP: return "qmp";
+	case HAYWIRE_E_MISMATCH: return "mismatch";
 	}
 	return "unknown";
 }
