@@ -470,7 +470,8 @@ struct haywire_agentless_info {
 	char banner[256];		/* linux_banner, without the newline */
 	uint64_t text_va;		/* _text, where KASLR put it */
 	uint64_t text_pa;		/* its physical address */
-	int64_t kaslr_slide;		/* text_va - _text in the System.map */
+	uint64_t kaslr_offset;		/* text_va - 0xffffffff81000000, the
+					 * link address of _text */
 	uint64_t page_offset_base;	/* the direct map */
 	uint64_t kernel_root;		/* init_top_pgt, physical */
 	uint64_t cr3;			/* the first CPU's, as read */

@@ -876,11 +876,9 @@ void print_agentless_info(FILE *out, const char *source,
 	fputc('\n', out);
 	fprintf(out, "kernel types:  %s%s\n", ai->btf_kind,
 		ai->banner_checked ? ", its banner matches the guest's" : "");
-	fprintf(out, "_text:         0x%016" PRIx64 " (KASLR slide %s0x%" PRIx64
-		"), physical 0x%" PRIx64 "\n", ai->text_va,
-		ai->kaslr_slide < 0 ? "-" : "",
-		ai->kaslr_slide < 0 ? (uint64_t)-ai->kaslr_slide :
-		(uint64_t)ai->kaslr_slide, ai->text_pa);
+	fprintf(out, "_text:         0x%016" PRIx64 " (KASLR offset 0x%" PRIx64
+		"), physical 0x%" PRIx64 "\n", ai->text_va, ai->kaslr_offset,
+		ai->text_pa);
 	fprintf(out, "direct map:    0x%016" PRIx64 " (page_offset_base)\n",
 		ai->page_offset_base);
 	fprintf(out, "page tables:   kernel 0x%" PRIx64 ", CR3 0x%" PRIx64 "\n",
@@ -906,8 +904,7 @@ struct json_object *json_agentless_info(const char *source,
 			       json_object_new_boolean(ai->banner_checked));
 	json_object_object_add(o, "text_va", json_hex(ai->text_va));
 	json_object_object_add(o, "text_pa", json_hex(ai->text_pa));
-	json_object_object_add(o, "kaslr_slide",
-			       json_object_new_int64(ai->kaslr_slide));
+	json_object_object_add(o, "kaslr_offset", json_hex(ai->kaslr_offset));
 	json_object_object_add(o, "page_offset_base",
 			       json_hex(ai->page_offset_base));
 	json_object_object_add(o, "kernel_root", json_hex(ai->kernel_root));

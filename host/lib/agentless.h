@@ -29,6 +29,7 @@
 #define KX_DIRECT_MAP_L4	0xffff888000000000ULL	/* without KASLR */
 #define KX_DIRECT_MAP_L5	0xff11000000000000ULL
 #define KX_KERNEL_HALF		0xffff800000000000ULL	/* 4-level */
+#define KX_TEXT_LINK_ADDRESS	0xffffffff81000000ULL	/* _text, no KASLR */
 
 /* The structure layout the walk needs, resolved from BTF at open. */
 struct hwi_layout {
@@ -93,8 +94,20 @@ struct haywire_agentless {
 	struct hwi_name_cache names;	/* (mnt, dentry) -> path */
 	unsigned int unknown_names;	/* VMA names not reconstructed */
 	char unknown_what[96];
-	char *task_buf, *obj_buf;	/* scratch for struct copies */
+	char *task_buf;			/* the task being looked at */
 };
+
+/*
+ * A handle with the layout resolved and nothing located yet (the open
+ * fills in where the kernel is; tests may set it themselves). Takes btf
+ * and syms only on success.
+ */
+struct haywire_agentless *hwi_agentless_new(const struct haywire_phys *phys,
+					   uint64_t ram_end,
+					   struct haywire_btf *btf,
+					   struct haywire_symbols *syms,
+					   unsigned int levels,
+					   struct haywire_error *err);
 
 /* The runtime address of a symbol (false if the map lacks it). */
 bool hwi_ksym(const struct haywire_agentless *a, const char *name,

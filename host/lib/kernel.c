@@ -500,6 +500,41 @@ static int read_cpus(struct haywire_agentless *a, struct haywire_error *err)
 	return 0;
 }
 
+struct haywire_agentless *hwi_agentless_new(const struct haywire_phys *phys,
+					   uint64_t ram_end,
+					   struct haywire_btf *btf,
+					   struct haywire_symbols *syms,
+					   unsigned int levels,
+					   struct haywire_error *err)
+{
+	struct haywire_agentless *a = calloc(1, sizeof(*a));
+
+	if (!a) {
+		hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	a->phys = phys;
+	a->btf = btf;
+	a->syms = syms;
+	a->ram_end = ram_end;
+	a->info.paging_levels = levels;
+	snprintf(a->info.btf_kind, sizeof(a->info.btf_kind), "%s", btf->kind);
+	if (resolve_layout(a, err))
+		goto fail;
+	a->task_buf = malloc(a->L.task_size);
+	if (!a->task_buf || a->L.mm_size > 64 * 1024 ||
+	    a->L.maple_node_size > 4096) {
+		hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	return a;
+fail:
+	a->btf = NULL;	/* the caller keeps them on failure */
+	a->syms = NULL;
+	haywire_agentless_close(a);
+	return NULL;
+}
+
 struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys,
 						 uint64_t ram_end,
 						 const struct haywire_cpu_regs *regs,
@@ -517,32 +552,15 @@ struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys
 			 regs->cr0, regs->efer);
 		return NULL;
 	}
-	a = calloc(1, sizeof(*a));
-	if (!a) {
-		hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
+	a = hwi_agentless_new(phys, ram_end, btf, syms,
+			      regs->cr4 & CR4_LA57 ? 5 : 4, err);
+	if (!a)
 		return NULL;
-	}
-	a->phys = phys;
-	a->btf = btf;
-	a->syms = syms;
-	a->ram_end = ram_end;
 	a->info.cr3 = regs->cr3;
-	a->info.paging_levels = regs->cr4 & CR4_LA57 ? 5 : 4;
-	snprintf(a->info.btf_kind, sizeof(a->info.btf_kind), "%s", btf->kind);
-	rc = resolve_layout(a, err);
-	if (rc)
-		goto fail;
-	a->task_buf = malloc(a->L.task_size);
-	a->obj_buf = malloc(64 * 1024);
-	if (!a->task_buf || !a->obj_buf || a->L.mm_size > 64 * 1024 ||
-	    a->L.maple_node_size > 4096) {
-		hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
-		goto fail;
-	}
 	rc = locate_text(a, regs, err);
 	if (rc)
 		goto fail;
-	a->info.kaslr_slide = (int64_t)(a->info.text_va - syms->text);
+	a->info.kaslr_offset = a->info.text_va - KX_TEXT_LINK_ADDRESS;
 	a->text_size = hwi_sym(syms, "_end", &end) && end > syms->text &&
 		       end - syms->text <= 1024 * MIB ?
 		       end - syms->text : DEFAULT_TEXT_SIZE;
@@ -602,7 +620,6 @@ void haywire_agentless_close(struct haywire_agentless *a)
 	free(a->cpu_offset);
 	free(a->cpu_online);
 	free(a->task_buf);
-	free(a->obj_buf);
 	free(a);
 }
 

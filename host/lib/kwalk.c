@@ -21,6 +21,7 @@
 #include "agentless.h"
 
 #define WALK_ATTEMPTS		4
+#define NAME_CACHE_MIN		256
 #define NAME_CACHE_MAX		(1U << 16)
 #define PATH_STEPS_MAX		2048	/* components and mount crossings */
 #define SPECIAL_NAME_MAX	64
@@ -97,18 +98,34 @@ static struct hwi_name_entry *cache_slot(struct hwi_name_cache *c, uint64_t k1,
 	return &c->slots[i];
 }
 
+/* Double the table (up to NAME_CACHE_MAX slots); false if it cannot. */
+static bool cache_grow(struct hwi_name_cache *c)
+{
+	size_t n = c->nslots ? c->nslots * 2 : NAME_CACHE_MIN, i;
+	struct hwi_name_cache bigger = { 0 };
+
+	if (n > NAME_CACHE_MAX)
+		return false;
+	bigger.slots = calloc(n, sizeof(*bigger.slots));
+	if (!bigger.slots)
+		return false;
+	bigger.nslots = n;
+	for (i = 0; i < c->nslots; i++)
+		if (c->slots[i].name)
+			*cache_slot(&bigger, c->slots[i].k1, c->slots[i].k2) =
+				c->slots[i];
+	bigger.used = c->used;
+	free(c->slots);
+	*c = bigger;
+	return true;
+}
+
 static void cache_put(struct hwi_name_cache *c, uint64_t k1, uint64_t k2,
 		      const char *name, uint32_t len, uint32_t flags)
 {
 	struct hwi_name_entry *e;
 
-	if (!c->nslots) {
-		c->slots = calloc(NAME_CACHE_MAX, sizeof(*c->slots));
-		if (!c->slots)
-			return;
-		c->nslots = NAME_CACHE_MAX;
-	}
-	if ((c->used + 1) * 4 > c->nslots * 3)
+	if ((c->used + 1) * 4 > c->nslots * 3 && !cache_grow(c))
 		return;		/* full: just do not cache */
 	e = cache_slot(c, k1, k2);
 	if (e->name)
@@ -125,6 +142,10 @@ static void cache_put(struct hwi_name_cache *c, uint64_t k1, uint64_t k2,
 	c->used++;
 }
 
+/*
+ * Names are cached for one walk only: a dentry freed later may come back
+ * as another file's.
+ */
 void hwi_names_free(struct hwi_name_cache *c)
 {
 	size_t i;
@@ -817,6 +838,7 @@ int haywire_agentless_procs(struct haywire_agentless *a,
 
 	*out = NULL;
 	a->unknown_names = 0;
+	hwi_names_free(&a->names);
 	c.mm_buf = malloc(a->L.mm_size);
 	rc = c.mm_buf ? arena_init(&c.strings, err) :
 	     hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
@@ -1236,6 +1258,7 @@ int haywire_agentless_maps(struct haywire_agentless *a, int32_t pid,
 
 	*out = NULL;
 	a->unknown_names = 0;
+	hwi_names_free(&a->names);
 	maps = calloc(1, sizeof(*maps));
 	mm_buf = malloc(a->L.mm_size);
 	if (!maps || !mm_buf) {

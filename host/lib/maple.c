@@ -34,7 +34,51 @@ struct mwalk {
 	struct haywire_error *err;
 	uint64_t entries, max_entries, nodes, max_nodes;
 	unsigned char *bufs;	/* one node copy per depth */
+	uint64_t *seen;		/* node addresses visited (open addressing) */
+	size_t seen_slots;
 };
+
+static int changed(struct mwalk *w, const char *what, uint64_t node)
+{
+	return hwi_fail(w->err, HAYWIRE_E_BUSY,
+			"the VMA tree changed while it was read (%s at node 0x%" PRIx64 ")",
+			what, node);
+}
+
+/*
+ * Remember a node; false if it was visited before. A tree visits each node
+ * once, so garbage that links nodes into a graph costs at most one visit
+ * per node, not one per path.
+ */
+static int first_visit(struct mwalk *w, uint64_t node)
+{
+	size_t i, mask;
+
+	if ((w->nodes + 1) * 2 > w->seen_slots) {
+		size_t n = w->seen_slots ? w->seen_slots * 2 : 1024, j;
+		uint64_t *bigger = calloc(n, sizeof(*bigger));
+
+		if (!bigger)
+			return hwi_fail(w->err, HAYWIRE_E_NOMEM, "out of memory");
+		for (j = 0; j < w->seen_slots; j++) {
+			if (!w->seen[j])
+				continue;
+			for (i = (w->seen[j] >> 8) & (n - 1); bigger[i];
+			     i = (i + 1) & (n - 1))
+				;
+			bigger[i] = w->seen[j];
+		}
+		free(w->seen);
+		w->seen = bigger;
+		w->seen_slots = n;
+	}
+	mask = w->seen_slots - 1;
+	for (i = (node >> 8) & mask; w->seen[i]; i = (i + 1) & mask)
+		if (w->seen[i] == node)
+			return changed(w, "a node reached twice", node);
+	w->seen[i] = node;
+	return 0;
+}
 
 /* The root is tagged like an xarray node (low bits 10, xa_is_node()). */
 static bool is_root_node(uint64_t entry)
@@ -48,12 +92,6 @@ static bool is_child_node(uint64_t entry)
 	return (entry & 7) == 4 && entry > 4096;
 }
 
-static int changed(struct mwalk *w, const char *what, uint64_t node)
-{
-	return hwi_fail(w->err, HAYWIRE_E_BUSY,
-			"the VMA tree changed while it was read (%s at node 0x%" PRIx64 ")",
-			what, node);
-}
 
 static int walk_node(struct mwalk *w, uint64_t enode, uint64_t min,
 		     uint64_t max, unsigned int depth)
@@ -71,10 +109,13 @@ static int walk_node(struct mwalk *w, uint64_t enode, uint64_t min,
 
 	if (depth > MAPLE_HEIGHT_MAX)
 		return changed(w, "deeper than a maple tree can be", node);
-	if (++w->nodes > w->max_nodes)
-		return changed(w, "more nodes than its entries need", node);
 	if (!hwi_kptr_ok(node, 256))
 		return changed(w, "a bad node pointer", enode);
+	rc = first_visit(w, node);
+	if (rc)
+		return rc;
+	if (++w->nodes > w->max_nodes)
+		return changed(w, "more nodes than its entries need", node);
 	rc = hwi_kread(w->a, node, buf, L->maple_node_size, w->err);
 	if (rc)
 		return rc;
@@ -161,5 +202,6 @@ int hwi_maple_walk(struct haywire_agentless *a, uint64_t root,
 		return hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
 	rc = walk_node(&w, root, 0, UINT64_MAX, 1);
 	free(w.bufs);
+	free(w.seen);
 	return rc;
 }
