@@ -68,7 +68,6 @@ int haywire_parse_registers(const char *text, struct haywire_cpu_regs *regs,
 		const char *key;
 		size_t offset;
 	} keys[] = {
-		{ "RIP=", offsetof(struct haywire_cpu_regs, rip) },
 		{ "CR0=", offsetof(struct haywire_cpu_regs, cr0) },
 		{ "CR3=", offsetof(struct haywire_cpu_regs, cr3) },
 		{ "CR4=", offsetof(struct haywire_cpu_regs, cr4) },
@@ -98,6 +97,9 @@ int haywire_parse_registers(const char *text, struct haywire_cpu_regs *regs,
 					"HMP 'info registers' has no %.*s value: is this an x86-64 guest?",
 					(int)strlen(keys[i].key) - 1,
 					keys[i].key);
+	/* RIP in long mode; outside it QEMU prints EIP */
+	if (!reg_value(first, "RIP=", &regs->rip))
+		reg_value(first, "EIP=", &regs->rip);
 	if (reg_value(first, "CPL=", &cpl) && cpl <= 3)
 		regs->cpl = (unsigned int)cpl;
 	/* "GS =0000 ffff888...  limit flags": the base is the second word. */

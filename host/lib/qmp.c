@@ -168,10 +168,10 @@ static int read_message(struct haywire_qmp *q, uint64_t deadline,
 				start[shown] = '\0';
 				json_object_put(obj);
 				return qmp_broken(q, err,
-						  "malformed reply (%s): '%s%s'",
+						  "malformed message (%s) while waiting for %s: '%s%s'",
 						  jerr != json_tokener_success ?
 						  json_tokener_error_desc(jerr) :
-						  "not a JSON object", start,
+						  "not a JSON object", what, start,
 						  text > shown ? "..." : "");
 			}
 			memmove(q->buf, q->buf + line, q->len - line);
@@ -474,10 +474,11 @@ int haywire_qmp_execute(struct haywire_qmp *q, const char *command,
 		}
 		got = string_member(msg, "id");
 		if (!got || strcmp(got, id)) {
+			rc = qmp_broken(q, err,
+					"a reply to '%s' with id %.40s, expected %s",
+					command, got ? got : "(none)", id);
 			json_object_put(msg);
-			return qmp_broken(q, err,
-					  "a reply to '%s' with id %s, expected %s",
-					  command, got ? got : "(none)", id);
+			return rc;
 		}
 		break;
 	}
