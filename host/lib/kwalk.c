@@ -688,10 +688,11 @@ static int fill_proc(struct haywire_agentless *a, uint64_t task,
 		rc = hwi_kread(a, cred_va + lo, cred, hi + 4 - lo, err);
 		if (rc)
 			return rc;
-		p->uid = (uint32_t)hwi_get(cred - lo, &L->cred_uid);
-		p->gid = (uint32_t)hwi_get(cred - lo, &L->cred_gid);
-		p->euid = (uint32_t)hwi_get(cred - lo, &L->cred_euid);
-		p->egid = (uint32_t)hwi_get(cred - lo, &L->cred_egid);
+		/* the copy starts at field offset lo */
+		memcpy(&p->uid, cred + L->cred_uid.off - lo, 4);
+		memcpy(&p->gid, cred + L->cred_gid.off - lo, 4);
+		memcpy(&p->euid, cred + L->cred_euid.off - lo, 4);
+		memcpy(&p->egid, cred + L->cred_egid.off - lo, 4);
 	}
 	signal = hwi_get(t, &L->task_signal);
 	if (!hwi_kptr_ok(signal, 8))
@@ -857,7 +858,8 @@ int haywire_agentless_procs(struct haywire_agentless *a,
 		index[i].task = c.extra[i].task;
 		index[i].tgid = c.procs[i].tgid;
 	}
-	qsort(index, c.n, sizeof(*index), cmp_by_task);
+	if (c.n)
+		qsort(index, c.n, sizeof(*index), cmp_by_task);
 	for (i = 0; i < c.n; i++) {
 		struct by_task key = { c.extra[i].parent, 0 }, *hit;
 		int32_t tgid;
@@ -889,7 +891,8 @@ int haywire_agentless_procs(struct haywire_agentless *a,
 	/* exe points into the strings: set once they stopped moving */
 	for (i = 0; i < c.n; i++)
 		c.procs[i].exe = c.strings.p + c.extra[i].exe_off;
-	qsort(c.procs, c.n, sizeof(*c.procs), cmp_proc_pid);
+	if (c.n)
+		qsort(c.procs, c.n, sizeof(*c.procs), cmp_proc_pid);
 	fill_info(a, &procs->info);
 	procs->info.procs = procs->info.procs_total = c.n;
 	procs->count = c.n;

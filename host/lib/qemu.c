@@ -220,12 +220,12 @@ int haywire_parse_mtree(const char *text, const char *region,
 	ram->count = 0;
 	ram->map.count = 0;
 	/* The flat view of the system address space ("memory"). */
-	for (p = text; (p = strstr(p, "FlatView #")); p = next) {
-		const char *as;
+	for (p = strstr(text, "FlatView #"); p; p = next) {
+		size_t len;
 
 		next = strstr(p + 1, "FlatView #");
-		as = strstr(p, "\n AS \"memory\",");
-		if (as && (!next || as < next)) {
+		len = next ? (size_t)(next - p) : strlen(p);
+		if (memmem(p, len, "\n AS \"memory\",", 14)) {
 			view = p;
 			break;
 		}
