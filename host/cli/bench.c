@@ -250,12 +250,7 @@ int cmd_bench(struct cli *cli, char **argv, struct haywire_error *err)
 	int rc = 0;
 
 	b.pid = (int32_t)strtol(argv[0], NULL, 10);
-	if (!parse_number(argv[1], false, &b.va)) {
-		err->code = HAYWIRE_E_INVALID;
-		snprintf(err->msg, sizeof(err->msg),
-			 "'%s' is not an address (decimal or 0x hex)", argv[1]);
-		return HAYWIRE_E_INVALID;
-	}
+	parse_number(argv[1], false, &b.va);	/* checked by main */
 	if (!cli->opts.qmp) {
 		err->code = HAYWIRE_E_INVALID;
 		snprintf(err->msg, sizeof(err->msg),

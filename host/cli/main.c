@@ -335,31 +335,41 @@ static int collect_run(void *arg, const struct haywire_xlate_run *run)
 	return 0;
 }
 
-/* VADDR and LEN arguments: numbers, a range that does not wrap. */
-static int range_args(char **argv, bool have_len, uint64_t *va, uint64_t *len,
-		      struct haywire_error *err)
+/*
+ * VADDR [LEN] after the PID: numbers (LEN positive, with K, M or G), a
+ * range that does not wrap, a read no larger than READ_MAX. NULL if fine.
+ */
+static const char *range_problem(char **argv, int nargs, bool is_read)
 {
-	*len = 4096;
-	if (!parse_number(argv[1], false, va)) {
-		err->code = HAYWIRE_E_INVALID;
-		snprintf(err->msg, sizeof(err->msg),
+	static char msg[160];
+	uint64_t va, len = 4096;
+
+	if (!parse_number(argv[1], false, &va))
+		snprintf(msg, sizeof(msg),
 			 "'%s' is not an address (decimal or 0x hex)", argv[1]);
-		return HAYWIRE_E_INVALID;
-	}
-	if (have_len && (!parse_number(argv[2], true, len) || !*len)) {
-		err->code = HAYWIRE_E_INVALID;
-		snprintf(err->msg, sizeof(err->msg),
+	else if (nargs > 2 && (!parse_number(argv[2], true, &len) || !len))
+		snprintf(msg, sizeof(msg),
 			 "'%s' is not a length (a positive number, K, M or G)",
 			 argv[2]);
-		return HAYWIRE_E_INVALID;
-	}
-	if (*len - 1 > UINT64_MAX - *va) {
-		err->code = HAYWIRE_E_INVALID;
-		snprintf(err->msg, sizeof(err->msg),
-			 "0x%" PRIx64 " + %" PRIu64 " wraps around", *va, *len);
-		return HAYWIRE_E_INVALID;
-	}
-	return 0;
+	else if (len - 1 > UINT64_MAX - va)
+		snprintf(msg, sizeof(msg), "0x%" PRIx64 " + %" PRIu64 " wraps around",
+			 va, len);
+	else if (is_read && len > READ_MAX)
+		snprintf(msg, sizeof(msg),
+			 "read takes at most %llu MiB at a time, not %" PRIu64 " bytes",
+			 READ_MAX >> 20, len);
+	else
+		return NULL;
+	return msg;
+}
+
+/* VADDR and LEN, checked by range_problem() already. */
+static void range_args(char **argv, uint64_t *va, uint64_t *len)
+{
+	*len = 4096;
+	parse_number(argv[1], false, va);
+	if (argv[2])
+		parse_number(argv[2], true, len);
 }
 
 static int cmd_translate(struct cli *cli, struct haywire_source *src,
@@ -370,9 +380,7 @@ static int cmd_translate(struct cli *cli, struct haywire_source *src,
 	uint64_t va, len;
 	int rc;
 
-	rc = range_args(argv, argv[2] != NULL, &va, &len, err);
-	if (rc)
-		return rc;
+	range_args(argv, &va, &len);
 	t.pid = (int32_t)strtol(argv[0], NULL, 10);
 	rc = haywire_source_translate(src, t.pid, va, len, collect_run, &l,
 				      err);
@@ -423,16 +431,7 @@ static int cmd_read(struct cli *cli, struct haywire_source *src, char **argv,
 	uint64_t va, len;
 	int rc;
 
-	rc = range_args(argv, true, &va, &len, err);
-	if (rc)
-		return rc;
-	if (len > READ_MAX) {
-		err->code = HAYWIRE_E_INVALID;
-		snprintf(err->msg, sizeof(err->msg),
-			 "read: %" PRIu64 " bytes is more than the %llu MiB one read may take",
-			 len, READ_MAX >> 20);
-		return HAYWIRE_E_INVALID;
-	}
+	range_args(argv, &va, &len);
 	data = malloc(len);
 	if (!data) {
 		err->code = HAYWIRE_E_NOMEM;
@@ -605,6 +604,13 @@ int main(int argc, char **argv)
 		return usage_error("'%s' takes %s", cmd->name, cmd->args_text);
 	if (cmd->needs_pid && !valid_pid(argv[optind + 1]))
 		return usage_error("'%s' is not a PID", argv[optind + 1]);
+	if (nargs >= 2 && cmd->needs_pid) {
+		const char *problem = range_problem(argv + optind + 1, nargs,
+						    !strcmp(cmd->name, "read"));
+
+		if (problem)
+			return usage_error("%s", problem);
+	}
 	if (source && !haywire_source_parse(source, &cli.opts.kind))
 		return usage_error("unknown source '%s' (beacon, memfile or qmp)",
 				   source);

@@ -169,6 +169,8 @@ static int read_message(struct haywire_qmp *q, uint64_t deadline,
 				json_object_put(obj);
 				return qmp_broken(q, err,
 						  "malformed message (%s) while waiting for %s: '%s%s'",
+						  jerr == json_tokener_continue ?
+						  "incomplete JSON" :
 						  jerr != json_tokener_success ?
 						  json_tokener_error_desc(jerr) :
 						  "not a JSON object", what, start,
