@@ -276,35 +276,50 @@ static int stop_at_present(void *arg, const struct haywire_xlate_run *run)
 	return 1;
 }
 
-/* The physical address of one kernel virtual address, or false. */
-static bool translate_one(const struct haywire_phys *phys,
-			  const struct haywire_paging *pg, uint64_t va,
-			  uint64_t *pa)
+/*
+ * Failures of the memory source itself (QMP gone, the file shrank) end the
+ * search; anything else means "not here" and the search goes on.
+ */
+static bool source_failed(int rc)
+{
+	return rc == HAYWIRE_E_QMP || rc == HAYWIRE_E_IO ||
+	       rc == HAYWIRE_E_NOMEM;
+}
+
+/* The physical address of one kernel virtual address (*pa = 1: none). */
+static int translate_one(const struct haywire_phys *phys,
+			 const struct haywire_paging *pg, uint64_t va,
+			 uint64_t *pa, struct haywire_error *err)
 {
 	struct first_present f = { 0 };
-	struct haywire_error ignored;
+	int rc = haywire_translate(phys, pg, va, 1, stop_at_present, &f, err);
 
-	if (haywire_translate(phys, pg, va, 1, stop_at_present, &f,
-			      &ignored) < 0 || !f.found || f.va != va)
-		return false;
-	*pa = f.gpa;
-	return true;
+	*pa = 1;
+	if (f.found && f.va == va)
+		*pa = f.gpa;
+	else if (source_failed(rc))
+		return rc;
+	return 0;
 }
 
 /* Whether linux_banner is where the symbols put it relative to text. */
-static bool banner_at(struct haywire_agentless *a, uint64_t text_pa)
+static int banner_at(struct haywire_agentless *a, uint64_t text_pa, bool *ok,
+		     struct haywire_error *err)
 {
-	uint64_t banner, off;
+	uint64_t banner;
 	char buf[sizeof(BANNER_TAG) - 1];
-	struct haywire_error ignored;
+	int rc;
 
+	*ok = false;
 	if (!hwi_sym(a->syms, "linux_banner", &banner) ||
 	    banner < a->syms->text)
-		return false;
-	off = banner - a->syms->text;
-	return !a->phys->read(a->phys->ctx, text_pa + off, buf, sizeof(buf),
-			      &ignored) &&
-	       !memcmp(buf, BANNER_TAG, sizeof(buf));
+		return 0;
+	rc = a->phys->read(a->phys->ctx, text_pa + (banner - a->syms->text),
+			   buf, sizeof(buf), err);
+	if (source_failed(rc))
+		return rc;
+	*ok = !rc && !memcmp(buf, BANNER_TAG, sizeof(buf));
+	return 0;
 }
 
 static int locate_text(struct haywire_agentless *a,
@@ -323,17 +338,26 @@ static int locate_text(struct haywire_agentless *a,
 	for (i = 0; i < n; i++) {
 		struct haywire_paging pg = { roots[i], a->info.paging_levels };
 		struct first_present f = { 0 };
-		struct haywire_error ignored;
+		bool ok;
+		int rc;
 
-		if (haywire_translate(a->phys, &pg, HWI_KERNEL_TEXT_WINDOW,
-				      HWI_KERNEL_TEXT_WINDOW_END -
-				      HWI_KERNEL_TEXT_WINDOW,
-				      stop_at_present, &f, &ignored) < 0 ||
-		    !f.found)
+		rc = haywire_translate(a->phys, &pg, HWI_KERNEL_TEXT_WINDOW,
+				       HWI_KERNEL_TEXT_WINDOW_END -
+				       HWI_KERNEL_TEXT_WINDOW,
+				       stop_at_present, &f, err);
+		if (!f.found) {
+			if (source_failed(rc))
+				return rc;
 			continue;
+		}
 		if (!seen.found)
 			seen = f;
-		if (f.va % (2 * MIB) || !banner_at(a, f.gpa))
+		if (f.va % (2 * MIB))
+			continue;
+		rc = banner_at(a, f.gpa, &ok, err);
+		if (rc)
+			return rc;
+		if (!ok)
 			continue;
 		a->info.text_va = f.va;
 		a->info.text_pa = f.gpa;
@@ -446,10 +470,14 @@ static int check_init_task(struct haywire_agentless *a,
 	memcpy(comm, a->task_buf + L->task_comm.off, HW_COMM_LEN);
 	comm[HW_COMM_LEN] = '\0';
 	next = hwi_get(a->task_buf, &L->task_tasks);
+	prev = 0;
+	if (hwi_kptr_ok(next, 8)) {
+		rc = hwi_kread_u64(a, next + 8, &prev, err);
+		if (source_failed(rc))
+			return rc;
+	}
 	if (pid != 0 || strncmp(comm, "swapper", 7) ||
 	    hwi_get(a->task_buf, &L->task_mm) != 0 ||
-	    !hwi_kptr_ok(next, 8) ||
-	    hwi_kread_u64(a, next + 8, &prev, NULL) ||
 	    prev != init + L->task_tasks.off) {
 		size_t i;
 
@@ -572,8 +600,10 @@ struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys
 			a->info.paging_levels
 		};
 
-		if (translate_one(phys, &pg, a->info.text_va, &pa) &&
-		    pa == a->info.text_pa)
+		rc = translate_one(phys, &pg, a->info.text_va, &pa, err);
+		if (rc)
+			goto fail;
+		if (pa == a->info.text_pa)
 			a->kpaging = pg;
 	}
 	a->info.kernel_root = a->kpaging.root;
@@ -585,9 +615,14 @@ struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys
 		if (rc)
 			goto fail;
 	}
-	if (!hwi_kptr_ok(pob, GIB) ||
-	    !translate_one(phys, &a->kpaging, pob + a->info.text_pa, &pa) ||
-	    pa != a->info.text_pa) {
+	pa = 1;
+	if (hwi_kptr_ok(pob, GIB)) {
+		rc = translate_one(phys, &a->kpaging, pob + a->info.text_pa,
+				   &pa, err);
+		if (rc)
+			goto fail;
+	}
+	if (pa != a->info.text_pa) {
 		hwi_fail(err, HAYWIRE_E_MISMATCH,
 			 "the direct map base 0x%" PRIx64 " read from page_offset_base does not map the kernel: the symbols are not this kernel's",
 			 pob);

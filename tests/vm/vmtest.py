@@ -200,7 +200,7 @@ def build(kernels):
 # -- one guest -------------------------------------------------------------
 
 class Machine:
-    def __init__(self, tap, kernel, label, machine, mem, images):
+    def __init__(self, tap, kernel, label, machine, mem, images, qmp=False):
         self.tap = tap
         self.kernel = kernel
         self.label = label
@@ -209,7 +209,7 @@ class Machine:
         self.mem = haywire_vm.parse_size(mem)
         vmlinuz, initrd, self.release = images
         self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine,
-                                      arch=self.arch)
+                                      arch=self.arch, qmp=qmp)
         self.ram = self.guest.ram_path
         self.big = self.mem >= 4 * GiB
         self.workloads = WORKLOADS + ([BIG_WORKLOAD] if self.big else [])
