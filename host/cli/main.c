@@ -259,7 +259,7 @@ static int cmd_info(struct cli *cli, struct haywire_source *src, char **argv,
 		obj = json_info(&info);
 		if (ram)
 			json_add_qemu_ram(obj, ram);
-		print_json(stdout, obj);
+		print_json_with_source(obj, src);
 	} else {
 		print_info(stdout, &info);
 		if (ram) {
