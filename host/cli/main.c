@@ -637,6 +637,13 @@ int main(int argc, char **argv)
 		rc = cmd->run_alone(&cli, argv + optind + 1, &err);
 	} else {
 		src = cli_open_source(&cli, cli.opts.kind, &err);
+		if (!src && cli.opts.qmp && (err.code == HAYWIRE_E_NO_BEACON ||
+					     err.code == HAYWIRE_E_GONE)) {
+			size_t len = strlen(err.msg);
+
+			snprintf(err.msg + len, sizeof(err.msg) - len,
+				 "; without it, --source memfile or qmp walks the guest kernel itself");
+		}
 		if (!src)
 			return fail(&err);
 		rc = cmd->run(&cli, src, argv + optind + 1, &err);
