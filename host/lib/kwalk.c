@@ -1271,10 +1271,12 @@ int haywire_agentless_maps(struct haywire_agentless *a, int32_t pid,
 	}
 	rc = arena_init(&ar, err);
 	for (attempt = 1; !rc && attempt <= WALK_ATTEMPTS; attempt++) {
+		/* the task list walk retries on its own */
 		rc = lookup(a, pid, &task, err);
-		if (!rc)
-			rc = fill_proc(a, task, &maps->proc, &extra, NULL,
-				       mm_buf, err);
+		if (rc)
+			goto fail;
+		rc = fill_proc(a, task, &maps->proc, &extra, NULL, mm_buf,
+			       err);
 		if (!rc && extra.mm)
 			rc = read_vmas(a, extra.mm, mm_buf, maps, &ar, &offs,
 				       err);
@@ -1295,13 +1297,8 @@ int haywire_agentless_maps(struct haywire_agentless *a, int32_t pid,
 		snprintf(what, sizeof(what), "process %d kept changing", pid);
 		rc = busy_again(err, what);
 	}
-	if (rc) {
-		haywire_maps_free(maps);
-		free(offs);
-		free(ar.p);
-		free(mm_buf);
-		return rc;
-	}
+	if (rc)
+		goto fail;
 	for (i = 0; i < maps->count; i++)
 		maps->vmas[i].name = ar.p + offs[i];
 	maps->proc.exe = NULL;
@@ -1311,4 +1308,10 @@ int haywire_agentless_maps(struct haywire_agentless *a, int32_t pid,
 	free(mm_buf);
 	*out = maps;
 	return 0;
+fail:
+	haywire_maps_free(maps);
+	free(offs);
+	free(ar.p);
+	free(mm_buf);
+	return rc;
 }
