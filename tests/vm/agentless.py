@@ -16,8 +16,8 @@ symbols are shown to work across boots.
 
 Kernels: the x86-64 ones in $HAYWIRE_KERNELS (default "6.1 6.12"); the
 agentless walk is x86-64 only. Configurations: q35-512M (everything),
-q35-4G and pc-4G (the map and the walk over RAM above 4 GiB); select with
-$HAYWIRE_VM_CONFIGS as for vmtest.py. Prints nested TAP; exits 0 only if
+q35-4G and pc-4G (the map and the walk over RAM above 4 GiB), q35-512M-la57
+(5-level paging); select with $HAYWIRE_VM_CONFIGS as for vmtest.py. Prints nested TAP; exits 0 only if
 everything passed.
 """
 
@@ -39,10 +39,12 @@ import compare  # noqa: E402
 import vmtest  # noqa: E402
 from vmtest import CheckError, GiB, host  # noqa: E402
 
-CONFIGS = [  # label, QEMU machine, RAM, everything or the map and walk
-    ("q35-512M", "q35", "512M", True),
-    ("q35-4G", "q35", "4G", False),
-    ("pc-4G", "pc", "4G", False),
+CONFIGS = [  # label, QEMU machine, RAM, everything or the map and walk, CPU
+    ("q35-512M", "q35", "512M", True, None),
+    ("q35-4G", "q35", "4G", False, None),
+    ("pc-4G", "pc", "4G", False, None),
+    # 5-level paging (TCG emulates LA57): found from CR4, walked by all
+    ("q35-512M-la57", "q35", "512M", False, "qemu64,+la57,-cx16"),
 ]
 AGENTLESS_CHECKS = ("ps matches /proc", "maps --json match /proc/PID/maps",
                     "text maps match /proc/PID/maps byte for byte")
@@ -84,10 +86,13 @@ class KernelFiles:
 
 
 class AgentlessMachine(vmtest.Machine):
-    def __init__(self, tap, kernel, label, machine, mem, images, files, full):
+    def __init__(self, tap, kernel, label, machine, mem, images, files, full,
+                 cpu):
         super().__init__(tap, kernel, label, machine, mem, images, qmp=True)
         self.files = files
         self.full = full
+        self.guest.cpu = cpu
+        self.levels = 5 if cpu and "+la57" in cpu else 4
 
     def name(self, what):
         return f"{self.kernel} {self.label} agentless: {what}"
@@ -184,7 +189,8 @@ class AgentlessMachine(vmtest.Machine):
                     info["banner_checked"] != (kind == "bzImage"):
                 diffs.append(f"{what}: btf_kind {info['btf_kind']!r}, "
                              f"banner_checked {info['banner_checked']}")
-            if info["paging_levels"] != 4 or info["cpus"] != self.guest.smp:
+            if info["paging_levels"] != self.levels or \
+                    info["cpus"] != self.guest.smp:
                 diffs.append(f"{what}: {info['paging_levels']}-level paging, "
                              f"{info['cpus']} CPUs")
         self.tap.note(f"{self.name('')}_text {text:#x} (KASLR offset "
@@ -403,9 +409,10 @@ class AgentlessMachine(vmtest.Machine):
             # through QMP every read is a round trip: maps of the small
             # guest's processes, ps only on the big ones
             self.compare_source("qmp", with_maps=self.full)
-            if self.full:
+            if self.full or self.levels == 5:
                 self.check("translate and read agree across the three sources",
                            self.check_translate_read)
+            if self.full:
                 for source in ("memfile", "qmp"):
                     self.check(f"diff ({source}): no differences on a clean guest",
                                lambda s=source: self.check_diff_clean(s))
@@ -445,10 +452,10 @@ def main():
         print(f"1..{tap.n}")
         return 1
     files = {k: KernelFiles(images[k][2], images[k][0]) for k, _ in runs}
-    for k, (label, machine, mem, full) in runs:
+    for k, (label, machine, mem, full, cpu) in runs:
         t0 = time.monotonic()
         AgentlessMachine(tap, k, label, machine, mem, images[k], files[k],
-                         full).scenario()
+                         full, cpu).scenario()
         tap.note(f"{k} {label} agentless: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
