@@ -631,6 +631,36 @@ static int read_file(struct haywire_agentless *a, uint64_t file,
 	return hwi_kread(a, file, buf, size, err);
 }
 
+/* Real and effective ids from the task's cred, in one read. */
+static int read_ids(struct haywire_agentless *a, uint64_t cred_va,
+		    struct haywire_proc *p, struct haywire_error *err)
+{
+	const struct hwi_layout *L = &a->L;
+	const struct hwi_field *ids[4] = { &L->cred_uid, &L->cred_gid,
+					   &L->cred_euid, &L->cred_egid };
+	uint32_t *out[4] = { &p->uid, &p->gid, &p->euid, &p->egid };
+	uint32_t lo = ids[0]->off, hi = ids[0]->off;
+	unsigned char cred[256];
+	unsigned int i;
+	int rc;
+
+	for (i = 1; i < 4; i++) {
+		lo = ids[i]->off < lo ? ids[i]->off : lo;
+		hi = ids[i]->off > hi ? ids[i]->off : hi;
+	}
+	if (hi + 4 - lo > sizeof(cred) || !hwi_kptr_ok(cred_va, 8))
+		return hwi_fail(err, HAYWIRE_E_BUSY,
+				"pid %d: a bad cred pointer 0x%" PRIx64, p->pid,
+				cred_va);
+	rc = hwi_kread(a, cred_va + lo, cred, hi + 4 - lo, err);
+	if (rc)
+		return rc;
+	/* the copy starts at field offset lo */
+	for (i = 0; i < 4; i++)
+		memcpy(out[i], cred + ids[i]->off - lo, 4);
+	return 0;
+}
+
 struct proc_extra {
 	uint64_t task, parent, mm;
 	uint32_t exe_off;
@@ -644,9 +674,8 @@ static int fill_proc(struct haywire_agentless *a, uint64_t task,
 {
 	const struct hwi_layout *L = &a->L;
 	const char *t = a->task_buf;
-	uint32_t lo, hi, flags;
-	unsigned char cred[256];
-	uint64_t cred_va, signal, mm, exe, pages;
+	uint32_t flags;
+	uint64_t signal, mm, exe, pages;
 	int32_t nr_threads;
 	int rc;
 
@@ -669,31 +698,9 @@ static int fill_proc(struct haywire_agentless *a, uint64_t task,
 	if (hwi_get(t, &L->task_thread_pid))
 		extra->parent = hwi_get(t, &L->task_real_parent);
 
-	cred_va = hwi_get(t, &L->task_real_cred);
-	lo = L->cred_uid.off;
-	hi = L->cred_uid.off;
-	{
-		const struct hwi_field *ids[4] = { &L->cred_uid, &L->cred_gid,
-						   &L->cred_euid, &L->cred_egid };
-		unsigned int i;
-
-		for (i = 0; i < 4; i++) {
-			lo = ids[i]->off < lo ? ids[i]->off : lo;
-			hi = ids[i]->off > hi ? ids[i]->off : hi;
-		}
-		if (hi + 4 - lo > sizeof(cred) || !hwi_kptr_ok(cred_va, 8))
-			return hwi_fail(err, HAYWIRE_E_BUSY,
-					"pid %d: a bad cred pointer 0x%" PRIx64,
-					p->pid, cred_va);
-		rc = hwi_kread(a, cred_va + lo, cred, hi + 4 - lo, err);
-		if (rc)
-			return rc;
-		/* the copy starts at field offset lo */
-		memcpy(&p->uid, cred + L->cred_uid.off - lo, 4);
-		memcpy(&p->gid, cred + L->cred_gid.off - lo, 4);
-		memcpy(&p->euid, cred + L->cred_euid.off - lo, 4);
-		memcpy(&p->egid, cred + L->cred_egid.off - lo, 4);
-	}
+	rc = read_ids(a, hwi_get(t, &L->task_real_cred), p, err);
+	if (rc)
+		return rc;
 	signal = hwi_get(t, &L->task_signal);
 	if (!hwi_kptr_ok(signal, 8))
 		return hwi_fail(err, HAYWIRE_E_BUSY,
