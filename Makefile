@@ -19,6 +19,11 @@ KDIR     ?= /lib/modules/$(shell uname -r)/build
 
 JSON_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null)
 JSON_LIBS   := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
+# The agentless walk: BTF (libbpf, libelf) and kernel images (zlib, xz, lz4,
+# zstd). tools/host-libs.sh prints the same list for scripts.
+AGENTLESS_PKGS := libbpf libelf zlib liblzma liblz4 libzstd
+AGENTLESS_LIBS := $(shell pkg-config --libs $(AGENTLESS_PKGS) 2>/dev/null || \
+	echo -lbpf -lelf -lz -llzma -llz4 -lzstd)
 
 HW_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla $(WERROR) -D_GNU_SOURCE \
@@ -43,7 +48,7 @@ $(BUILD)/libhaywire.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/haywire: $(CLI_OBJS) $(BUILD)/libhaywire.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(JSON_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(AGENTLESS_LIBS)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer

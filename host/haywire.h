@@ -18,6 +18,15 @@
  *                                      processes the guest watches
  *   requests       haywire_client_*    ask the guest through the request
  *                  haywire_ping ...    rings (needs the RAM file writable)
+ *   QEMU           haywire_qmp_*       a QMP client; registers, the RAM map
+ *                  haywire_qemu_*      and guest-physical reads from stock
+ *                                      QEMU (no guest companion needed)
+ *   agentless      haywire_agentless_* the guest kernel's own task and VMA
+ *                                      structures, walked from the host with
+ *                                      its BTF and symbols
+ *   sources        haywire_source_*    ps, maps, translate and read from the
+ *                                      beacon, the RAM file (agentless) or
+ *                                      QMP (agentless), behind one interface
  *
  * The guest is untrusted: every function that looks at guest bytes copies
  * them into private memory first, validates the copy and returns decoded
@@ -57,6 +66,8 @@ enum haywire_code {
 	HAYWIRE_E_REFUSED,	/* the guest refused (e.g. allow_read=0) */
 	HAYWIRE_E_FULL,		/* every ring slot is held by a live client */
 	HAYWIRE_E_TIMEOUT,	/* the guest did not answer in time */
+	HAYWIRE_E_QMP,		/* QEMU's monitor failed or refused */
+	HAYWIRE_E_MISMATCH,	/* kernel files do not fit the guest */
 };
 
 #define HAYWIRE_MSG_MAX 400
@@ -200,6 +211,7 @@ struct haywire_info {
 				  * stale; 0 otherwise */
 	bool truncated;		/* HW_IF_TRUNCATED or fewer than the totals */
 	struct haywire_location location;
+	char note[HAYWIRE_MSG_MAX];	/* agentless: a warning, or "" */
 };
 
 struct haywire_proc {
@@ -513,5 +525,220 @@ int haywire_guest_translate(struct haywire_client *client, int32_t pid,
 int haywire_guest_read(struct haywire_client *client, int32_t pid,
 		       uint64_t va, void *dst, size_t len,
 		       struct haywire_error *err);
+
+/* ---- QEMU's monitor (QMP) ------------------------------------------- */
+
+struct json_object;	/* json-c */
+struct haywire_qmp;
+
+#define HAYWIRE_QMP_TIMEOUT_MS	10000
+
+/*
+ * Connect to QEMU's QMP monitor at "unix:PATH", "tcp:HOST:PORT" or a socket
+ * path, read the greeting and negotiate capabilities. Connecting, and every
+ * command later, must finish within timeout_ms (0: HAYWIRE_QMP_TIMEOUT_MS).
+ * Failures are HAYWIRE_E_QMP; after a timeout or a malformed reply the
+ * connection refuses further commands.
+ */
+struct haywire_qmp *haywire_qmp_open(const char *address,
+				     unsigned int timeout_ms,
+				     struct haywire_error *err);
+void haywire_qmp_close(struct haywire_qmp *qmp);
+/* QEMU's version from the greeting, e.g. "7.2.22". */
+const char *haywire_qmp_version(const struct haywire_qmp *qmp);
+/*
+ * Run one command (args may be NULL and is not consumed), skipping
+ * asynchronous events. On success *ret (if ret) holds the "return" value,
+ * for json_object_put(). A QEMU error reply is HAYWIRE_E_QMP with QEMU's
+ * own description.
+ */
+int haywire_qmp_execute(struct haywire_qmp *qmp, const char *command,
+			struct json_object *args, struct json_object **ret,
+			struct haywire_error *err);
+/* An HMP command through human-monitor-command; *out is malloc'd text. */
+int haywire_qmp_hmp(struct haywire_qmp *qmp, const char *command_line,
+		    char **out, struct haywire_error *err);
+
+/* The first CPU's x86-64 control state, from HMP "info registers". */
+struct haywire_cpu_regs {
+	uint64_t rip, cr0, cr3, cr4, efer, gs_base;
+	unsigned int cpl;
+};
+
+int haywire_qmp_registers(struct haywire_qmp *qmp,
+			  struct haywire_cpu_regs *regs,
+			  struct haywire_error *err);
+int haywire_parse_registers(const char *text, struct haywire_cpu_regs *regs,
+			    struct haywire_error *err);
+
+#define HAYWIRE_QEMU_MAX_RUNS	64
+
+/* Guest RAM as QEMU lays it out. */
+struct haywire_qemu_ram {
+	char backend[128];		/* memory backend id = region name */
+	char mem_path[HW_PATH_MAX];	/* its file; "" if not file-backed */
+	uint64_t size;			/* bytes */
+	/* where the region appears in the guest-physical address space, from
+	 * "info mtree -f"; file_offset is the offset in the backend */
+	unsigned int count;
+	struct haywire_run runs[HAYWIRE_QEMU_MAX_RUNS];
+	/* the same as the beacon derives its map: one run per stretch of
+	 * equal (GPA - offset), across holes QEMU lays over the RAM */
+	struct haywire_gpa_map map;
+};
+
+/*
+ * The memory backend holding the guest's RAM (the one whose mem-path is
+ * mem_path, if given; else the only one) and where QEMU maps it.
+ */
+int haywire_qemu_ram(struct haywire_qmp *qmp, const char *mem_path,
+		     struct haywire_qemu_ram *ram, struct haywire_error *err);
+/* The parser of "info mtree -f" text, for region `region`. */
+int haywire_parse_mtree(const char *text, const char *region,
+			struct haywire_qemu_ram *ram,
+			struct haywire_error *err);
+/* 0 if the maps are equal, else HAYWIRE_E_CORRUPT naming the difference. */
+int haywire_map_compare(const struct haywire_gpa_map *a, const char *a_name,
+			const struct haywire_gpa_map *b, const char *b_name,
+			struct haywire_error *err);
+
+/*
+ * Guest-physical memory through QMP ("pmemsave" into a private file), only
+ * inside the RAM runs (a read elsewhere could touch device registers). Use
+ * haywire_qmp_phys_read with the handle as a haywire_phys's ctx.
+ */
+struct haywire_qmp_phys;
+struct haywire_qmp_phys *haywire_qmp_phys_open(struct haywire_qmp *qmp,
+					       const struct haywire_qemu_ram *ram,
+					       struct haywire_error *err);
+void haywire_qmp_phys_close(struct haywire_qmp_phys *phys);
+int haywire_qmp_phys_read(void *ctx, uint64_t gpa, void *dst, size_t len,
+			  struct haywire_error *err);
+/* Round trips and bytes so far. */
+void haywire_qmp_phys_stats(const struct haywire_qmp_phys *phys,
+			    uint64_t *reads, uint64_t *bytes);
+
+/* ---- agentless: the guest kernel's own structures -------------------- */
+
+/* Kernel type information and symbols. */
+struct haywire_btf;
+struct haywire_symbols;
+
+/*
+ * BTF from raw BTF (the guest's /sys/kernel/btf/vmlinux), a vmlinux ELF
+ * file, or an x86 bzImage (vmlinuz; gzip, xz, lz4 or zstd).
+ */
+struct haywire_btf *haywire_btf_open(const char *path,
+				     struct haywire_error *err);
+void haywire_btf_close(struct haywire_btf *btf);
+/* A System.map or a copy of /proc/kallsyms (plain or gzip). */
+struct haywire_symbols *haywire_symbols_open(const char *path,
+					     struct haywire_error *err);
+void haywire_symbols_close(struct haywire_symbols *syms);
+
+struct haywire_agentless_info {
+	char release[HW_RELEASE_LEN];	/* init_uts_ns */
+	char banner[256];		/* linux_banner, without the newline */
+	uint64_t text_va;		/* _text, where KASLR put it */
+	uint64_t text_pa;		/* its physical address */
+	uint64_t kaslr_offset;		/* text_va - 0xffffffff81000000, the
+					 * link address of _text */
+	uint64_t page_offset_base;	/* the direct map */
+	uint64_t kernel_root;		/* init_top_pgt, physical */
+	uint64_t cr3;			/* the first CPU's, as read */
+	unsigned int paging_levels;	/* 4 or 5, from CR4.LA57 */
+	unsigned int cpus;		/* nr_cpu_ids */
+	char btf_kind[32];		/* "raw BTF", "bzImage (zstd)", ... */
+	bool banner_checked;		/* the BTF's image has this banner */
+};
+
+struct haywire_agentless;
+
+/*
+ * Find the guest kernel in guest-physical memory: the KASLR slide (the
+ * first mapped 2 MiB page of the kernel text window, confirmed by
+ * linux_banner), the direct map, the layout of its structures (BTF), and
+ * check that BTF and symbols fit the guest (HAYWIRE_E_MISMATCH otherwise).
+ * phys, btf and syms must outlive the handle (btf and syms are owned by it
+ * after a successful open). ram_end bounds the direct map.
+ */
+struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys,
+						 uint64_t ram_end,
+						 const struct haywire_cpu_regs *regs,
+						 struct haywire_btf *btf,
+						 struct haywire_symbols *syms,
+						 struct haywire_error *err);
+void haywire_agentless_close(struct haywire_agentless *a);
+const struct haywire_agentless_info *
+haywire_agentless_info(const struct haywire_agentless *a);
+/*
+ * The same records as the beacon's, walked live (not a consistent
+ * snapshot: a walk that meets a changing list retries, then fails with
+ * HAYWIRE_E_BUSY). info.note carries a warning to show, if any.
+ */
+int haywire_agentless_procs(struct haywire_agentless *a,
+			    struct haywire_procs **out,
+			    struct haywire_error *err);
+int haywire_agentless_maps(struct haywire_agentless *a, int32_t pid,
+			   struct haywire_maps **out,
+			   struct haywire_error *err);
+/* The page-table root of a process (HAYWIRE_E_NOT_FOUND: no such process
+ * or no address space). */
+int haywire_agentless_paging(struct haywire_agentless *a, int32_t pid,
+			     struct haywire_paging *paging,
+			     struct haywire_error *err);
+
+/* ---- sources: one interface for the beacon and the agentless walks --- */
+
+enum haywire_source_kind {
+	HAYWIRE_SOURCE_BEACON = 0,	/* the module's snapshots (RAM file) */
+	HAYWIRE_SOURCE_MEMFILE,		/* agentless, reads from the RAM file;
+					 * QMP for registers and the map */
+	HAYWIRE_SOURCE_QMP,		/* agentless, every read through QMP */
+};
+
+struct haywire_source_opts {
+	enum haywire_source_kind kind;
+	const char *mem_path;		/* beacon, memfile */
+	const char *qmp;		/* memfile, qmp; beacon: check the map */
+	unsigned int qmp_timeout_ms;	/* 0: HAYWIRE_QMP_TIMEOUT_MS */
+	const char *btf_path;		/* memfile, qmp */
+	const char *system_map_path;	/* memfile, qmp */
+	const struct haywire_opts *beacon_opts;	/* discovery (hint) */
+};
+
+struct haywire_source;
+
+const char *haywire_source_name(enum haywire_source_kind kind);
+/* "beacon", "memfile" or "qmp"; false if unknown. */
+bool haywire_source_parse(const char *name, enum haywire_source_kind *kind);
+struct haywire_source *haywire_source_open(const struct haywire_source_opts *opts,
+					   struct haywire_error *err);
+void haywire_source_close(struct haywire_source *src);
+enum haywire_source_kind haywire_source_kind(const struct haywire_source *src);
+/* The RAM file, when the source has one open. */
+struct haywire_mem *haywire_source_mem(struct haywire_source *src);
+/* The pieces, for what only one kind has (NULL when absent). */
+struct haywire_beacon *haywire_source_beacon(struct haywire_source *src);
+struct haywire_agentless *haywire_source_agentless(struct haywire_source *src);
+const struct haywire_qemu_ram *haywire_source_qemu_ram(const struct haywire_source *src);
+struct haywire_qmp_phys *haywire_source_qmp_phys(struct haywire_source *src);
+/* The guest-physical -> file-offset map the source uses. */
+const struct haywire_gpa_map *haywire_source_map(const struct haywire_source *src);
+
+int haywire_source_procs(struct haywire_source *src,
+			 struct haywire_procs **out, struct haywire_error *err);
+int haywire_source_maps(struct haywire_source *src, int32_t pid,
+			struct haywire_maps **out, struct haywire_error *err);
+/*
+ * Page-table walk of a process on the host, over the source's memory: for
+ * the beacon haywire_host_translate and haywire_host_read, for the
+ * agentless sources from the root their walk finds.
+ */
+int haywire_source_translate(struct haywire_source *src, int32_t pid,
+			     uint64_t va, uint64_t len, haywire_run_fn fn,
+			     void *arg, struct haywire_error *err);
+int haywire_source_read(struct haywire_source *src, int32_t pid, uint64_t va,
+			void *dst, size_t len, struct haywire_error *err);
 
 #endif /* HAYWIRE_H */

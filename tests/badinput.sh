@@ -230,5 +230,99 @@ expect 0 0 "good image: maps, JSON, options after the command" -- \
 image stale --age-ms 30000 --interval-ms 1000
 expect 0 1 "stale snapshot: one warning" -- "$hw" --mem "$work/stale" info
 
+# ---- translate, read, sources and QMP ----------------------------------
+
+expect 2 1 "unknown source" -- "$hw" --mem "$work/fine" --source bogus ps
+expect 2 1 "memfile without --qmp" -- env -u HAYWIRE_QMP "$hw" \
+	--mem "$work/fine" --source memfile ps
+expect 2 1 "qmp source without --qmp" -- env -u HAYWIRE_QMP "$hw" \
+	--source qmp ps
+expect 2 1 "--qmp-timeout 0" -- "$hw" --mem "$work/fine" --qmp-timeout 0 ps
+expect 2 1 "--runs not a number" -- "$hw" --mem "$work/fine" --runs x ps
+expect 2 1 "-o with ps" -- "$hw" --mem "$work/fine" -o "$work/o" ps
+expect 2 1 "--via-guest with an agentless source" -- "$hw" --mem "$work/fine" \
+	--qmp "$work/no-such.sock" --source memfile --via-guest read 1 0x1000 16
+expect 2 1 "refresh with an agentless source" -- "$hw" --mem "$work/fine" \
+	--qmp "$work/no-such.sock" --source qmp refresh
+expect 2 1 "translate: address not a number" -- "$hw" --mem "$work/fine" \
+	translate 1 xyz
+expect 2 1 "translate: range wraps" -- "$hw" --mem "$work/fine" \
+	translate 1 0xfffffffffffff000 8K
+expect 2 1 "read: length 0" -- "$hw" --mem "$work/fine" read 1 0x1000 0
+expect 7 1 "read: 2 GiB streams, stops at the first hole" -- "$hw" \
+	--mem "$work/fine" read 1 0x1000 2G -o "$work/big"
+expect 1 0 "read: nothing left behind after a failed read" -- \
+	test -e "$work/big"
+expect 2 1 "read without length" -- "$hw" --mem "$work/fine" read 1 0x1000
+expect 5 1 "translate: PID not in the snapshot" -- "$hw" --mem "$work/fine" \
+	translate 99999 0x400000
+expect 0 0 "translate: unmapped range" -- "$hw" --mem "$work/fine" \
+	translate 1 0x400000 64K
+expect 7 1 "read: address not mapped" -- "$hw" --mem "$work/fine" \
+	read 1 0x400000 16
+expect 1 1 "diff without --qmp" -- env -u HAYWIRE_QMP "$hw" \
+	--mem "$work/fine" diff
+expect 1 1 "QMP socket missing" -- "$hw" --mem "$work/fine" \
+	--qmp "$work/no-such.sock" info
+
+# A fake QMP server per behaviour (tests/unit/fakeqmp.py).
+fakes=
+fake() {
+	/usr/bin/python3 tests/unit/fakeqmp.py "$work/$1.sock" "$@" &
+	fakes="$fakes $!"
+	i=0
+	while [ ! -S "$work/$1.sock" ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+trap 'for p in $fakes; do kill "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
+for mode in malformed silent close nogreeting hmp error; do
+	fake $mode
+done
+fake good "$work/fine"
+q="--qmp-timeout 500"
+expect 0 0 "beacon with QMP: the maps agree" -- "$hw" --mem "$work/fine" \
+	--qmp "$work/good.sock" info
+grep -q "map check: *QEMU's map and the beacon's agree" "$work/out" ||
+	{ echo "# ^ expected the map check line"; failed=$((failed + 1)); }
+expect 1 1 "QMP: RAM file is not QEMU's" -- "$hw" --mem "$work/good" \
+	--qmp "$work/good.sock" info
+expect 1 1 "QMP: malformed reply" -- "$hw" --mem "$work/fine" $q \
+	--qmp "$work/malformed.sock" info
+expect 1 1 "QMP: never answers" -- "$hw" --mem "$work/fine" $q \
+	--qmp "$work/silent.sock" info
+expect 1 1 "QMP: closes mid-reply" -- "$hw" --mem "$work/fine" $q \
+	--qmp "$work/close.sock" info
+expect 1 1 "QMP: no greeting" -- "$hw" --mem "$work/fine" $q \
+	--qmp "$work/nogreeting.sock" info
+expect 1 1 "QMP: an HMP monitor" -- "$hw" --mem "$work/fine" $q \
+	--qmp "$work/hmp.sock" info
+expect 1 1 "QMP: QEMU errors" -- "$hw" --mem "$work/fine" $q \
+	--qmp "$work/error.sock" info
+expect 1 1 "memfile: no --btf" -- env -u HAYWIRE_BTF "$hw" \
+	--mem "$work/fine" --qmp "$work/good.sock" --source memfile ps
+expect 1 1 "memfile: --btf not kernel types" -- "$hw" --mem "$work/fine" \
+	--qmp "$work/good.sock" --source memfile --btf "$work/random" ps
+printf 'ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n' \
+	>"$work/System.map"
+printf 'ffffffff81000000 T _text\nffffffff81800000 D linux_banner\n' \
+	>"$work/kallsyms"
+kc=$(tools/fetch-kernels.sh 6.1 2>/dev/null | tail -n 1)
+if [ -n "$kc" ] && [ -r "$kc/vmlinuz" ]; then
+	expect 1 1 "memfile: Debian's placeholder System.map" -- "$hw" \
+		--mem "$work/fine" --qmp "$work/good.sock" --source memfile \
+		--btf "$kc/vmlinuz" --system-map "$work/System.map" ps
+	expect 1 1 "memfile: no kernel in the RAM" -- "$hw" --mem "$work/fine" \
+		--qmp "$work/good.sock" --source memfile --btf "$kc/vmlinuz" \
+		--system-map "$work/kallsyms" ps
+	expect 1 1 "qmp: no kernel in the RAM (reads by pmemsave)" -- "$hw" \
+		--qmp "$work/good.sock" --source qmp --btf "$kc/vmlinuz" \
+		--system-map "$work/kallsyms" maps 1
+else
+	n=$((n + 1))
+	echo "ok $n - memfile and qmp sources over a fake QEMU # SKIP no 6.1 kernel image"
+fi
+
 echo "1..$n"
 [ $failed -eq 0 ]

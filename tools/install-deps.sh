@@ -5,7 +5,10 @@ set -eu
 
 # The arm64 guests need the cross compiler (the module and, with the arm64
 # C library, the static guest programs) and the arm64 system emulator.
+# The agentless walk reads kernel types with libbpf and libelf and kernel
+# images with zlib, xz, lz4 and zstd.
 pkgs="gcc make pkg-config libc6-dev libjson-c-dev
+      libbpf-dev libelf-dev zlib1g-dev liblzma-dev liblz4-dev libzstd-dev
       clang libclang-rt-14-dev llvm
       qemu-system-x86 qemu-utils cpio gzip xz-utils kmod
       python3 dwarves dkms debian-archive-keyring ca-certificates

@@ -18,30 +18,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "haywire.h"
+#include "cli.h"
 #include "output.h"
 
-enum exit_code {
-	EXIT_ERROR = 1,
-	EXIT_USAGE = 2,
-	EXIT_NO_BEACON = 3,
-	EXIT_BUSY = 4,
-	EXIT_NOT_FOUND = 5,
-	EXIT_REFUSED = 6,
-	EXIT_UNMAPPED = 7,
-};
-
 static const char usage_text[] =
-	"usage: haywire [--mem FILE] [--json] [--no-hint] COMMAND [ARGS]\n"
+	"usage: haywire [--mem FILE] [--source SOURCE] [--qmp SOCKET] [--json]\n"
+	"               COMMAND [ARGS]\n"
 	"\n"
-	"Read the Haywire beacon that the haywire kernel module publishes in a\n"
-	"guest's RAM, straight from the RAM file QEMU shares\n"
-	"(-object memory-backend-file,share=on,mem-path=FILE), and ask the\n"
-	"guest questions through the beacon's request rings.\n"
+	"See inside a running QEMU guest: read the Haywire beacon that the haywire\n"
+	"kernel module publishes in guest RAM, straight from the RAM file QEMU\n"
+	"shares (-object memory-backend-file,share=on,mem-path=FILE), ask the\n"
+	"module questions through the beacon's request rings, or walk the guest\n"
+	"kernel's own structures without any guest companion (agentless).\n"
 	"\n"
-	"snapshot commands (read-only):\n"
-	"  info       the beacon: version, kernel, snapshot age, counts, where\n"
-	"             it was found, the guest-physical map and the module's stats\n"
+	"commands (every source):\n"
+	"  info       the beacon (version, kernel, snapshot age, counts, where it\n"
+	"             was found, the guest-physical map, the module's stats);\n"
+	"             agentless: the kernel that was found\n"
 	"  ps         the guest's processes\n"
 	"  maps PID   the memory map of process PID, as /proc/PID/maps\n"
 	"  translate PID VADDR [LEN]\n"
@@ -49,9 +42,17 @@ static const char usage_text[] =
 	"             virtual -> guest-physical -> RAM file offset (LEN: one page)\n"
 	"  read PID VADDR LEN [-o FILE]\n"
 	"             process memory as a hex dump, or raw into FILE (- for stdout)\n"
-	"  camera     the cameras and what they watch\n"
 	"\n"
-	"request commands (they write the RAM file's request page):\n"
+	"commands that compare the beacon with an agentless walk (--qmp needed):\n"
+	"  diff       processes seen by one view only (--source memfile, the\n"
+	"             default, or qmp for the walk)\n"
+	"  bench PID VADDR\n"
+	"             time ps, maps PID, translate of 64 MiB at VADDR and a 1 MiB\n"
+	"             read at VADDR through each source\n"
+	"\n"
+	"commands for the module (beacon source; all but the first camera form\n"
+	"write the RAM file's request page):\n"
+	"  camera     the cameras and what they watch\n"
 	"  camera PID       turn a camera on for PID (unless one watches it),\n"
 	"                   then show its page-table state per VMA\n"
 	"  camera --off PID turn off the camera watching PID\n"
@@ -59,32 +60,51 @@ static const char usage_text[] =
 	"  detail PID process details: command line, directory, ids, times,\n"
 	"             faults, signals\n"
 	"  ping       round trip to the guest\n"
-	"  translate and read with --via-guest also ask the guest\n"
+	"  translate and read with --via-guest also ask the module\n"
 	"\n"
 	"VADDR is hexadecimal (0x optional); LEN is decimal or 0x hexadecimal,\n"
 	"with an optional K, M or G suffix.\n"
 	"\n"
+	"sources (--source):\n"
+	"  beacon    the module's snapshots in the RAM file (the default)\n"
+	"  memfile   agentless: kernel structures read from the RAM file; QMP\n"
+	"            gives the CPU registers and the memory map\n"
+	"  qmp       agentless: every guest memory read through QMP\n"
+	"\n"
 	"options (also after the command):\n"
-	"  --mem FILE     the guest's RAM file (default: $HAYWIRE_MEM)\n"
-	"  --json         print JSON\n"
-	"  --via-guest    translate and read through the guest, not the page\n"
-	"                 tables in the RAM file (read needs allow_read=1)\n"
-	"  --timeout MS   wait this long for each answer (default 5000)\n"
-	"  -o FILE        read: write the raw bytes to FILE (- for stdout)\n"
-	"  --no-hint      neither use nor update the cached index location\n"
-	"  --help         this text\n"
-	"  --version      print the version\n"
+	"  --mem FILE          the guest's RAM file (default: $HAYWIRE_MEM)\n"
+	"  --source SOURCE     beacon, memfile or qmp (default: $HAYWIRE_SOURCE,\n"
+	"                      else beacon)\n"
+	"  --qmp SOCKET        QEMU's QMP monitor: a unix socket path, unix:PATH\n"
+	"                      or tcp:HOST:PORT (default: $HAYWIRE_QMP); with the\n"
+	"                      beacon, its memory map is checked against QEMU's\n"
+	"  --qmp-timeout MS    limit for every QMP step (default 10000)\n"
+	"  --btf FILE          the guest kernel's BTF: a copy of its\n"
+	"                      /sys/kernel/btf/vmlinux, its vmlinux or its vmlinuz\n"
+	"                      (default: $HAYWIRE_BTF)\n"
+	"  --system-map FILE   its System.map, or a copy of its /proc/kallsyms\n"
+	"                      read as root (default: $HAYWIRE_SYSTEM_MAP)\n"
+	"  --json              print JSON\n"
+	"  --via-guest         translate and read through the module, not the page\n"
+	"                      tables in the RAM file (read needs allow_read=1)\n"
+	"  --timeout MS        wait this long for each answer from the module\n"
+	"                      (default 5000)\n"
+	"  -o FILE             read: write the raw bytes to FILE (- for stdout)\n"
+	"  --runs N            bench: repetitions per figure (default 5)\n"
+	"  --no-hint           neither use nor update the cached index location\n"
+	"  --help              this text\n"
+	"  --version           print the version\n"
 	"\n"
 	"exit status: 0 ok, 1 error, 2 usage, 3 no beacon (module not loaded or\n"
 	"unloaded), 4 busy (try again; also a full request ring or a timeout),\n"
-	"5 no such process, 6 refused by the guest, 7 address not mapped\n";
+	"5 no such process, 6 refused by the guest, 7 address not mapped,\n"
+	"8 diff found differences\n";
 
 #define MAX_WARNINGS 4
 static char warnings[MAX_WARNINGS][HAYWIRE_MSG_MAX];
 static unsigned int nwarnings;
 
-__attribute__((format(printf, 1, 2)))
-static void warn(const char *fmt, ...)
+void warn(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -95,13 +115,13 @@ static void warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Called once the command cannot fail any more, before its output. */
-static void print_warnings(void)
+void print_warnings(void)
 {
 	unsigned int i;
 
 	for (i = 0; i < nwarnings; i++)
 		fprintf(stderr, "haywire: warning: %s\n", warnings[i]);
+	nwarnings = 0;
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -179,12 +199,29 @@ static void warn_snapshot(struct haywire_beacon *b, struct haywire_info *info,
 		     info->vmas, info->vmas_total);
 }
 
-/* What a command gets: the beacon, the options, its parsed arguments. */
+/* Beacon snapshots get the freshness warnings, agentless walks a note. */
+static void warn_view(struct haywire_source *src, struct haywire_info *info,
+		      bool counts)
+{
+	if (haywire_source_beacon(src))
+		warn_snapshot(haywire_source_beacon(src), info, counts);
+	else if (*info->note)
+		warn("%s", info->note);
+}
+
+static void print_json_with_source(struct json_object *obj,
+				   struct haywire_source *src)
+{
+	json_object_object_add(obj, "source", json_object_new_string(
+		haywire_source_name(haywire_source_kind(src))));
+	print_json(stdout, obj);
+}
+
+/* What a command gets: the open source, its arguments, the options. */
 struct ctx {
-	struct haywire_beacon *b;
-	bool json, via_guest, off;
-	unsigned int timeout_ms;
-	const char *out_path;
+	struct cli *cli;
+	struct haywire_source *src;
+	struct haywire_beacon *b;	/* the beacon source's, else NULL */
 	struct haywire_client *client;	/* opened on first use */
 	int32_t pid;
 	uint64_t va, len;
@@ -192,11 +229,16 @@ struct ctx {
 
 static int get_client(struct ctx *ctx, struct haywire_error *err)
 {
-	struct haywire_client_opts opts = { .timeout_ms = ctx->timeout_ms };
+	struct haywire_client_opts opts = { .timeout_ms = ctx->cli->timeout_ms };
 
 	if (!ctx->client)
 		ctx->client = haywire_client_open(ctx->b, &opts, err);
 	return ctx->client ? 0 : err->code;
+}
+
+static const char *source_name(const struct ctx *ctx)
+{
+	return haywire_source_name(haywire_source_kind(ctx->src));
 }
 
 struct command {
@@ -205,36 +247,67 @@ struct command {
 	const char *args_help;	/* for "'NAME' takes ..." */
 	bool address;		/* PID VADDR [LEN] */
 	bool via_guest;		/* --via-guest applies */
+	bool module;		/* asks the module: beacon source only */
+	/* with an open source, or NULL: the command opens its own */
 	int (*run)(struct ctx *ctx, struct haywire_error *err);
+	int (*run_alone)(struct cli *cli, char **argv,
+			 struct haywire_error *err);
 };
 
 static int cmd_info(struct ctx *ctx, struct haywire_error *err)
 {
+	const struct haywire_qemu_ram *ram = haywire_source_qemu_ram(ctx->src);
+	const char *name = source_name(ctx);
 	struct haywire_info info;
-	int rc = haywire_read_info(ctx->b, &info, err);
+	struct json_object *obj;
+	int rc;
 
+	if (!ctx->b) {
+		const struct haywire_agentless_info *ai =
+			haywire_agentless_info(haywire_source_agentless(ctx->src));
+
+		print_warnings();
+		if (ctx->cli->json) {
+			obj = json_agentless_info(name, ai);
+			json_add_qemu_ram(obj, ram);
+			print_json(stdout, obj);
+		} else {
+			print_agentless_info(stdout, name, ai);
+			print_qemu_ram(stdout, ram);
+		}
+		return 0;
+	}
+	rc = haywire_read_info(ctx->b, &info, err);
 	if (rc)
 		return rc;
 	warn_snapshot(ctx->b, &info, true);
 	print_warnings();
-	if (ctx->json)
-		print_json(stdout, json_info(&info));
-	else
+	if (ctx->cli->json) {
+		obj = json_info(&info);
+		if (ram)
+			json_add_qemu_ram(obj, ram);
+		print_json_with_source(obj, ctx->src);
+	} else {
 		print_info(stdout, &info);
+		if (ram) {
+			print_qemu_ram(stdout, ram);
+			fprintf(stdout, "map check:     QEMU's map and the beacon's agree\n");
+		}
+	}
 	return 0;
 }
 
 static int cmd_ps(struct ctx *ctx, struct haywire_error *err)
 {
 	struct haywire_procs *procs;
-	int rc = haywire_read_procs(ctx->b, &procs, err);
+	int rc = haywire_source_procs(ctx->src, &procs, err);
 
 	if (rc)
 		return rc;
-	warn_snapshot(ctx->b, &procs->info, true);
+	warn_view(ctx->src, &procs->info, true);
 	print_warnings();
-	if (ctx->json)
-		print_json(stdout, json_ps(procs));
+	if (ctx->cli->json)
+		print_json_with_source(json_ps(procs), ctx->src);
 	else
 		print_ps(stdout, procs);
 	haywire_procs_free(procs);
@@ -244,18 +317,19 @@ static int cmd_ps(struct ctx *ctx, struct haywire_error *err)
 static int cmd_maps(struct ctx *ctx, struct haywire_error *err)
 {
 	struct haywire_maps *maps;
-	int rc = haywire_read_maps(ctx->b, ctx->pid, &maps, err);
+	int rc = haywire_source_maps(ctx->src, ctx->pid, &maps,
+				     err);
 
 	if (rc)
 		return rc;
-	warn_snapshot(ctx->b, &maps->info, false);
+	warn_view(ctx->src, &maps->info, false);
 	if (maps->proc.flags & HW_PF_VMAS_TRUNCATED)
 		warn("process %d: only %u of its %u VMAs are in the snapshot (the beacon is full)",
 		     maps->proc.pid, maps->proc.vma_count,
 		     maps->proc.vma_total);
 	print_warnings();
-	if (ctx->json)
-		print_json(stdout, json_maps(maps));
+	if (ctx->cli->json)
+		print_json_with_source(json_maps(maps), ctx->src);
 	else
 		print_maps(stdout, maps);
 	haywire_maps_free(maps);
@@ -302,15 +376,16 @@ static int cmd_translate(struct ctx *ctx, struct haywire_error *err)
 	struct translate_result t;
 	int rc;
 
-	if (ctx->via_guest) {
+	if (ctx->cli->via_guest) {
 		rc = get_client(ctx, err);
 		if (!rc)
 			rc = haywire_guest_translate(ctx->client, ctx->pid,
 						     ctx->va, ctx->len,
 						     collect_run, &list, err);
 	} else {
-		rc = haywire_host_translate(ctx->b, ctx->pid, ctx->va,
-					    ctx->len, collect_run, &list, err);
+		rc = haywire_source_translate(ctx->src, ctx->pid, ctx->va,
+					      ctx->len, collect_run, &list,
+					      err);
 	}
 	if (list.too_many)
 		rc = cli_error(err, HAYWIRE_E_INVALID,
@@ -320,12 +395,14 @@ static int cmd_translate(struct ctx *ctx, struct haywire_error *err)
 		rc = cli_error(err, HAYWIRE_E_NOMEM, "out of memory");
 	if (!rc) {
 		t = (struct translate_result){
-			.pid = ctx->pid, .via_guest = ctx->via_guest,
+			.source = source_name(ctx), .pid = ctx->pid,
+			.via_guest = ctx->cli->via_guest,
 			.addr = ctx->va, .len = ctx->len, .runs = list.runs,
 			.count = list.count,
-			.map = &haywire_beacon_location(ctx->b)->map,
+			.map = haywire_source_map(ctx->src),
 		};
-		if (ctx->json)
+		print_warnings();
+		if (ctx->cli->json)
 			print_json(stdout, json_translate(&t));
 		else
 			print_translate(stdout, &t);
@@ -343,8 +420,9 @@ static int read_piece(struct ctx *ctx, uint64_t va, unsigned char *buf,
 {
 	int rc;
 
-	if (!ctx->via_guest)
-		return haywire_host_read(ctx->b, ctx->pid, va, buf, len, err);
+	if (!ctx->cli->via_guest)
+		return haywire_source_read(ctx->src, ctx->pid, va, buf, len,
+					   err);
 	rc = get_client(ctx, err);
 	return rc ? rc : haywire_guest_read(ctx->client, ctx->pid, va, buf,
 					    len, err);
@@ -367,9 +445,9 @@ static bool write_all(int fd, const unsigned char *p, size_t len)
 
 static int cmd_read(struct ctx *ctx, struct haywire_error *err)
 {
-	bool raw = ctx->out_path != NULL;
-	bool to_file = raw && strcmp(ctx->out_path, "-") != 0;
-	size_t piece = ctx->json ? (size_t)ctx->len : READ_PIECE;
+	bool raw = ctx->cli->out_path != NULL;
+	bool to_file = raw && strcmp(ctx->cli->out_path, "-") != 0;
+	size_t piece = ctx->cli->json ? (size_t)ctx->len : READ_PIECE;
 	unsigned char *buf;
 	uint64_t done = 0;
 	int fd = STDOUT_FILENO, rc = 0;
@@ -387,23 +465,26 @@ static int cmd_read(struct ctx *ctx, struct haywire_error *err)
 		if (rc)
 			break;
 		if (done == 0 && to_file) {
-			fd = open(ctx->out_path, O_WRONLY | O_CREAT | O_TRUNC |
+			fd = open(ctx->cli->out_path, O_WRONLY | O_CREAT | O_TRUNC |
 				  O_CLOEXEC, 0644);
 			if (fd < 0) {
 				rc = cli_error(err, HAYWIRE_E_FILE,
 					       "cannot create %s: %s",
-					       ctx->out_path, strerror(errno));
+					       ctx->cli->out_path, strerror(errno));
 				break;
 			}
 		}
-		if (ctx->json)
-			print_json(stdout, json_read(ctx->pid, ctx->via_guest,
+		if (done == 0)
+			print_warnings();
+		if (ctx->cli->json)
+			print_json(stdout, json_read(source_name(ctx), ctx->pid,
+						     ctx->cli->via_guest,
 						     ctx->va, buf, n));
 		else if (!raw)
 			print_hexdump(stdout, ctx->va + done, buf, n);
 		else if (!write_all(fd, buf, n)) {
 			rc = cli_error(err, HAYWIRE_E_FILE,
-				       "cannot write %s: %s", ctx->out_path,
+				       "cannot write %s: %s", ctx->cli->out_path,
 				       strerror(errno));
 			break;
 		}
@@ -412,16 +493,16 @@ static int cmd_read(struct ctx *ctx, struct haywire_error *err)
 	free(buf);
 	if (to_file && fd >= 0 && close(fd) < 0 && !rc)
 		rc = cli_error(err, HAYWIRE_E_FILE, "cannot write %s: %s",
-			       ctx->out_path, strerror(errno));
+			       ctx->cli->out_path, strerror(errno));
 	if (rc && done) {
 		char msg[HAYWIRE_MSG_MAX];
 
 		snprintf(msg, sizeof(msg), "%s", err->msg);
 		if (to_file) {
-			unlink(ctx->out_path);
+			unlink(ctx->cli->out_path);
 			cli_error(err, (enum haywire_code)rc,
 				  "%s (at 0x%" PRIx64 "; %s was removed)", msg,
-				  ctx->va + done, ctx->out_path);
+				  ctx->va + done, ctx->cli->out_path);
 		} else {
 			fflush(stdout);
 			cli_error(err, (enum haywire_code)rc,
@@ -441,7 +522,7 @@ static void print_camera_result(struct ctx *ctx,
 		warn("camera %d: the page runs did not all fit in the beacon; the VMAs shown are incomplete",
 		     c->selected);
 	print_warnings();
-	if (ctx->json)
+	if (ctx->cli->json)
 		print_json(stdout, json_camera(c));
 	else
 		print_camera(stdout, c);
@@ -533,18 +614,18 @@ static int cmd_camera(struct ctx *ctx, struct haywire_error *err)
 		return rc;
 	if (ctx->pid == 0) {
 		print_warnings();
-		if (ctx->json)
+		if (ctx->cli->json)
 			print_json(stdout, json_cameras(c));
 		else
 			print_cameras(stdout, c);
-	} else if (ctx->off) {
+	} else if (ctx->cli->off) {
 		if (c->selected < 0) {
 			rc = cli_error(err, HAYWIRE_E_NOT_FOUND,
 				       "no camera watches PID %d", ctx->pid);
 		} else {
 			rc = camera_off(ctx, (unsigned int)c->selected, err);
 		}
-		if (!rc && ctx->json)
+		if (!rc && ctx->cli->json)
 			print_json(stdout, json_camera_off(c->selected,
 							   ctx->pid));
 		else if (!rc)
@@ -569,7 +650,7 @@ static int cmd_refresh(struct ctx *ctx, struct haywire_error *err)
 		rc = haywire_refresh(ctx->client, &generation, err);
 	if (rc)
 		return rc;
-	if (ctx->json)
+	if (ctx->cli->json)
 		print_json(stdout, json_generation(generation));
 	else
 		printf("generation %" PRIu64 "\n", generation);
@@ -589,7 +670,7 @@ static int cmd_detail(struct ctx *ctx, struct haywire_error *err)
 		warn("process %d: the guest cut its command line short at %zu bytes",
 		     ctx->pid, d->cmdline_len);
 	print_warnings();
-	if (ctx->json)
+	if (ctx->cli->json)
 		print_json(stdout, json_detail(d));
 	else
 		print_detail(stdout, d);
@@ -613,7 +694,7 @@ static int cmd_ping(struct ctx *ctx, struct haywire_error *err)
 		return rc;
 	ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ULL +
 	     (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
-	if (ctx->json)
+	if (ctx->cli->json)
 		print_json(stdout, json_ping(&ping, ns));
 	else
 		printf("guest monotonic %" PRIu64 " ns, generation %" PRIu64
@@ -623,16 +704,22 @@ static int cmd_ping(struct ctx *ctx, struct haywire_error *err)
 }
 
 static const struct command commands[] = {
-	{ "info", 0, 0, "no arguments", false, false, cmd_info },
-	{ "ps", 0, 0, "no arguments", false, false, cmd_ps },
-	{ "maps", 1, 1, "one argument, a PID", false, false, cmd_maps },
-	{ "translate", 2, 3, "PID VADDR [LEN]", true, true, cmd_translate },
-	{ "read", 3, 3, "PID VADDR LEN", true, true, cmd_read },
-	{ "camera", 0, 1, "at most one argument, a PID", false, false,
-	  cmd_camera },
-	{ "refresh", 0, 0, "no arguments", false, false, cmd_refresh },
-	{ "detail", 1, 1, "one argument, a PID", false, false, cmd_detail },
-	{ "ping", 0, 0, "no arguments", false, false, cmd_ping },
+	{ "info", 0, 0, "no arguments", false, false, false, cmd_info, NULL },
+	{ "ps", 0, 0, "no arguments", false, false, false, cmd_ps, NULL },
+	{ "maps", 1, 1, "one argument, a PID", false, false, false, cmd_maps,
+	  NULL },
+	{ "translate", 2, 3, "PID VADDR [LEN]", true, true, false,
+	  cmd_translate, NULL },
+	{ "read", 3, 3, "PID VADDR LEN", true, true, false, cmd_read, NULL },
+	{ "diff", 0, 0, "no arguments", false, false, false, NULL, cmd_diff },
+	{ "bench", 2, 2, "PID VADDR", true, false, false, NULL, cmd_bench },
+	{ "camera", 0, 1, "at most one argument, a PID", false, false, true,
+	  cmd_camera, NULL },
+	{ "refresh", 0, 0, "no arguments", false, false, true, cmd_refresh,
+	  NULL },
+	{ "detail", 1, 1, "one argument, a PID", false, false, true,
+	  cmd_detail, NULL },
+	{ "ping", 0, 0, "no arguments", false, false, true, cmd_ping, NULL },
 };
 
 static bool valid_pid(const char *s)
@@ -647,8 +734,7 @@ static bool valid_pid(const char *s)
 	return !errno && !*end && v > 0 && v <= INT32_MAX;
 }
 
-/* VADDR: hexadecimal, 0x optional (as /proc/PID/maps prints addresses). */
-static bool parse_address(const char *s, uint64_t *v)
+bool parse_address(const char *s, uint64_t *v)
 {
 	char *end;
 
@@ -661,8 +747,7 @@ static bool parse_address(const char *s, uint64_t *v)
 	return !errno && !*end;
 }
 
-/* LEN: decimal or 0x hexadecimal, optional K, M or G (binary). */
-static bool parse_length(const char *s, uint64_t *v)
+bool parse_length(const char *s, uint64_t *v)
 {
 	unsigned int shift = 0;
 	char *end;
@@ -684,7 +769,19 @@ static bool parse_length(const char *s, uint64_t *v)
 	return true;
 }
 
-/* PID VADDR [LEN] of translate and read. */
+/* A decimal count of 1 .. max (milliseconds, repetitions). */
+static bool parse_count(const char *s, uint64_t max, uint64_t *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return !errno && !*end && *v >= 1 && *v <= max;
+}
+
+/* PID VADDR [LEN] of translate, read and bench. */
 static int parse_range(struct ctx *ctx, const struct command *cmd,
 		       char **args, int nargs)
 {
@@ -699,7 +796,7 @@ static int parse_range(struct ctx *ctx, const struct command *cmd,
 				   args[1], args[2]);
 	if (!strcmp(cmd->name, "read") && ctx->len > SIZE_MAX / 2)
 		return usage_error("'%s' is too long to read", args[2]);
-	if (!strcmp(cmd->name, "read") && ctx->json &&
+	if (!strcmp(cmd->name, "read") && ctx->cli->json &&
 	    ctx->len > JSON_READ_MAX)
 		return usage_error("read --json takes at most %u bytes; use -o FILE for more",
 				   JSON_READ_MAX);
@@ -712,14 +809,81 @@ static bool same_hint(const struct haywire_hint *a,
 	return a->file_offset == loc->file_offset && a->nonce == loc->nonce;
 }
 
+struct haywire_source *cli_open_source(struct cli *cli,
+				       enum haywire_source_kind kind,
+				       struct haywire_error *err)
+{
+	struct haywire_source_opts o = cli->opts;
+
+	o.kind = kind;
+	o.beacon_opts = &cli->beacon_opts;
+	/* QEMU's map is checked once, not again by every source. */
+	if (kind == HAYWIRE_SOURCE_BEACON && cli->opts.kind != kind)
+		o.qmp = NULL;
+	return haywire_source_open(&o, err);
+}
+
+void cli_close_source(struct cli *cli, struct haywire_source *src)
+{
+	struct haywire_beacon *b = src ? haywire_source_beacon(src) : NULL;
+
+	/* Rediscovery may have moved the index: remember where it is now. */
+	if (b && cli->use_hint && (!cli->have_hint ||
+	    !same_hint(&cli->hint, haywire_beacon_location(b)))) {
+		cli->hint.file_offset = haywire_beacon_location(b)->file_offset;
+		cli->hint.nonce = haywire_beacon_location(b)->nonce;
+		cli->have_hint = true;
+		haywire_hint_save(haywire_source_mem(src), &cli->hint);
+	}
+	haywire_source_close(src);
+}
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/* Open the command's source, run it, close the source. */
+static int run_command(struct cli *cli, const struct command *cmd,
+		       struct ctx *ctx, struct haywire_error *err)
+{
+	int rc;
+
+	ctx->cli = cli;
+	ctx->src = cli_open_source(cli, cli->opts.kind, err);
+	if (!ctx->src && cli->opts.qmp && (err->code == HAYWIRE_E_NO_BEACON ||
+					   err->code == HAYWIRE_E_GONE)) {
+		size_t len = strlen(err->msg);
+
+		snprintf(err->msg + len, sizeof(err->msg) - len,
+			 "; without it, --source memfile or qmp walks the guest kernel itself");
+	}
+	if (!ctx->src)
+		return err->code;
+	ctx->b = haywire_source_beacon(ctx->src);
+	rc = cmd->run(ctx, err);
+	haywire_client_close(ctx->client);
+	cli_close_source(cli, ctx->src);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_MEM = 256, OPT_JSON, OPT_NO_HINT, OPT_VERSION,
+	enum { OPT_MEM = 256, OPT_JSON, OPT_NO_HINT, OPT_VERSION, OPT_SOURCE,
+	       OPT_QMP, OPT_QMP_TIMEOUT, OPT_BTF, OPT_SYSTEM_MAP, OPT_RUNS,
 	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF };
 	static const struct option options[] = {
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "no-hint", no_argument, NULL, OPT_NO_HINT },
+		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "qmp", required_argument, NULL, OPT_QMP },
+		{ "qmp-timeout", required_argument, NULL, OPT_QMP_TIMEOUT },
+		{ "btf", required_argument, NULL, OPT_BTF },
+		{ "system-map", required_argument, NULL, OPT_SYSTEM_MAP },
+		{ "runs", required_argument, NULL, OPT_RUNS },
 		{ "via-guest", no_argument, NULL, OPT_VIA_GUEST },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "off", no_argument, NULL, OPT_OFF },
@@ -727,49 +891,71 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *mem_path = getenv("HAYWIRE_MEM");
+	struct cli cli = { .use_hint = true, .runs = 5 };
+	const char *source = env("HAYWIRE_SOURCE");
 	const struct command *cmd = NULL;
-	bool use_hint = true, have_hint = false;
+	struct haywire_error err = { 0 };
 	struct ctx ctx = { 0 };
-	struct haywire_opts opts = { 0 };
-	struct haywire_hint hint;
-	struct haywire_error err;
-	struct haywire_mem *mem;
-	char **args, *end;
-	unsigned long timeout;
 	unsigned int i;
+	char **args;
+	uint64_t v;
 	int opt, nargs, rc;
 
+	cli.opts.mem_path = env("HAYWIRE_MEM");
+	cli.opts.qmp = env("HAYWIRE_QMP");
+	cli.opts.btf_path = env("HAYWIRE_BTF");
+	cli.opts.system_map_path = env("HAYWIRE_SYSTEM_MAP");
 	opterr = 0;	/* our own one-line messages */
 	/* GNU getopt permutes: options may come after the command. */
 	while ((opt = getopt_long(argc, argv, ":ho:", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_MEM:
-			mem_path = optarg;
+			cli.opts.mem_path = optarg;
 			break;
 		case OPT_JSON:
-			ctx.json = true;
+			cli.json = true;
 			break;
 		case OPT_NO_HINT:
-			use_hint = false;
+			cli.use_hint = false;
+			break;
+		case OPT_SOURCE:
+			source = optarg;
+			break;
+		case OPT_QMP:
+			cli.opts.qmp = optarg;
+			break;
+		case OPT_QMP_TIMEOUT:
+		case OPT_TIMEOUT:
+			if (!parse_count(optarg, 3600000, &v))
+				return usage_error("%s takes milliseconds (1 .. 3600000), not '%s'",
+						   opt == OPT_TIMEOUT ?
+						   "--timeout" : "--qmp-timeout",
+						   optarg);
+			if (opt == OPT_TIMEOUT)
+				cli.timeout_ms = (unsigned int)v;
+			else
+				cli.opts.qmp_timeout_ms = (unsigned int)v;
+			break;
+		case OPT_BTF:
+			cli.opts.btf_path = optarg;
+			break;
+		case OPT_SYSTEM_MAP:
+			cli.opts.system_map_path = optarg;
+			break;
+		case OPT_RUNS:
+			if (!parse_count(optarg, 1000, &v))
+				return usage_error("--runs takes a count (1 .. 1000), not '%s'",
+						   optarg);
+			cli.runs = (unsigned int)v;
 			break;
 		case OPT_VIA_GUEST:
-			ctx.via_guest = true;
+			cli.via_guest = true;
 			break;
 		case OPT_OFF:
-			ctx.off = true;
-			break;
-		case OPT_TIMEOUT:
-			errno = 0;
-			timeout = strtoul(optarg, &end, 10);
-			if (errno || *end || !isdigit((unsigned char)*optarg) ||
-			    timeout < 1 || timeout > 3600000)
-				return usage_error("--timeout takes milliseconds, 1 .. 3600000, not '%s'",
-						   optarg);
-			ctx.timeout_ms = (unsigned int)timeout;
+			cli.off = true;
 			break;
 		case 'o':
-			ctx.out_path = optarg;
+			cli.out_path = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -798,50 +984,54 @@ int main(int argc, char **argv)
 	nargs = argc - optind - 1;
 	if (nargs < cmd->min_args || nargs > cmd->max_args)
 		return usage_error("'%s' takes %s", cmd->name, cmd->args_help);
-	if (ctx.via_guest && !cmd->via_guest)
+	if (source && !haywire_source_parse(source, &cli.opts.kind))
+		return usage_error("unknown source '%s' (beacon, memfile or qmp)",
+				   source);
+	if (cli.via_guest && !cmd->via_guest)
 		return usage_error("--via-guest is for translate and read, not '%s'",
 				   cmd->name);
-	if (ctx.out_path && strcmp(cmd->name, "read"))
+	if ((cli.via_guest || cmd->module) &&
+	    cli.opts.kind != HAYWIRE_SOURCE_BEACON)
+		return usage_error("%s asks the guest's module: it needs the beacon source, not %s",
+				   cli.via_guest ? "--via-guest" : cmd->name,
+				   haywire_source_name(cli.opts.kind));
+	if (cli.out_path && strcmp(cmd->name, "read"))
 		return usage_error("-o is for read, not '%s'", cmd->name);
-	if (ctx.out_path && ctx.json)
+	if (cli.out_path && cli.json)
 		return usage_error("read takes -o or --json, not both");
-	if (ctx.off && (strcmp(cmd->name, "camera") || nargs != 1))
+	if (cli.off && (strcmp(cmd->name, "camera") || nargs != 1))
 		return usage_error("--off goes with camera PID");
 	if (nargs && !valid_pid(args[0]))
 		return usage_error("'%s' is not a PID", args[0]);
 	if (nargs)
 		ctx.pid = (int32_t)strtol(args[0], NULL, 10);
+	ctx.cli = &cli;
 	if (cmd->address) {
 		rc = parse_range(&ctx, cmd, args, nargs);
 		if (rc)
 			return rc;
 	}
-	if (!mem_path || !*mem_path)
+	if (!cli.opts.mem_path && (cli.opts.kind != HAYWIRE_SOURCE_QMP ||
+				   cmd->run_alone))
 		return usage_error("no guest RAM file: use --mem FILE or set HAYWIRE_MEM");
+	if (cli.opts.kind != HAYWIRE_SOURCE_BEACON && !cli.opts.qmp)
+		return usage_error("the %s source needs QEMU's monitor: use --qmp SOCKET or set HAYWIRE_QMP",
+				   haywire_source_name(cli.opts.kind));
 
-	mem = haywire_mem_open(mem_path, &err);
-	if (!mem)
-		return fail(&err);
-	if (use_hint && haywire_hint_load(mem, &hint)) {
-		have_hint = true;
-		opts.hint = &hint;
-	}
-	ctx.b = haywire_discover(mem, &opts, &err);
-	if (!ctx.b) {
+	if (cli.use_hint && cli.opts.mem_path) {
+		struct haywire_mem *mem = haywire_mem_open(cli.opts.mem_path,
+							   NULL);
+
+		if (mem && haywire_hint_load(mem, &cli.hint)) {
+			cli.have_hint = true;
+			cli.beacon_opts.hint = &cli.hint;
+		}
 		haywire_mem_close(mem);
-		return fail(&err);
 	}
-	rc = cmd->run(&ctx, &err);
-	/* Rediscovery may have moved it: remember where it is now. */
-	if (use_hint && (!have_hint ||
-			 !same_hint(&hint, haywire_beacon_location(ctx.b)))) {
-		hint.file_offset = haywire_beacon_location(ctx.b)->file_offset;
-		hint.nonce = haywire_beacon_location(ctx.b)->nonce;
-		haywire_hint_save(mem, &hint);
-	}
-	haywire_client_close(ctx.client);
-	haywire_beacon_free(ctx.b);
-	haywire_mem_close(mem);
+	if (cmd->run_alone)
+		rc = cmd->run_alone(&cli, args, &err);
+	else
+		rc = run_command(&cli, cmd, &ctx, &err);
 	if (rc)
 		return fail(&err);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
@@ -849,5 +1039,5 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return EXIT_ERROR;
 	}
-	return 0;
+	return cli.status;
 }

@@ -442,6 +442,18 @@ static void format_real_time(char *buf, size_t n, uint64_t real_ns)
 		snprintf(buf, n, "%" PRIu64 " ns", real_ns);
 }
 
+/* Guest-physical runs and where they are in the RAM file. */
+static void print_gpa_runs(FILE *out, const struct haywire_run *runs,
+			   unsigned int count)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		fprintf(out, "  GPA 0x%" PRIx64 "-0x%" PRIx64 " -> file 0x%"
+			PRIx64 "\n", runs[i].gpa, runs[i].gpa + runs[i].size,
+			runs[i].file_offset);
+}
+
 void print_info(FILE *out, const struct haywire_info *info)
 {
 	const struct haywire_location *loc = &info->location;
@@ -494,11 +506,7 @@ void print_info(FILE *out, const struct haywire_info *info)
 				   info->extents[i].size),
 			(uint64_t)info->extents[i].size >> 20);
 	fprintf(out, "guest map:     %u runs\n", loc->map.count);
-	for (i = 0; i < loc->map.count; i++)
-		fprintf(out, "  GPA 0x%" PRIx64 "-0x%" PRIx64
-			" -> file 0x%" PRIx64 "\n", loc->map.runs[i].gpa,
-			loc->map.runs[i].gpa + loc->map.runs[i].size,
-			loc->map.runs[i].file_offset);
+	print_gpa_runs(out, loc->map.runs, loc->map.count);
 	fprintf(out, "System RAM:    %u ranges%s\n", info->ram_count,
 		info->flags & HW_IF_RAM_TRUNCATED ? " (more not listed)" : "");
 	for (i = 0; i < info->ram_count; i++)
@@ -527,6 +535,23 @@ static struct json_object *json_range(const char *start_key, uint64_t start,
 	json_object_object_add(o, start_key, json_hex(start));
 	json_object_object_add(o, "size", json_object_new_uint64(size));
 	return o;
+}
+
+static struct json_object *json_gpa_runs(const struct haywire_run *runs,
+					 unsigned int count)
+{
+	struct json_object *arr = json_object_new_array();
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		struct json_object *run = json_range("gpa", runs[i].gpa,
+						     runs[i].size);
+
+		json_object_object_add(run, "file_offset",
+				       json_hex(runs[i].file_offset));
+		json_object_array_add(arr, run);
+	}
+	return arr;
 }
 
 static struct json_object *json_stats(const struct haywire_info *info)
@@ -628,16 +653,8 @@ struct json_object *json_info(const struct haywire_info *info)
 			info->extents[i].start, info->extents[i].size));
 	json_object_object_add(o, "extents", arr);
 
-	arr = json_object_new_array();
-	for (i = 0; i < loc->map.count; i++) {
-		struct json_object *run = json_range("gpa",
-			loc->map.runs[i].gpa, loc->map.runs[i].size);
-
-		json_object_object_add(run, "file_offset",
-				       json_hex(loc->map.runs[i].file_offset));
-		json_object_array_add(arr, run);
-	}
-	json_object_object_add(o, "gpa_map", arr);
+	json_object_object_add(o, "gpa_map", json_gpa_runs(loc->map.runs,
+							   loc->map.count));
 
 	arr = json_object_new_array();
 	for (i = 0; i < info->ram_count; i++)
@@ -745,6 +762,7 @@ struct json_object *json_translate(const struct translate_result *t)
 {
 	struct json_object *o = json_object_new_object();
 
+	json_object_object_add(o, "source", json_object_new_string(t->source));
 	json_object_object_add(o, "pid", json_object_new_int(t->pid));
 	json_object_object_add(o, "via", json_object_new_string(
 		t->via_guest ? "guest" : "host"));
@@ -781,14 +799,15 @@ void print_hexdump(FILE *out, uint64_t va, const unsigned char *buf,
 	}
 }
 
-struct json_object *json_read(int32_t pid, bool via_guest, uint64_t va,
-			      const unsigned char *buf, size_t len)
+struct json_object *json_read(const char *source, int32_t pid, bool via_guest,
+			      uint64_t va, const unsigned char *buf, size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
 	struct json_object *o = json_object_new_object();
 	char *hex = malloc(len * 2 + 1);
 	size_t i;
 
+	json_object_object_add(o, "source", json_object_new_string(source));
 	json_object_object_add(o, "pid", json_object_new_int(pid));
 	json_object_object_add(o, "via", json_object_new_string(
 		via_guest ? "guest" : "host"));
@@ -1077,5 +1096,144 @@ struct json_object *json_ping(const struct haywire_ping *ping,
 			       json_object_new_uint64(ping->generation));
 	json_object_object_add(o, "round_trip_ns",
 			       json_object_new_uint64(round_trip_ns));
+	return o;
+}
+
+/* ---- QEMU's RAM map and the agentless view ---------------------------- */
+
+void print_qemu_ram(FILE *out, const struct haywire_qemu_ram *ram)
+{
+	fprintf(out, "QEMU RAM:      backend '%s', %" PRIu64 " MiB, %s\n",
+		ram->backend, ram->size >> 20,
+		*ram->mem_path ? ram->mem_path : "not file-backed");
+	fprintf(out, "QEMU pieces:   %u (info mtree -f)\n", ram->count);
+	print_gpa_runs(out, ram->runs, ram->count);
+	fprintf(out, "QEMU map:      %u runs\n", ram->map.count);
+	print_gpa_runs(out, ram->map.runs, ram->map.count);
+}
+
+void json_add_qemu_ram(struct json_object *o,
+		       const struct haywire_qemu_ram *ram)
+{
+	struct json_object *q = json_object_new_object();
+
+	json_object_object_add(q, "backend", json_object_new_string(ram->backend));
+	json_object_object_add(q, "mem_path", json_object_new_string(ram->mem_path));
+	json_object_object_add(q, "size", json_object_new_uint64(ram->size));
+	json_object_object_add(q, "pieces", json_gpa_runs(ram->runs, ram->count));
+	json_object_object_add(o, "qemu_ram", q);
+	json_object_object_add(o, "qemu_map", json_gpa_runs(ram->map.runs,
+							ram->map.count));
+}
+
+void print_agentless_info(FILE *out, const char *source,
+			  const struct haywire_agentless_info *ai)
+{
+	fprintf(out, "source:        %s (agentless)\n", source);
+	fprintf(out, "kernel:        ");
+	print_display(out, ai->release, strlen(ai->release));
+	fprintf(out, " (x86-64, %u-level paging, %u CPUs)\n",
+		ai->paging_levels, ai->cpus);
+	fprintf(out, "banner:        ");
+	print_display(out, ai->banner, strlen(ai->banner));
+	fputc('\n', out);
+	fprintf(out, "kernel types:  %s%s\n", ai->btf_kind,
+		ai->banner_checked ? ", its banner matches the guest's" : "");
+	fprintf(out, "_text:         0x%016" PRIx64 " (KASLR offset 0x%" PRIx64
+		"), physical 0x%" PRIx64 "\n", ai->text_va, ai->kaslr_offset,
+		ai->text_pa);
+	fprintf(out, "direct map:    0x%016" PRIx64 " (page_offset_base)\n",
+		ai->page_offset_base);
+	fprintf(out, "page tables:   kernel 0x%" PRIx64 ", CR3 0x%" PRIx64 "\n",
+		ai->kernel_root, ai->cr3);
+}
+
+struct json_object *json_agentless_info(const char *source,
+					const struct haywire_agentless_info *ai)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "source", json_object_new_string(source));
+	json_object_object_add(o, "kernel_release", json_guest_string(
+		ai->release, strlen(ai->release)));
+	json_object_object_add(o, "banner", json_guest_string(
+		ai->banner, strlen(ai->banner)));
+	json_object_object_add(o, "arch", json_object_new_string("x86-64"));
+	json_object_object_add(o, "paging_levels",
+			       json_object_new_uint64(ai->paging_levels));
+	json_object_object_add(o, "cpus", json_object_new_uint64(ai->cpus));
+	json_object_object_add(o, "btf_kind", json_object_new_string(ai->btf_kind));
+	json_object_object_add(o, "banner_checked",
+			       json_object_new_boolean(ai->banner_checked));
+	json_object_object_add(o, "text_va", json_hex(ai->text_va));
+	json_object_object_add(o, "text_pa", json_hex(ai->text_pa));
+	json_object_object_add(o, "kaslr_offset", json_hex(ai->kaslr_offset));
+	json_object_object_add(o, "page_offset_base",
+			       json_hex(ai->page_offset_base));
+	json_object_object_add(o, "kernel_root", json_hex(ai->kernel_root));
+	json_object_object_add(o, "cr3", json_hex(ai->cr3));
+	return o;
+}
+
+/* ---- diff ------------------------------------------------------------- */
+
+static void print_diff_side(FILE *out, const char *title,
+			    const struct haywire_proc *const *procs, size_t n)
+{
+	size_t i;
+
+	fprintf(out, "only in %s: %zu\n", title, n);
+	for (i = 0; i < n; i++) {
+		char comm[HW_COMM_LEN];
+
+		display_copy(comm, procs[i]->comm, sizeof(comm));
+		fprintf(out, "  %7d %7d %5u %c %6" PRIu64 ".%02" PRIu64 " %s\n",
+			procs[i]->pid, procs[i]->ppid, procs[i]->uid,
+			procs[i]->state, procs[i]->start_time_ns / 1000000000,
+			procs[i]->start_time_ns / 10000000 % 100, comm);
+	}
+}
+
+void print_diff(FILE *out, const struct diff_out *d)
+{
+	fprintf(out, "beacon:        %zu processes (generation %" PRIu64 ")\n",
+		d->beacon_count, d->generation);
+	fprintf(out, "agentless:     %zu processes (%s walk)\n",
+		d->agentless_count, d->source);
+	print_diff_side(out, "the beacon", d->only_beacon, d->n_beacon);
+	print_diff_side(out, "the agentless walk", d->only_agentless,
+			d->n_agentless);
+	fprintf(out, "%s\n", d->n_beacon + d->n_agentless ?
+		"the views differ" : "no differences");
+}
+
+static struct json_object *json_proc_list(const struct haywire_proc *const *p,
+					  size_t n)
+{
+	struct json_object *arr = json_object_new_array_ext((int)n);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, json_proc(p[i]));
+	return arr;
+}
+
+struct json_object *json_diff(const struct diff_out *d)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "source", json_object_new_string(d->source));
+	json_object_object_add(o, "generation",
+			       json_object_new_uint64(d->generation));
+	json_object_object_add(o, "beacon_count",
+			       json_object_new_uint64(d->beacon_count));
+	json_object_object_add(o, "agentless_count",
+			       json_object_new_uint64(d->agentless_count));
+	json_object_object_add(o, "only_in_beacon",
+			       json_proc_list(d->only_beacon, d->n_beacon));
+	json_object_object_add(o, "only_in_agentless",
+			       json_proc_list(d->only_agentless, d->n_agentless));
+	json_object_object_add(o, "differences", json_object_new_uint64(
+		d->n_beacon + d->n_agentless));
 	return o;
 }

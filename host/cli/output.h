@@ -25,11 +25,35 @@ struct json_object *json_guest_string(const char *s, size_t len);
 struct json_object *json_info(const struct haywire_info *info);
 struct json_object *json_ps(const struct haywire_procs *procs);
 struct json_object *json_maps(const struct haywire_maps *maps);
+/* QEMU's RAM map (info), and what an agentless source found. */
+void print_qemu_ram(FILE *out, const struct haywire_qemu_ram *ram);
+void json_add_qemu_ram(struct json_object *o,
+		       const struct haywire_qemu_ram *ram);
+void print_agentless_info(FILE *out, const char *source,
+			  const struct haywire_agentless_info *ai);
+struct json_object *json_agentless_info(const char *source,
+					const struct haywire_agentless_info *ai);
+
+/* diff: processes seen by one view only. */
+struct diff_out {
+	const char *source;		/* of the agentless walk */
+	uint64_t generation;		/* of the beacon snapshot */
+	size_t beacon_count, agentless_count;
+	const struct haywire_proc *const *only_beacon;
+	size_t n_beacon;
+	const struct haywire_proc *const *only_agentless;
+	size_t n_agentless;
+};
+
+void print_diff(FILE *out, const struct diff_out *d);
+struct json_object *json_diff(const struct diff_out *d);
+
 /* Print and release a JSON value, one flavour everywhere. */
 void print_json(FILE *out, struct json_object *obj);
 
 /* translate: runs of VA -> GPA -> file offset. */
 struct translate_result {
+	const char *source;		/* beacon, memfile or qmp */
 	int32_t pid;
 	bool via_guest;
 	uint64_t addr, len;
@@ -44,8 +68,8 @@ struct json_object *json_translate(const struct translate_result *t);
  * va is the address of buf[0]. */
 void print_hexdump(FILE *out, uint64_t va, const unsigned char *buf,
 		   size_t len);
-struct json_object *json_read(int32_t pid, bool via_guest, uint64_t va,
-			      const unsigned char *buf, size_t len);
+struct json_object *json_read(const char *source, int32_t pid, bool via_guest,
+			      uint64_t va, const unsigned char *buf, size_t len);
 
 void print_detail(FILE *out, const struct haywire_detail *d);
 struct json_object *json_detail(const struct haywire_detail *d);

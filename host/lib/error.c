@@ -24,6 +24,8 @@ const char *haywire_code_name(enum haywire_code code)
 	case HAYWIRE_E_REFUSED: return "refused";
 	case HAYWIRE_E_FULL: return "full";
 	case HAYWIRE_E_TIMEOUT: return "timeout";
+	case HAYWIRE_E_QMP: return "qmp";
+	case HAYWIRE_E_MISMATCH: return "mismatch";
 	}
 	return "unknown";
 }

@@ -4,6 +4,7 @@
 #define HAYWIRE_INTERNAL_H
 
 #include <stdarg.h>
+#include <string.h>
 
 #include "haywire.h"
 
@@ -123,5 +124,62 @@ int hwi_answer_chunk(struct hwi_answer *a, const struct hw_response *h,
 void hwi_answer_release(struct hwi_answer *a);
 int hwi_decode_detail(const void *buf, size_t len, int32_t pid,
 		      struct haywire_detail **out, struct haywire_error *err);
+
+/* ---- agentless inputs (btf.c, symbols.c) ------------------------------ */
+
+/* The kernel image's text window: _text is in it, 2 MiB aligned. */
+#define HWI_KERNEL_TEXT_WINDOW		0xffffffff80000000ULL
+#define HWI_KERNEL_TEXT_WINDOW_END	0xffffffffc0000000ULL
+
+#define HAYWIRE_BTF_BANNERS	4
+
+struct haywire_btf {
+	struct btf *btf;		/* libbpf */
+	char path[HW_PATH_MAX];
+	char kind[32];			/* "raw BTF", "bzImage (zstd)" ... */
+	unsigned int banners;		/* linux_banner candidates (image) */
+	char banner[HAYWIRE_BTF_BANNERS][512];
+};
+
+/* A member (dotted path through nested members) of a type. */
+struct hwi_field {
+	uint32_t off, size;		/* bytes */
+	int type_id;			/* resolved type of the member */
+	uint32_t nelems, elem_size;	/* arrays */
+	int elem_type_id;
+	bool have;
+};
+
+int hwi_btf_field(const struct haywire_btf *b, const char *type,
+		  const char *path, struct hwi_field *f);
+int hwi_btf_size(const struct haywire_btf *b, const char *type,
+		 uint32_t *size);
+bool hwi_btf_is_struct(const struct haywire_btf *b, int type_id,
+		       const char *name);
+int hwi_btf_enum_value(const struct haywire_btf *b, const char *name,
+		       int64_t *value);
+
+struct hwi_sym {
+	uint64_t addr;
+	uint32_t name_off;
+	char type;
+};
+
+struct haywire_symbols {
+	char path[HW_PATH_MAX];
+	struct hwi_sym *by_name, *by_addr;
+	size_t count;
+	char *names;
+	uint64_t text;			/* _text as the file has it */
+};
+
+bool hwi_sym(const struct haywire_symbols *s, const char *name,
+	     uint64_t *addr);
+const char *hwi_sym_at(const struct haywire_symbols *s, uint64_t addr);
+bool hwi_sym_at_is(const struct haywire_symbols *s, uint64_t addr,
+		   const char *name);
+
+/* qmp.c: the address given, for messages. */
+const char *hwi_qmp_address(const struct haywire_qmp *q);
 
 #endif /* HAYWIRE_INTERNAL_H */

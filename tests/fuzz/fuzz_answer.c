@@ -84,7 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!rc && !cursor) {
 		struct translate_result t = {
-			.pid = pid, .addr = addr, .len = len, .runs = runs,
+			.source = "beacon", .pid = pid, .via_guest = true,
+			.addr = addr, .len = len, .runs = runs,
 			.count = nruns, .map = &map,
 		};
 		struct haywire_detail *d;
@@ -96,8 +97,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case HW_REQ_READ:
 			print_hexdump(sink, addr, dst, (size_t)len);
-			print_json(sink, json_read(pid, false, addr, dst,
-						   (size_t)len));
+			print_json(sink, json_read("beacon", pid, true, addr,
+						   dst, (size_t)len));
 			break;
 		case HW_REQ_PROC_DETAIL:
 			if (!hwi_decode_detail(a.buf, a.buf_len, pid, &d,

@@ -12,7 +12,7 @@ san="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 cflags="-std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes
 	-Wmissing-prototypes -Wvla -Werror -D_GNU_SOURCE -Iinclude -Ihost
 	-Ihost/cli -Itests/unit $(pkg-config --cflags json-c) $san"
-libs=$(pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
+libs="$(pkg-config --libs json-c 2>/dev/null || echo -ljson-c) $(tools/host-libs.sh)"
 
 # The library, the command's output code and the fixture, once.
 objs=

@@ -328,9 +328,94 @@ static void test_json_documents(void)
 	close_image(&im);
 }
 
+/* translate: one line per run; file offsets through the map. */
+static void test_translate(void)
+{
+	static const struct haywire_gpa_map map = {
+		2, { { 0, 2ULL << 30, 0 }, { 4ULL << 30, 2ULL << 30, 2ULL << 30 } }
+	};
+	const struct haywire_xlate_run runs[] = {
+		{ 0x400000, 0x2000, 0x12345000, HAYWIRE_PAGE_PRESENT, 12,
+		  HAYWIRE_XF_USER | HAYWIRE_XF_NX },
+		{ 0x402000, 0x200000, 0x100200000ULL, HAYWIRE_PAGE_PRESENT, 21,
+		  HAYWIRE_XF_WRITE | HAYWIRE_XF_USER },
+		{ 0x602000, 0x1000, 0, HAYWIRE_PAGE_SWAPPED, 12, 0 },
+		{ 0x603000, 0x1ffd000, 0, HAYWIRE_PAGE_UNMAPPED, 0, 0 },
+	};
+	struct translate_result t = {
+		.source = "memfile", .pid = 42, .addr = 0x400000,
+		.len = 0x2200000, .runs = runs, .count = 4, .map = &map,
+	};
+	struct json_object *doc, *arr, *o, *v;
+	char *text = NULL;
+
+	CAPTURE(text, print_translate(out_, &t));
+	CHECK_STR(text,
+		  "START            END              STATE    GPA              FILE OFFSET      PAGE FLAGS\n"
+		  "0000000000400000 0000000000402000 present  0000000012345000 0000000012345000 4K   user, nx\n"
+		  "0000000000402000 0000000000602000 present  0000000100200000 0000000080200000 2M   write, user\n"
+		  "0000000000602000 0000000000603000 swapped  -                -                4K   -\n"
+		  "0000000000603000 0000000002600000 unmapped -                -                -    -\n");
+	free(text);
+	doc = reparse(json_translate(&t));
+	if ((v = member(doc, "source", json_type_string)))
+		CHECK_STR(json_object_get_string(v), "memfile");
+	if ((v = member(doc, "via", json_type_string)))
+		CHECK_STR(json_object_get_string(v), "host");
+	check_hex(doc, "addr", 0x400000);
+	arr = member(doc, "runs", json_type_array);
+	CHECK(arr && json_object_array_length(arr) == 4);
+	if (arr) {
+		o = json_object_array_get_idx(arr, 1);
+		check_hex(o, "va", 0x402000);
+		check_hex(o, "end", 0x602000);
+		check_hex(o, "gpa", 0x100200000ULL);
+		check_hex(o, "file_offset", 0x80200000);
+		if ((v = member(o, "page_size", json_type_int)))
+			CHECK_U64(json_object_get_int64(v), 2 << 20);
+		if ((v = member(o, "state", json_type_string)))
+			CHECK_STR(json_object_get_string(v), "present");
+		o = json_object_array_get_idx(arr, 3);
+		member(o, "gpa", json_type_null);
+		member(o, "file_offset", json_type_null);
+	}
+	json_object_put(doc);
+}
+
+/* read: hexdump -C's layout with virtual addresses, every line shown. */
+static void test_hexdump(void)
+{
+	unsigned char data[70];
+	struct json_object *doc, *v;
+	char *text = NULL;
+
+	memset(data, 0, sizeof(data));
+	memcpy(data, "\177ELF\2\1\1", 7);
+	data[69] = 'z';
+	CAPTURE(text, print_hexdump(out_, 0x7f0000001000ULL, data,
+				    sizeof(data)));
+	CHECK_STR(text,
+		  "00007f0000001000  7f 45 4c 46 02 01 01 00  00 00 00 00 00 00 00 00  |.ELF............|\n"
+		  "00007f0000001010  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n"
+		  "00007f0000001020  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n"
+		  "00007f0000001030  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n"
+		  "00007f0000001040  00 00 00 00 00 7a                                 |.....z|\n");
+	free(text);
+	doc = reparse(json_read("qmp", 7, false, 0x1000, data, 8));
+	if ((v = member(doc, "source", json_type_string)))
+		CHECK_STR(json_object_get_string(v), "qmp");
+	if ((v = member(doc, "hex", json_type_string)))
+		CHECK_STR(json_object_get_string(v), "7f454c4602010100");
+	if ((v = member(doc, "len", json_type_int)))
+		CHECK_U64(json_object_get_int64(v), 8);
+	json_object_put(doc);
+}
+
 int main(void)
 {
 	RUN(test_maps_lines);
+	RUN(test_translate);
+	RUN(test_hexdump);
 	RUN(test_json_strings);
 	RUN(test_flag_words);
 	RUN(test_json_documents);

@@ -1,11 +1,22 @@
 #!/bin/sh
-# VM tests: see tests/vm/vmtest.py. Builds what it needs, boots the Debian
-# kernels under QEMU and prints nested TAP; exits 0 only if all passed.
+# VM tests: see tests/vm/vmtest.py (the beacon) and tests/vm/agentless.py
+# (the agentless sources). Builds what they need, boots the Debian kernels
+# under QEMU and prints nested TAP; exits 0 only if all passed (4: both
+# skipped).
 #
 #   HAYWIRE_KERNELS="6.1 6.12"         x86-64 kernels to test
-#   HAYWIRE_ARM64_KERNELS="6.1-arm64"  arm64 kernels to test
-#   HAYWIRE_VM_CONFIGS="q35-512M q35-4G pc-4G virt-1G virt-4G"
-#                                      machine configurations (virt: arm64)
+#   HAYWIRE_ARM64_KERNELS="6.1-arm64"  arm64 kernels to test (beacon only)
+#   HAYWIRE_VM_CONFIGS="q35-512M q35-4G pc-4G virt-1G virt-4G q35-512M-la57"
+#                                      machine configurations (virt: arm64;
+#                                      la57: 5-level paging, agentless only)
 # An empty list selects none: HAYWIRE_KERNELS= runs only the arm64 guests,
 # HAYWIRE_ARM64_KERNELS= only the x86-64 ones.
-exec /usr/bin/python3 "$(dirname "$0")/vmtest.py" "$@"
+here=$(dirname "$0")
+/usr/bin/python3 "$here/vmtest.py" "$@"
+beacon=$?
+/usr/bin/python3 "$here/agentless.py" "$@"
+agentless=$?
+[ $beacon = 4 ] && [ $agentless = 4 ] && exit 4
+[ $beacon = 0 ] || [ $beacon = 4 ] || exit 1
+[ $agentless = 0 ] || [ $agentless = 4 ] || exit 1
+exit 0

@@ -204,7 +204,8 @@ def build(kernels):
 # -- one guest -------------------------------------------------------------
 
 class Machine:
-    def __init__(self, tap, kernel, label, machine, mem, images, cpu=None):
+    def __init__(self, tap, kernel, label, machine, mem, images, cpu=None,
+                 qmp=False):
         self.tap = tap
         self.kernel = kernel
         self.label = label
@@ -213,7 +214,7 @@ class Machine:
         self.mem = haywire_vm.parse_size(mem)
         vmlinuz, initrd, self.release = images
         self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine,
-                                      arch=self.arch, cpu=cpu)
+                                      arch=self.arch, cpu=cpu, qmp=qmp)
         self.ram = self.guest.ram_path
         self.big = self.mem >= 4 * GiB
         self.workloads = WORKLOADS + ([BIG_WORKLOAD] if self.big else [])

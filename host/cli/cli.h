@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* The haywire command's pieces shared between its source files. */
+#ifndef HAYWIRE_CLI_H
+#define HAYWIRE_CLI_H
+
+#include <stdbool.h>
+
+#include "haywire.h"
+
+enum exit_code {
+	EXIT_ERROR = 1,
+	EXIT_USAGE = 2,
+	EXIT_NO_BEACON = 3,
+	EXIT_BUSY = 4,
+	EXIT_NOT_FOUND = 5,
+	EXIT_REFUSED = 6,	/* the guest refused a request */
+	EXIT_UNMAPPED = 7,	/* read: an address not in RAM */
+	EXIT_DIFFERENT = 8,	/* diff: the views disagree */
+};
+
+/* What the command line asked for. */
+struct cli {
+	struct haywire_source_opts opts;
+	struct haywire_opts beacon_opts;
+	struct haywire_hint hint;
+	bool use_hint, have_hint;
+	bool json;
+	bool via_guest;			/* translate, read: ask the module */
+	bool off;			/* camera --off */
+	unsigned int timeout_ms;	/* for each answer to a request */
+	const char *out_path;		/* read -o */
+	unsigned int runs;		/* bench --runs */
+	int status;			/* exit status of a success, or 0 */
+};
+
+/* Warnings are printed once the command cannot fail any more. */
+__attribute__((format(printf, 1, 2)))
+void warn(const char *fmt, ...);
+void print_warnings(void);
+
+/* Open a source of the given kind with the command line's options. */
+struct haywire_source *cli_open_source(struct cli *cli,
+				       enum haywire_source_kind kind,
+				       struct haywire_error *err);
+void cli_close_source(struct cli *cli, struct haywire_source *src);
+
+int cmd_diff(struct cli *cli, char **argv, struct haywire_error *err);
+int cmd_bench(struct cli *cli, char **argv, struct haywire_error *err);
+
+/* VADDR: hexadecimal, 0x optional, as /proc/PID/maps prints addresses. */
+bool parse_address(const char *s, uint64_t *v);
+/* LEN: decimal or 0x hexadecimal with an optional K, M or G (binary). */
+bool parse_length(const char *s, uint64_t *v);
+
+#endif /* HAYWIRE_CLI_H */

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""Agentless benchmark (run by tools/bench-agentless.sh).
+
+Boots a Debian kernel (default 6.1) on a q35 guest (default 4 GiB) with a
+QMP socket, starts sleeping processes (default 1,000) and one process with
+16,384 VMAs over 64 MiB of touched memory (hw-workload manyvmas), loads the
+module, copies the kernel's BTF and kallsyms out of the guest, and runs
+`haywire bench` once: ps, maps of that process, translate of its 64 MiB and
+a 1 MiB read, through the beacon, the RAM file (agentless) and QMP
+(agentless), medians with the ratio to the beacon. Nothing here asserts on
+timings.
+
+  HAYWIRE_BENCH_KERNEL=6.1  HAYWIRE_BENCH_MEM=4G  HAYWIRE_BENCH_PROCS=1000
+  HAYWIRE_BENCH_RUNS=5
+"""
+
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import agentless  # noqa: E402
+import vmtest  # noqa: E402
+from vmtest import haywire_vm  # noqa: E402
+
+KERNEL = os.environ.get("HAYWIRE_BENCH_KERNEL", "6.1")
+MEM = os.environ.get("HAYWIRE_BENCH_MEM", "4G")
+PROCESSES = int(os.environ.get("HAYWIRE_BENCH_PROCS", "1000"))
+RUNS = os.environ.get("HAYWIRE_BENCH_RUNS", "5")
+BUSY_VMAS = 16384	# pages of 4 KiB: 64 MiB
+
+
+def main():
+    images = vmtest.build([KERNEL])
+    vmlinuz, initrd, release = images[KERNEL]
+    files = agentless.KernelFiles(release, vmlinuz)
+    g = haywire_vm.Guest(vmlinuz, initrd, mem=MEM, machine="q35", qmp=True)
+    with g:
+        print(f"# guest: {release}, q35 {MEM}, {g.smp} CPUs, {g.accel}, booted in "
+              f"{g.boot_seconds:.1f} s", flush=True)
+        g.run(f"hw-workload spawn {PROCESSES} > /tmp/spawn.out 2>&1 &")
+        g.run(f"hw-workload manyvmas {BUSY_VMAS} > /tmp/busy.out 2>&1 & "
+              "echo $! > /tmp/busy.pid")
+        deadline = time.monotonic() + 900
+        while g.run("cat /tmp/spawn.out /tmp/busy.out")[1].split() != ["ready"] * 2:
+            if time.monotonic() > deadline:
+                raise SystemExit("bench: workloads not ready after 900 s")
+            time.sleep(0.5)
+        pid = int(g.run("cat /tmp/busy.pid")[1])
+        # the first VMA of the 64 MiB region: the lowest rw-p anonymous
+        # mapping followed by its r--p neighbour
+        maps = g.run(f"cat /proc/{pid}/maps")[1].splitlines()
+        start = next(line.split("-")[0] for line, after in zip(maps, maps[1:])
+                     if line.split()[1] == "rw-p" and after.split()[1] == "r--p"
+                     and len(line.split()) == 5)
+        g.run("insmod /lib/modules/haywire.ko")
+        vmtest.wait_info(g.ram_path, lambda i: i["generation"] >= 1,
+                         "the first snapshot")
+        files.copy_from(g)
+        print(f"# busy process {pid}: {len(maps)} maps lines, 64 MiB at 0x{start}; "
+              f"{RUNS} runs per figure", flush=True)
+        r = vmtest.host(g.ram_path, "--qmp", g.qmp_path, "--btf", files.btf,
+                        "--system-map", files.kallsyms, "--runs", RUNS,
+                        "bench", str(pid), "0x" + start)
+        sys.stdout.write(r.out)
+        if r.rc != 0:
+            print(f"bench: exit {r.rc}: {r.err.strip()}")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
