@@ -351,8 +351,8 @@ class Rings:
         split (thread_group_cputime_adjusted() is not exported), so each
         part may differ by rounding: the sum must agree within two ticks,
         each part within two ticks plus 10%. pid 1 is the guest's shell,
-        busy running our commands between the two looks: its counters and
-        times are left out."""
+        busy running our commands between the two looks: its state letter
+        (R or S by the instant), counters and times are left out."""
         d = self.host("--json", "detail", pid).json()
         status = dict(line.split(":", 1) for line in
                       self.m.run(f"cat /proc/{pid}/status")[1].splitlines() if ":" in line)
@@ -367,7 +367,6 @@ class Rings:
 
         want = {
             "pid": int(pid),
-            "state": status["State"][0],
             "cmdline": cmdline,
             "cwd": cwd,
             "threads": int(status["Threads"]),
@@ -386,6 +385,7 @@ class Rings:
         }
         if idle:
             want.update({
+                "state": status["State"][0],
                 "min_flt": int(fields[7]),
                 "maj_flt": int(fields[9]),
                 "nvcsw": int(status["voluntary_ctxt_switches"]),
