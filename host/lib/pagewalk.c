@@ -41,6 +41,7 @@ struct walk {
 	haywire_run_fn fn;
 	void *arg;
 	struct haywire_xlate_run run;	/* len 0: none pending */
+	uint64_t next_pte;		/* the PTE that extends run, or 0 */
 	uint64_t va_top;		/* sign extension of the walked half */
 	struct haywire_error *err;
 	int stop;			/* nonzero: what fn returned */
@@ -122,6 +123,10 @@ static void classify_absent(uint64_t pte, unsigned int level,
 	}
 }
 
+/* The bits of a page-table entry that decide its run. */
+#define PTE_RUN_BITS	(PTE_ADDR_MASK | PTE_PRESENT | PTE_RW | PTE_USER | \
+			 PTE_NX)
+
 /*
  * Walk [start, end) inside the table at table_gpa, which maps the VA span
  * beginning at base; level 5/4 .. 1.
@@ -141,6 +146,7 @@ static int walk_table(struct walk *w, uint64_t table_gpa, unsigned int level,
 			   &table[first], (last - first + 1) * 8ULL, w->err);
 	if (rc)
 		return rc;
+	w->next_pte = 0;	/* the rights inherited may differ */
 	for (i = first; i <= last; i++) {
 		uint64_t pte = table[i];
 		uint64_t va = base + i * span;
@@ -151,6 +157,14 @@ static int walk_table(struct walk *w, uint64_t table_gpa, unsigned int level,
 			.page_shift = 12 + 9 * (level - 1),
 		};
 
+		/* Fast path: the next page of a present run of 4 KiB pages. */
+		if (level == 1 && w->next_pte &&
+		    (pte & PTE_RUN_BITS) == w->next_pte) {
+			w->run.len += hi - lo;
+			w->next_pte += 1ULL << 12;
+			continue;
+		}
+		w->next_pte = 0;
 		if (!(pte & PTE_PRESENT)) {
 			classify_absent(pte, level, &r);
 			if (r.state == HAYWIRE_PAGE_PRESENT)
@@ -159,6 +173,8 @@ static int walk_table(struct walk *w, uint64_t table_gpa, unsigned int level,
 			r.state = HAYWIRE_PAGE_PRESENT;
 			r.flags = leaf_flags(pte, inherited);
 			r.gpa = (pte & PTE_ADDR_MASK & ~(span - 1)) + (lo - va);
+			if (level == 1 && hi == va + span)
+				w->next_pte = (pte & PTE_RUN_BITS) + (1ULL << 12);
 		} else {
 			rc = walk_table(w, pte & PTE_ADDR_MASK, level - 1, va,
 					lo, hi, leaf_flags(pte, inherited));

@@ -146,6 +146,56 @@ static void test_4k_runs(void)
 	CHECK_RUN(c.runs[0], va + 100, 4096, HAYWIRE_PAGE_PRESENT, 0x100000 + 100, 12);
 }
 
+/*
+ * What splits a run of contiguous frames: a change of rights in the entry
+ * or in the table above it; accessed and dirty bits do not.
+ */
+static void test_run_boundaries(void)
+{
+	struct haywire_error err;
+	struct collected c;
+	uint64_t root = new_table(), va = 0x40000000, pa = 0x200000;
+	uint64_t *pmd;
+	unsigned int i;
+
+	/* 1,024 contiguous frames over two page tables */
+	for (i = 0; i < 1024; i++) {
+		uint64_t bits = P | US | (i == 300 || i == 301 ? 0 : RW);
+
+		if (i & 1)
+			bits |= 1ULL << 5 | 1ULL << 6;	/* accessed, dirty */
+		set_pte(root, 4, va + i * 4096ULL, 1, (pa + i * 4096ULL) | bits);
+	}
+	CHECK_RC(translate(root, 4, va, 1024 * 4096, &c, &err), 0, &err);
+	CHECK_U64(c.n, 3);
+	CHECK_RUN(c.runs[0], va, 300 * 4096, HAYWIRE_PAGE_PRESENT, pa, 12);
+	CHECK_RUN(c.runs[1], va + 300 * 4096, 2 * 4096, HAYWIRE_PAGE_PRESENT,
+		  pa + 300 * 4096, 12);
+	CHECK_U64(c.runs[1].flags, HAYWIRE_XF_USER);
+	CHECK_RUN(c.runs[2], va + 302 * 4096, 722 * 4096,
+		  HAYWIRE_PAGE_PRESENT, pa + 302 * 4096, 12);
+
+	/* the second table's entry above it drops write: a split there */
+	pmd = entry(table_for(root, 4, va + 0x200000, 2),
+		    index_at(va + 0x200000, 2));
+	*pmd &= ~RW;
+	CHECK_RC(translate(root, 4, va + 302 * 4096, 722 * 4096, &c, &err), 0,
+		 &err);
+	CHECK_U64(c.n, 2);
+	CHECK_RUN(c.runs[0], va + 302 * 4096, 210 * 4096, HAYWIRE_PAGE_PRESENT,
+		  pa + 302 * 4096, 12);
+	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_WRITE | HAYWIRE_XF_USER);
+	CHECK_RUN(c.runs[1], va + 0x200000, 0x200000, HAYWIRE_PAGE_PRESENT,
+		  pa + 0x200000, 12);
+	CHECK_U64(c.runs[1].flags, HAYWIRE_XF_USER);
+
+	/* a range ending inside a page of a long run */
+	CHECK_RC(translate(root, 4, va + 10, 5 * 4096, &c, &err), 0, &err);
+	CHECK_U64(c.n, 1);
+	CHECK_RUN(c.runs[0], va + 10, 5 * 4096, HAYWIRE_PAGE_PRESENT, pa + 10,
+		  12);
+}
+
 /* 2 MiB and 1 GiB leaves, and empty upper levels reported at their size. */
 static void test_large_pages(void)
 {
@@ -288,6 +338,7 @@ int main(void)
 {
 	setup();
 	RUN(test_4k_runs);
+	RUN(test_run_boundaries);
 	RUN(test_large_pages);
 	RUN(test_absent_entries);
 	RUN(test_upper_half_and_5_level);
