@@ -29,7 +29,7 @@ HW_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla $(WERROR) -D_GNU_SOURCE \
 	-Iinclude -Ihost $(JSON_CFLAGS) -MMD -MP
 
-LIB_SRCS := $(wildcard host/lib/*.c)
+LIB_SRCS := $(wildcard host/lib/*.c host/lib/*/*.c)
 CLI_SRCS := $(wildcard host/cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
