@@ -119,8 +119,12 @@ void print_warnings(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < nwarnings; i++)
-		fprintf(stderr, "haywire: warning: %s\n", warnings[i]);
+	/* Warnings and errors may quote guest strings: escaped as output. */
+	for (i = 0; i < nwarnings; i++) {
+		fputs("haywire: warning: ", stderr);
+		print_guest(stderr, warnings[i], strlen(warnings[i]));
+		fputc('\n', stderr);
+	}
 	nwarnings = 0;
 }
 
@@ -139,7 +143,9 @@ static int usage_error(const char *fmt, ...)
 
 static int fail(const struct haywire_error *err)
 {
-	fprintf(stderr, "haywire: %s\n", err->msg);
+	fputs("haywire: ", stderr);
+	print_guest(stderr, err->msg, strnlen(err->msg, sizeof(err->msg)));
+	fputc('\n', stderr);
 	switch (err->code) {
 	case HAYWIRE_E_NO_BEACON:
 	case HAYWIRE_E_GONE:
