@@ -152,15 +152,17 @@ static void test_derive_errors(void)
 				    7 * GIB, 4 * GIB + 2 * MIB, high_ram, 2,
 				    &err), HAYWIRE_E_CORRUPT, &err);
 	/* The index (pc: 3 GiB low) and RAM (q35: 2 GiB above 4 GiB)
-	 * disagree: RAM would end beyond the file. */
+	 * disagree: RAM would end beyond the file, which is said as RAM
+	 * the file does not hold. */
 	CHECK_RC(haywire_map_derive(&map, HW_ARCH_X86_64, 4 * GIB, 3 * GIB,
 				    4 * GIB, high_ram, 2, &err),
-		 HAYWIRE_E_CORRUPT, &err);
-	CHECK_MSG(&err, "ram[1]");
+		 HAYWIRE_E_RAM_MAP, &err);
+	CHECK_MSG(&err, "guest RAM at GPA 0x100000000-0x180000000 that the 4096 MiB RAM file does not cover");
 	/* System RAM that cannot fit in the file at all. */
 	CHECK_RC(haywire_map_derive(&map, HW_ARCH_X86_64, 1 * GIB, 0,
 				    0, high_ram, 2, &err),
-		 HAYWIRE_E_CORRUPT, &err);
+		 HAYWIRE_E_RAM_MAP, &err);
+	CHECK_MSG(&err, "pass --qmp");
 	CHECK_RC(haywire_map_derive(&map, HW_ARCH_X86_64, 1 * GIB, 0, 0,
 				    bad_ram, 1, &err), HAYWIRE_E_CORRUPT,
 		 &err);
