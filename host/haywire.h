@@ -606,6 +606,21 @@ int haywire_parse_registers(const char *text, struct haywire_cpu_regs *regs,
 			    struct haywire_error *err);
 
 #define HAYWIRE_QEMU_MAX_RUNS	64
+#define HAYWIRE_QEMU_MAX_OTHER	HAYWIRE_MEM_MAX_ATTACHED
+
+/*
+ * Another memory backend that QEMU maps into the guest's address space:
+ * a hot-plugged DIMM's or virtio-mem's RAM (count 0: not mapped).
+ */
+struct haywire_qemu_backend {
+	char id[128];			/* = its region's name */
+	char mem_path[HW_PATH_MAX];	/* "" if not file-backed */
+	bool share;			/* share=on: the file is the RAM */
+	uint64_t size;
+	unsigned int count;
+	struct haywire_run runs[HAYWIRE_MAP_MAX_RUNS];	/* file_offset: in
+							 * its file */
+};
 
 /* Guest RAM as QEMU lays it out. */
 struct haywire_qemu_ram {
@@ -619,6 +634,9 @@ struct haywire_qemu_ram {
 	/* the same as the beacon derives its map: one run per stretch of
 	 * equal (GPA - offset), across holes QEMU lays over the RAM */
 	struct haywire_gpa_map map;
+	/* the other memory backends (RAM beyond the boot map) */
+	unsigned int other_count;
+	struct haywire_qemu_backend other[HAYWIRE_QEMU_MAX_OTHER];
 };
 
 /*
