@@ -7,7 +7,10 @@
  * for it.
  */
 #include "check.h"
+#include "lib/core/core.h"		/* hwi_map_derive_mem */
 
+#undef MIB	/* core.h's are unsigned long long */
+#undef GIB
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
 
@@ -520,6 +523,47 @@ static void test_attach_errors(void)
 	close_image(&im);
 }
 
+/* An index in an attached file: the boot map comes from the RAM ranges. */
+static void test_index_in_attached(void)
+{
+	const struct hw_range ram[] = { { 0x100000, 64 * MIB - 0x120000 },
+					{ 4 * GIB, 4 * MIB } };
+	struct haywire_run run = { 4 * GIB, 4 * MIB, 0 };
+	struct haywire_gpa_map map;
+	struct haywire_error err;
+	struct fixture f;
+	struct image im;
+	uint64_t run_end;
+	char path[64];
+	int dimm;
+
+	fixture_defaults(&f);
+	open_image(&im, &f);
+	dimm = dimm_file(4 * MIB, path, sizeof(path));
+	CHECK_RC(haywire_mem_attach(im.mem, path, &run, 1, &err), HAYWIRE_OK,
+		 &err);
+	CHECK_RC(hwi_map_derive_mem(&map, HW_ARCH_X86_64, im.mem,
+				    64 * MIB + 2 * MIB, 4 * GIB + 2 * MIB, ram,
+				    2, &err), HAYWIRE_OK, &err);
+	CHECK_U64(map.count, 2);
+	CHECK_U64(map.runs[0].size, 64 * MIB);
+	CHECK_U64(map.runs[1].gpa, 4 * GIB);
+	CHECK_U64(map.runs[1].file_offset, 64 * MIB);
+	/* not where the index was found: refused */
+	CHECK_RC(hwi_map_derive_mem(&map, HW_ARCH_X86_64, im.mem,
+				    64 * MIB + 2 * MIB, 4 * GIB, ram, 2, &err),
+		 HAYWIRE_E_CORRUPT, &err);
+	CHECK_RC(hwi_map_derive_mem(&map, HW_ARCH_X86_64, im.mem,
+				    68 * MIB, 4 * GIB, ram, 2, &err),
+		 HAYWIRE_E_INVALID, &err);
+	/* the attached file is data to a scan that goes on past the file */
+	CHECK_U64(hwi_next_data(im.mem, 64 * MIB, &run_end), 64 * MIB);
+	CHECK_U64(run_end, 68 * MIB);
+	CHECK_U64(hwi_next_data(im.mem, 68 * MIB, &run_end), 68 * MIB);
+	close(dimm);
+	close_image(&im);
+}
+
 int main(void)
 {
 	RUN(test_q35_512m);
@@ -534,5 +578,6 @@ int main(void)
 	RUN(test_beyond_boot_map);
 	RUN(test_attached_dimm);
 	RUN(test_attach_errors);
+	RUN(test_index_in_attached);
 	return check_done();
 }
