@@ -16,6 +16,8 @@ everything passed.
 Only arm64:       HAYWIRE_KERNELS= tests/vm/run.sh
                   (or HAYWIRE_VM_CONFIGS="virt-1G virt-4G")
 Only x86-64:      HAYWIRE_ARM64_KERNELS= tests/vm/run.sh
+Only the refresh stress guest (tests/vm/stress.py):
+                  HAYWIRE_ARM64_KERNELS= HAYWIRE_VM_CONFIGS=q35-2G-stress
 """
 
 import json
@@ -32,6 +34,7 @@ sys.path.insert(0, HERE)
 import haywire_vm  # noqa: E402
 import compare  # noqa: E402
 import rings  # noqa: E402
+import stress  # noqa: E402
 
 HAYWIRE = os.path.join(TOP, "build", "haywire")
 GiB = 1 << 30
@@ -701,7 +704,8 @@ def main():
     kernels = (os.environ.get("HAYWIRE_KERNELS", "6.1 6.12").split() +
                os.environ.get("HAYWIRE_ARM64_KERNELS", "6.1-arm64").split())
     kernels = list(dict.fromkeys(kernels))  # each once, in order
-    labels = os.environ.get("HAYWIRE_VM_CONFIGS", " ".join(c[0] for c in CONFIGS)).split()
+    labels = os.environ.get("HAYWIRE_VM_CONFIGS", " ".join(
+        [c[0] for c in CONFIGS] + [stress.STRESS_LABEL])).split()
     runs = [(k, label, machine, mem) for k in kernels
             for label, arch, machine, mem in CONFIGS
             if label in labels and arch == haywire_vm.spec_arch(k)]
@@ -714,13 +718,16 @@ def main():
             print(f"ok {tap.n} {k} {label} # SKIP "
                   f"{missing[haywire_vm.spec_arch(k)]} is not installed")
     runs = [r for r in runs if haywire_vm.spec_arch(r[0]) not in missing]
-    if not runs:
+    # the stress guest (tests/vm/stress.py): every x86-64 kernel
+    stress_kernels = [k for k in kernels if stress.STRESS_LABEL in labels and
+                      haywire_vm.spec_arch(k) == "amd64" and "amd64" not in missing]
+    if not runs and not stress_kernels:
         print(f"1..{tap.n}")
         print("# SKIP: no guest to boot (kernels, configurations or QEMU)")
         return 4
     started = time.monotonic()
     try:
-        images = build(list(dict.fromkeys(r[0] for r in runs)))
+        images = build(list(dict.fromkeys([r[0] for r in runs] + stress_kernels)))
     except (CheckError, subprocess.CalledProcessError) as e:
         tap.result("build host command, guest programs, modules, initramfs", [str(e)])
         print(f"1..{tap.n}")
@@ -735,6 +742,11 @@ def main():
         rings.la57(Machine(tap, k, "q35-la57", "q35", rings.LA57_MEM,
                            images[k], cpu=rings.LA57_CPU))
         tap.note(f"{k} q35-la57: {time.monotonic() - t0:.0f} s")
+    for k in stress_kernels:
+        t0 = time.monotonic()
+        stress.run(Machine(tap, k, stress.STRESS_LABEL, "q35", stress.STRESS_MEM,
+                           images[k]))
+        tap.note(f"{k} {stress.STRESS_LABEL}: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
              f"{time.monotonic() - started:.0f} s")

@@ -1,0 +1,272 @@
+"""Refresh stress tests, run by tests/vm/vmtest.py on one extra guest per
+x86-64 kernel (q35, 2 GiB: label STRESS_LABEL, selected like the other
+configurations with $HAYWIRE_VM_CONFIGS):
+
+- storm: hw-stress storm (fork/exec/mmap/exit) for STORM_SECONDS
+  ($HAYWIRE_STORM_SECONDS) while the host reads snapshots without pause
+  with its own reader (snapread.py): every accepted snapshot internally
+  consistent (unique sorted pids, every process's VMAs inside the VMA table
+  and not shared, sorted, non-overlapping, in user space, strings in
+  bounds). Reads, discarded copies and inconsistencies are reported.
+- unload: UNLOAD_CYCLES rmmod/insmod cycles while host commands (ps, info,
+  maps 1) run in a loop: every one exits 0 with right data, or 3/4 with one
+  "haywire: " line; never a signal.
+- bigvmas: one process with BIG_VMAS VMAs among BIG_PROCS processes,
+  budget_ms BIG_BUDGET_MS: the module's own accounting says every refresh
+  took at most budget_ms + 10% (stats.last_total_ns), the budget flag is
+  set, and over the refreshes read every process had its VMAs walked
+  (rotation). Refresh time, budget and mmap_lock holds are reported.
+"""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import snapread
+
+STRESS_LABEL = "q35-2G-stress"
+STRESS_MEM = "2G"
+STORM_SECONDS = int(os.environ.get("HAYWIRE_STORM_SECONDS", "30"))
+STORM_WORKERS = 3
+UNLOAD_CYCLES = 20
+BIG_VMAS = 200_000
+BIG_PROCS = 4_000
+BIG_BUDGET_MS = 200
+BIG_INTERVAL_MS = 500
+BIG_MAX_GENERATIONS = 40
+HW_IF_BUDGET = 1 << 1
+PARAMS = "/sys/module/haywire/parameters"
+
+
+def vt_of(m):
+    return sys.modules[type(m).__module__]
+
+
+def reader(m):
+    vt = vt_of(m)
+    info = m.info()
+    return snapread.Reader(m.ram, vt.compare.hexint(info["index_offset"]),
+                           lambda gpa: vt.gpa_to_offset(gpa, m.machine, m.mem))
+
+
+def wait_output(m, path, want, timeout):
+    """Poll a guest file until a line starts with want; returns that line."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = m.run(f"cat {path}")[1]
+        for line in out.splitlines():
+            if line.startswith(want):
+                return line
+        if time.monotonic() > deadline:
+            raise vt_of(m).CheckError(f"no {want!r} in {path} after {timeout} s: {out[-500:]!r}")
+        time.sleep(1)
+
+
+def storm(m):
+    m.run(f": > /tmp/storm.out; hw-stress storm {STORM_SECONDS} {STORM_WORKERS} "
+          "> /tmp/storm.out 2>&1 &")
+    wait_output(m, "/tmp/storm.out", "ready", 60)
+    r = reader(m)
+    reads = torn = 0
+    gens = set()
+    bad = []
+    end = time.monotonic() + STORM_SECONDS
+    try:
+        while time.monotonic() < end:
+            snap, t = r.read()
+            reads += 1
+            torn += t
+            gens.add(snap["generation"])
+            problems = snapread.check(snap)
+            if problems:
+                bad.append((snap["generation"], problems))
+    finally:
+        r.close()
+    wait_output(m, "/tmp/storm.out", "done", 60 + STORM_SECONDS)
+    forks = sum(int(w.split("forks=")[1].split()[0])
+                for w in m.run("cat /tmp/storm.out")[1].splitlines()
+                if "forks=" in w)
+    m.tap.note(f"{m.name('')}storm {STORM_SECONDS} s: {forks} forks; {reads} "
+               f"snapshots read ({len(gens)} generations), {torn} copies "
+               f"discarded, {len(bad)} inconsistent")
+    diffs = [f"{p}" for _, problems in bad[:5] for p in problems[:5]]
+    if len(gens) < 3:
+        diffs.append(f"only {len(gens)} generations seen in {STORM_SECONDS} s")
+    return diffs
+
+
+def classify(argv, proc):
+    """A problem with one host call during the unload cycles, or None."""
+    cmd = "haywire " + " ".join(argv)
+    err = proc.stderr.decode(errors="replace")
+    if proc.returncode < 0:
+        return f"{cmd}: killed by signal {-proc.returncode}"
+    if proc.returncode == 0:
+        out = proc.stdout.decode(errors="replace")
+        if argv[-1] == "ps":
+            import json
+            pids = [p["pid"] for p in json.loads(out)["processes"]]
+            if pids != sorted(set(pids)) or 1 not in pids:
+                return f"{cmd}: pids not unique and sorted, or no pid 1"
+        elif argv[-1] == "info":
+            import json
+            if json.loads(out)["generation"] < 1:
+                return f"{cmd}: generation 0"
+        elif not out.strip():
+            return f"{cmd}: exit 0 with no output"
+        return None
+    lines = err.splitlines()
+    if proc.returncode not in (3, 4) or len(lines) != 1 or \
+            not lines[0].startswith("haywire: "):
+        return f"{cmd}: exit {proc.returncode}, stderr {err!r}"
+    return None
+
+
+def unload_cycles(m):
+    vt = vt_of(m)
+    stop = threading.Event()
+    calls = {}
+    problems = []
+
+    def poll():
+        cmds = (["--json", "ps"], ["--json", "info"], ["maps", "1"])
+        while not stop.is_set():
+            for argv in cmds:
+                try:
+                    p = subprocess.run([vt.HAYWIRE, "--mem", m.ram, *argv],
+                                       capture_output=True, timeout=120)
+                except subprocess.TimeoutExpired:
+                    problems.append(f"haywire {' '.join(argv)}: no answer in 120 s")
+                    continue
+                calls[p.returncode] = calls.get(p.returncode, 0) + 1
+                try:
+                    problem = classify(argv, p)
+                except ValueError as e:
+                    problem = f"haywire {' '.join(argv)}: output is not JSON: {e}"
+                if problem:
+                    problems.append(problem)
+
+    t = threading.Thread(target=poll)
+    t.start()
+    try:
+        for _ in range(UNLOAD_CYCLES):
+            m.run("rmmod haywire", timeout=120)
+            time.sleep(0.3)
+            m.run(f"insmod /lib/modules/haywire.ko interval_ms={vt.INTERVAL_MS}",
+                  timeout=120)
+            time.sleep(0.3)
+    finally:
+        stop.set()
+        t.join()
+    summary = ", ".join(f"exit {rc}: {n}" for rc, n in sorted(calls.items()))
+    m.tap.note(f"{m.name('')}{UNLOAD_CYCLES} unload/load cycles: {sum(calls.values())} "
+               f"host calls ({summary}), {len(problems)} problems")
+    if calls.get(0, 0) == 0:
+        problems.append("no host call succeeded")
+    return problems[:20]
+
+
+def bigvmas(m):
+    m.run("echo 250000 > /proc/sys/vm/max_map_count")
+    m.run(f"echo {BIG_BUDGET_MS} > {PARAMS}/budget_ms")
+    m.run(f"echo {BIG_INTERVAL_MS} > {PARAMS}/interval_ms")
+    t0 = time.monotonic()
+    m.run(f": > /tmp/big.out; hw-stress bigvmas {BIG_VMAS} {BIG_PROCS} "
+          "> /tmp/big.out 2>&1 &")
+    big = int(wait_output(m, "/tmp/big.out", "ready", 900).split()[1])
+    m.tap.note(f"{m.name('')}bigvmas: {BIG_PROCS} processes, {BIG_VMAS} VMAs "
+               f"set up in {time.monotonic() - t0:.0f} s")
+    r = reader(m)
+    diffs, rows = [], []
+    walked, present = set(), None
+    last_gen = 0
+    try:
+        deadline = time.monotonic() + BIG_MAX_GENERATIONS * BIG_INTERVAL_MS / 1000 * 20
+        while len(rows) < BIG_MAX_GENERATIONS and time.monotonic() < deadline:
+            snap, _ = r.read()
+            if snap["generation"] == last_gen:
+                time.sleep(0.2)
+                continue
+            last_gen = snap["generation"]
+            diffs += snapread.check(snap)[:5]
+            st = snap["stats"]
+            users = {p[0]: p for p in snap["procs"] if p[14]}  # pgd: has an mm
+            if big not in users:
+                continue  # a snapshot from before the big process was ready
+            rows.append((snap["generation"], st, snap["flags"], users[big]))
+            present = set(users) if present is None else present & set(users)
+            for pid, p in users.items():
+                flags, count = p[3], p[18]
+                if count and not flags & snapread.PF_VMAS_SKIPPED:
+                    walked.add(pid)
+            if present <= walked and len(rows) >= 3:
+                break
+    finally:
+        r.close()
+    if not rows:
+        return diffs + ["no snapshot with the big process was read"]
+    m.tap.note(f"{m.name('')}bigvmas: gen  total_ms budget_ms  walk_procs_ms "
+               "walk_vmas_ms publish_ms  skipped cut start_pid  max_hold_ms (pid)  big's VMAs")
+    for gen, st, flags, p in rows:
+        m.tap.note(f"{m.name('')}bigvmas: {gen:4d} {st['last_total_ns'] / 1e6:9.1f} "
+                   f"{st['budget_ns'] / 1e6:9.0f} {st['last_walk_procs_ns'] / 1e6:13.1f} "
+                   f"{st['last_walk_vmas_ns'] / 1e6:12.1f} {st['last_publish_ns'] / 1e6:10.1f} "
+                   f"{st['last_budget_skipped']:8d} {st['last_budget_cut']:3d} "
+                   f"{st['last_start_pid']:9d} {st['last_max_hold_ns'] / 1e6:11.1f} "
+                   f"({st['last_max_hold_pid']})  {p[18]}/{p[19]}")
+        if st["last_total_ns"] > st["budget_ns"] * 1.1:
+            diffs.append(f"generation {gen}: refresh took {st['last_total_ns'] / 1e6:.1f} ms, "
+                         f"over budget_ms {st['budget_ns'] / 1e6:.0f} + 10%")
+        if st["budget_ns"] != BIG_BUDGET_MS * 1_000_000:
+            diffs.append(f"generation {gen}: budget_ns {st['budget_ns']}")
+        if st["last_max_hold_ns"] > st["budget_ns"]:
+            diffs.append(f"generation {gen}: an mmap_lock hold of "
+                         f"{st['last_max_hold_ns'] / 1e6:.1f} ms, over budget_ms")
+    if not any(flags & HW_IF_BUDGET for _, _, flags, _ in rows):
+        diffs.append("no snapshot has the budget flag: the test did not exceed the budget")
+    missing = sorted(present - walked)
+    m.tap.note(f"{m.name('')}bigvmas: {len(rows)} snapshots; {len(walked & present)} of "
+               f"{len(present)} processes had their VMAs walked; longest hold since "
+               f"load {rows[-1][1]['max_hold_ns'] / 1e6:.1f} ms")
+    if missing:
+        diffs.append(f"{len(missing)} processes never had their VMAs walked in "
+                     f"{len(rows)} snapshots, e.g. {missing[:10]}")
+    return diffs
+
+
+def run(m):
+    """All three on a fresh guest; m is a vmtest.Machine."""
+    vt = vt_of(m)
+    try:
+        m.guest.start()
+    except vt.haywire_vm.GuestError as e:
+        m.tap.result(m.name("boots"), [str(e)])
+        m.guest.stop()
+        return
+    try:
+        def setup():
+            rc, out = m.insmod(f"interval_ms={vt.INTERVAL_MS}")
+            if rc != 0:
+                return [f"insmod failed ({rc}): {out.strip()}"]
+            m.wait_info(lambda i: i["generation"] >= 1, "the first snapshot")
+            return []
+
+        if not m.check("stress: insmod", setup):
+            return
+        for what, fn in (
+                ("stress: fork/exec/mmap/exit storm, every snapshot consistent", storm),
+                ("stress: 20 unload/load cycles under a polling host, no signal, "
+                 "no torn answer", unload_cycles),
+                ("stress: 200k VMAs among 4k processes: refresh within budget_ms + 10%, "
+                 "budget flagged, rotation reaches every process", bigvmas)):
+            t0 = time.monotonic()
+            m.check(what, lambda fn=fn: fn(m))
+            m.tap.note(f"{m.name('')}{what.split(':')[1].split(',')[0].strip()}: "
+                       f"{time.monotonic() - t0:.0f} s")
+    finally:
+        try:
+            m.check("dmesg clean", m.check_dmesg)
+        finally:
+            m.guest.stop()
