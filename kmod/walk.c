@@ -76,6 +76,8 @@ int hw_grow_array(void **array, u32 *cap, u64 want, u64 max,
 	p = kvmalloc_array(n, elem_size, GFP_KERNEL | __GFP_NOWARN);
 	if (!p)
 		return -ENOMEM;
+	if (*array)
+		memcpy(p, *array, (size_t)*cap * elem_size);
 	kvfree(*array);
 	acct->used += (n - *cap) * elem_size;
 	*array = p;
@@ -173,6 +175,26 @@ int hw_walker_grow_staging(struct walker *w)
 		err = grow(w, &w->strings, &w->strings_cap, want_strings,
 			   min_t(u64, w->limit, U32_MAX), 1);
 	return err;
+}
+
+/*
+ * Staging fell short in the middle of a walk (-ENOBUFS): grow the VMA
+ * records and the string table, keeping what they hold, so that the walk
+ * goes on instead of being redone. Not under any lock. True if both now
+ * have more room.
+ */
+static bool grow_during_walk(struct walker *w)
+{
+	struct snapshot *s = &w->snap;
+	u32 old_vmas = w->vmas_cap, old_strings = w->strings_cap;
+
+	grow(w, &w->vmas, &w->vmas_cap, (u64)w->vmas_cap * 2,
+	     w->limit / sizeof(struct hw_vma), sizeof(*w->vmas));
+	grow(w, &w->strings, &w->strings_cap, (u64)w->strings_cap * 2,
+	     min_t(u64, w->limit, U32_MAX), 1);
+	s->vmas = w->vmas;
+	s->strings = w->strings;
+	return w->vmas_cap > old_vmas || w->strings_cap > old_strings;
 }
 
 /*
@@ -499,6 +521,10 @@ static void walk_vmas(struct walker *w, struct vma_walk *vw,
 		done = walk_vma_hold(w, vw);
 		note_hold(s, ktime_get_ns() - t0, proc->pid);
 		mmap_read_unlock(vw->mm);
+		if (vw->err == -ENOBUFS && grow_during_walk(w)) {
+			vw->err = 0;
+			done = false;
+		}
 		if (!done && ktime_get_ns() > vw->deadline) {
 			vw->cut = true;
 			break;
@@ -575,6 +601,8 @@ static void fill_exe(struct walker *w, struct hw_walk_task *t,
 	if (!t->exe)
 		return;
 	err = intern_path(w, &t->exe->f_path, 0, &p->exe);
+	if (err == -ENOBUFS && grow_during_walk(w))
+		err = intern_path(w, &t->exe->f_path, 0, &p->exe);
 	if (err) {
 		p->exe = empty_str;
 		p->flags |= HW_PF_EXE_TRUNCATED;

@@ -96,7 +96,7 @@ struct walker {
 };
 
 /*
- * Replace *array, dropping its contents, by one of at least want elements
+ * Replace *array, keeping its contents, by one of at least want elements
  * (at least double the old size, never more than max, and never beyond
  * what the staging account has left). Staging memory of the walker and of
  * the cameras grows this way. -ENOSPC: the account or max is reached.

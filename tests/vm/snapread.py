@@ -24,6 +24,7 @@ assert PROC.size == 128 and VMA.size == 64
 # hw_stats fields by offset (docs/protocol.md), u64 unless noted
 STATS = {"refreshes": 0, "last_refresh_ns": 16, "last_walk_procs_ns": 24,
          "last_walk_vmas_ns": 32, "last_publish_ns": 40, "budget_overruns": 80,
+         "grow_events": 96,
          "last_max_hold_ns": 136, "max_hold_ns": 144, "last_total_ns": 152,
          "last_budget_skipped": 160, "last_budget_cut": 168,
          "budget_ns": 184, "staging_bytes": 200, "last_cameras_ns": 208}

@@ -12,10 +12,13 @@ configurations with $HAYWIRE_VM_CONFIGS):
   maps 1) run in a loop: every one exits 0 with right data, or 3/4 with one
   "haywire: " line; never a signal.
 - bigvmas: one process with BIG_VMAS VMAs among BIG_PROCS processes,
-  budget_ms BIG_BUDGET_MS: the module's own accounting says every refresh
-  took at most budget_ms + 10% (stats.last_total_ns), the budget flag is
-  set, and over the refreshes read every process had its VMAs walked
-  (rotation). Refresh time, budget and mmap_lock holds are reported.
+  budget_ms half of what a whole refresh takes there (measured first with
+  budget_ms 60000): the module's own accounting says every refresh took at
+  most budget_ms + 10% (stats.last_total_ns; a refresh that grew the beacon
+  is reported, not bounded: docs/protocol.md), no mmap_lock hold was longer
+  than budget_ms, the budget flag is set, and over the refreshes read every
+  process had its VMAs walked (rotation). Refresh time, budget and
+  mmap_lock holds are reported.
 """
 
 import os
@@ -33,7 +36,7 @@ STORM_WORKERS = 3
 UNLOAD_CYCLES = 20
 BIG_VMAS = 200_000
 BIG_PROCS = 4_000
-BIG_BUDGET_MS = 200
+BIG_MIN_BUDGET_MS = 20
 BIG_INTERVAL_MS = 500
 BIG_MAX_GENERATIONS = 40
 HW_IF_BUDGET = 1 << 1
@@ -168,9 +171,34 @@ def unload_cycles(m):
     return problems[:20]
 
 
+def next_snapshot(r, last_gen, timeout=120):
+    """The next snapshot with a generation above last_gen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        snap, _ = r.read()
+        if snap["generation"] > last_gen:
+            return snap
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no generation after {last_gen} in {timeout} s")
+        time.sleep(0.1)
+
+
+def unbudgeted_refresh(m, r, big):
+    """With a budget no refresh reaches: how long a whole refresh takes (ns)."""
+    snap = {"generation": 0}
+    for _ in range(60):
+        snap = next_snapshot(r, snap["generation"])
+        p = {q[0]: q for q in snap["procs"]}.get(big)
+        if p and p[18] == p[19] and not snap["flags"] & HW_IF_BUDGET:
+            return snap["stats"]["last_total_ns"]
+    raise vt_of(m).CheckError("the big process's VMAs never all got published "
+                              "with budget_ms 60000")
+
+
 def bigvmas(m):
+    vt = vt_of(m)
     m.run("echo 250000 > /proc/sys/vm/max_map_count")
-    m.run(f"echo {BIG_BUDGET_MS} > {PARAMS}/budget_ms")
+    m.run(f"echo 60000 > {PARAMS}/budget_ms")
     m.run(f"echo {BIG_INTERVAL_MS} > {PARAMS}/interval_ms")
     t0 = time.monotonic()
     m.run(f": > /tmp/big.out; hw-stress bigvmas {BIG_VMAS} {BIG_PROCS} "
@@ -181,50 +209,49 @@ def bigvmas(m):
     r = reader(m)
     diffs, rows = [], []
     walked, present = set(), None
-    last_gen = 0
     try:
-        deadline = time.monotonic() + BIG_MAX_GENERATIONS * BIG_INTERVAL_MS / 1000 * 20
-        while len(rows) < BIG_MAX_GENERATIONS and time.monotonic() < deadline:
-            snap, _ = r.read()
-            if snap["generation"] == last_gen:
-                time.sleep(0.2)
-                continue
-            last_gen = snap["generation"]
+        # A budget of half what a whole refresh takes here (TCG or KVM alike)
+        full = unbudgeted_refresh(m, r, big)
+        budget_ms = max(BIG_MIN_BUDGET_MS, int(full / 2e6))
+        m.tap.note(f"{m.name('')}bigvmas: a whole refresh takes {full / 1e6:.0f} ms; "
+                   f"budget_ms {budget_ms}")
+        m.run(f"echo {budget_ms} > {PARAMS}/budget_ms")
+        snap = {"generation": 0, "stats": {"budget_ns": 0}}
+        while snap["stats"]["budget_ns"] != budget_ms * 1_000_000:
+            prev = snap
+            snap = next_snapshot(r, snap["generation"])
+        while len(rows) < BIG_MAX_GENERATIONS:
             diffs += snapread.check(snap)[:5]
-            st = snap["stats"]
             users = {p[0]: p for p in snap["procs"] if p[14]}  # pgd: has an mm
-            if big not in users:
-                continue  # a snapshot from before the big process was ready
-            rows.append((snap["generation"], st, snap["flags"], users[big]))
+            grew = snap["stats"]["grow_events"] != prev["stats"]["grow_events"]
+            rows.append((snap["generation"], snap["stats"], snap["flags"],
+                         users.get(big), grew))
             present = set(users) if present is None else present & set(users)
             for pid, p in users.items():
-                flags, count = p[3], p[18]
-                if count and not flags & snapread.PF_VMAS_SKIPPED:
+                if p[18] and not p[3] & snapread.PF_VMAS_SKIPPED:
                     walked.add(pid)
             if present <= walked and len(rows) >= 3:
                 break
+            prev, snap = snap, next_snapshot(r, snap["generation"])
     finally:
         r.close()
-    if not rows:
-        return diffs + ["no snapshot with the big process was read"]
     m.tap.note(f"{m.name('')}bigvmas: gen  total_ms budget_ms  walk_procs_ms "
                "walk_vmas_ms publish_ms  skipped cut start_pid  max_hold_ms (pid)  big's VMAs")
-    for gen, st, flags, p in rows:
+    for gen, st, flags, p, grew in rows:
         m.tap.note(f"{m.name('')}bigvmas: {gen:4d} {st['last_total_ns'] / 1e6:9.1f} "
                    f"{st['budget_ns'] / 1e6:9.0f} {st['last_walk_procs_ns'] / 1e6:13.1f} "
                    f"{st['last_walk_vmas_ns'] / 1e6:12.1f} {st['last_publish_ns'] / 1e6:10.1f} "
                    f"{st['last_budget_skipped']:8d} {st['last_budget_cut']:3d} "
                    f"{st['last_start_pid']:9d} {st['last_max_hold_ns'] / 1e6:11.1f} "
-                   f"({st['last_max_hold_pid']})  {p[18]}/{p[19]}")
-        if st["last_total_ns"] > st["budget_ns"] * 1.1:
+                   f"({st['last_max_hold_pid']})  "
+                   f"{f'{p[18]}/{p[19]}' if p else '-'}{'  (beacon grew)' if grew else ''}")
+        if not grew and st["last_total_ns"] > st["budget_ns"] * 1.1:
             diffs.append(f"generation {gen}: refresh took {st['last_total_ns'] / 1e6:.1f} ms, "
                          f"over budget_ms {st['budget_ns'] / 1e6:.0f} + 10%")
-        if st["budget_ns"] != BIG_BUDGET_MS * 1_000_000:
-            diffs.append(f"generation {gen}: budget_ns {st['budget_ns']}")
         if st["last_max_hold_ns"] > st["budget_ns"]:
             diffs.append(f"generation {gen}: an mmap_lock hold of "
                          f"{st['last_max_hold_ns'] / 1e6:.1f} ms, over budget_ms")
-    if not any(flags & HW_IF_BUDGET for _, _, flags, _ in rows):
+    if not any(flags & HW_IF_BUDGET for _, _, flags, _, _ in rows):
         diffs.append("no snapshot has the budget flag: the test did not exceed the budget")
     missing = sorted(present - walked)
     m.tap.note(f"{m.name('')}bigvmas: {len(rows)} snapshots; {len(walked & present)} of "
