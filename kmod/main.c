@@ -128,8 +128,11 @@ static DEFINE_MUTEX(refresh_lock);
 #define GROW_BACKOFF_MAX	64
 static unsigned int grow_backoff;	/* refreshes between attempts */
 static unsigned int grow_wait;		/* refreshes until the next one */
-/* The last copy into the beacon (without placing it): plan_budget(). */
-static u64 last_copy_ns;
+/*
+ * What the last refresh did after its VMA walk, placing aside: dropping the
+ * walk's references and the copy into the beacon (plan_budget()).
+ */
+static u64 last_tail_ns;
 static struct task_struct *refresh_task;
 
 /* Refreshes begun and ended, for requests that wait for one. */
@@ -174,8 +177,8 @@ int hw_refresh_result(u64 ticket, u64 *generation)
 
 /*
  * One time budget (budget_ms) for the whole refresh: process records, VMAs,
- * cameras and the copy into the beacon. The copy is given what it took
- * last time plus a quarter (at most a quarter of the budget); with cameras
+ * cameras and the copy into the beacon. The end (dropping references, the
+ * copy) is given what it took last time plus a quarter (at most a quarter of the budget); with cameras
  * on, the VMA walk stops at three quarters of the rest, so that they get
  * their share. Growing the beacon is not planned for: it happens only when
  * the guest outgrows it (grow_events), and adds its time to that refresh.
@@ -192,7 +195,7 @@ struct refresh_clock {
 static void plan_budget(struct refresh_clock *c, unsigned int cams_on)
 {
 	u64 budget = (u64)READ_ONCE(param_budget_ms.value) * NSEC_PER_MSEC;
-	u64 copy = min(last_copy_ns + last_copy_ns / 4, budget / 4);
+	u64 copy = min(last_tail_ns + last_tail_ns / 4, budget / 4);
 	u64 work = budget - copy;
 
 	c->budget = budget;
@@ -360,7 +363,7 @@ static void publish(const struct layout *l, const struct snapshot *s,
 	u64 t0 = ktime_get_ns();
 
 	copy_sections(l, s, cs);
-	last_copy_ns = ktime_get_ns() - t0;
+	last_tail_ns = ktime_get_ns() - t0 + s->put_ns;
 	fill_stats(s, cs, c, ktime_get_ns());
 	memcpy(beacon_at(&beacon, l->stats), &stats, sizeof(stats));
 	set_sections(&pub, l, s, cs);

@@ -565,9 +565,6 @@ static void finish_vmas(struct walker *w, const struct vma_walk *vw,
 	/* The true count, also when the walk stopped early. */
 	proc->vma_total = max_t(u32, READ_ONCE(vw->mm->map_count),
 				proc->vma_count);
-	if (proc->vma_count == proc->vma_total && !vw->busy && !vw->cut &&
-	    !vw->err)
-		proc->flags &= ~HW_PF_VMAS_TRUNCATED;
 }
 
 /* ---- processes -------------------------------------------------------- */
@@ -824,7 +821,7 @@ static void walk_all_vmas(struct walker *w, u32 n, u64 deadline)
 void hw_walk_snapshot(struct walker *w, u64 limit, u64 vmas_deadline)
 {
 	struct snapshot *s = &w->snap;
-	u64 start = ktime_get_ns(), t_vmas;
+	u64 start = ktime_get_ns(), t_vmas, t_put;
 	u64 fixed = snapshot_size(0, 0, 1);
 	u32 n, max_procs;
 
@@ -846,8 +843,10 @@ void hw_walk_snapshot(struct walker *w, u64 limit, u64 vmas_deadline)
 	walk_records(w, n);
 	t_vmas = ktime_get_ns();
 	walk_all_vmas(w, n, vmas_deadline);
-	s->vmas_ns = ktime_get_ns() - t_vmas;
+	t_put = ktime_get_ns();
+	s->vmas_ns = t_put - t_vmas;
 	put_tasks(w, n);
+	s->put_ns = ktime_get_ns() - t_put;
 	s->nr_procs = n;
 	s->procs_ns = ktime_get_ns() - start - s->vmas_ns;
 }

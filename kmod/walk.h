@@ -53,6 +53,7 @@ struct snapshot {
 	bool staging_short;
 	u64 procs_ns;			/* walk time without the VMA part */
 	u64 vmas_ns;
+	u64 put_ns;			/* dropping the references, at the end */
 	u64 path_lookups;		/* d_path calls */
 	/* the time budget (1.2) */
 	u32 budget_skipped;		/* processes whose VMAs were not walked */
