@@ -22,9 +22,8 @@
 /* First staging sizes; they grow to what the watched processes need. */
 #define INITIAL_CAMERA_VMAS	256
 #define INITIAL_CAMERA_RUNS	4096
-/* A VMA's page tables are walked this many bytes at a time between looks
- * at the clock (512 PTEs). */
-#define CAMERA_WALK_STEP	(2UL << 20)
+/* Page-table entries walked between looks at the clock. */
+#define CAMERA_ENTRIES_PER_LOOK	512
 
 /* Guards cameras[] and the generation bookkeeping below. */
 static DEFINE_SPINLOCK(camera_lock);
@@ -153,22 +152,28 @@ static void walk_vma(struct camera_snap *cs, struct hw_camera *cam,
 		},
 		.stored = !cs->full,
 	};
-
-	u64 addr = vma->vm_start, next;
+	u64 addr = vma->vm_start;
 
 	cs->vmas_wanted++;
-	/* The clock is looked at between steps: one large populated VMA
-	 * cannot hold the walk past the deadline. */
-	for (; addr < vma->vm_end; addr = next) {
+	/*
+	 * The clock is looked at every CAMERA_ENTRIES_PER_LOOK page-table
+	 * entries: one large populated VMA cannot hold the walk past the
+	 * deadline. The walk stops after that many and goes on from where it
+	 * stopped, the run being extended kept.
+	 */
+	for (;;) {
 		if (ktime_get_ns() > cs->deadline_ns) {
 			cs->over_budget = true;
 			cam->flags |= HW_CF_TRUNCATED | HW_CF_BUDGET;
 			cs->nr_runs = vw.rec.run_first;
 			return;
 		}
-		next = min_t(u64, ALIGN(addr + 1, CAMERA_WALK_STEP),
-			     vma->vm_end);
-		pt_walk_range(&vw.w, addr, next);
+		vw.w.stop = false;
+		vw.w.max_entries = vw.w.entries + CAMERA_ENTRIES_PER_LOOK;
+		pt_walk_range(&vw.w, addr, vma->vm_end);
+		if (!vw.w.stop || vw.w.next >= vma->vm_end)
+			break;
+		addr = vw.w.next;
 	}
 	pt_walk_flush(&vw.w);
 	cam->present_pages += vw.rec.present_pages;

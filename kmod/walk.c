@@ -42,6 +42,8 @@
 #define VMAS_PER_CLOCK		16
 /* Most VMAs walked in one hold of a process's mmap_lock. */
 #define VMAS_PER_HOLD		512
+/* Tries at retaking a process's mmap_lock after a hold. */
+#define RETAKE_ATTEMPTS		4
 
 /* A string in the table; off 0 marks a free slot (offset 0 is "" only). */
 struct intern_slot {
@@ -452,8 +454,26 @@ struct vma_walk {
 	int err;		/* -ENOSPC / -ENOBUFS: no room */
 	bool cut;		/* the deadline passed inside the walk */
 	bool changed;		/* a VMA changed between two holds */
-	bool busy;		/* the mmap_lock could not be retaken */
+	bool busy;		/* the mmap_lock could not be taken */
+	bool lost;		/* ... or not retaken after a hold */
 };
+
+/*
+ * The mmap_lock for reading, without waiting (a writer may hold it for
+ * long: a kthread must not wait behind it). After a hold the writers that
+ * queued meanwhile go first: give them a few turns before giving up.
+ */
+static bool mmap_retake(struct mm_struct *mm, bool first)
+{
+	unsigned int attempt;
+
+	for (attempt = 0; attempt < (first ? 1 : RETAKE_ATTEMPTS); attempt++) {
+		if (mmap_read_trylock(mm))
+			return true;
+		cond_resched();
+	}
+	return false;
+}
 
 /*
  * One hold: VMAs from vw->addr on, under the mmap_lock. Returns true when
@@ -513,8 +533,9 @@ static void walk_vmas(struct walker *w, struct vma_walk *vw,
 
 	proc->vma_first = s->nr_vmas;
 	while (!done) {
-		if (!mmap_read_trylock(vw->mm)) {
-			vw->busy = true;
+		if (!mmap_retake(vw->mm, !vw->addr)) {
+			vw->busy = !vw->addr;
+			vw->lost = !!vw->addr;
 			break;
 		}
 		t0 = ktime_get_ns();
@@ -545,12 +566,9 @@ static void finish_vmas(struct walker *w, const struct vma_walk *vw,
 		s->procs_mm_busy++;
 		s->flags |= HW_IF_MM_BUSY;
 	}
-	if (vw->busy && proc->vma_count) {
-		/* Retaking the lock failed after the first hold: VMAs were
-		 * published, only the rest is missing. */
-		proc->flags &= ~HW_PF_MM_BUSY;
+	/* VMAs were published, only the rest is missing. */
+	if (vw->lost)
 		proc->flags |= HW_PF_VMAS_TRUNCATED;
-	}
 	if (vw->cut) {
 		proc->flags |= HW_PF_VMAS_TRUNCATED | HW_PF_BUDGET_CUT;
 		s->flags |= HW_IF_BUDGET;
