@@ -5,8 +5,11 @@
  *   hw-stress storm SECONDS WORKERS
  *	WORKERS processes that, for SECONDS, fork children which map and
  *	unmap memory, change protections, and then exit or exec busybox
- *	true; the workers' own maps change all the time as well. Prints
- *	"ready" at once and "done forks=N execs=M" at the end.
+ *	true; the workers' own maps change all the time as well; and one
+ *	process with CHURN_PAGES VMAs (more than the module walks in one
+ *	hold of the mmap_lock) whose pages keep changing protection, so
+ *	that VMAs split and merge between the module's holds. Prints
+ *	"ready" at once, "worker ..." lines and "done" at the end.
  *
  *   hw-stress bigvmas VMAS PROCS
  *	PROCS - 1 sleeping children, then one process (this one) with VMAS
@@ -103,6 +106,31 @@ static void storm_worker(double end, unsigned int id)
 	exit(0);
 }
 
+#define CHURN_PAGES	4000
+
+/* Split and merge VMAs of one mapping at random until end. */
+static void churn_worker(double end)
+{
+	unsigned long changes = 0, i;
+	unsigned int seed = 12345;
+	char *p = mmap(NULL, CHURN_PAGES * PAGE, PROT_READ,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	for (i = 1; i < CHURN_PAGES; i += 2)
+		mprotect(p + i * PAGE, PAGE, PROT_NONE);
+	while (now() < end) {
+		seed = seed * 1103515245 + 12345;
+		i = (seed >> 8) % CHURN_PAGES;
+		mprotect(p + i * PAGE, PAGE * (1 + (seed >> 4) % 3),
+			 (seed >> 2) & 1 ? PROT_READ : PROT_NONE);
+		changes++;
+	}
+	printf("churn changes=%lu\n", changes);
+	exit(0);
+}
+
 static int storm(double seconds, unsigned int workers)
 {
 	double end = now() + seconds;
@@ -118,6 +146,8 @@ static int storm(double seconds, unsigned int workers)
 		if (pid == 0)
 			storm_worker(end, i);
 	}
+	if (fork() == 0)
+		churn_worker(end);
 	while (wait(NULL) > 0 || errno == EINTR)
 		;
 	printf("done\n");

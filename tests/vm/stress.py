@@ -12,7 +12,7 @@ configurations with $HAYWIRE_VM_CONFIGS):
   maps 1) run in a loop: every one exits 0 with right data, or 3/4 with one
   "haywire: " line; never a signal.
 - bigvmas: one process with BIG_VMAS VMAs among BIG_PROCS processes,
-  budget_ms half of what a whole refresh takes there (measured first with
+  budget_ms a third of what a whole refresh takes there (measured first with
   budget_ms 60000): the module's own accounting says every refresh took at
   most budget_ms + 10% (stats.last_total_ns; a refresh that grew the beacon
   is reported, not bounded: docs/protocol.md), no mmap_lock hold was longer
@@ -37,6 +37,7 @@ UNLOAD_CYCLES = 20
 BIG_VMAS = 200_000
 BIG_PROCS = 4_000
 BIG_MIN_BUDGET_MS = 20
+BIG_MIN_GENERATIONS = 5
 BIG_INTERVAL_MS = 500
 BIG_MAX_GENERATIONS = 40
 HW_IF_BUDGET = 1 << 1
@@ -72,7 +73,7 @@ def storm(m):
           "> /tmp/storm.out 2>&1 &")
     wait_output(m, "/tmp/storm.out", "ready", 60)
     r = reader(m)
-    reads = torn = 0
+    reads = torn = churn_seen = churn_cut = 0
     gens = set()
     bad = []
     end = time.monotonic() + STORM_SECONDS
@@ -82,6 +83,10 @@ def storm(m):
             reads += 1
             torn += t
             gens.add(snap["generation"])
+            # the churner: its VMAs take several holds of its mmap_lock
+            churn = [p for p in snap["procs"] if p[19] > 1000]
+            churn_seen += bool(churn and churn[0][18])
+            churn_cut += bool(churn and churn[0][3] & snapread.PF_VMAS_TRUNCATED)
             problems = snapread.check(snap)
             if problems:
                 bad.append((snap["generation"], problems))
@@ -93,8 +98,12 @@ def storm(m):
                 if "forks=" in w)
     m.tap.note(f"{m.name('')}storm {STORM_SECONDS} s: {forks} forks; {reads} "
                f"snapshots read ({len(gens)} generations), {torn} copies "
-               f"discarded, {len(bad)} inconsistent")
+               f"discarded, {len(bad)} inconsistent; the 4000-VMA churner "
+               f"walked in {churn_seen} (truncated: changed between holds "
+               f"or busy, in {churn_cut})")
     diffs = [f"{p}" for _, problems in bad[:5] for p in problems[:5]]
+    if not churn_seen:
+        diffs.append("the churning process never had its VMAs published")
     if len(gens) < 3:
         diffs.append(f"only {len(gens)} generations seen in {STORM_SECONDS} s")
     return diffs
@@ -184,15 +193,21 @@ def next_snapshot(r, last_gen, timeout=120):
 
 
 def unbudgeted_refresh(m, r, big):
-    """With a budget no refresh reaches: how long a whole refresh takes (ns)."""
-    snap = {"generation": 0}
+    """With a budget no refresh reaches: how long a whole refresh takes (ns),
+    the least of three that published everything and did not grow the
+    beacon."""
+    snap = {"generation": 0, "stats": {"grow_events": -1}}
+    times = []
     for _ in range(60):
-        snap = next_snapshot(r, snap["generation"])
+        prev, snap = snap, next_snapshot(r, snap["generation"])
         p = {q[0]: q for q in snap["procs"]}.get(big)
-        if p and p[18] == p[19] and not snap["flags"] & HW_IF_BUDGET:
-            return snap["stats"]["last_total_ns"]
+        if p and p[18] == p[19] and not snap["flags"] & HW_IF_BUDGET and \
+                snap["stats"]["grow_events"] == prev["stats"]["grow_events"]:
+            times.append(snap["stats"]["last_total_ns"])
+            if len(times) == 3:
+                return min(times)
     raise vt_of(m).CheckError("the big process's VMAs never all got published "
-                              "with budget_ms 60000")
+                              "with budget_ms 60000 (three times)")
 
 
 def bigvmas(m):
@@ -210,9 +225,9 @@ def bigvmas(m):
     diffs, rows = [], []
     walked, present = set(), None
     try:
-        # A budget of half what a whole refresh takes here (TCG or KVM alike)
+        # A third of what a whole refresh takes here (TCG or KVM alike)
         full = unbudgeted_refresh(m, r, big)
-        budget_ms = max(BIG_MIN_BUDGET_MS, int(full / 2e6))
+        budget_ms = max(BIG_MIN_BUDGET_MS, int(full / 3e6))
         m.tap.note(f"{m.name('')}bigvmas: a whole refresh takes {full / 1e6:.0f} ms; "
                    f"budget_ms {budget_ms}")
         m.run(f"echo {budget_ms} > {PARAMS}/budget_ms")
@@ -230,7 +245,7 @@ def bigvmas(m):
             for pid, p in users.items():
                 if p[18] and not p[3] & snapread.PF_VMAS_SKIPPED:
                     walked.add(pid)
-            if present <= walked and len(rows) >= 3:
+            if present <= walked and len(rows) >= BIG_MIN_GENERATIONS:
                 break
             prev, snap = snap, next_snapshot(r, snap["generation"])
     finally:
