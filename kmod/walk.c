@@ -69,9 +69,11 @@ int hw_grow_array(void **array, u32 *cap, u64 want, u64 max,
 		  size_t elem_size, struct hw_staging *acct)
 {
 	u64 n = min(max_t(u64, want, (u64)*cap * 2), max);
-	u64 left = acct->max - acct->used + (u64)*cap * elem_size;
+	u64 left = (u64)*cap * elem_size;
 	void *p;
 
+	if (acct->max > acct->used)
+		left += acct->max - acct->used;
 	n = min(n, left / elem_size);
 	if (n <= *cap)
 		return want > *cap ? -ENOSPC : 0;
