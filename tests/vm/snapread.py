@@ -9,6 +9,7 @@ s1 != s2, or the magic or nonce changed: discard and retry.
 
 import mmap
 import struct
+import time
 
 HW_MAGIC = 0x4e4f434145425748
 INDEX_SIZE = 4096
@@ -106,17 +107,22 @@ class Reader:
                 "procs_total": struct.unpack_from("<I", ix, 192)[0],
                 "sections": data}
 
-    def read(self, tries=200):
-        """A consistent copy, decoded: (snapshot, discarded copies)."""
+    def read(self, tries=1000):
+        """A consistent copy, decoded: (snapshot, discarded copies). Retries
+        1 ms apart: a TCG vCPU may be descheduled in the middle of a
+        publication for a while."""
         torn = 0
+        why = None
         for _ in range(tries):
             try:
                 raw = self.copy()
-            except Torn:
+            except Torn as e:
                 torn += 1
+                why = e
+                time.sleep(0.001)
                 continue
             return decode(raw), torn
-        raise Torn(f"no consistent copy in {tries} tries")
+        raise Torn(f"no consistent copy in {tries} tries over 1 ms apart; last: {why}")
 
 
 def decode(raw):

@@ -14,8 +14,10 @@ configurations with $HAYWIRE_VM_CONFIGS):
 - bigvmas: one process with BIG_VMAS VMAs among BIG_PROCS processes,
   budget_ms a third of what a whole refresh takes there (measured first with
   budget_ms 60000): the module's own accounting says every refresh took at
-  most budget_ms + 10% (stats.last_total_ns; a refresh that grew the beacon
-  is reported, not bounded: docs/protocol.md), no mmap_lock hold was longer
+  most budget_ms + 10% (stats.last_total_ns; a refresh that grew the beacon,
+  or whose process records alone took the budget, is reported, not bounded:
+  docs/protocol.md; under TCG a vCPU is at times descheduled for tens of
+  ms: more than half such refreshes fail the test), no mmap_lock hold was longer
   than budget_ms, the budget flag is set, and over the refreshes read every
   process had its VMAs walked (rotation). Refresh time, budget and
   mmap_lock holds are reported.
@@ -203,7 +205,8 @@ def unbudgeted_refresh(m, r, big):
         p = {q[0]: q for q in snap["procs"]}.get(big)
         if p and p[18] == p[19] and not snap["flags"] & HW_IF_BUDGET and \
                 snap["stats"]["grow_events"] == prev["stats"]["grow_events"]:
-            times.append(snap["stats"]["last_total_ns"])
+            times.append((snap["stats"]["last_total_ns"],
+                          snap["stats"]["last_walk_procs_ns"]))
             if len(times) == 3:
                 return min(times)
     raise vt_of(m).CheckError("the big process's VMAs never all got published "
@@ -225,11 +228,17 @@ def bigvmas(m):
     diffs, rows = [], []
     walked, present = set(), None
     try:
-        # A third of what a whole refresh takes here (TCG or KVM alike)
-        full = unbudgeted_refresh(m, r, big)
-        budget_ms = max(BIG_MIN_BUDGET_MS, int(full / 3e6))
-        m.tap.note(f"{m.name('')}bigvmas: a whole refresh takes {full / 1e6:.0f} ms; "
-                   f"budget_ms {budget_ms}")
+        # A third of what a whole refresh takes here (TCG or KVM alike),
+        # but twice what the process records alone take: the budget bounds
+        # the VMA walk, every process always gets its record.
+        full, records = unbudgeted_refresh(m, r, big)
+        budget_ms = max(BIG_MIN_BUDGET_MS, int(full / 3e6), int(records * 2 / 1e6))
+        m.tap.note(f"{m.name('')}bigvmas: a whole refresh takes {full / 1e6:.0f} ms, "
+                   f"its process records {records / 1e6:.0f} ms; budget_ms {budget_ms}")
+        if budget_ms * 1e6 >= full:
+            return [f"budget_ms {budget_ms} would not be exceeded (a whole refresh "
+                    f"takes {full / 1e6:.0f} ms): the process records take too much "
+                    "of it for this test"]
         m.run(f"echo {budget_ms} > {PARAMS}/budget_ms")
         snap = {"generation": 0, "stats": {"budget_ns": 0}}
         while snap["stats"]["budget_ns"] != budget_ms * 1_000_000:
@@ -252,6 +261,7 @@ def bigvmas(m):
         r.close()
     m.tap.note(f"{m.name('')}bigvmas: gen  total_ms budget_ms  walk_procs_ms "
                "walk_vmas_ms publish_ms  skipped cut start_pid  max_hold_ms (pid)  big's VMAs")
+    records_over = 0
     for gen, st, flags, p, grew in rows:
         m.tap.note(f"{m.name('')}bigvmas: {gen:4d} {st['last_total_ns'] / 1e6:9.1f} "
                    f"{st['budget_ns'] / 1e6:9.0f} {st['last_walk_procs_ns'] / 1e6:13.1f} "
@@ -260,12 +270,23 @@ def bigvmas(m):
                    f"{st['last_start_pid']:9d} {st['last_max_hold_ns'] / 1e6:11.1f} "
                    f"({st['last_max_hold_pid']})  "
                    f"{f'{p[18]}/{p[19]}' if p else '-'}{'  (beacon grew)' if grew else ''}")
-        if not grew and st["last_total_ns"] > st["budget_ns"] * 1.1:
+        over = st["last_total_ns"] > st["budget_ns"] * 1.1
+        if over and st["last_walk_procs_ns"] > st["budget_ns"] * 0.9:
+            # the records alone (not bounded: docs/protocol.md) ate the
+            # budget: under TCG, a descheduled vCPU
+            records_over += 1
+        elif over and not grew:
             diffs.append(f"generation {gen}: refresh took {st['last_total_ns'] / 1e6:.1f} ms, "
                          f"over budget_ms {st['budget_ns'] / 1e6:.0f} + 10%")
         if st["last_max_hold_ns"] > st["budget_ns"]:
             diffs.append(f"generation {gen}: an mmap_lock hold of "
                          f"{st['last_max_hold_ns'] / 1e6:.1f} ms, over budget_ms")
+    if records_over:
+        m.tap.note(f"{m.name('')}bigvmas: {records_over} refreshes over budget because "
+                   "the process records alone took the budget (not a VMA overrun)")
+    if records_over * 2 > len(rows):
+        diffs.append(f"in {records_over} of {len(rows)} refreshes the process records "
+                     "alone took the budget: too noisy to conclude")
     if not any(flags & HW_IF_BUDGET for _, _, flags, _, _ in rows):
         diffs.append("no snapshot has the budget flag: the test did not exceed the budget")
     missing = sorted(present - walked)
