@@ -223,8 +223,7 @@ void beacon_destroy(struct beacon *b)
 	if (b->base) {
 		if (live) {
 			seq_begin(b);
-			/* A host that finds this page again reports
-			 * "unloaded". */
+			/* A host that finds this page again: "unloaded". */
 			WRITE_ONCE(b->index->magic, HW_MAGIC_GONE);
 		}
 		/*
@@ -343,8 +342,10 @@ void beacon_publish(struct beacon *b, const struct beacon_publication *pub)
 	unsigned int i;
 	u32 flags = pub->flags;
 
-	/* System RAM as /proc/iomem shows it; walk_system_ram_res is not
-	 * exported, this is the same walk. */
+	/*
+	 * System RAM as /proc/iomem shows it; walk_system_ram_res is not
+	 * exported, this is the same walk.
+	 */
 	walk_iomem_res_desc(IORES_DESC_NONE,
 			    IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, -1,
 			    &ram, add_ram_range);

@@ -178,10 +178,12 @@ int hw_refresh_result(u64 ticket, u64 *generation)
 /*
  * One time budget (budget_ms) for the whole refresh: process records, VMAs,
  * cameras and the copy into the beacon. The end (dropping references, the
- * copy) is given what it took last time plus a quarter (at most a quarter of the budget); with cameras
- * on, the VMA walk stops at three quarters of the rest, so that they get
- * their share. Growing the beacon is not planned for: it happens only when
- * the guest outgrows it (grow_events), and adds its time to that refresh.
+ * copy) is given what it took last time plus a quarter (at most a quarter
+ * of the budget); with cameras on, the VMA walk stops at three quarters of
+ * the rest, so that they get their share. Process records are not cut
+ * (every process gets one). Growing the beacon is not planned for: it
+ * happens only when the guest outgrows it (grow_events), and adds its time
+ * to that refresh.
  */
 struct refresh_clock {
 	u64 budget;

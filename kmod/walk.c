@@ -315,8 +315,10 @@ static int intern(struct walker *w, const char *str, u32 len, u32 new_vmas,
 	out->off = off;
 	out->len = len;
 
-	/* At most 3/4 full, so that probes end; if it cannot grow, the
-	 * string is stored but not shared. */
+	/*
+	 * At most 3/4 full, so that probes end; if it cannot grow, the
+	 * string is stored but not shared.
+	 */
 	if ((w->used_slots + 1) * 4ULL > w->nr_slots * 3ULL) {
 		rehash(w);
 		slot = find_slot(w, str, len, hash);
