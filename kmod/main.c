@@ -178,9 +178,10 @@ int hw_refresh_result(u64 ticket, u64 *generation)
 /*
  * One time budget (budget_ms) for the whole refresh: process records, VMAs,
  * cameras and the copy into the beacon. The end (dropping references, the
- * copy) is given what it took last time plus a quarter (at most a quarter
- * of the budget); with cameras on, the VMA walk stops at three quarters of
- * the rest, so that they get their share. Process records are not cut
+ * copy) is given what it took last time plus a half (at most a quarter of
+ * the budget), and the work aims at 95% of the rest (the clock is read
+ * every few VMAs, not after each); with cameras on, the VMA walk stops at
+ * three quarters of it, so that they get their share. Process records are not cut
  * (every process gets one). Growing the beacon is not planned for: it
  * happens only when the guest outgrows it (grow_events), and adds its time
  * to that refresh.
@@ -197,8 +198,8 @@ struct refresh_clock {
 static void plan_budget(struct refresh_clock *c, unsigned int cams_on)
 {
 	u64 budget = (u64)READ_ONCE(param_budget_ms.value) * NSEC_PER_MSEC;
-	u64 copy = min(last_tail_ns + last_tail_ns / 4, budget / 4);
-	u64 work = budget - copy;
+	u64 tail = min(last_tail_ns + last_tail_ns / 2, budget / 4);
+	u64 work = budget - budget / 20 - tail;
 
 	c->budget = budget;
 	c->start = ktime_get_ns();
