@@ -179,8 +179,8 @@ int hw_refresh_result(u64 ticket, u64 *generation)
  * One time budget (budget_ms) for the whole refresh: process records, VMAs,
  * cameras and the copy into the beacon. The end (dropping references, the
  * copy) is given what it took last time plus a half (at most a quarter of
- * the budget), and the work aims at 95% of the rest (the clock is read
- * every few VMAs, not after each); with cameras on, the VMA walk stops at
+ * the budget), and 5% of the budget is kept for the granularity of the
+ * checks (the clock is read every few VMAs); with cameras on, the VMA walk stops at
  * three quarters of it, so that they get their share. Process records are not cut
  * (every process gets one). Growing the beacon is not planned for: it
  * happens only when the guest outgrows it (grow_events), and adds its time
