@@ -459,9 +459,19 @@ class Machine:
             diffs.append("published counts exceed the totals")
         stats = info.get("stats", {})
         for key in ("last_refresh_ns", "last_walk_procs_ns", "last_walk_vmas_ns",
-                    "last_procs", "last_vmas", "ns_per_proc", "ns_per_vma"):
+                    "last_procs", "last_vmas", "ns_per_proc", "ns_per_vma",
+                    # 1.2
+                    "last_total_ns", "budget_ns", "last_max_hold_ns",
+                    "max_hold_ns", "last_budget_skipped", "last_budget_cut",
+                    "last_start_pid", "next_start_pid", "staging_bytes"):
             if not isinstance(stats.get(key), (int, float)):
                 diffs.append(f"stats.{key} missing: {stats.get(key)!r}")
+        if not diffs and stats["budget_ns"] != 500_000_000:
+            diffs.append(f"stats.budget_ns {stats['budget_ns']}, loaded with the "
+                         "default budget_ms 500")
+        if not diffs and not 0 < stats["staging_bytes"] <= 64 << 20:
+            diffs.append(f"stats.staging_bytes {stats['staging_bytes']}: not within "
+                         "the default max_mb 64")
         disc = info.get("discovery", {})
         for key in ("ns", "probes", "hint_used"):
             if key not in disc:
