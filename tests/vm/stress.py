@@ -33,7 +33,7 @@ import snapread
 
 STRESS_LABEL = "q35-2G-stress"
 STRESS_MEM = "2G"
-STORM_SECONDS = int(os.environ.get("HAYWIRE_STORM_SECONDS", "30"))
+STORM_SECONDS = int(os.environ.get("HAYWIRE_STORM_SECONDS", "60"))
 STORM_WORKERS = 3
 UNLOAD_CYCLES = 20
 BIG_VMAS = 200_000
