@@ -346,8 +346,10 @@ class Machine:
             if not any(results.values()):
                 break
             n = sum(len(d) for d in results.values())
+            first = [d for ds in results.values() for d in ds][:3]
             self.tap.note(f"{self.name('')}attempt {attempt}: {n} differences"
-                          + ("; retrying" if attempt < ATTEMPTS else ""))
+                          + ("; retrying" if attempt < ATTEMPTS else "")
+                          + f" (first: {'; '.join(map(str, first))})")
             time.sleep(1)
         self.check("workload state present in /proc",
                    lambda: workload_coverage(truth) if truth else
