@@ -36,8 +36,6 @@
 #define INITIAL_SLOTS		1024
 /* Attempts at collecting every process while the process list grows. */
 #define COLLECT_ATTEMPTS	3
-/* VMAs between cond_resched() calls. */
-#define VMAS_PER_RESCHED	64
 /* VMAs between looks at the clock. */
 #define VMAS_PER_CLOCK		16
 /* Most VMAs walked in one hold of a process's mmap_lock. */
@@ -510,10 +508,9 @@ static bool walk_vma_hold(struct walker *w, struct vma_walk *vw)
 			vw->cut = true;
 			return true;
 		}
+		/* Rescheduled between holds, not in one: the lock is held. */
 		if (n >= VMAS_PER_HOLD)
 			return false;
-		if (!(n % VMAS_PER_RESCHED))
-			cond_resched();
 	}
 	return true;
 }
