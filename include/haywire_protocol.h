@@ -130,7 +130,8 @@ struct hw_index {
 	/* true totals; the published counts are in the section table */
 	__u32 procs_total;		/* 192 processes in the guest */
 	__u32 procs_mm_busy;		/* 196 processes whose VMAs were skipped */
-	__u64 vmas_total;		/* 200 VMAs of walked processes */
+	__u64 vmas_total;		/* 200 VMAs of all processes (1.2: also
+					 *     those not walked) */
 	__u64 strings_total;		/* 208 string bytes wanted */
 	__u64 reserved2[4];		/* 216 */
 	struct hw_range extents[HW_MAX_EXTENTS];	/*  248 */
