@@ -75,10 +75,20 @@ class Reader:
         return bytes(out)
 
     def copy(self):
-        """One copy of the index and the snapshot sections; raises Torn."""
+        """One copy of the index and the snapshot sections; raises Torn,
+        or ValueError for a copy that seq says is whole but is not."""
         s1 = self.seq()
         if s1 & 1:
             raise Torn("odd seq")
+        try:
+            return self.copy_at(s1)
+        except ValueError:
+            # garbage read mid-update is no fault: only if seq held
+            if self.seq() != s1:
+                raise Torn("seq changed")
+            raise
+
+    def copy_at(self, s1):
         ix = self.mm[self.index_offset:self.index_offset + INDEX_SIZE]
         magic, nonce = struct.unpack_from("<Q", ix, 0)[0], struct.unpack_from("<Q", ix, 16)[0]
         if magic != HW_MAGIC:

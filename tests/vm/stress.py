@@ -23,7 +23,9 @@ configurations with $HAYWIRE_VM_CONFIGS):
   mmap_lock holds are reported.
 """
 
+import json
 import os
+import struct
 import subprocess
 import sys
 import threading
@@ -120,12 +122,10 @@ def classify(argv, proc):
     if proc.returncode == 0:
         out = proc.stdout.decode(errors="replace")
         if argv[-1] == "ps":
-            import json
             pids = [p["pid"] for p in json.loads(out)["processes"]]
             if pids != sorted(set(pids)) or 1 not in pids:
                 return f"{cmd}: pids not unique and sorted, or no pid 1"
         elif argv[-1] == "info":
-            import json
             if json.loads(out)["generation"] < 1:
                 return f"{cmd}: generation 0"
         elif not out.strip():
@@ -162,8 +162,43 @@ def unload_cycles(m):
                 if problem:
                     problems.append(problem)
 
+    raw = {"accepted": 0, "discarded": 0}
+
+    def raw_reads():
+        """snapread copies without pause: one that the seq check accepts is
+        whole, also when the module went away in the middle of it."""
+        r = None
+        while not stop.is_set():
+            if r is None:
+                p = subprocess.run([vt.HAYWIRE, "--mem", m.ram, "--json", "info"],
+                                   capture_output=True, timeout=120)
+                if p.returncode != 0:
+                    time.sleep(0.05)
+                    continue
+                off = vt.compare.hexint(json.loads(p.stdout)["index_offset"])
+                r = snapread.Reader(m.ram, off,
+                                    lambda gpa: vt.gpa_to_offset(gpa, m.machine, m.mem))
+            try:
+                snap = snapread.decode(r.copy())
+            except snapread.Torn as e:
+                raw["discarded"] += 1
+                if "magic" in str(e) or "nonce" in str(e):
+                    r.close()
+                    r = None
+                continue
+            except (ValueError, struct.error) as e:
+                problems.append(f"snapread: a copy seq accepted is not whole: {e}")
+                continue
+            raw["accepted"] += 1
+            problems.extend(snapread.check(snap)[:3])
+            time.sleep(0.001)
+        if r:
+            r.close()
+
     t = threading.Thread(target=poll)
     t.start()
+    t2 = threading.Thread(target=raw_reads)
+    t2.start()
     try:
         for _ in range(UNLOAD_CYCLES):
             m.run("rmmod haywire", timeout=120)
@@ -174,9 +209,13 @@ def unload_cycles(m):
     finally:
         stop.set()
         t.join()
+        t2.join()
     summary = ", ".join(f"exit {rc}: {n}" for rc, n in sorted(calls.items()))
     m.tap.note(f"{m.name('')}{UNLOAD_CYCLES} unload/load cycles: {sum(calls.values())} "
-               f"host calls ({summary}), {len(problems)} problems")
+               f"host calls ({summary}); raw reader: {raw['accepted']} copies "
+               f"accepted, {raw['discarded']} discarded; {len(problems)} problems")
+    if raw["accepted"] == 0:
+        problems.append("the raw reader never had a whole copy")
     if calls.get(0, 0) == 0:
         problems.append("no host call succeeded")
     return problems[:20]
