@@ -107,8 +107,12 @@ class Reader:
             kind, esize, off, count = struct.unpack_from("<IIQQ", ix, 1784 + 32 * i)
             secs[kind] = (esize, off, count)
         data = {}
+        logical_size = sum(size for _, size in extents)
         for kind in (SEC_PROCS, SEC_VMAS, SEC_STRINGS, SEC_STATS):
             esize, off, count = secs.get(kind, (0, 0, 0))
+            if off + esize * count > logical_size:
+                raise ValueError(f"section {kind} [{off}, +{esize} x {count}) is "
+                                 f"past the {logical_size}-byte beacon")
             data[kind] = (esize, count, self.logical(extents, off, esize * count)
                           if count else b"")
         if self.seq() != s1:
