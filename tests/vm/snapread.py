@@ -78,6 +78,9 @@ class Reader:
         """One copy of the index and the snapshot sections; raises Torn,
         or ValueError for a copy that seq says is whole but is not."""
         s1 = self.seq()
+        # an unloaded module leaves seq odd for good: say it is gone
+        if struct.unpack_from("<Q", self.mm, self.index_offset)[0] != HW_MAGIC:
+            raise Torn("magic gone")
         if s1 & 1:
             raise Torn("odd seq")
         try:

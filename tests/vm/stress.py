@@ -185,6 +185,7 @@ def unload_cycles(m):
                 if "magic" in str(e) or "nonce" in str(e):
                     r.close()
                     r = None
+                time.sleep(0.001)
                 continue
             except (ValueError, struct.error) as e:
                 problems.append(f"snapread: a copy seq accepted is not whole: {e}")
