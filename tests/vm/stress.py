@@ -15,9 +15,9 @@ configurations with $HAYWIRE_VM_CONFIGS):
   budget_ms a third of what a whole refresh takes there (measured first with
   budget_ms 60000): the module's own accounting says every refresh took at
   most budget_ms + 10% (stats.last_total_ns; a refresh that grew the beacon,
-  or whose process records alone took the budget, is reported, not bounded:
+  or whose process records alone took the budget, is reported, not judged:
   docs/protocol.md; under TCG a vCPU is at times descheduled for tens of
-  ms: more than half such refreshes fail the test), no mmap_lock hold was longer
+  ms; at least BIG_MIN_JUDGED are judged), no mmap_lock hold was longer
   than budget_ms, the budget flag is set, and over the refreshes read every
   process had its VMAs walked (rotation). Refresh time, budget and
   mmap_lock holds are reported.
@@ -42,6 +42,7 @@ BIG_VMAS = 200_000
 BIG_PROCS = 4_000
 BIG_MIN_BUDGET_MS = 20
 BIG_MIN_GENERATIONS = 5
+BIG_MIN_JUDGED = 4
 BIG_INTERVAL_MS = 500
 BIG_MAX_GENERATIONS = 40
 HW_IF_BUDGET = 1 << 1
@@ -253,6 +254,14 @@ def unbudgeted_refresh(m, r, big):
                               "with budget_ms 60000 (three times)")
 
 
+def judgeable(st, flags, proc, grew):
+    """Whether a refresh's time says something about the bound: not when
+    it grew the beacon, nor when its process records alone (not cut:
+    docs/protocol.md) took the budget: under TCG a vCPU is at times
+    descheduled for tens of ms in the middle of them."""
+    return not grew and st["last_walk_procs_ns"] <= st["budget_ns"] * 0.9
+
+
 def bigvmas(m):
     vt = vt_of(m)
     m.run("echo 250000 > /proc/sys/vm/max_map_count")
@@ -294,7 +303,9 @@ def bigvmas(m):
             for pid, p in users.items():
                 if p[18] and not p[3] & snapread.PF_VMAS_SKIPPED:
                     walked.add(pid)
-            if present <= walked and len(rows) >= BIG_MIN_GENERATIONS:
+            judged = sum(1 for row in rows if judgeable(*row[1:]))
+            if present <= walked and len(rows) >= BIG_MIN_GENERATIONS and \
+                    judged >= BIG_MIN_JUDGED:
                 break
             prev, snap = snap, next_snapshot(r, snap["generation"])
     finally:
@@ -311,22 +322,23 @@ def bigvmas(m):
                    f"({st['last_max_hold_pid']})  "
                    f"{f'{p[18]}/{p[19]}' if p else '-'}{'  (beacon grew)' if grew else ''}")
         over = st["last_total_ns"] > st["budget_ns"] * 1.1
-        if over and st["last_walk_procs_ns"] > st["budget_ns"] * 0.9:
-            # the records alone (not bounded: docs/protocol.md) ate the
-            # budget: under TCG, a descheduled vCPU
+        if over and not judgeable(st, flags, p, grew):
             records_over += 1
-        elif over and not grew:
+        elif over:
             diffs.append(f"generation {gen}: refresh took {st['last_total_ns'] / 1e6:.1f} ms, "
                          f"over budget_ms {st['budget_ns'] / 1e6:.0f} + 10%")
         if st["last_max_hold_ns"] > st["budget_ns"]:
             diffs.append(f"generation {gen}: an mmap_lock hold of "
                          f"{st['last_max_hold_ns'] / 1e6:.1f} ms, over budget_ms")
+    judged = sum(1 for row in rows if judgeable(*row[1:]))
     if records_over:
         m.tap.note(f"{m.name('')}bigvmas: {records_over} refreshes over budget because "
-                   "the process records alone took the budget (not a VMA overrun)")
-    if records_over * 2 > len(rows):
-        diffs.append(f"in {records_over} of {len(rows)} refreshes the process records "
-                     "alone took the budget: too noisy to conclude")
+                   "the process records alone took the budget or the beacon grew "
+                   "(not a VMA overrun)")
+    if judged < BIG_MIN_JUDGED:
+        diffs.append(f"only {judged} of {len(rows)} refreshes could be judged (the "
+                     f"others grew the beacon or their process records alone took "
+                     f"the budget): too noisy to conclude")
     if not any(flags & HW_IF_BUDGET for _, _, flags, _, _ in rows):
         diffs.append("no snapshot has the budget flag: the test did not exceed the budget")
     missing = sorted(present - walked)
