@@ -36,7 +36,8 @@
  * entry_size as the stride and ignore the tail they do not know).
  */
 #define HW_VERSION_MAJOR	1
-#define HW_VERSION_MINOR	1	/* 1.1: request rings, cameras */
+#define HW_VERSION_MINOR	2	/* 1.1: request rings, cameras;
+				 * 1.2: refresh budget figures */
 
 #define HW_INDEX_SIZE		4096	/* the index occupies logical [0, 4096) */
 #define HW_EXTENT_ALIGN		(2ULL << 20)	/* extent GPA and size granule */
@@ -129,7 +130,8 @@ struct hw_index {
 	/* true totals; the published counts are in the section table */
 	__u32 procs_total;		/* 192 processes in the guest */
 	__u32 procs_mm_busy;		/* 196 processes whose VMAs were skipped */
-	__u64 vmas_total;		/* 200 VMAs of walked processes */
+	__u64 vmas_total;		/* 200 VMAs of all processes (1.2: also
+					 *     those not walked) */
 	__u64 strings_total;		/* 208 string bytes wanted */
 	__u64 reserved2[4];		/* 216 */
 	struct hw_range extents[HW_MAX_EXTENTS];	/*  248 */
@@ -153,6 +155,9 @@ struct hw_str {
 #define HW_PF_VMAS_TRUNCATED	(1U << 4) /* vma_count < vma_total */
 #define HW_PF_VMAS_SKIPPED	(1U << 5) /* time budget: VMAs not walked */
 #define HW_PF_EXE_TRUNCATED	(1U << 6) /* exe path did not fit */
+#define HW_PF_BUDGET_CUT	(1U << 7) /* 1.2: time budget ran out inside
+					   * its VMA walk (also
+					   * VMAS_TRUNCATED) */
 
 /* One process (thread-group leader). 128 bytes. */
 struct hw_proc {
@@ -225,7 +230,26 @@ struct hw_stats {
 	__u64 stalls;			/* 112 refreshes not published */
 	__u64 path_lookups;		/* 120 d_path calls in the last refresh */
 	__u64 string_bytes;		/* 128 string table size, last refresh */
-	__u64 reserved[15];		/* 136 */
+	/* 1.2: the time budget (budget_ms) and the mmap_lock */
+	__u64 last_max_hold_ns;		/* 136 longest mmap_lock hold, last
+					 *     refresh (walk and cameras) */
+	__u64 max_hold_ns;		/* 144 longest since load */
+	__u64 last_total_ns;		/* 152 whole refresh: walk, cameras,
+					 *     copy into the beacon */
+	__u64 last_budget_skipped;	/* 160 processes whose VMAs were not
+					 *     walked (HW_PF_VMAS_SKIPPED) */
+	__u64 last_budget_cut;		/* 168 processes cut inside their VMA
+					 *     walk (HW_PF_BUDGET_CUT) */
+	__s32 last_start_pid;		/* 176 rotation: the VMA walk began at
+					 *     the first pid >= this */
+	__s32 next_start_pid;		/* 180 and the next one begins here */
+	__u64 budget_ns;		/* 184 budget_ms of the last refresh */
+	__s32 last_max_hold_pid;	/* 192 whose hold was last_max_hold_ns */
+	__u32 reserved_pad;		/* 196 */
+	__u64 staging_bytes;		/* 200 staging memory (counted with
+					 *     the beacon against max_mb) */
+	__u64 last_cameras_ns;		/* 208 camera walk, last refresh */
+	__u64 reserved[5];		/* 216 */
 };
 
 /*
@@ -377,6 +401,8 @@ struct hw_page_run {
 #define HW_CF_NO_PROCESS	(1U << 1) /* pid gone or without memory */
 #define HW_CF_MM_BUSY		(1U << 2) /* mmap_lock contended this time */
 #define HW_CF_TRUNCATED		(1U << 3) /* runs did not fit */
+#define HW_CF_BUDGET		(1U << 4) /* 1.2: the time budget ran out
+					   * (also TRUNCATED) */
 
 struct hw_camera {
 	__s32 pid;		/*  0 */
@@ -430,6 +456,9 @@ HW_ASSERT_SIZE(hw_vma, 64);
 HW_ASSERT_OFFSET(hw_vma, flags, 40);
 HW_ASSERT_OFFSET(hw_vma, name, 48);
 HW_ASSERT_SIZE(hw_stats, 256);
+HW_ASSERT_OFFSET(hw_stats, last_max_hold_ns, 136);
+HW_ASSERT_OFFSET(hw_stats, last_start_pid, 176);
+HW_ASSERT_OFFSET(hw_stats, last_cameras_ns, 208);
 HW_ASSERT_SIZE(hw_request, 128);
 HW_ASSERT_OFFSET(hw_request, seq, 16);
 HW_ASSERT_OFFSET(hw_request, cursor, 56);

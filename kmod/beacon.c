@@ -32,6 +32,32 @@ static_assert(BEACON_FIXED_SIZE % PAGE_SIZE == 0);
 static_assert(BEACON_FIXED_SIZE <= HW_EXTENT_ALIGN, "fits the first extent");
 static_assert(BEACON_RESPONSES_OFFSET % PAGE_SIZE == 0);
 
+/*
+ * The publication part of the index is guarded by seq (docs/protocol.md):
+ * odd while it is being updated.
+ */
+static void seq_begin(struct beacon *b)
+{
+	b->seq++;
+	WRITE_ONCE(b->index->seq, b->seq);	/* odd: being updated */
+	/*
+	 * The odd seq before any update: pairs with the host's read barrier
+	 * (smp_rmb) between copying and its second read of seq.
+	 */
+	smp_wmb();
+}
+
+static void seq_end(struct beacon *b)
+{
+	/*
+	 * Every update (sections and index) before the even seq: pairs with
+	 * the host's acquire load of seq before it copies.
+	 */
+	smp_wmb();
+	b->seq++;
+	WRITE_ONCE(b->index->seq, b->seq);
+}
+
 static u64 extent_size(const struct beacon_extent *e)
 {
 	return (u64)PAGE_SIZE << e->order;
@@ -150,43 +176,61 @@ int beacon_init(struct beacon *b, u64 cap_bytes)
 /* The identity and the first snapshot are in place: let hosts see it. */
 void beacon_set_magic(struct beacon *b)
 {
+	/*
+	 * The identity and the first publication before the magic: pairs with
+	 * the host's read barrier between reading the magic and the rest
+	 * (docs/protocol.md, "Reading").
+	 */
 	smp_wmb();
 	WRITE_ONCE(b->index->magic, HW_MAGIC);
+	/* Orders the magic before anything the module writes after load. */
 	smp_mb();
 	b->live = true;
 }
 
 /*
- * Free extent 0 except its request pages. Host clients write those pages
- * and check the magic just before each store, so one may be a moment late
- * to see HWGONE!!; memory it could write is never handed back to the
- * kernel (this leaks BEACON_REQUESTS_SIZE bytes per unload).
+ * Free extent 0 except its first pages: the index and the request pages.
+ * Host clients write the request pages and check the magic just before
+ * each store, so one may be a moment late to see HWGONE!!; and a host
+ * reader that was copying a snapshot re-checks seq in the index page after
+ * its copy: both pages must never be handed back to the kernel, or their
+ * new owner's bytes could pass for ours (this leaks BEACON_RESPONSES_OFFSET
+ * bytes per unload).
  */
-static void free_extent0_keeping_requests(struct beacon *b)
+static void free_extent0_keeping_index(struct beacon *b)
 {
 	struct beacon_extent *e = &b->extents[0];
-	unsigned long first = BEACON_REQUESTS_OFFSET >> PAGE_SHIFT;
-	unsigned long end = (BEACON_REQUESTS_OFFSET + BEACON_REQUESTS_SIZE) >>
-			    PAGE_SHIFT;
+	unsigned long end = BEACON_RESPONSES_OFFSET >> PAGE_SHIFT;
 	unsigned long i;
 
 	split_page(e->page, e->order);
-	for (i = 0; i < (1UL << e->order); i++)
-		if (i < first || i >= end)
-			__free_page(nth_page(e->page, i));
+	for (i = end; i < (1UL << e->order); i++)
+		__free_page(nth_page(e->page, i));
 	e->page = NULL;
 	b->nr_extents = 0;
 	b->logical_size = 0;
 }
 
+/*
+ * Unload. A host reader in the middle of a copy must discard it: seq is
+ * made odd (and stays odd: the index page is never freed), then the magic
+ * says "gone", and only then is any memory freed.
+ */
 void beacon_destroy(struct beacon *b)
 {
 	bool live = b->live;
 
 	if (b->base) {
-		/* A host that finds this page again reports "unloaded". */
-		if (live)
+		if (live) {
+			seq_begin(b);
+			/* A host that finds this page again: "unloaded". */
 			WRITE_ONCE(b->index->magic, HW_MAGIC_GONE);
+		}
+		/*
+		 * The odd seq and the magic are in memory before any page is
+		 * unmapped or freed: pairs with the host's read barrier before
+		 * its second look at seq and at the magic.
+		 */
 		smp_mb();
 		vunmap(b->base);
 		b->base = NULL;
@@ -194,7 +238,7 @@ void beacon_destroy(struct beacon *b)
 	}
 	if (live && b->nr_extents) {
 		free_extents_from(b, 1);
-		free_extent0_keeping_requests(b);
+		free_extent0_keeping_index(b);
 	}
 	free_extents_from(b, 0);
 }
@@ -290,20 +334,6 @@ static int add_ram_range(struct resource *res, void *arg)
 	return 0;
 }
 
-static void seq_begin(struct beacon *b)
-{
-	b->seq++;
-	WRITE_ONCE(b->index->seq, b->seq);	/* odd: being updated */
-	smp_wmb();
-}
-
-static void seq_end(struct beacon *b)
-{
-	smp_wmb();
-	b->seq++;
-	WRITE_ONCE(b->index->seq, b->seq);
-}
-
 /* Publish sections already written at [pub->start, + pub->size). */
 void beacon_publish(struct beacon *b, const struct beacon_publication *pub)
 {
@@ -312,8 +342,10 @@ void beacon_publish(struct beacon *b, const struct beacon_publication *pub)
 	unsigned int i;
 	u32 flags = pub->flags;
 
-	/* System RAM as /proc/iomem shows it; walk_system_ram_res is not
-	 * exported, this is the same walk. */
+	/*
+	 * System RAM as /proc/iomem shows it; walk_system_ram_res is not
+	 * exported, this is the same walk.
+	 */
 	walk_iomem_res_desc(IORES_DESC_NONE,
 			    IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, -1,
 			    &ram, add_ram_range);
@@ -322,7 +354,9 @@ void beacon_publish(struct beacon *b, const struct beacon_publication *pub)
 
 	seq_begin(b);
 	idx->flags = flags;
-	idx->generation = ++b->generation;
+	/* Also read outside refresh_lock: hw_published_generation(). */
+	WRITE_ONCE(b->generation, b->generation + 1);
+	idx->generation = b->generation;
 	idx->publish_mono_ns = ktime_get_ns();
 	idx->publish_boot_ns = ktime_get_boottime_ns();
 	idx->publish_real_ns = ktime_get_real_ns();

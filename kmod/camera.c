@@ -22,6 +22,8 @@
 /* First staging sizes; they grow to what the watched processes need. */
 #define INITIAL_CAMERA_VMAS	256
 #define INITIAL_CAMERA_RUNS	4096
+/* Page-table entries walked between looks at the clock. */
+#define CAMERA_ENTRIES_PER_LOOK	512
 
 /* Guards cameras[] and the generation bookkeeping below. */
 static DEFINE_SPINLOCK(camera_lock);
@@ -37,7 +39,7 @@ static u64 taken_generation;
 /* Under camera_lock: the first generation built after a change now. */
 static u64 first_generation_after_change(void)
 {
-	return config_taken ? taken_generation + 2 : published_generation() + 1;
+	return config_taken ? taken_generation + 2 : hw_published_generation() + 1;
 }
 
 void camera_set(unsigned int n, struct pid *pid, u64 *first)
@@ -66,13 +68,16 @@ void camera_clear_all(void)
 		camera_clear(n, &first);
 }
 
-int camera_snap_init(struct camera_snap *cs)
+int camera_snap_init(struct camera_snap *cs, struct hw_staging *acct)
 {
 	memset(cs, 0, sizeof(*cs));
-	if (grow_array((void **)&cs->vmas, &cs->vmas_cap, INITIAL_CAMERA_VMAS,
-		       INITIAL_CAMERA_VMAS, sizeof(*cs->vmas)) ||
-	    grow_array((void **)&cs->runs, &cs->runs_cap, INITIAL_CAMERA_RUNS,
-		       INITIAL_CAMERA_RUNS, sizeof(*cs->runs))) {
+	cs->staging = acct;
+	if (hw_grow_array((void **)&cs->vmas, &cs->vmas_cap,
+			  INITIAL_CAMERA_VMAS, INITIAL_CAMERA_VMAS,
+			  sizeof(*cs->vmas), acct) ||
+	    hw_grow_array((void **)&cs->runs, &cs->runs_cap,
+			  INITIAL_CAMERA_RUNS, INITIAL_CAMERA_RUNS,
+			  sizeof(*cs->runs), acct)) {
 		camera_snap_free(cs);
 		return -ENOMEM;
 	}
@@ -81,8 +86,12 @@ int camera_snap_init(struct camera_snap *cs)
 
 void camera_snap_free(struct camera_snap *cs)
 {
-	kvfree(cs->vmas);
-	kvfree(cs->runs);
+	if (!cs->staging)
+		return;
+	hw_free_array((void **)&cs->vmas, &cs->vmas_cap, sizeof(*cs->vmas),
+		      cs->staging);
+	hw_free_array((void **)&cs->runs, &cs->runs_cap, sizeof(*cs->runs),
+		      cs->staging);
 	memset(cs, 0, sizeof(*cs));
 }
 
@@ -143,9 +152,29 @@ static void walk_vma(struct camera_snap *cs, struct hw_camera *cam,
 		},
 		.stored = !cs->full,
 	};
+	u64 addr = vma->vm_start;
 
 	cs->vmas_wanted++;
-	pt_walk_range(&vw.w, vma->vm_start, vma->vm_end);
+	/*
+	 * The clock is looked at every CAMERA_ENTRIES_PER_LOOK page-table
+	 * entries: one large populated VMA cannot hold the walk past the
+	 * deadline. The walk stops after that many and goes on from where it
+	 * stopped, the run being extended kept.
+	 */
+	for (;;) {
+		if (ktime_get_ns() > cs->deadline_ns) {
+			cs->over_budget = true;
+			cam->flags |= HW_CF_TRUNCATED | HW_CF_BUDGET;
+			cs->nr_runs = vw.rec.run_first;
+			return;
+		}
+		vw.w.stop = false;
+		vw.w.max_entries = vw.w.entries + CAMERA_ENTRIES_PER_LOOK;
+		pt_walk_range(&vw.w, addr, vma->vm_end);
+		if (!vw.w.stop || vw.w.next >= vma->vm_end)
+			break;
+		addr = vw.w.next;
+	}
 	pt_walk_flush(&vw.w);
 	cam->present_pages += vw.rec.present_pages;
 	cam->swapped_pages += vw.rec.swapped_pages;
@@ -167,8 +196,9 @@ static void walk_camera_vmas(struct camera_snap *cs, struct hw_camera *cam,
 	VMA_ITERATOR(vmi, mm, 0);
 
 	for_each_vma(vmi, vma) {
-		if (ktime_get_ns() > cs->deadline_ns) {
-			cam->flags |= HW_CF_TRUNCATED;
+		if (cs->over_budget || ktime_get_ns() > cs->deadline_ns) {
+			cs->over_budget = true;
+			cam->flags |= HW_CF_TRUNCATED | HW_CF_BUDGET;
 			break;
 		}
 		walk_vma(cs, cam, vma);
@@ -190,19 +220,28 @@ static void walk_camera(struct camera_snap *cs, struct hw_camera *cam,
 		cam->flags |= HW_CF_NO_PROCESS;
 		return;
 	}
-	if (!mmap_read_trylock(mm)) {
+	if (mmap_read_trylock(mm)) {
+		u64 t0 = ktime_get_ns(), hold;
+
+		walk_camera_vmas(cs, cam, mm);
+		hold = ktime_get_ns() - t0;
+		mmap_read_unlock(mm);
+		if (hold > cs->max_hold_ns) {
+			cs->max_hold_ns = hold;
+			cs->max_hold_pid = cam->pid;
+		}
+	} else {
 		cam->flags |= HW_CF_MM_BUSY;
-		mmput(mm);
-		return;
 	}
-	walk_camera_vmas(cs, cam, mm);
-	mmap_read_unlock(mm);
 	mmput(mm);
 	cam->vma_count = cs->nr_vmas - cam->vma_first;
 }
 
-static void walk_cameras(struct camera_snap *cs, struct pid **pids,
-			 u64 limit, u64 budget_ns)
+/*
+ * Walk the watched processes taken by camera_take() into cs, within limit
+ * bytes (at least camera_size(0, 0)), until deadline_ns.
+ */
+void camera_walk(struct camera_snap *cs, u64 limit, u64 deadline_ns)
 {
 	unsigned int n;
 
@@ -212,62 +251,66 @@ static void walk_cameras(struct camera_snap *cs, struct pid **pids,
 	cs->limit = limit;
 	cs->full = false;
 	cs->staging_short = false;
+	cs->over_budget = false;
 	cs->vmas_wanted = 0;
 	cs->runs_wanted = 0;
-	cs->deadline_ns = ktime_get_ns() + budget_ns;
+	cs->max_hold_ns = 0;
+	cs->max_hold_pid = 0;
+	cs->deadline_ns = deadline_ns;
 	for (n = 0; n < HW_MAX_CAMERAS; n++) {
 		struct hw_camera *cam = &cs->cams[n];
 
-		if (!pids[n])
+		if (!cs->pids[n])
 			continue;
-		cam->pid = pid_nr(pids[n]);
+		cam->pid = pid_nr(cs->pids[n]);
 		cam->flags = HW_CF_ACTIVE;
-		walk_camera(cs, cam, pids[n]);
+		walk_camera(cs, cam, cs->pids[n]);
 	}
 }
 
 /* Staging as large as the last walk wanted, within the limit. */
-static int grow_staging(struct camera_snap *cs)
+int camera_grow_staging(struct camera_snap *cs)
 {
 	int err;
 
-	err = grow_array((void **)&cs->vmas, &cs->vmas_cap,
-			 cs->vmas_wanted + cs->vmas_wanted / 8,
-			 cs->limit / sizeof(*cs->vmas), sizeof(*cs->vmas));
+	err = hw_grow_array((void **)&cs->vmas, &cs->vmas_cap,
+			    cs->vmas_wanted + cs->vmas_wanted / 8,
+			    cs->limit / sizeof(*cs->vmas), sizeof(*cs->vmas),
+			    cs->staging);
 	if (!err)
-		err = grow_array((void **)&cs->runs, &cs->runs_cap,
-				 cs->runs_wanted + cs->runs_wanted / 8,
-				 cs->limit / sizeof(*cs->runs),
-				 sizeof(*cs->runs));
-	if (err)
+		err = hw_grow_array((void **)&cs->runs, &cs->runs_cap,
+				    cs->runs_wanted + cs->runs_wanted / 8,
+				    cs->limit / sizeof(*cs->runs),
+				    sizeof(*cs->runs), cs->staging);
+	if (err == -ENOMEM)
 		cs->alloc_failures++;
 	return err;
 }
 
-void camera_walk(struct camera_snap *cs, u64 limit, u64 budget_ns)
+unsigned int camera_take(struct camera_snap *cs)
 {
-	struct pid *pids[HW_MAX_CAMERAS];
+	unsigned int n, active = 0;
+
+	spin_lock(&camera_lock);
+	for (n = 0; n < HW_MAX_CAMERAS; n++) {
+		cs->pids[n] = get_pid(cameras[n]);
+		active += !!cs->pids[n];
+	}
+	config_taken = true;
+	taken_generation = hw_published_generation();
+	spin_unlock(&camera_lock);
+	return active;
+}
+
+void camera_walk_done(struct camera_snap *cs)
+{
 	unsigned int n;
 
 	spin_lock(&camera_lock);
-	for (n = 0; n < HW_MAX_CAMERAS; n++)
-		pids[n] = get_pid(cameras[n]);
-	config_taken = true;
-	taken_generation = published_generation();
-	spin_unlock(&camera_lock);
-
-	walk_cameras(cs, pids, limit, budget_ns);
-	/* Cut short by staging, not by the limit: grow and walk again once. */
-	if (cs->staging_short && !grow_staging(cs))
-		walk_cameras(cs, pids, limit, budget_ns);
-
-	for (n = 0; n < HW_MAX_CAMERAS; n++)
-		put_pid(pids[n]);
-}
-
-void camera_walk_done(void)
-{
-	spin_lock(&camera_lock);
 	config_taken = false;
 	spin_unlock(&camera_lock);
+	for (n = 0; n < HW_MAX_CAMERAS; n++) {
+		put_pid(cs->pids[n]);
+		cs->pids[n] = NULL;
+	}
 }

@@ -13,6 +13,7 @@
 #include "haywire_protocol.h"
 
 struct pid;
+struct hw_staging;
 
 /*
  * Watch pid (the caller's reference passes to the camera) with camera n
@@ -43,24 +44,33 @@ struct camera_snap {
 	struct hw_page_run *runs;
 	u32 nr_runs;
 	u32 runs_cap;
+	struct hw_staging *staging;	/* the account staging is counted in */
 	/* state of the current walk */
+	struct pid *pids[HW_MAX_CAMERAS];	/* taken by camera_take() */
 	u64 limit;		/* bytes camera_size() may reach */
 	bool full;		/* something did not fit: store no more */
 	bool staging_short;	/* staging memory, not the limit, was short */
 	u64 vmas_wanted;
 	u64 runs_wanted;
 	u64 deadline_ns;
+	bool over_budget;	/* the deadline passed */
+	u64 max_hold_ns;	/* longest mmap_lock hold */
+	s32 max_hold_pid;
 	u64 alloc_failures;
 };
 
-int camera_snap_init(struct camera_snap *cs);
+int camera_snap_init(struct camera_snap *cs, struct hw_staging *acct);
 void camera_snap_free(struct camera_snap *cs);
 /*
- * Walk the watched processes into cs, within limit bytes (at least
- * camera_size(0, 0)) and budget_ns. camera_walk_done() says the refresh
- * that called it is over, published or not.
+ * A refresh takes the cameras' configuration (returns how many are on),
+ * walks them (camera_walk(), again after camera_grow_staging() when staging
+ * was short), and says with camera_walk_done() that it is over, published
+ * or not. camera_walk() stays within limit bytes (at least
+ * camera_size(0, 0)) and stops at deadline_ns (CLOCK_MONOTONIC).
  */
-void camera_walk(struct camera_snap *cs, u64 limit, u64 budget_ns);
-void camera_walk_done(void);
+unsigned int camera_take(struct camera_snap *cs);
+void camera_walk(struct camera_snap *cs, u64 limit, u64 deadline_ns);
+int camera_grow_staging(struct camera_snap *cs);
+void camera_walk_done(struct camera_snap *cs);
 
 #endif /* HAYWIRE_CAMERA_H */

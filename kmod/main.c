@@ -7,6 +7,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/freezer.h>
 #include <linux/kernel.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
@@ -34,7 +35,13 @@ struct ranged_param {
 };
 
 static struct ranged_param param_interval_ms = { 1000, 10, 3600000, true };
-static struct ranged_param param_max_mb = { 64, 4, 1024, false };
+/*
+ * max_mb covers the beacon and the staging memory a snapshot is built in:
+ * the beacon may take two thirds (at most 64 extents of 4 MiB: 256 MiB),
+ * staging the rest (it holds one snapshot, the beacon two).
+ */
+#define MAX_MB_LIMIT		384
+static struct ranged_param param_max_mb = { 64, 4, MAX_MB_LIMIT, false };
 static struct ranged_param param_budget_ms = { 500, 1, 60000, false };
 static struct ranged_param param_poll_max = { 20, 1, 1000, false };
 static bool allow_read;
@@ -80,7 +87,7 @@ static const struct kernel_param_ops ranged_param_ops = {
 module_param_cb(interval_ms, &ranged_param_ops, &param_interval_ms, 0644);
 MODULE_PARM_DESC(interval_ms, "Refresh interval in ms, 10..3600000 (default 1000)");
 module_param_cb(max_mb, &ranged_param_ops, &param_max_mb, 0444);
-MODULE_PARM_DESC(max_mb, "Cap on beacon memory in MiB, 4..1024 (default 64)");
+MODULE_PARM_DESC(max_mb, "Cap on beacon and staging memory in MiB, 4..384 (default 64)");
 module_param_cb(budget_ms, &ranged_param_ops, &param_budget_ms, 0644);
 MODULE_PARM_DESC(budget_ms, "Time budget per refresh in ms, 1..60000 (default 500); VMAs are skipped after it");
 module_param_cb(poll_max_ms, &ranged_param_ops, &param_poll_max, 0644);
@@ -88,17 +95,17 @@ MODULE_PARM_DESC(poll_max_ms, "Longest interval between looks at the request pag
 module_param(allow_read, bool, 0644);
 MODULE_PARM_DESC(allow_read, "Answer host requests to read process memory (default 0: refused)");
 
-unsigned int poll_max_ms(void)
+unsigned int hw_poll_max_ms(void)
 {
 	return READ_ONCE(param_poll_max.value);
 }
 
-bool read_allowed(void)
+bool hw_read_allowed(void)
 {
 	return READ_ONCE(allow_read);
 }
 
-unsigned int refresh_budget_ms(void)
+unsigned int hw_refresh_budget_ms(void)
 {
 	return READ_ONCE(param_budget_ms.value);
 }
@@ -106,10 +113,11 @@ unsigned int refresh_budget_ms(void)
 /* ---- refresh ---------------------------------------------------------- */
 
 static struct beacon beacon;
+static struct hw_staging staging;
 static struct walker walker;
 static struct camera_snap cameras;
 static struct hw_stats stats;
-/* One refresh at a time; also guards beacon, walker and stats. */
+/* One refresh at a time; also guards beacon, walker, cameras and stats. */
 static DEFINE_MUTEX(refresh_lock);
 /*
  * After the beacon could not grow, refreshes publish what fits as it is
@@ -120,6 +128,11 @@ static DEFINE_MUTEX(refresh_lock);
 #define GROW_BACKOFF_MAX	64
 static unsigned int grow_backoff;	/* refreshes between attempts */
 static unsigned int grow_wait;		/* refreshes until the next one */
+/*
+ * What the last refresh did after its VMA walk, placing aside: dropping the
+ * walk's references and the copy into the beacon (plan_budget()).
+ */
+static u64 last_tail_ns;
 static struct task_struct *refresh_task;
 
 /* Refreshes begun and ended, for requests that wait for one. */
@@ -128,12 +141,17 @@ static u64 refreshes_begun;
 static u64 refreshes_ended;
 static int last_refresh_err;
 
-u64 published_generation(void)
+u64 hw_published_generation(void)
 {
+	/*
+	 * Only the number is wanted (pings, camera bookkeeping): nothing is
+	 * read through it, so no ordering; pairs with the WRITE_ONCE in
+	 * beacon_publish().
+	 */
 	return READ_ONCE(beacon.generation);
 }
 
-u64 refresh_ask(void)
+u64 hw_refresh_ask(void)
 {
 	u64 ticket;
 
@@ -144,17 +162,158 @@ u64 refresh_ask(void)
 	return ticket;
 }
 
-int refresh_result(u64 ticket, u64 *generation)
+int hw_refresh_result(u64 ticket, u64 *generation)
 {
 	int err = -EAGAIN;
 
 	spin_lock(&ticket_lock);
 	if (refreshes_ended >= ticket) {
 		err = last_refresh_err;
-		*generation = published_generation();
+		*generation = hw_published_generation();
 	}
 	spin_unlock(&ticket_lock);
 	return err;
+}
+
+/*
+ * One time budget (budget_ms) for the whole refresh: process records, VMAs,
+ * cameras and the copy into the beacon. The end (dropping references, the
+ * copy) is given what it took last time plus a half (at most a quarter of
+ * the budget), and 5% of the budget is kept for the granularity of the
+ * checks (the clock is read every few VMAs); with cameras on, the VMA walk stops at
+ * three quarters of it, so that they get their share. Process records are not cut
+ * (every process gets one). Growing the beacon is not planned for: it
+ * happens only when the guest outgrows it (grow_events), and adds its time
+ * to that refresh.
+ */
+struct refresh_clock {
+	u64 budget;
+	u64 start;
+	u64 vmas_deadline;	/* CLOCK_MONOTONIC ns */
+	u64 cams_deadline;
+	u64 walk_end;		/* VMA walk over, cameras begin */
+	u64 cams_end;
+};
+
+static void plan_budget(struct refresh_clock *c, unsigned int cams_on)
+{
+	u64 budget = (u64)READ_ONCE(param_budget_ms.value) * NSEC_PER_MSEC;
+	u64 tail = min(last_tail_ns + last_tail_ns / 2, budget / 4);
+	u64 work = budget - budget / 20 - tail;
+
+	c->budget = budget;
+	c->start = ktime_get_ns();
+	c->cams_deadline = c->start + work;
+	c->vmas_deadline = c->start + (cams_on ? work / 4 * 3 : work);
+}
+
+/* Where each section of a snapshot goes, from logical offset start on. */
+struct layout {
+	u64 stats, procs, vmas, strings, cams, cam_vmas, runs, end;
+};
+
+static struct layout layout_at(u64 start, const struct snapshot *s,
+			       const struct camera_snap *cs)
+{
+	const u64 a = BEACON_SECTION_ALIGN;
+	struct layout l;
+
+	l.stats = start;
+	l.procs = l.stats + ALIGN(sizeof(struct hw_stats), a);
+	l.vmas = l.procs + ALIGN((u64)s->nr_procs * sizeof(struct hw_proc), a);
+	l.strings = l.vmas + ALIGN((u64)s->nr_vmas * sizeof(struct hw_vma), a);
+	l.cams = l.strings + ALIGN(s->string_bytes, a);
+	l.cam_vmas = l.cams + camera_size(0, 0);
+	l.runs = l.cam_vmas + ALIGN((u64)cs->nr_vmas * sizeof(*cs->vmas), a);
+	l.end = l.runs + ALIGN((u64)cs->nr_runs * sizeof(*cs->runs), a);
+	return l;
+}
+
+/*
+ * Walk processes and cameras into staging memory within total bytes. When
+ * staging memory, not the limit, was short, grow it and walk again once,
+ * in what is left of the same budget.
+ */
+static void walk_guest(struct refresh_clock *c, u64 total)
+{
+	const struct snapshot *s = &walker.snap;
+	u64 cams_fixed = camera_size(0, 0);
+	u64 limit = total > cams_fixed ? total - cams_fixed : 0;
+	u64 size;
+	int attempt;
+
+	for (attempt = 0; ; attempt++) {
+		hw_walk_snapshot(&walker, limit, c->vmas_deadline);
+		c->walk_end = ktime_get_ns();
+		size = snapshot_size(s->nr_procs, s->nr_vmas, s->string_bytes);
+		camera_walk(&cameras, total - min(size, limit),
+			    c->cams_deadline);
+		c->cams_end = ktime_get_ns();
+		if (attempt || !(s->staging_short || cameras.staging_short) ||
+		    c->cams_end > c->cams_deadline)
+			break;
+		if ((s->staging_short && hw_walker_grow_staging(&walker)) ||
+		    (cameras.staging_short && camera_grow_staging(&cameras)))
+			break;
+	}
+}
+
+static void copy_sections(const struct layout *l, const struct snapshot *s,
+			  const struct camera_snap *cs)
+{
+	memcpy(beacon_at(&beacon, l->procs), s->procs,
+	       (size_t)s->nr_procs * sizeof(struct hw_proc));
+	memcpy(beacon_at(&beacon, l->vmas), s->vmas,
+	       (size_t)s->nr_vmas * sizeof(struct hw_vma));
+	memcpy(beacon_at(&beacon, l->strings), s->strings, s->string_bytes);
+	memcpy(beacon_at(&beacon, l->cams), cs->cams, sizeof(cs->cams));
+	memcpy(beacon_at(&beacon, l->cam_vmas), cs->vmas,
+	       (size_t)cs->nr_vmas * sizeof(*cs->vmas));
+	memcpy(beacon_at(&beacon, l->runs), cs->runs,
+	       (size_t)cs->nr_runs * sizeof(*cs->runs));
+}
+
+/* Figures that every refresh updates, published or not. */
+static void count_refresh(const struct snapshot *s,
+			  const struct camera_snap *cs)
+{
+	stats.mm_busy_total += s->procs_mm_busy;
+	if ((s->flags & HW_IF_BUDGET) || cs->over_budget)
+		stats.budget_overruns++;
+	if (s->flags & HW_IF_TRUNCATED)
+		stats.truncations++;
+	stats.last_max_hold_ns = max(s->max_hold_ns, cs->max_hold_ns);
+	stats.last_max_hold_pid = s->max_hold_ns >= cs->max_hold_ns ?
+				  s->max_hold_pid : cs->max_hold_pid;
+	stats.max_hold_ns = max(stats.max_hold_ns, stats.last_max_hold_ns);
+	stats.grow_events = beacon.grow_events;
+	stats.alloc_failures = beacon.alloc_failures + walker.alloc_failures +
+			       cameras.alloc_failures;
+	stats.staging_bytes = staging.used;
+}
+
+/* The published snapshot's figures; "now" is just before the stats copy. */
+static void fill_stats(const struct snapshot *s, const struct camera_snap *cs,
+		       const struct refresh_clock *c, u64 now)
+{
+	stats.refreshes++;
+	stats.last_refresh_ns = now - c->start;
+	stats.last_total_ns = stats.last_refresh_ns;
+	stats.refresh_ns_total += stats.last_refresh_ns;
+	stats.max_refresh_ns = max(stats.max_refresh_ns, stats.last_refresh_ns);
+	stats.last_walk_procs_ns = s->procs_ns;
+	stats.last_walk_vmas_ns = s->vmas_ns;
+	stats.last_cameras_ns = c->cams_end - c->walk_end;
+	stats.last_publish_ns = now - c->cams_end;
+	stats.last_procs = s->nr_procs;
+	stats.last_vmas = s->nr_vmas;
+	stats.path_lookups = s->path_lookups;
+	stats.string_bytes = s->string_bytes;
+	stats.last_budget_skipped = s->budget_skipped;
+	stats.last_budget_cut = s->budget_cut;
+	stats.last_start_pid = s->start_pid;
+	stats.next_start_pid = s->next_pid;
+	stats.budget_ns = c->budget;
 }
 
 static void set_section(struct beacon_publication *pub, u32 kind,
@@ -168,133 +327,111 @@ static void set_section(struct beacon_publication *pub, u32 kind,
 	sec->count = count;
 }
 
-/* Copy the walked snapshot and cameras to beacon offset off, publish. */
-static void publish(const struct snapshot *s, const struct camera_snap *cs,
-		    u64 off, u64 size, u64 refresh_start, u64 walk_end)
+static void set_sections(struct beacon_publication *pub,
+			 const struct layout *l, const struct snapshot *s,
+			 const struct camera_snap *cs)
+{
+	set_section(pub, HW_SEC_STATS, sizeof(struct hw_stats), l->stats, 1);
+	set_section(pub, HW_SEC_PROCS, sizeof(struct hw_proc), l->procs,
+		    s->nr_procs);
+	set_section(pub, HW_SEC_VMAS, sizeof(struct hw_vma), l->vmas,
+		    s->nr_vmas);
+	set_section(pub, HW_SEC_STRINGS, 1, l->strings, s->string_bytes);
+	set_section(pub, HW_SEC_REQUESTS, sizeof(struct hw_request),
+		    BEACON_REQUESTS_OFFSET, HW_RING_SLOTS);
+	set_section(pub, HW_SEC_RESPONSES, HW_RESPONSE_SLOT_SIZE,
+		    BEACON_RESPONSES_OFFSET, HW_RING_SLOTS);
+	set_section(pub, HW_SEC_CAMERAS, sizeof(struct hw_camera), l->cams,
+		    HW_MAX_CAMERAS);
+	set_section(pub, HW_SEC_CAMERA_VMAS, sizeof(struct hw_camera_vma),
+		    l->cam_vmas, cs->nr_vmas);
+	set_section(pub, HW_SEC_PAGE_RUNS, sizeof(struct hw_page_run),
+		    l->runs, cs->nr_runs);
+}
+
+/* Copy the walked snapshot and cameras to their place l, publish. */
+static void publish(const struct layout *l, const struct snapshot *s,
+		    const struct camera_snap *cs, const struct refresh_clock *c)
 {
 	struct beacon_publication pub = {
-		.flags = s->flags,
+		.flags = s->flags | (cs->over_budget ? HW_IF_BUDGET : 0),
 		.interval_ms = READ_ONCE(param_interval_ms.value),
 		.procs_total = s->procs_total,
 		.procs_mm_busy = s->procs_mm_busy,
 		.vmas_total = s->vmas_total,
 		.strings_total = s->strings_total,
-		.start = off,
-		.size = size,
+		.start = l->stats,
+		.size = l->end - l->stats,
 	};
-	size_t procs_bytes = (size_t)s->nr_procs * sizeof(struct hw_proc);
-	size_t vmas_bytes = (size_t)s->nr_vmas * sizeof(struct hw_vma);
-	u64 stats_off = off;
-	u64 procs_off = stats_off +
-			ALIGN(sizeof(struct hw_stats), BEACON_SECTION_ALIGN);
-	u64 vmas_off = procs_off + ALIGN(procs_bytes, BEACON_SECTION_ALIGN);
-	u64 strings_off = vmas_off + ALIGN(vmas_bytes, BEACON_SECTION_ALIGN);
-	size_t cam_vmas_bytes = (size_t)cs->nr_vmas * sizeof(*cs->vmas);
-	u64 cams_off = strings_off +
-		       ALIGN(s->string_bytes, BEACON_SECTION_ALIGN);
-	u64 cam_vmas_off = cams_off + camera_size(0, 0);
-	u64 runs_off = cam_vmas_off +
-		       ALIGN(cam_vmas_bytes, BEACON_SECTION_ALIGN);
-	u64 now;
+	u64 t0 = ktime_get_ns();
 
-	memcpy(beacon_at(&beacon, procs_off), s->procs, procs_bytes);
-	memcpy(beacon_at(&beacon, vmas_off), s->vmas, vmas_bytes);
-	memcpy(beacon_at(&beacon, strings_off), s->strings, s->string_bytes);
-	memcpy(beacon_at(&beacon, cams_off), cs->cams, sizeof(cs->cams));
-	memcpy(beacon_at(&beacon, cam_vmas_off), cs->vmas, cam_vmas_bytes);
-	memcpy(beacon_at(&beacon, runs_off), cs->runs,
-	       (size_t)cs->nr_runs * sizeof(*cs->runs));
-
-	now = ktime_get_ns();
-	stats.refreshes++;
-	stats.last_refresh_ns = now - refresh_start;
-	stats.refresh_ns_total += stats.last_refresh_ns;
-	stats.max_refresh_ns = max(stats.max_refresh_ns, stats.last_refresh_ns);
-	stats.last_walk_procs_ns = s->procs_ns;
-	stats.last_walk_vmas_ns = s->vmas_ns;
-	stats.last_publish_ns = now - walk_end;
-	stats.last_procs = s->nr_procs;
-	stats.last_vmas = s->nr_vmas;
-	stats.path_lookups = s->path_lookups;
-	stats.string_bytes = s->string_bytes;
-	memcpy(beacon_at(&beacon, stats_off), &stats, sizeof(stats));
-
-	set_section(&pub, HW_SEC_STATS, sizeof(struct hw_stats), stats_off, 1);
-	set_section(&pub, HW_SEC_PROCS, sizeof(struct hw_proc), procs_off,
-		    s->nr_procs);
-	set_section(&pub, HW_SEC_VMAS, sizeof(struct hw_vma), vmas_off,
-		    s->nr_vmas);
-	set_section(&pub, HW_SEC_STRINGS, 1, strings_off, s->string_bytes);
-	set_section(&pub, HW_SEC_REQUESTS, sizeof(struct hw_request),
-		    BEACON_REQUESTS_OFFSET, HW_RING_SLOTS);
-	set_section(&pub, HW_SEC_RESPONSES, HW_RESPONSE_SLOT_SIZE,
-		    BEACON_RESPONSES_OFFSET, HW_RING_SLOTS);
-	set_section(&pub, HW_SEC_CAMERAS, sizeof(struct hw_camera), cams_off,
-		    HW_MAX_CAMERAS);
-	set_section(&pub, HW_SEC_CAMERA_VMAS, sizeof(struct hw_camera_vma),
-		    cam_vmas_off, cs->nr_vmas);
-	set_section(&pub, HW_SEC_PAGE_RUNS, sizeof(struct hw_page_run),
-		    runs_off, cs->nr_runs);
+	copy_sections(l, s, cs);
+	last_tail_ns = ktime_get_ns() - t0 + s->put_ns;
+	fill_stats(s, cs, c, ktime_get_ns());
+	memcpy(beacon_at(&beacon, l->stats), &stats, sizeof(stats));
+	set_sections(&pub, l, s, cs);
 	beacon_publish(&beacon, &pub);
 }
 
+/* Whether this refresh may grow the beacon (see GROW_BACKOFF_MAX). */
+static bool take_grow_turn(void)
+{
+	if (!grow_wait)
+		return true;
+	grow_wait--;
+	return false;
+}
+
+/* Keep the old snapshot; the next walk gets what fits now. */
+static void stall(u64 size, int err)
+{
+	stats.stalls++;
+	grow_backoff = clamp(grow_backoff * 2, 1U, GROW_BACKOFF_MAX);
+	grow_wait = grow_backoff;
+	beacon_mark_stalled(&beacon);
+	pr_warn_ratelimited("refresh not published: no room for %llu bytes (%d)\n",
+			    size, err);
+}
+
 /* Walk the guest and publish a snapshot; 0 or why it was not published. */
-static int refresh(void)
+static int refresh_locked(void)
 {
 	const struct snapshot *s = &walker.snap;
-	u64 budget_ns, limit, size, off, start, walk_end, grown, ticket;
-	u64 cams_fixed = camera_size(0, 0);
-	bool may_grow;
+	struct refresh_clock c;
+	struct layout l;
+	bool may_grow = take_grow_turn();
+	u64 grown = beacon.grow_events, off;
+	int err;
+
+	plan_budget(&c, camera_take(&cameras));
+	walk_guest(&c, beacon_max_buffer(&beacon, may_grow));
+	l = layout_at(0, s, &cameras);
+	err = beacon_place(&beacon, l.end, may_grow, &off);
+	count_refresh(s, &cameras);
+	if (err) {
+		stall(l.end, err);
+	} else {
+		if (beacon.grow_events != grown)
+			grow_backoff = 0;	/* memory is to be had again */
+		l = layout_at(off, s, &cameras);
+		publish(&l, s, &cameras, &c);
+		/* These processes had their turn: the next walk goes on. */
+		walker.cursor = s->next_pid;
+	}
+	camera_walk_done(&cameras);
+	return err;
+}
+
+static int refresh(void)
+{
+	u64 ticket;
 	int err;
 
 	mutex_lock(&refresh_lock);
 	spin_lock(&ticket_lock);
 	ticket = ++refreshes_begun;
 	spin_unlock(&ticket_lock);
-	start = ktime_get_ns();
-	budget_ns = (u64)READ_ONCE(param_budget_ms.value) * NSEC_PER_MSEC;
-	may_grow = !grow_wait;
-	if (grow_wait)
-		grow_wait--;
-	limit = beacon_max_buffer(&beacon, may_grow);
-
-	/* Room for the camera records is kept; their runs get what is left. */
-	limit = limit > cams_fixed ? limit - cams_fixed : 0;
-	walk_snapshot(&walker, limit, budget_ns);
-	/* Cut short by staging memory, not by the cap: grow and redo once. */
-	if (s->staging_short && !walker_grow_staging(&walker))
-		walk_snapshot(&walker, limit, budget_ns);
-	walk_end = ktime_get_ns();
-	size = snapshot_size(s->nr_procs, s->nr_vmas, s->string_bytes);
-	camera_walk(&cameras, limit + cams_fixed - min(size, limit),
-		    budget_ns);
-
-	stats.mm_busy_total += s->procs_mm_busy;
-	if (s->flags & HW_IF_BUDGET)
-		stats.budget_overruns++;
-	if (s->flags & HW_IF_TRUNCATED)
-		stats.truncations++;
-
-	size += camera_size(cameras.nr_vmas, cameras.nr_runs);
-	grown = beacon.grow_events;
-	err = beacon_place(&beacon, size, may_grow, &off);
-	stats.grow_events = beacon.grow_events;
-	stats.alloc_failures = beacon.alloc_failures + walker.alloc_failures +
-			       cameras.alloc_failures;
-	if (err) {
-		/* Keep the old snapshot; the next walk gets what fits now. */
-		stats.stalls++;
-		grow_backoff = clamp(grow_backoff * 2, 1U, GROW_BACKOFF_MAX);
-		grow_wait = grow_backoff;
-		beacon_mark_stalled(&beacon);
-		pr_warn_ratelimited("refresh not published: no room for %llu bytes (%d)\n",
-				    size, err);
-	} else {
-		if (beacon.grow_events != grown)
-			grow_backoff = 0;	/* memory is to be had again */
-		publish(s, &cameras, off, size, start, walk_end);
-	}
-	camera_walk_done();
+	err = refresh_locked();
 	spin_lock(&ticket_lock);
 	refreshes_ended = ticket;
 	last_refresh_err = err;
@@ -305,14 +442,16 @@ static int refresh(void)
 
 static int refresh_thread(void *unused)
 {
+	/* Suspend and hibernation wait for it to reach the freezer. */
+	set_freezable();
 	while (!kthread_should_stop()) {
 		unsigned long timeout =
 			msecs_to_jiffies(READ_ONCE(param_interval_ms.value));
 
-		wait_event_interruptible_timeout(refresh_wait,
-						 kthread_should_stop() ||
-						 READ_ONCE(refresh_requested),
-						 timeout);
+		wait_event_freezable_timeout(refresh_wait,
+					     kthread_should_stop() ||
+					     READ_ONCE(refresh_requested),
+					     timeout);
 		if (kthread_should_stop())
 			break;
 		WRITE_ONCE(refresh_requested, false);
@@ -325,17 +464,22 @@ static int refresh_thread(void *unused)
 
 static int __init haywire_init(void)
 {
+	u64 max_bytes, beacon_cap;
+	u32 nr_procs, nr_vmas;
 	phys_addr_t gpa;
 	int err;
 
-	err = walker_init(&walker);
+	max_bytes = (u64)param_max_mb.value << 20;
+	beacon_cap = round_down(max_bytes / 3 * 2, HW_EXTENT_ALIGN);
+	staging.max = max_bytes - beacon_cap;
+	err = hw_walker_init(&walker, &staging);
 	if (!err)
-		err = camera_snap_init(&cameras);
+		err = camera_snap_init(&cameras, &staging);
 	if (err) {
 		pr_err("cannot allocate staging memory\n");
 		goto free_walker;
 	}
-	err = beacon_init(&beacon, (u64)param_max_mb.value << 20);
+	err = beacon_init(&beacon, beacon_cap);
 	if (err)
 		goto free_walker;
 
@@ -348,6 +492,10 @@ static int __init haywire_init(void)
 		goto destroy;
 	}
 	beacon_set_magic(&beacon);
+	/* Before the refresh thread runs: a grow remaps the index. */
+	gpa = beacon.index->self_gpa;
+	nr_procs = walker.snap.nr_procs;
+	nr_vmas = walker.snap.nr_vmas;
 
 	refresh_task = kthread_run(refresh_thread, NULL, "haywire");
 	if (IS_ERR(refresh_task)) {
@@ -360,10 +508,8 @@ static int __init haywire_init(void)
 		pr_err("cannot start the request thread (%d)\n", err);
 		goto stop_refresh;
 	}
-	gpa = beacon.index->self_gpa;
-	pr_info("beacon at %pa: %u processes, %u VMAs, %llu KiB in %u extents\n",
-		&gpa, walker.snap.nr_procs, walker.snap.nr_vmas,
-		beacon.logical_size >> 10, beacon.nr_extents);
+	pr_info("beacon at %pa: %u processes, %u VMAs in the first snapshot\n",
+		&gpa, nr_procs, nr_vmas);
 	return 0;
 
 stop_refresh:
@@ -372,7 +518,7 @@ destroy:
 	beacon_destroy(&beacon);
 free_walker:
 	camera_snap_free(&cameras);
-	walker_free(&walker);
+	hw_walker_free(&walker);
 	return err;
 }
 
@@ -385,7 +531,7 @@ static void __exit haywire_exit(void)
 	beacon_destroy(&beacon);
 	camera_clear_all();
 	camera_snap_free(&cameras);
-	walker_free(&walker);
+	hw_walker_free(&walker);
 	mutex_unlock(&refresh_lock);
 }
 

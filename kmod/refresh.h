@@ -10,20 +10,20 @@
 #include <linux/types.h>
 
 /* Generation of the published snapshot (0 before the first). */
-u64 published_generation(void);
+u64 hw_published_generation(void);
 
 /*
  * Ask the refresh thread for a refresh; returns a ticket for
- * refresh_result(), which is -EAGAIN until a refresh that began after the
+ * hw_refresh_result(), which is -EAGAIN until a refresh that began after the
  * ask has ended, then 0 with *generation (the latest published) or the
  * error that kept the latest refresh from being published.
  */
-u64 refresh_ask(void);
-int refresh_result(u64 ticket, u64 *generation);
+u64 hw_refresh_ask(void);
+int hw_refresh_result(u64 ticket, u64 *generation);
 
 /* Module parameters the request thread follows. */
-unsigned int poll_max_ms(void);
-bool read_allowed(void);
-unsigned int refresh_budget_ms(void);
+unsigned int hw_poll_max_ms(void);
+bool hw_read_allowed(void);
+unsigned int hw_refresh_budget_ms(void);
 
 #endif /* HAYWIRE_REFRESH_H */

@@ -281,7 +281,7 @@ static u32 do_ranged(unsigned int slot, struct slot *s,
 	struct iterator *it = &s->it;
 	u32 status;
 
-	if (req->type == HW_REQ_READ && !read_allowed())
+	if (req->type == HW_REQ_READ && !hw_read_allowed())
 		return HW_ST_REFUSED;
 	status = iterator_get(it, req);
 	if (!status)
@@ -347,9 +347,9 @@ static u32 do_camera_clear(const struct hw_request *req,
 
 static u32 do_refresh(struct slot *s, const struct hw_request *req)
 {
-	s->ticket = refresh_ask();
+	s->ticket = hw_refresh_ask();
 	s->wait_until_ns = ktime_get_ns() + REFRESH_WAIT_NS +
-			   (u64)refresh_budget_ms() * NSEC_PER_MSEC;
+			   (u64)hw_refresh_budget_ms() * NSEC_PER_MSEC;
 	s->waiting = *req;
 	s->refresh_wait = true;
 	return ST_LATER;
@@ -395,7 +395,7 @@ static u32 dispatch(unsigned int slot, struct slot *s,
 	switch (req->type) {
 	case HW_REQ_PING:
 		h->value[0] = ktime_get_ns();
-		h->value[1] = published_generation();
+		h->value[1] = hw_published_generation();
 		return HW_ST_OK;
 	case HW_REQ_REFRESH:
 		return do_refresh(s, req);
@@ -449,7 +449,7 @@ static void check_refresh(unsigned int slot, struct slot *s, u32 seq)
 		s->refresh_wait = false;
 		return;
 	}
-	err = refresh_result(s->ticket, &h.value[0]);
+	err = hw_refresh_result(s->ticket, &h.value[0]);
 	if (err == -EAGAIN && ktime_get_ns() < s->wait_until_ns)
 		return;
 	s->refresh_wait = false;
@@ -506,7 +506,7 @@ static int request_thread(void *unused)
 	u64 interval = POLL_FAST_NS;
 
 	while (!kthread_should_stop()) {
-		u64 max_ns = (u64)poll_max_ms() * NSEC_PER_MSEC;
+		u64 max_ns = (u64)hw_poll_max_ms() * NSEC_PER_MSEC;
 
 		if (poll_requests())
 			interval = POLL_FAST_NS;

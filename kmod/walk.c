@@ -36,8 +36,12 @@
 #define INITIAL_SLOTS		1024
 /* Attempts at collecting every process while the process list grows. */
 #define COLLECT_ATTEMPTS	3
-/* VMAs between cond_resched() calls. */
-#define VMAS_PER_RESCHED	64
+/* VMAs between looks at the clock. */
+#define VMAS_PER_CLOCK		16
+/* Most VMAs walked in one hold of a process's mmap_lock. */
+#define VMAS_PER_HOLD		512
+/* Tries at retaking a process's mmap_lock after a hold. */
+#define RETAKE_ATTEMPTS		4
 
 /* A string in the table; off 0 marks a free slot (offset 0 is "" only). */
 struct intern_slot {
@@ -59,53 +63,91 @@ struct name_cache {
 
 static const struct hw_str empty_str;
 
-int grow_array(void **array, u32 *cap, u64 want, u64 max,
-		      size_t elem_size)
+int hw_grow_array(void **array, u32 *cap, u64 want, u64 max,
+		  size_t elem_size, struct hw_staging *acct)
 {
 	u64 n = min(max_t(u64, want, (u64)*cap * 2), max);
+	u64 left = (u64)*cap * elem_size;
 	void *p;
 
+	if (acct->max > acct->used)
+		left += acct->max - acct->used;
+	n = min(n, left / elem_size);
 	if (n <= *cap)
-		return 0;
+		return want > *cap ? -ENOSPC : 0;
 	p = kvmalloc_array(n, elem_size, GFP_KERNEL | __GFP_NOWARN);
 	if (!p)
 		return -ENOMEM;
+	if (*array)
+		memcpy(p, *array, (size_t)*cap * elem_size);
 	kvfree(*array);
+	acct->used += (n - *cap) * elem_size;
 	*array = p;
 	*cap = n;
 	return 0;
 }
 
-int walker_init(struct walker *w)
+void hw_free_array(void **array, u32 *cap, size_t elem_size,
+		   struct hw_staging *acct)
+{
+	kvfree(*array);
+	acct->used -= (u64)*cap * elem_size;
+	*array = NULL;
+	*cap = 0;
+}
+
+/* Grow one of the walker's arrays; a failed allocation is counted. */
+static int grow(struct walker *w, void *array, u32 *cap, u64 want, u64 max,
+		size_t elem_size)
+{
+	int err = hw_grow_array(array, cap, want, max, elem_size, w->staging);
+
+	if (err == -ENOMEM)
+		w->alloc_failures++;
+	return err;
+}
+
+int hw_walker_init(struct walker *w, struct hw_staging *acct)
 {
 	memset(w, 0, sizeof(*w));
-	if (grow_array((void **)&w->tasks, &w->tasks_cap, INITIAL_PROCS,
-		       INITIAL_PROCS, sizeof(*w->tasks)) ||
-	    grow_array((void **)&w->procs, &w->procs_cap, INITIAL_PROCS,
-		       INITIAL_PROCS, sizeof(*w->procs)) ||
-	    grow_array((void **)&w->vmas, &w->vmas_cap, INITIAL_VMAS,
-		       INITIAL_VMAS, sizeof(*w->vmas)) ||
-	    grow_array((void **)&w->strings, &w->strings_cap, INITIAL_STRINGS,
-		       INITIAL_STRINGS, 1) ||
-	    grow_array((void **)&w->slots, &w->nr_slots, INITIAL_SLOTS,
-		       INITIAL_SLOTS, sizeof(*w->slots)))
+	w->staging = acct;
+	if (grow(w, &w->tasks, &w->tasks_cap, INITIAL_PROCS, INITIAL_PROCS,
+		 sizeof(*w->tasks)) ||
+	    grow(w, &w->procs, &w->procs_cap, INITIAL_PROCS, INITIAL_PROCS,
+		 sizeof(*w->procs)) ||
+	    grow(w, &w->vmas, &w->vmas_cap, INITIAL_VMAS, INITIAL_VMAS,
+		 sizeof(*w->vmas)) ||
+	    grow(w, &w->strings, &w->strings_cap, INITIAL_STRINGS,
+		 INITIAL_STRINGS, 1) ||
+	    grow(w, &w->slots, &w->nr_slots, INITIAL_SLOTS, INITIAL_SLOTS,
+		 sizeof(*w->slots)))
 		goto fail;
 	w->scratch = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!w->scratch)
 		goto fail;
+	acct->used += PATH_MAX;
 	return 0;
 fail:
-	walker_free(w);
+	hw_walker_free(w);
 	return -ENOMEM;
 }
 
-void walker_free(struct walker *w)
+void hw_walker_free(struct walker *w)
 {
-	kvfree(w->tasks);
-	kvfree(w->procs);
-	kvfree(w->vmas);
-	kvfree(w->strings);
-	kvfree(w->slots);
+	struct hw_staging *acct = w->staging;
+
+	if (!acct)
+		return;
+	hw_free_array((void **)&w->tasks, &w->tasks_cap, sizeof(*w->tasks),
+		      acct);
+	hw_free_array((void **)&w->procs, &w->procs_cap, sizeof(*w->procs),
+		      acct);
+	hw_free_array((void **)&w->vmas, &w->vmas_cap, sizeof(*w->vmas), acct);
+	hw_free_array((void **)&w->strings, &w->strings_cap, 1, acct);
+	hw_free_array((void **)&w->slots, &w->nr_slots, sizeof(*w->slots),
+		      acct);
+	if (w->scratch)
+		acct->used -= PATH_MAX;
 	kfree(w->scratch);
 	memset(w, 0, sizeof(*w));
 }
@@ -114,7 +156,7 @@ void walker_free(struct walker *w)
  * Grow staging memory to what the last walk wanted (bounded by its limit),
  * so that a walk cut short by staging, not by the limit, can be redone.
  */
-int walker_grow_staging(struct walker *w)
+int hw_walker_grow_staging(struct walker *w)
 {
 	struct snapshot *s = &w->snap;
 	u64 max_procs = w->limit / sizeof(struct hw_proc);
@@ -123,21 +165,38 @@ int walker_grow_staging(struct walker *w)
 	u64 want_strings = s->strings_total + s->strings_total / 8;
 	int err;
 
-	err = grow_array((void **)&w->tasks, &w->tasks_cap, want_procs,
-			 max_procs, sizeof(*w->tasks));
+	err = grow(w, &w->tasks, &w->tasks_cap, want_procs, max_procs,
+		   sizeof(*w->tasks));
 	if (!err)
-		err = grow_array((void **)&w->procs, &w->procs_cap, want_procs,
-				 max_procs, sizeof(*w->procs));
+		err = grow(w, &w->procs, &w->procs_cap, want_procs, max_procs,
+			   sizeof(*w->procs));
 	if (!err)
-		err = grow_array((void **)&w->vmas, &w->vmas_cap, want_vmas,
-				 w->limit / sizeof(struct hw_vma),
-				 sizeof(*w->vmas));
+		err = grow(w, &w->vmas, &w->vmas_cap, want_vmas,
+			   w->limit / sizeof(struct hw_vma), sizeof(*w->vmas));
 	if (!err)
-		err = grow_array((void **)&w->strings, &w->strings_cap,
-				 want_strings, min_t(u64, w->limit, U32_MAX), 1);
-	if (err)
-		w->alloc_failures++;
+		err = grow(w, &w->strings, &w->strings_cap, want_strings,
+			   min_t(u64, w->limit, U32_MAX), 1);
 	return err;
+}
+
+/*
+ * Staging fell short in the middle of a walk (-ENOBUFS): grow the VMA
+ * records and the string table, keeping what they hold, so that the walk
+ * goes on instead of being redone. Not under any lock. True if both now
+ * have more room.
+ */
+static bool grow_during_walk(struct walker *w)
+{
+	struct snapshot *s = &w->snap;
+	u32 old_vmas = w->vmas_cap, old_strings = w->strings_cap;
+
+	grow(w, &w->vmas, &w->vmas_cap, (u64)w->vmas_cap * 2,
+	     w->limit / sizeof(struct hw_vma), sizeof(*w->vmas));
+	grow(w, &w->strings, &w->strings_cap, (u64)w->strings_cap * 2,
+	     min_t(u64, w->limit, U32_MAX), 1);
+	s->vmas = w->vmas;
+	s->strings = w->strings;
+	return w->vmas_cap > old_vmas || w->strings_cap > old_strings;
 }
 
 /*
@@ -197,13 +256,17 @@ static void rehash(struct walker *w)
 {
 	u32 nr = w->nr_slots * 2;
 	struct intern_slot *slots, *old = w->slots;
+	u64 more = (u64)w->nr_slots * sizeof(*slots);
 	u32 i, j;
 
+	if (w->staging->used + more > w->staging->max)
+		return;
 	slots = kvcalloc(nr, sizeof(*slots), GFP_KERNEL | __GFP_NOWARN);
 	if (!slots) {
 		w->alloc_failures++;
 		return;
 	}
+	w->staging->used += more;
 	for (i = 0; i < w->nr_slots; i++) {
 		if (!old[i].off)
 			continue;
@@ -250,8 +313,10 @@ static int intern(struct walker *w, const char *str, u32 len, u32 new_vmas,
 	out->off = off;
 	out->len = len;
 
-	/* At most 3/4 full, so that probes end; if it cannot grow, the
-	 * string is stored but not shared. */
+	/*
+	 * At most 3/4 full, so that probes end; if it cannot grow, the
+	 * string is stored but not shared.
+	 */
 	if ((w->used_slots + 1) * 4ULL > w->nr_slots * 3ULL) {
 		rehash(w);
 		slot = find_slot(w, str, len, hash);
@@ -375,41 +440,150 @@ static int add_vma(struct walker *w, struct vm_area_struct *vma,
 	return 0;
 }
 
+/*
+ * A process's VMA walk, in holds of the mmap_lock of at most
+ * VMAS_PER_HOLD VMAs; between holds the lock is dropped so that writers
+ * (page faults, mmap) get their turn, and the walk resumes at the address
+ * where it stopped.
+ */
+struct vma_walk {
+	struct mm_struct *mm;
+	u64 deadline;		/* CLOCK_MONOTONIC ns */
+	u64 addr;		/* the VMAs below are done */
+	struct name_cache seed;	/* the executable's name: kept referenced */
+	struct name_cache cache;
+	u32 walked;		/* VMAs looked at */
+	int err;		/* -ENOSPC / -ENOBUFS: no room */
+	bool cut;		/* the deadline passed inside the walk */
+	bool changed;		/* a VMA changed between two holds */
+	bool busy;		/* the mmap_lock could not be taken */
+	bool lost;		/* ... or not retaken after a hold */
+};
+
+/*
+ * The mmap_lock for reading, without waiting (a writer may hold it for
+ * long: a kthread must not wait behind it). After a hold the writers that
+ * queued meanwhile go first: give them a few turns before giving up.
+ */
+static bool mmap_retake(struct mm_struct *mm, bool first)
+{
+	unsigned int attempt;
+
+	for (attempt = 0; attempt < (first ? 1 : RETAKE_ATTEMPTS); attempt++) {
+		if (mmap_read_trylock(mm))
+			return true;
+		cond_resched();
+	}
+	return false;
+}
+
+/*
+ * One hold: VMAs from vw->addr on, under the mmap_lock. Returns true when
+ * the walk is over (the last VMA, no room, or the deadline).
+ */
+static bool walk_vma_hold(struct walker *w, struct vma_walk *vw)
+{
+	struct vm_area_struct *vma;
+	u32 n = 0;
+	VMA_ITERATOR(vmi, vw->mm, vw->addr);
+
+	/*
+	 * A file pointer names the same file only while the file is referenced;
+	 * unlocked, the mapping of a cached one may have gone: keep only the
+	 * executable, which the walk holds.
+	 */
+	vw->cache = vw->seed;
+	for_each_vma(vmi, vma) {
+		/* Began below the resume point: it changed while unlocked. */
+		if (vma->vm_start < vw->addr) {
+			vw->changed = true;
+			continue;
+		}
+		vw->walked++;
+		vw->err = add_vma(w, vma, &vw->cache);
+		if (vw->err)
+			return true;
+		vw->addr = vma->vm_end;
+		if (!(++n % VMAS_PER_CLOCK) && ktime_get_ns() > vw->deadline) {
+			vw->cut = true;
+			return true;
+		}
+		/* Rescheduled between holds, not in one: the lock is held. */
+		if (n >= VMAS_PER_HOLD)
+			return false;
+	}
+	return true;
+}
+
+/* Record an mmap_lock hold of ns nanoseconds by process pid. */
+static void note_hold(struct snapshot *s, u64 ns, s32 pid)
+{
+	if (ns > s->max_hold_ns) {
+		s->max_hold_ns = ns;
+		s->max_hold_pid = pid;
+	}
+}
+
 /* Every VMA in address order, into the VMA table as one run. */
-static void walk_vmas(struct walker *w, struct mm_struct *mm,
-		      struct hw_proc *proc, struct name_cache *cache)
+static void walk_vmas(struct walker *w, struct vma_walk *vw,
+		      struct hw_proc *proc)
 {
 	struct snapshot *s = &w->snap;
-	struct vm_area_struct *vma;
-	u32 seen = 0;
-	int err = 0;
-	VMA_ITERATOR(vmi, mm, 0);
+	bool done = false;
+	u64 t0;
 
-	if (!mmap_read_trylock(mm)) {
+	proc->vma_first = s->nr_vmas;
+	while (!done) {
+		if (!mmap_retake(vw->mm, !vw->addr)) {
+			vw->busy = !vw->addr;
+			vw->lost = !!vw->addr;
+			break;
+		}
+		t0 = ktime_get_ns();
+		done = walk_vma_hold(w, vw);
+		note_hold(s, ktime_get_ns() - t0, proc->pid);
+		mmap_read_unlock(vw->mm);
+		if (vw->err == -ENOBUFS && grow_during_walk(w)) {
+			vw->err = 0;
+			done = false;
+		}
+		if (!done && ktime_get_ns() > vw->deadline) {
+			vw->cut = true;
+			break;
+		}
+		cond_resched();
+	}
+	proc->vma_count = s->nr_vmas - proc->vma_first;
+}
+
+/* Flags and totals after a process's VMA walk. */
+static void finish_vmas(struct walker *w, const struct vma_walk *vw,
+			struct hw_proc *proc)
+{
+	struct snapshot *s = &w->snap;
+
+	if (vw->busy) {
 		proc->flags |= HW_PF_MM_BUSY;
 		s->procs_mm_busy++;
 		s->flags |= HW_IF_MM_BUSY;
-		return;
 	}
-	proc->vma_first = s->nr_vmas;
-	for_each_vma(vmi, vma) {
-		seen++;
-		err = add_vma(w, vma, cache);
-		if (err)
-			break;
-		if (!(seen % VMAS_PER_RESCHED))
-			cond_resched();
+	/* VMAs were published, only the rest is missing. */
+	if (vw->lost)
+		proc->flags |= HW_PF_VMAS_TRUNCATED;
+	if (vw->cut) {
+		proc->flags |= HW_PF_VMAS_TRUNCATED | HW_PF_BUDGET_CUT;
+		s->flags |= HW_IF_BUDGET;
+		s->budget_cut++;
+	}
+	if (vw->changed)
+		proc->flags |= HW_PF_VMAS_TRUNCATED;
+	if (vw->err) {
+		proc->flags |= HW_PF_VMAS_TRUNCATED;
+		note_cut(w, vw->err);
 	}
 	/* The true count, also when the walk stopped early. */
-	proc->vma_total = max_t(u32, mm->map_count, seen);
-	mmap_read_unlock(mm);
-
-	proc->vma_count = s->nr_vmas - proc->vma_first;
-	s->vmas_total += proc->vma_total;
-	if (err) {
-		proc->flags |= HW_PF_VMAS_TRUNCATED;
-		note_cut(w, err);
-	}
+	proc->vma_total = max_t(u32, READ_ONCE(vw->mm->map_count),
+				proc->vma_count);
 }
 
 /* ---- processes -------------------------------------------------------- */
@@ -431,19 +605,20 @@ static void fill_ids(struct task_struct *task, struct hw_proc *p)
 }
 
 /*
- * The executable's path. The ELF loader maps the very same struct file, so
- * its name seeds the VMA name cache; the caller keeps the reference (*exe)
- * until the VMA walk is over, so that the pointer cannot be reused.
+ * The executable's path; the reference to the file (t->exe) is kept until
+ * the VMA walk is over, so that its pointer names it in the name cache.
  */
-static void fill_exe(struct walker *w, struct mm_struct *mm, struct hw_proc *p,
-		     struct file **exe, struct name_cache *cache)
+static void fill_exe(struct walker *w, struct hw_walk_task *t,
+		     struct hw_proc *p)
 {
 	int err;
 
-	*exe = hw_get_mm_exe_file(mm);
-	if (!*exe)
+	t->exe = hw_get_mm_exe_file(t->mm);
+	if (!t->exe)
 		return;
-	err = intern_path(w, &(*exe)->f_path, 0, &p->exe);
+	err = intern_path(w, &t->exe->f_path, 0, &p->exe);
+	if (err == -ENOBUFS && grow_during_walk(w))
+		err = intern_path(w, &t->exe->f_path, 0, &p->exe);
 	if (err) {
 		p->exe = empty_str;
 		p->flags |= HW_PF_EXE_TRUNCATED;
@@ -452,21 +627,32 @@ static void fill_exe(struct walker *w, struct mm_struct *mm, struct hw_proc *p,
 			return;
 		}
 	}
-	if (hw_vma_file_path(*exe) == &(*exe)->f_path) {
-		cache->file = *exe;
-		cache->name = p->exe;
-		cache->name_flags = err ? HW_VF_NAME_TRUNCATED : 0;
-	}
+	t->exe_named = true;
 }
 
-/* One process record; returns the time its VMA walk took. */
-static u64 walk_process(struct walker *w, struct task_struct *task,
-			struct hw_proc *p, bool with_vmas)
+/*
+ * The ELF loader maps the very same struct file as the executable, so its
+ * name seeds the VMA name cache (unless it did not fit).
+ */
+static void seed_name_cache(const struct hw_walk_task *t,
+			    const struct hw_proc *p, struct name_cache *seed)
 {
-	struct name_cache cache = {};
-	struct file *exe = NULL;
-	struct mm_struct *mm;
-	u64 t0, vmas_ns = 0;
+	memset(seed, 0, sizeof(*seed));
+	if (!t->exe || hw_vma_file_path(t->exe) != &t->exe->f_path)
+		return;
+	if (!t->exe_named)
+		return;
+	seed->file = t->exe;
+	seed->name = p->exe;
+	seed->name_flags = (p->flags & HW_PF_EXE_TRUNCATED) ?
+			   HW_VF_NAME_TRUNCATED : 0;
+}
+
+/* One process record, without its VMAs; takes the mm and exe references. */
+static void fill_process(struct walker *w, struct hw_walk_task *t,
+			 struct hw_proc *p)
+{
+	struct task_struct *task = t->task;
 
 	memset(p, 0, sizeof(*p));
 	p->pid = task->pid;
@@ -481,37 +667,57 @@ static u64 walk_process(struct walker *w, struct task_struct *task,
 	if (task->flags & PF_WQ_WORKER)
 		p->flags |= HW_PF_WQ_WORKER;
 
-	mm = get_task_mm(task);
-	if (!mm) {
+	t->mm = get_task_mm(task);
+	if (!t->mm) {
 		p->flags |= HW_PF_NO_MM;
-		return 0;
+		return;
 	}
-	p->vsize_kb = mm->total_vm << (PAGE_SHIFT - 10);
-	p->rss_kb = hw_mm_rss_pages(mm) << (PAGE_SHIFT - 10);
-	p->pgd = virt_to_phys(mm->pgd);
-	fill_exe(w, mm, p, &exe, &cache);
-	if (with_vmas) {
-		t0 = ktime_get_ns();
-		walk_vmas(w, mm, p, &cache);
-		vmas_ns = ktime_get_ns() - t0;
-	} else {
-		p->flags |= HW_PF_VMAS_SKIPPED;
-	}
-	if (exe)
-		fput(exe);
-	mmput(mm);
-	return vmas_ns;
+	p->vsize_kb = t->mm->total_vm << (PAGE_SHIFT - 10);
+	p->rss_kb = hw_mm_rss_pages(t->mm) << (PAGE_SHIFT - 10);
+	p->pgd = virt_to_phys(t->mm->pgd);
+	fill_exe(w, t, p);
+}
+
+/* The VMAs of one process, walked until deadline. */
+static void walk_process_vmas(struct walker *w, struct hw_walk_task *t,
+			      struct hw_proc *p, u64 deadline)
+{
+	struct vma_walk vw = { .mm = t->mm, .deadline = deadline };
+
+	seed_name_cache(t, p, &vw.seed);
+	walk_vmas(w, &vw, p);
+	finish_vmas(w, &vw, p);
+}
+
+/* VMAs not walked: the budget ran out before this process. */
+static void skip_process_vmas(struct walker *w, struct hw_walk_task *t,
+			      struct hw_proc *p)
+{
+	p->flags |= HW_PF_VMAS_SKIPPED;
+	p->vma_total = READ_ONCE(t->mm->map_count);
+	w->snap.budget_skipped++;
+	w->snap.flags |= HW_IF_BUDGET;
+}
+
+static void put_task(struct hw_walk_task *t)
+{
+	if (t->exe)
+		fput(t->exe);
+	if (t->mm)
+		mmput(t->mm);
+	put_task_struct(t->task);
+	memset(t, 0, sizeof(*t));
 }
 
 static void put_tasks(struct walker *w, u32 n)
 {
 	while (n)
-		put_task_struct(w->tasks[--n]);
+		put_task(&w->tasks[--n]);
 }
 
 /*
- * Take a reference on every process (at most max_procs of them). The array
- * is grown between attempts, outside RCU, when the guest has more.
+ * Take a reference on every process (at most max_procs of them). The arrays
+ * are grown between attempts, outside RCU, when the guest has more.
  */
 static u32 collect_tasks(struct walker *w, u32 max_procs)
 {
@@ -526,7 +732,11 @@ static u32 collect_tasks(struct walker *w, u32 max_procs)
 		for_each_process(task) {
 			if (n < room) {
 				get_task_struct(task);
-				w->tasks[n++] = task;
+				w->tasks[n].task = task;
+				w->tasks[n].mm = NULL;
+				w->tasks[n].exe = NULL;
+				w->tasks[n].exe_named = false;
+				n++;
 			}
 			total++;
 		}
@@ -535,39 +745,39 @@ static u32 collect_tasks(struct walker *w, u32 max_procs)
 			break;
 		put_tasks(w, n);
 		/* Some headroom for a process list that keeps growing. */
-		if (grow_array((void **)&w->tasks, &w->tasks_cap,
-			       total + total / 8 + 16, max_procs,
-			       sizeof(*w->tasks)) ||
-		    grow_array((void **)&w->procs, &w->procs_cap,
-			       total + total / 8 + 16, max_procs,
-			       sizeof(*w->procs))) {
-			w->alloc_failures++;
+		if (grow(w, &w->tasks, &w->tasks_cap, total + total / 8 + 16,
+			 max_procs, sizeof(*w->tasks)) ||
+		    grow(w, &w->procs, &w->procs_cap, total + total / 8 + 16,
+			 max_procs, sizeof(*w->procs)))
 			attempt = COLLECT_ATTEMPTS - 1;	/* one last try */
-		}
 	}
 	w->snap.procs_total = total;
 	return n;
 }
 
-static int cmp_pid(const void *a, const void *b)
+static int cmp_task_pid(const void *a, const void *b)
 {
-	const struct hw_proc *x = a, *y = b;
+	const struct hw_walk_task *x = a, *y = b;
+	pid_t px = x->task->pid, py = y->task->pid;
 
-	return (x->pid > y->pid) - (x->pid < y->pid);
+	return (px > py) - (px < py);
 }
 
-/*
- * Build a snapshot of at most limit bytes (snapshot_size()) in staging
- * memory. After budget_ns, processes still get records but no VMAs.
- */
-void walk_snapshot(struct walker *w, u64 limit, u64 budget_ns)
+/* Index of the first of the n pid-sorted tasks at or after pid (wrapping). */
+static u32 first_at(const struct walker *w, u32 n, s32 pid)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		if (w->tasks[i].task->pid >= pid)
+			return i;
+	return 0;
+}
+
+/* Reset the snapshot and its string table for a new walk. */
+static void begin_walk(struct walker *w, u64 limit)
 {
 	struct snapshot *s = &w->snap;
-	u64 start = ktime_get_ns();
-	u64 fixed = snapshot_size(0, 0, 1);
-	u64 vmas_ns = 0;
-	bool over_budget = false;
-	u32 i, n, max_procs;
 
 	memset(s, 0, sizeof(*s));
 	s->procs = w->procs;
@@ -575,7 +785,66 @@ void walk_snapshot(struct walker *w, u64 limit, u64 budget_ns)
 	s->strings = w->strings;
 	w->limit = limit;
 	reset_strings(w);
+}
 
+/* Pass 1: every process record, in pid order. */
+static void walk_records(struct walker *w, u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		fill_process(w, &w->tasks[i], &w->procs[i]);
+		cond_resched();
+	}
+}
+
+/*
+ * Pass 2: VMAs, from the process at w->cursor round the pids, until the
+ * deadline. The next walk begins with the first process that got nothing,
+ * or after this walk's first process if even that one was cut: so every
+ * process gets its turn, and one too big for the budget does not keep the
+ * others waiting.
+ */
+static void walk_all_vmas(struct walker *w, u32 n, u64 deadline)
+{
+	struct snapshot *s = &w->snap;
+	u32 first = first_at(w, n, w->cursor), k, i;
+	bool over = false;
+
+	s->start_pid = n ? w->tasks[first].task->pid : 0;
+	s->next_pid = s->start_pid;
+	for (k = 0; k < n; k++) {
+		struct hw_walk_task *t = &w->tasks[(first + k) % n];
+		struct hw_proc *p = &w->procs[(first + k) % n];
+
+		if (!t->mm)
+			continue;
+		if (!over && ktime_get_ns() > deadline) {
+			over = true;
+			s->next_pid = t->task->pid;
+		}
+		if (over) {
+			skip_process_vmas(w, t, p);
+		} else {
+			walk_process_vmas(w, t, p, deadline);
+			if (p->flags & HW_PF_BUDGET_CUT) {
+				over = true;
+				i = k ? first + k : first + k + 1;
+				s->next_pid = w->tasks[i % n].task->pid;
+			}
+		}
+		s->vmas_total += p->vma_total;
+	}
+}
+
+void hw_walk_snapshot(struct walker *w, u64 limit, u64 vmas_deadline)
+{
+	struct snapshot *s = &w->snap;
+	u64 start = ktime_get_ns(), t_vmas, t_put;
+	u64 fixed = snapshot_size(0, 0, 1);
+	u32 n, max_procs;
+
+	begin_walk(w, limit);
 	/* Room for every process record comes first; VMAs get the rest. */
 	max_procs = limit > fixed ?
 		    min_t(u64, (limit - fixed) / sizeof(struct hw_proc),
@@ -588,20 +857,15 @@ void walk_snapshot(struct walker *w, u64 limit, u64 budget_ns)
 		if (n < max_procs)
 			s->staging_short = true;
 	}
+	sort(w->tasks, n, sizeof(*w->tasks), cmp_task_pid, NULL);
 
-	for (i = 0; i < n; i++) {
-		struct task_struct *task = w->tasks[i];
-
-		if (!over_budget && ktime_get_ns() - start > budget_ns) {
-			over_budget = true;
-			s->flags |= HW_IF_BUDGET;
-		}
-		vmas_ns += walk_process(w, task, &w->procs[i], !over_budget);
-		put_task_struct(task);
-		cond_resched();
-	}
+	walk_records(w, n);
+	t_vmas = ktime_get_ns();
+	walk_all_vmas(w, n, vmas_deadline);
+	t_put = ktime_get_ns();
+	s->vmas_ns = t_put - t_vmas;
+	put_tasks(w, n);
+	s->put_ns = ktime_get_ns() - t_put;
 	s->nr_procs = n;
-	sort(s->procs, n, sizeof(*s->procs), cmp_pid, NULL);
-	s->vmas_ns = vmas_ns;
-	s->procs_ns = ktime_get_ns() - start - vmas_ns;
+	s->procs_ns = ktime_get_ns() - start - s->vmas_ns;
 }

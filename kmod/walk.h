@@ -26,6 +26,15 @@ static inline u64 snapshot_size(u64 procs, u64 vmas, u64 string_bytes)
 	       ALIGN(string_bytes, BEACON_SECTION_ALIGN);
 }
 
+/*
+ * Staging memory is counted against max_mb together with the beacon: every
+ * staging array grows through hw_grow_array(), which keeps used <= max.
+ */
+struct hw_staging {
+	u64 used;		/* bytes of staging memory allocated */
+	u64 max;		/* most it may reach */
+};
+
 /* One walk's result; the records live in the walker's staging memory. */
 struct snapshot {
 	struct hw_proc *procs;		/* sorted by pid */
@@ -44,12 +53,29 @@ struct snapshot {
 	bool staging_short;
 	u64 procs_ns;			/* walk time without the VMA part */
 	u64 vmas_ns;
+	u64 put_ns;			/* dropping the references, at the end */
 	u64 path_lookups;		/* d_path calls */
+	/* the time budget (1.2) */
+	u32 budget_skipped;		/* processes whose VMAs were not walked */
+	u32 budget_cut;			/* processes cut inside their VMA walk */
+	s32 start_pid;			/* the VMA walk began at this pid */
+	s32 next_pid;			/* where the next one is to begin */
+	u64 max_hold_ns;		/* longest mmap_lock hold */
+	s32 max_hold_pid;		/* whose */
+};
+
+/* A process of the walk, with the references its two passes need. */
+struct hw_walk_task {
+	struct task_struct *task;
+	struct mm_struct *mm;		/* NULL: no address space */
+	struct file *exe;		/* NULL: none */
+	bool exe_named;			/* its name (or "too long") is known */
 };
 
 struct walker {
+	struct hw_staging *staging;	/* the account staging is counted in */
 	/* staging memory */
-	struct task_struct **tasks;
+	struct hw_walk_task *tasks;
 	u32 tasks_cap;
 	struct hw_proc *procs;
 	u32 procs_cap;
@@ -66,19 +92,30 @@ struct walker {
 	u64 limit;			/* bytes the snapshot may take */
 	u32 procs_reserved;		/* records room is kept for */
 	u64 alloc_failures;
+	s32 cursor;			/* pid the next VMA walk begins at */
 	struct snapshot snap;
 };
 
 /*
- * Replace *array, dropping its contents, by one of at least want elements
- * (at least double the old size, never more than max). Staging memory of
- * the walker and of the cameras grows this way.
+ * Replace *array, keeping its contents, by one of at least want elements
+ * (at least double the old size, never more than max, and never beyond
+ * what the staging account has left). Staging memory of the walker and of
+ * the cameras grows this way. -ENOSPC: the account or max is reached.
  */
-int grow_array(void **array, u32 *cap, u64 want, u64 max, size_t elem_size);
+int hw_grow_array(void **array, u32 *cap, u64 want, u64 max,
+		  size_t elem_size, struct hw_staging *acct);
+void hw_free_array(void **array, u32 *cap, size_t elem_size,
+		   struct hw_staging *acct);
 
-int walker_init(struct walker *w);
-void walker_free(struct walker *w);
-void walk_snapshot(struct walker *w, u64 limit, u64 budget_ns);
-int walker_grow_staging(struct walker *w);
+int hw_walker_init(struct walker *w, struct hw_staging *acct);
+void hw_walker_free(struct walker *w);
+/*
+ * Build a snapshot of at most limit bytes in staging memory: a record for
+ * every process, then VMAs, beginning at w->cursor and going round the pids,
+ * until vmas_deadline (CLOCK_MONOTONIC ns). w->snap.next_pid says where the
+ * next walk should begin; the caller moves w->cursor there.
+ */
+void hw_walk_snapshot(struct walker *w, u64 limit, u64 vmas_deadline);
+int hw_walker_grow_staging(struct walker *w);
 
 #endif /* HAYWIRE_WALK_H */

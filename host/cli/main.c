@@ -330,9 +330,12 @@ static int cmd_maps(struct ctx *ctx, struct haywire_error *err)
 		return rc;
 	warn_view(ctx->src, &maps->info, false);
 	if (maps->proc.flags & HW_PF_VMAS_TRUNCATED)
-		warn("process %d: only %u of its %u VMAs are in the snapshot (the beacon is full)",
+		warn("process %d: only %u of its %u VMAs are in the snapshot (%s)",
 		     maps->proc.pid, maps->proc.vma_count,
-		     maps->proc.vma_total);
+		     maps->proc.vma_total,
+		     maps->proc.flags & HW_PF_BUDGET_CUT ?
+		     "the guest's time budget ran out inside them" :
+		     "the beacon is full, its mmap_lock was contended, or the map changed while it was walked");
 	print_warnings();
 	if (ctx->cli->json)
 		print_json_with_source(json_maps(maps), ctx->src);

@@ -51,13 +51,16 @@ static const struct flag_name proc_flags[] = {
 	{ HW_PF_VMAS_TRUNCATED, "vmas_truncated" },
 	{ HW_PF_VMAS_SKIPPED, "vmas_skipped" },
 	{ HW_PF_EXE_TRUNCATED, "exe_truncated" },
+	{ HW_PF_BUDGET_CUT, "budget_cut" },
 	{ 0, NULL },
 };
 
-#define STAT(field) { #field, offsetof(struct hw_stats, field) }
+#define STAT(field) { #field, offsetof(struct hw_stats, field), \
+		      sizeof(((struct hw_stats *)0)->field) }
 static const struct {
 	const char *name;
 	size_t offset;
+	size_t size;		/* 8, or 4 for a pid */
 } stats_fields[] = {
 	STAT(refreshes), STAT(refresh_ns_total), STAT(last_refresh_ns),
 	STAT(last_walk_procs_ns), STAT(last_walk_vmas_ns),
@@ -65,12 +68,24 @@ static const struct {
 	STAT(max_refresh_ns), STAT(mm_busy_total), STAT(budget_overruns),
 	STAT(truncations), STAT(grow_events), STAT(alloc_failures),
 	STAT(stalls), STAT(path_lookups), STAT(string_bytes),
+	/* 1.2: the time budget and the mmap_lock */
+	STAT(budget_ns), STAT(last_total_ns), STAT(last_cameras_ns),
+	STAT(last_max_hold_ns), STAT(last_max_hold_pid), STAT(max_hold_ns),
+	STAT(last_budget_skipped), STAT(last_budget_cut),
+	STAT(last_start_pid), STAT(next_start_pid), STAT(staging_bytes),
 };
 
-static uint64_t stat_value(const struct hw_stats *st, size_t offset)
+/* A 1.1 companion leaves the 1.2 fields zero (they were reserved). */
+static uint64_t stat_value(const struct hw_stats *st, size_t offset,
+			   size_t size)
 {
-	uint64_t v;
+	uint64_t v = 0;
+	uint32_t v32;
 
+	if (size == sizeof(v32)) {
+		memcpy(&v32, (const char *)st + offset, sizeof(v32));
+		return v32;
+	}
 	memcpy(&v, (const char *)st + offset, sizeof(v));
 	return v;
 }
@@ -586,7 +601,8 @@ void print_info(FILE *out, const struct haywire_info *info)
 	fprintf(out, "stats:\n");
 	for (i = 0; i < sizeof(stats_fields) / sizeof(stats_fields[0]); i++)
 		fprintf(out, "  %-20s %" PRIu64 "\n", stats_fields[i].name,
-			stat_value(&info->stats, stats_fields[i].offset));
+			stat_value(&info->stats, stats_fields[i].offset,
+				   stats_fields[i].size));
 	fprintf(out, "  %-20s %" PRIu64 "\n", "ns_per_proc",
 		ns_per(info->stats.last_walk_procs_ns, info->stats.last_procs));
 	fprintf(out, "  %-20s %" PRIu64 "\n", "ns_per_vma",
@@ -632,7 +648,8 @@ static struct json_object *json_stats(const struct haywire_info *info)
 		json_object_object_add(o, stats_fields[i].name,
 				       json_object_new_uint64(stat_value(
 					       &info->stats,
-					       stats_fields[i].offset)));
+					       stats_fields[i].offset,
+					       stats_fields[i].size)));
 	json_object_object_add(o, "ns_per_proc", json_object_new_uint64(
 		ns_per(info->stats.last_walk_procs_ns,
 		       info->stats.last_procs)));
@@ -1019,6 +1036,7 @@ static const struct flag_name camera_flags[] = {
 	{ HW_CF_NO_PROCESS, "no_process" },
 	{ HW_CF_MM_BUSY, "mm_busy" },
 	{ HW_CF_TRUNCATED, "truncated" },
+	{ HW_CF_BUDGET, "budget" },
 	{ 0, NULL },
 };
 

@@ -17,6 +17,8 @@ Exits 0 only if everything passed.
 Only arm64:       HAYWIRE_KERNELS= tests/vm/run.sh
                   (or HAYWIRE_VM_CONFIGS="virt-1G virt-4G")
 Only x86-64:      HAYWIRE_ARM64_KERNELS= tests/vm/run.sh
+Only the refresh stress guest (tests/vm/stress.py):
+                  HAYWIRE_ARM64_KERNELS= HAYWIRE_VM_CONFIGS=q35-2G-stress
 """
 
 import json
@@ -34,6 +36,7 @@ import haywire_vm  # noqa: E402
 import compare  # noqa: E402
 import dimm  # noqa: E402
 import rings  # noqa: E402
+import stress  # noqa: E402
 
 HAYWIRE = os.path.join(TOP, "build", "haywire")
 GiB = 1 << 30
@@ -356,8 +359,10 @@ class Machine:
             if not any(results.values()):
                 break
             n = sum(len(d) for d in results.values())
+            first = [d for ds in results.values() for d in ds][:3]
             self.tap.note(f"{self.name('')}attempt {attempt}: {n} differences"
-                          + ("; retrying" if attempt < ATTEMPTS else ""))
+                          + ("; retrying" if attempt < ATTEMPTS else "")
+                          + f" (first: {'; '.join(map(str, first))})")
             time.sleep(1)
         self.check("workload state present in /proc",
                    lambda: workload_coverage(truth) if truth else
@@ -469,9 +474,19 @@ class Machine:
             diffs.append("published counts exceed the totals")
         stats = info.get("stats", {})
         for key in ("last_refresh_ns", "last_walk_procs_ns", "last_walk_vmas_ns",
-                    "last_procs", "last_vmas", "ns_per_proc", "ns_per_vma"):
+                    "last_procs", "last_vmas", "ns_per_proc", "ns_per_vma",
+                    # 1.2
+                    "last_total_ns", "budget_ns", "last_max_hold_ns",
+                    "max_hold_ns", "last_budget_skipped", "last_budget_cut",
+                    "last_start_pid", "next_start_pid", "staging_bytes"):
             if not isinstance(stats.get(key), (int, float)):
                 diffs.append(f"stats.{key} missing: {stats.get(key)!r}")
+        if not diffs and stats["budget_ns"] != 500_000_000:
+            diffs.append(f"stats.budget_ns {stats['budget_ns']}, loaded with the "
+                         "default budget_ms 500")
+        if not diffs and not 0 < stats["staging_bytes"] <= 64 << 20:
+            diffs.append(f"stats.staging_bytes {stats['staging_bytes']}: not within "
+                         "the default max_mb 64")
         disc = info.get("discovery", {})
         for key in ("ns", "probes", "hint_used"):
             if key not in disc:
@@ -715,7 +730,7 @@ def main():
                os.environ.get("HAYWIRE_ARM64_KERNELS", "6.1-arm64").split())
     kernels = list(dict.fromkeys(kernels))  # each once, in order
     labels = os.environ.get("HAYWIRE_VM_CONFIGS", " ".join(
-        [c[0] for c in CONFIGS] + [dimm.CONFIG])).split()
+        [c[0] for c in CONFIGS] + [dimm.CONFIG, stress.STRESS_LABEL])).split()
     runs = [(k, label, machine, mem) for k in kernels
             for label, arch, machine, mem in CONFIGS
             if label in labels and arch == haywire_vm.spec_arch(k)]
@@ -730,13 +745,17 @@ def main():
     runs = [r for r in runs if haywire_vm.spec_arch(r[0]) not in missing]
     dimm_kernels = [k for k in kernels if dimm.CONFIG in labels and
                     k in dimm.KERNELS and "amd64" not in missing]
-    if not runs and not dimm_kernels:
+    # the stress guest (tests/vm/stress.py): every x86-64 kernel
+    stress_kernels = [k for k in kernels if stress.STRESS_LABEL in labels and
+                      haywire_vm.spec_arch(k) == "amd64" and "amd64" not in missing]
+    if not runs and not dimm_kernels and not stress_kernels:
         print(f"1..{tap.n}")
         print("# SKIP: no guest to boot (kernels, configurations or QEMU)")
         return 4
     started = time.monotonic()
     try:
-        images = build(list(dict.fromkeys([r[0] for r in runs] + dimm_kernels)))
+        images = build(list(dict.fromkeys([r[0] for r in runs] + dimm_kernels +
+                                          stress_kernels)))
     except (CheckError, subprocess.CalledProcessError) as e:
         tap.result("build host command, guest programs, modules, initramfs", [str(e)])
         print(f"1..{tap.n}")
@@ -758,6 +777,11 @@ def main():
             dimm.run(Machine(tap, k, dimm.CONFIG, "q35", dimm.MEM, images[k],
                              qmp=True, dimm=dimm.DIMM, cmdline=dimm.CMDLINE))
             tap.note(f"{k} {dimm.CONFIG}: {time.monotonic() - t0:.0f} s")
+    for k in stress_kernels:
+        t0 = time.monotonic()
+        stress.run(Machine(tap, k, stress.STRESS_LABEL, "q35", stress.STRESS_MEM,
+                           images[k]))
+        tap.note(f"{k} {stress.STRESS_LABEL}: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
              f"{time.monotonic() - started:.0f} s")
