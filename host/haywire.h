@@ -620,6 +620,13 @@ void haywire_qmp_phys_stats(const struct haywire_qmp_phys *phys,
 
 /* ---- agentless: the guest kernel's own structures -------------------- */
 
+/*
+ * false in a reader built without the agentless walk (make AGENTLESS=0):
+ * every haywire_btf_*, haywire_symbols_* and haywire_agentless_* call then
+ * fails with "built without agentless support".
+ */
+bool haywire_agentless_supported(void);
+
 /* Kernel type information and symbols. */
 struct haywire_btf;
 struct haywire_symbols;

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/core.h"
 
 struct haywire_source {
 	enum haywire_source_kind kind;
@@ -127,6 +127,12 @@ struct haywire_source *haywire_source_open(const struct haywire_source_opts *o,
 		return NULL;
 	}
 	s->kind = o->kind;
+	if (o->kind != HAYWIRE_SOURCE_BEACON && !haywire_agentless_supported()) {
+		rc = hwi_fail(err, HAYWIRE_E_INVALID,
+			      "the %s source is agentless, and this reader was built without agentless support (make AGENTLESS=0)",
+			      haywire_source_name(o->kind));
+		goto fail;
+	}
 	if (o->kind != HAYWIRE_SOURCE_QMP || o->mem_path) {
 		if (!o->mem_path)
 			rc = hwi_fail(err, HAYWIRE_E_INVALID,

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "haywire.h"
-#include "lib/agentless.h"
+#include "lib/agentless/agentless.h"
 #include "output.h"
 
 #define IMAGE_SIZE	(4u << 20)

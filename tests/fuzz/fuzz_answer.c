@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "lib/beacon/beacon.h"
 #include "output.h"
 
 #define READ_MAX (1u << 20)

@@ -24,12 +24,12 @@ mkdir -p "$out/seeds" "$out/seeds-answer" "$out/seeds-agentless" \
 
 flags="-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -Wall -Wextra -Wshadow -Werror
-	-D_GNU_SOURCE -Iinclude -Ihost -Ihost/cli -Ihost/lib
+	-D_GNU_SOURCE -Iinclude -Ihost -Ihost/cli
 	$(pkg-config --cflags json-c)"
 libs="$(pkg-config --libs json-c 2>/dev/null || echo -ljson-c) $(tools/host-libs.sh)"
 for h in fuzz_decode fuzz_answer fuzz_agentless; do
 	# shellcheck disable=SC2086
-	clang $flags -o "$out/$h" tests/fuzz/$h.c host/lib/*.c \
+	clang $flags -o "$out/$h" tests/fuzz/$h.c host/lib/*.c host/lib/*/*.c \
 		host/cli/output.c $libs || exit 1
 done
 ${CC:-cc} -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -o "$out/mkbeacon" \

@@ -16,7 +16,7 @@ libs="$(pkg-config --libs json-c 2>/dev/null || echo -ljson-c) $(tools/host-libs
 
 # The library, the command's output code and the fixture, once.
 objs=
-for src in host/lib/*.c host/cli/output.c tests/unit/fixture.c; do
+for src in host/lib/*.c host/lib/*/*.c host/cli/output.c tests/unit/fixture.c; do
 	obj=$out/obj/$(echo "$src" | tr / _).o
 	# shellcheck disable=SC2086
 	$cc $cflags -c -o "$obj" "$src"

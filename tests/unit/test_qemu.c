@@ -11,7 +11,7 @@
 #include <zlib.h>
 
 #include "check.h"
-#include "lib/internal.h"
+#include "lib/agentless/agentless.h"
 
 #define GIB (1ULL << 30)
 #define MIB (1ULL << 20)

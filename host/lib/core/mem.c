@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core.h"
 
 #define RAM_MIN_SIZE	(2 * MIB)
 #define RAM_GRANULE	4096

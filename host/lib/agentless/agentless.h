@@ -1,13 +1,68 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libhaywire internals of the agentless walk (kernel.c, kwalk.c, maple.c):
+ * libhaywire internals of the agentless walk (btf.c, symbols.c, kernel.c,
+ * kwalk.c, maple.c):
  * where the guest kernel is, the layout of its structures (from BTF), and
  * reads of kernel virtual memory.
  */
 #ifndef HAYWIRE_AGENTLESS_H
 #define HAYWIRE_AGENTLESS_H
 
-#include "internal.h"
+#include "../core/core.h"
+
+/* ---- inputs (btf.c, symbols.c) ---------------------------------------- */
+
+/* The kernel image's text window: _text is in it, 2 MiB aligned. */
+#define HWI_KERNEL_TEXT_WINDOW		0xffffffff80000000ULL
+#define HWI_KERNEL_TEXT_WINDOW_END	0xffffffffc0000000ULL
+
+#define HAYWIRE_BTF_BANNERS	4
+
+struct haywire_btf {
+	struct btf *btf;		/* libbpf */
+	char path[HW_PATH_MAX];
+	char kind[32];			/* "raw BTF", "bzImage (zstd)" ... */
+	unsigned int banners;		/* linux_banner candidates (image) */
+	char banner[HAYWIRE_BTF_BANNERS][512];
+};
+
+/* A member (dotted path through nested members) of a type. */
+struct hwi_field {
+	uint32_t off, size;		/* bytes */
+	int type_id;			/* resolved type of the member */
+	uint32_t nelems, elem_size;	/* arrays */
+	int elem_type_id;
+	bool have;
+};
+
+int hwi_btf_field(const struct haywire_btf *b, const char *type,
+		  const char *path, struct hwi_field *f);
+int hwi_btf_size(const struct haywire_btf *b, const char *type,
+		 uint32_t *size);
+bool hwi_btf_is_struct(const struct haywire_btf *b, int type_id,
+		       const char *name);
+int hwi_btf_enum_value(const struct haywire_btf *b, const char *name,
+		       int64_t *value);
+
+struct hwi_sym {
+	uint64_t addr;
+	uint32_t name_off;
+	char type;
+};
+
+struct haywire_symbols {
+	char path[HW_PATH_MAX];
+	struct hwi_sym *by_name, *by_addr;
+	size_t count;
+	char *names;
+	uint64_t text;			/* _text as the file has it */
+};
+
+bool hwi_sym(const struct haywire_symbols *s, const char *name,
+	     uint64_t *addr);
+const char *hwi_sym_at(const struct haywire_symbols *s, uint64_t addr);
+bool hwi_sym_at_is(const struct haywire_symbols *s, uint64_t addr,
+		   const char *name);
 
 /* x86-64 kernel constants that are #defines, not in BTF; the same from
  * 5.14 (task->__state) through 6.12. */

@@ -4,7 +4,7 @@
  * in guest-physical order without the holes; docs/protocol.md, "Guest-
  * physical to file-offset map", says how the map follows from the index.
  */
-#include "internal.h"
+#include "core.h"
 
 #define X86_HIGH_BASE	(4 * GIB)	/* RAM above the PCI hole */
 #define ARM64_BASE_ALIGN GIB

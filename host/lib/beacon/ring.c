@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "beacon.h"
 
 #define DEFAULT_TIMEOUT_MS	5000
 #define DEFAULT_LEASE_MS	3000

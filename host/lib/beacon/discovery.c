@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "beacon.h"
 
 struct scan {
 	const struct haywire_mem *mem;

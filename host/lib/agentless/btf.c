@@ -25,7 +25,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "internal.h"
+#include "agentless.h"
 
 #define BTF_FILE_MAX	(1024 * MIB)	/* any input file */
 #define VMLINUX_MAX	(1024 * MIB)	/* a decompressed kernel */

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "beacon.h"
 
 #define HINT_MAGIC "haywire-hint 1"
 

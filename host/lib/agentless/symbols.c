@@ -14,7 +14,7 @@
 
 #include <zlib.h>
 
-#include "internal.h"
+#include "agentless.h"
 
 #define SYMBOLS_MAX	(8 * 1000 * 1000)
 #define LINE_MAX_LEN	1024

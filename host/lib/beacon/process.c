@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "beacon.h"
 
 static int process_paging(struct haywire_beacon *b, int32_t pid,
 			  struct haywire_proc *proc,

@@ -26,7 +26,7 @@
 
 #include <json.h>
 
-#include "internal.h"
+#include "qemu.h"
 
 #define QMP_MAX_LINE	(16 * MIB)	/* info mtree -f of a big machine */
 #define QMP_MAX_EVENTS	100000		/* skipped per command, then give up */

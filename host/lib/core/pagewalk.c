@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "core.h"
 
 #define PTRS_PER_TABLE	512
 #define PTE_PRESENT	(1ULL << 0)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "beacon.h"
 
 /* Reader limits, beyond the protocol's own, on what a guest can make us
  * allocate: PID_MAX_LIMIT processes, 64 KiB records. */

@@ -29,7 +29,7 @@
 
 #include <json.h>
 
-#include "internal.h"
+#include "qemu.h"
 
 #define PMEMSAVE_CHUNK	(64 * MIB)
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "beacon.h"
 
 #define GPA_LIMIT	(1ULL << 52)	/* x86-64 and arm64 physical space */
 /* The most a process detail may take: the structure, a command line the

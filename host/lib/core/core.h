@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libhaywire core internals (mem.c, gpamap.c, pagewalk.c, error.c): the RAM
+ * file, guest-physical maps, page walks and errors, shared by every
+ * subsystem (beacon/, qemu/, agentless/).
+ */
+#ifndef HAYWIRE_CORE_H
+#define HAYWIRE_CORE_H
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "haywire.h"
+
+/* The protocol is little-endian and so is every host we build for. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "libhaywire reads little-endian guest data in place");
+
+#define MIB (1ULL << 20)
+#define GIB (1ULL << 30)
+
+struct haywire_mem {
+	const unsigned char *base;
+	uint64_t size;
+	int fd;			/* -1 for a caller's buffer */
+	uint64_t dev, ino;
+};
+
+__attribute__((format(printf, 3, 4)))
+int hwi_fail(struct haywire_error *err, enum haywire_code code,
+	     const char *fmt, ...);
+void hwi_clear(struct haywire_error *err);
+
+/*
+ * Run fn(arg) with SIGBUS turned into HAYWIRE_E_IO: a RAM file that shrinks
+ * under the mapping makes the next access fault. fn must keep anything it
+ * allocates reachable from arg, since a fault abandons its frame.
+ */
+int hwi_guarded(const struct haywire_mem *mem, int (*fn)(void *arg),
+		void *arg, struct haywire_error *err);
+/* Copy file bytes; false (nothing copied) if out of bounds. Unguarded. */
+bool hwi_copy(const struct haywire_mem *mem, uint64_t offset, void *dst,
+	      size_t len);
+/* Atomic loads from guest memory; offset must be in bounds and aligned. */
+uint32_t hwi_load_u32_acquire(const struct haywire_mem *mem, uint64_t offset);
+uint64_t hwi_load_u64(const struct haywire_mem *mem, uint64_t offset);
+/*
+ * The first offset >= offset that may hold data, and the end of that data
+ * run (sparse files; a buffer is one run). Returns the file size if none.
+ */
+uint64_t hwi_next_data(const struct haywire_mem *mem, uint64_t offset,
+		       uint64_t *run_end);
+
+uint64_t hwi_now_ns(int clock);
+
+/* pagewalk.c: whether next continues run (one run for both). */
+bool hwi_run_extends(const struct haywire_xlate_run *run,
+		     const struct haywire_xlate_run *next);
+
+#endif /* HAYWIRE_CORE_H */
