@@ -414,10 +414,6 @@ static u32 request_integrity(const struct hw_request *req)
 static u32 dispatch(unsigned int slot, struct slot *s,
 		    const struct hw_request *req, struct hw_response *h)
 {
-	u32 status = request_integrity(req);
-
-	if (status)
-		return status;
 	if (req->type < HW_REQ_PING || req->type >= ARRAY_SIZE(fields_used))
 		return HW_ST_BAD_TYPE;
 	if (!unused_fields_clear(req))
@@ -461,8 +457,14 @@ static void handle(unsigned int slot, struct slot *s,
 		   const struct hw_request *req)
 {
 	struct hw_response h = {};
-	u32 status;
+	u32 status = request_integrity(req);
 
+	/* A torn or misaddressed request touches nothing, iterators neither. */
+	if (status) {
+		answer_begin(slot, req->seq);
+		answer(slot, req, status, &h);
+		return;
+	}
 	/* Any other request on the slot ends its iterator. */
 	if (!continues(&s->it, req))
 		iterator_end(&s->it);
