@@ -348,7 +348,8 @@ static int try_claim(struct haywire_client *c, unsigned int i, bool *got,
 		     struct haywire_error *err)
 {
 	struct hw_request *r = slot_request(c, i);
-	uint64_t owner, lease, word, now;
+	__u64 owner;
+	uint64_t lease, word, now;
 	bool locked;
 	int rc = 0;
 
@@ -422,7 +423,7 @@ static int claim(struct haywire_client *c, unsigned int *slot,
 static void release(struct haywire_client *c, unsigned int slot)
 {
 	struct hw_request *r = slot_request(c, slot);
-	uint64_t word = c->claim;
+	__u64 word = c->claim;
 
 	if (word && check_identity(c, NULL) == 0 &&
 	    heartbeat(c, slot, hwi_now_ns(CLOCK_MONOTONIC)))
