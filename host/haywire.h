@@ -452,6 +452,9 @@ int haywire_read_ring_layout(struct haywire_beacon *beacon,
 struct haywire_client_opts {
 	unsigned int timeout_ms;	/* per call, all its parts; 0: 5000 */
 	unsigned int lease_ms;		/* claim lease; 0: 3000 */
+	uint64_t end_ns;		/* CLOCK_MONOTONIC time no call may
+					 * pass (a command of several calls);
+					 * 0: none */
 };
 
 struct haywire_client;

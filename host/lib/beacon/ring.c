@@ -61,6 +61,7 @@ struct haywire_client {
 	uint64_t next_id;
 	uint64_t rng;
 	unsigned int timeout_ms, lease_ms;
+	uint64_t end_ns;		/* no call past this; 0: none */
 	struct hw_response header;	/* the last answer's, copied */
 	unsigned char *data;		/* and its data, response_stride bytes */
 };
@@ -213,6 +214,7 @@ struct haywire_client *haywire_client_open(struct haywire_beacon *b,
 			DEFAULT_TIMEOUT_MS;
 	c->lease_ms = opts && opts->lease_ms ? opts->lease_ms :
 		      DEFAULT_LEASE_MS;
+	c->end_ns = opts ? opts->end_ns : 0;
 	for (i = 0; i < c->ring.slots; i++)
 		c->hb_seen_at[i] = 0;	/* nothing seen yet */
 	return c;
@@ -670,6 +672,8 @@ static int exchange_guarded(void *arg)
 				"a request client cannot be used after fork(): open one in each process");
 	c->deadline = hwi_now_ns(CLOCK_MONOTONIC) +
 		      c->timeout_ms * 1000000ULL;
+	if (c->end_ns && c->end_ns < c->deadline)
+		c->deadline = c->end_ns;
 	a->page = c->ring.page_size ? c->ring.page_size : 4096;
 	for (;;) {
 		rc = window(c, a, &more, x->err);
