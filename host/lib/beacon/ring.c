@@ -37,6 +37,9 @@
  * to boot a kernel that could own the request page (docs/protocol.md).
  */
 #define ALIVE_NS		(50 * 1000000ULL)
+/* No heartbeat for this long: the module stopped (it looks at the ring at
+ * least every poll_max_ms, at most 1 s, unless it is busy answering). */
+#define STOPPED_NS		(1000 * 1000000ULL)
 /* TRANSLATE: runs taken in one claim of a slot before it is given up and
  * the rest asked for in another (the runs go to fn in between). */
 #define WINDOW_RUNS		4096
@@ -552,7 +555,9 @@ static int wait_answer(struct haywire_client *c, unsigned int slot,
 		if (rc)
 			return rc;
 		now = hwi_now_ns(CLOCK_MONOTONIC);
-		if (!heartbeat(c, slot, now) && now >= c->deadline)
+		/* alive_until is the last sign of life + ALIVE_NS. */
+		if (!heartbeat(c, slot, now) && now >= c->deadline &&
+		    now + ALIVE_NS - c->alive_until > STOPPED_NS)
 			return hwi_fail(err, HAYWIRE_E_TIMEOUT,
 					"the guest's haywire module stopped while answering the %s request (no heartbeat for %llu ms): the guest is paused, rebooting or was reset",
 					hwi_request_name(q->type),
