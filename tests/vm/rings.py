@@ -556,7 +556,7 @@ class Rings:
             codes[r[1]] = codes.get(r[1], 0) + 1
         m.tap.note(f"{m.name('')}{how}: {len(results)} client calls, exit codes "
                    f"{dict(sorted(codes.items(), key=str))}")
-        errors = sorted({re.sub(r"[0-9a-fx]{3,}|\d+", "N", r[2].strip())[:110]
+        errors = sorted({re.sub(r"\b(0x[0-9a-f]+|[0-9a-f]{16}|\d+)\b", "N", r[2].strip())[:110]
                          for r in results if r[1]})
         for e in errors[:8]:
             m.tap.note(f"{m.name('')}{how}:   {e}")
