@@ -35,8 +35,15 @@
  * message that says what to do about it.
  *
  * Not thread-safe per object; separate objects may be used from separate
- * threads. Opening a RAM file installs a SIGBUS handler (chaining to any
- * previous one) so that a file shrinking under the mapping becomes an error.
+ * threads.
+ *
+ * SIGBUS: the RAM file is mapped, so a file that shrinks under the mapping
+ * (the guest shut down) faults on the next access. The library installs no
+ * signal handler of its own: before each read it checks the file's size
+ * (fstat) and fails with HAYWIRE_E_IO if it shrank, which leaves only a
+ * shrink during the copy itself to fault. A program that wants that case as
+ * an error too calls haywire_catch_sigbus() once (the haywire command
+ * does); the check is then not needed and not made.
  */
 #ifndef HAYWIRE_H
 #define HAYWIRE_H
@@ -68,6 +75,8 @@ enum haywire_code {
 	HAYWIRE_E_TIMEOUT,	/* the guest did not answer in time */
 	HAYWIRE_E_QMP,		/* QEMU's monitor failed or refused */
 	HAYWIRE_E_MISMATCH,	/* kernel files do not fit the guest */
+	HAYWIRE_E_RAM_MAP,	/* guest RAM the RAM file does not hold
+				 * (hot-plugged: map it with --qmp) */
 };
 
 #define HAYWIRE_MSG_MAX 400
@@ -98,13 +107,22 @@ uint64_t haywire_mem_size(const struct haywire_mem *mem);
 /* Identity of the file (for the hint cache); false for buffers. */
 bool haywire_mem_file_id(const struct haywire_mem *mem, uint64_t *dev,
 			 uint64_t *ino);
+/*
+ * Opt in, process-wide and once, to a SIGBUS handler that turns a fault in
+ * a library read of a RAM file into HAYWIRE_E_IO (siglongjmp out of the
+ * copy). A SIGBUS anywhere else goes to the handler installed before, or
+ * kills the process as it would have. Call it before starting threads.
+ */
+void haywire_catch_sigbus(void);
 /* Copy file bytes [offset, offset + len); fails if any is out of bounds. */
 int haywire_mem_read(const struct haywire_mem *mem, uint64_t offset,
 		     void *dst, size_t len, struct haywire_error *err);
 
 /* ---- guest-physical -> file-offset map ----------------------------- */
 
-#define HAYWIRE_MAP_MAX_RUNS 2	/* x86: below and above 4 GiB */
+/* x86: below and above 4 GiB; then RAM of other memory backends (DIMMs,
+ * virtio-mem) attached with haywire_mem_attach */
+#define HAYWIRE_MAP_MAX_RUNS 16
 
 struct haywire_run {
 	uint64_t gpa;
@@ -133,6 +151,22 @@ bool haywire_map_lookup(const struct haywire_gpa_map *map, uint64_t gpa,
 int haywire_mem_read_gpa(const struct haywire_mem *mem,
 			 const struct haywire_gpa_map *map, uint64_t gpa,
 			 void *dst, size_t len, struct haywire_error *err);
+
+/*
+ * Guest RAM that is not in the RAM file (hot-plugged DIMMs, virtio-mem):
+ * attach another memory backend's file, which QEMU maps at guest-physical
+ * `runs` (their file_offset is the offset in that file). Its bytes then
+ * follow the RAM file's in the handle's offset space (haywire_mem_read and
+ * the maps below reach them), and maps derived for the handle (discovery)
+ * include those runs. Attach before discovering a beacon on the handle;
+ * attaching the same file again does nothing. Not for buffers.
+ */
+#define HAYWIRE_MEM_MAX_ATTACHED 8
+int haywire_mem_attach(struct haywire_mem *mem, const char *path,
+		       const struct haywire_run *runs, unsigned int count,
+		       struct haywire_error *err);
+/* The guest-physical runs of the attached files (offsets in the handle). */
+const struct haywire_gpa_map *haywire_mem_attached_map(const struct haywire_mem *mem);
 
 /* ---- discovery ----------------------------------------------------- */
 
@@ -585,6 +619,21 @@ int haywire_parse_registers(const char *text, struct haywire_cpu_regs *regs,
 			    struct haywire_error *err);
 
 #define HAYWIRE_QEMU_MAX_RUNS	64
+#define HAYWIRE_QEMU_MAX_OTHER	HAYWIRE_MEM_MAX_ATTACHED
+
+/*
+ * Another memory backend that QEMU maps into the guest's address space:
+ * a hot-plugged DIMM's or virtio-mem's RAM (count 0: not mapped).
+ */
+struct haywire_qemu_backend {
+	char id[128];			/* = its region's name */
+	char mem_path[HW_PATH_MAX];	/* "" if not file-backed */
+	bool share;			/* share=on: the file is the RAM */
+	uint64_t size;
+	unsigned int count;
+	struct haywire_run runs[HAYWIRE_MAP_MAX_RUNS];	/* file_offset: in
+							 * its file */
+};
 
 /* Guest RAM as QEMU lays it out. */
 struct haywire_qemu_ram {
@@ -598,6 +647,9 @@ struct haywire_qemu_ram {
 	/* the same as the beacon derives its map: one run per stretch of
 	 * equal (GPA - offset), across holes QEMU lays over the RAM */
 	struct haywire_gpa_map map;
+	/* the other memory backends (RAM beyond the boot map) */
+	unsigned int other_count;
+	struct haywire_qemu_backend other[HAYWIRE_QEMU_MAX_OTHER];
 };
 
 /*
@@ -720,6 +772,10 @@ enum haywire_source_kind {
 struct haywire_source_opts {
 	enum haywire_source_kind kind;
 	const char *mem_path;		/* beacon, memfile */
+	struct haywire_mem *mem;	/* the RAM file already open (mem_path
+					 * then only names it in messages); the
+					 * source borrows it: close it after the
+					 * source. NULL: open mem_path */
 	const char *qmp;		/* memfile, qmp; beacon: check the map */
 	unsigned int qmp_timeout_ms;	/* 0: HAYWIRE_QMP_TIMEOUT_MS */
 	const char *btf_path;		/* memfile, qmp */

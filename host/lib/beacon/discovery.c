@@ -59,6 +59,7 @@ static void consider(struct scan *s, uint64_t offset)
 		remember(&s->version, &e);
 		break;
 	case HAYWIRE_E_CORRUPT:
+	case HAYWIRE_E_RAM_MAP:	/* RAM beyond the file: said precisely */
 		remember(&s->corrupt, &e);
 		break;
 	case HAYWIRE_E_GONE:
