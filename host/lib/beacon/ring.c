@@ -55,6 +55,7 @@ struct haywire_client {
 	uint32_t token;			/* this client's, never 0 */
 	pid_t pid;			/* the process that opened it */
 	uint64_t claim;			/* the claim word held; 0: none */
+	unsigned int slot;		/* its slot */
 	bool locked;			/* and the lock of its slot */
 	uint64_t lease_end;		/* of the claim held, as stored */
 	uint64_t deadline;		/* of the call in progress */
@@ -377,6 +378,7 @@ static int try_claim(struct haywire_client *c, unsigned int i, bool *got,
 	if (__atomic_compare_exchange_n(&r->owner, &owner, word, false,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		c->claim = word;
+		c->slot = i;
 		c->locked = locked;
 		*got = true;
 		return 0;
@@ -675,6 +677,9 @@ static int exchange_guarded(void *arg)
 	if (getpid() != c->pid)
 		return hwi_fail(x->err, HAYWIRE_E_INVALID,
 				"a request client cannot be used after fork(): open one in each process");
+	/* A claim a SIGBUS abandoned (the RAM file shrank) is given up. */
+	if (c->claim || c->locked)
+		release(c, c->slot);
 	c->deadline = hwi_now_ns(CLOCK_MONOTONIC) +
 		      c->timeout_ms * 1000000ULL;
 	if (c->end_ns && c->end_ns < c->deadline)
