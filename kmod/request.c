@@ -511,7 +511,11 @@ static bool poll_requests(void)
 		struct hw_request req;
 		u32 seq = smp_load_acquire(&shared->seq);
 
-		/* Alive, as hosts see it; they write nothing without it. */
+		/*
+		 * Alive, as hosts see it: they write nothing unless they saw
+		 * it change just before. No ordering: a change is all they
+		 * look for.
+		 */
 		WRITE_ONCE(response_of(i)->heartbeat, heartbeat);
 
 		if (s->refresh_wait) {

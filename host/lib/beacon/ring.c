@@ -625,8 +625,16 @@ static int window(struct haywire_client *c, struct hwi_answer *a,
 		rc = ask(c, slot, a, cursor, &q, err);
 		if (rc)
 			break;
-		if (h->status == HW_ST_TORN && torn++ < TORN_RETRIES)
-			continue;	/* mixed by a writer that lost its claim */
+		if (h->status == HW_ST_TORN) {
+			/* Mixed by a writer that lost its claim: nothing was
+			 * done; asked again. */
+			if (torn++ < TORN_RETRIES)
+				continue;
+			rc = hwi_fail(err, HAYWIRE_E_BUSY,
+				      "the %s request was mixed with another writer's (a client that lost its claim of slot %u) %u times in a row; try again",
+				      hwi_request_name(a->type), slot, torn);
+			break;
+		}
 		if (h->status == HW_ST_BUSY && busy < BUSY_RETRIES) {
 			pause_until_deadline(c, 1000000ULL << busy++);
 			continue;	/* the same piece again */
