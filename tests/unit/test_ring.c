@@ -41,6 +41,7 @@ enum mode {
 	MIX_ONCE,		/* a stale writer changes the first request
 				 * before the guest copies it */
 	MIX_UNCHECKED,		/* the same, and the guest ignores check */
+	MIX_ALWAYS,		/* every request changed */
 };
 
 enum spoil {
@@ -432,9 +433,10 @@ static void answer(unsigned int slot, const struct hw_request *rq)
 /* A writer that lost its claim changes a field of the request. */
 static void mix(struct hw_request *live)
 {
-	if (g.mode != MIX_ONCE && g.mode != MIX_UNCHECKED)
+	if (g.mode != MIX_ONCE && g.mode != MIX_UNCHECKED &&
+	    g.mode != MIX_ALWAYS)
 		return;
-	if (g.mixed++)
+	if (g.mixed++ && g.mode != MIX_ALWAYS)
 		return;
 	__atomic_store_n(&live->addr, live->addr + 0x1000, __ATOMIC_RELAXED);
 }
@@ -1250,6 +1252,13 @@ static void test_mixed_requests(void)
 	CHECK_RC(haywire_guest_read(h.c, PROCESS_A, 0x10000, buf, sizeof(buf),
 				    &err), HAYWIRE_E_CORRUPT, &err);
 	CHECK_MSG(&err, "echoes addr 0x11000, not the 0x10000 asked");
+	/* Mixed every time: asked a bounded number of times, then busy. */
+	g.mode = MIX_ALWAYS;
+	g.torn = 0;
+	CHECK_RC(haywire_guest_read(h.c, PROCESS_A, 0x10000, buf, sizeof(buf),
+				    &err), HAYWIRE_E_BUSY, &err);
+	CHECK_MSG(&err, "mixed with another writer's");
+	CHECK_U64(g.torn, 9);
 	g.mode = NORMAL;
 	CHECK(all_slots_free());
 	host_close(&h);
