@@ -444,7 +444,7 @@ static void kill_test(void)
 	struct haywire_detail *d;
 	unsigned int slot = 0, i;
 	int held = 0;
-	uint64_t deadline;
+	uint64_t deadline, t0;
 	struct ring r;
 	pid_t victim;
 	int rc;
@@ -480,7 +480,13 @@ static void kill_test(void)
 	for (i = 0; i < r.lay.slots; i++)
 		if (i != slot)
 			held += hold(&r, i, mine | (0x1000 + i));
+	t0 = now_ns();
 	rc = haywire_ping(r.h.c, &ping, &err);
+	/* 1.2: the dead client's lock went with it, so no lease is waited
+	 * out (its claim word says it held one). */
+	printf("# the dead client's slot (claim word %s its lock) taken in %llu ms\n",
+	       victim_token & HW_CLAIM_LOCKED ? "promising" : "without",
+	       (unsigned long long)((now_ns() - t0) / 1000000ULL));
 	result(held == (int)r.lay.slots - 1 && rc == 0 &&
 	       !HW_CLAIM_TOKEN(req(&r, slot)->owner),
 	       "with the %d other slots held, a request reclaims slot %u of the dead client (%s)",
