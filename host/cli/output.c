@@ -235,19 +235,20 @@ static bool guest_unit(const unsigned char *s, size_t len, size_t *n)
 size_t print_guest(FILE *out, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i, j, n, bytes = 0;
+	size_t i, j, n, shown = 0, bytes = 0;
 
+	/* Characters shown as they are go out in runs, not one by one. */
 	for (i = 0; i < len; i += n) {
-		if (guest_unit(u + i, len - i, &n)) {
-			fwrite(s + i, 1, n, out);
-			bytes += n;
+		if (guest_unit(u + i, len - i, &n))
 			continue;
-		}
+		fwrite(s + shown, 1, i - shown, out);
 		for (j = 0; j < n; j++)
 			fprintf(out, "\\%03o", u[i + j]);
-		bytes += 4 * n;
+		bytes += i - shown + 4 * n;
+		shown = i + n;
 	}
-	return bytes;
+	fwrite(s + shown, 1, len - shown, out);
+	return bytes + len - shown;
 }
 
 char *format_guest(char *dst, size_t size, const char *s, size_t len)
