@@ -1484,18 +1484,19 @@ static void *rebooter(void *arg)
 	switch (rb->how) {
 	case RESET:		/* no module runs any more */
 		__atomic_store_n(&g.dead, 1, __ATOMIC_RELEASE);
-		/* A write the host had begun before may still land. */
-		sleep_ms(60);
+		/* A write the host had begun before may still land (its
+		 * heartbeat seen less than 50 ms ago; a loaded machine). */
+		sleep_ms(200);
 		break;
 	case NEW_INDEX:		/* a new kernel's index where the old was */
 		__atomic_store_n(&g.dead, 1, __ATOMIC_RELEASE);
 		ix->nonce ^= 0x5a5a;
 		ix->self_gpa += 2 * MIB;
-		sleep_ms(5);
+		sleep_ms(50);	/* a store past its check may still land */
 		break;
 	default:		/* new owners of the response page write there */
 		__atomic_store_n(&g.dead, 1, __ATOMIC_RELEASE);
-		sleep_ms(60);	/* answers in flight land */
+		sleep_ms(200);	/* answers and stores in flight land */
 		for (i = 0; i < HW_RING_SLOTS; i++)
 			((struct hw_response *)response_slot(i))->nonce = 0;
 		for (i = 0; i < 50; i++) {
