@@ -354,8 +354,8 @@ static int try_claim(struct haywire_client *c, unsigned int i, bool *got,
 		     struct haywire_error *err)
 {
 	struct hw_request *r = slot_request(c, i);
-	__u64 owner;
-	uint64_t lease, word, now;
+	__u64 owner, lease, mine;
+	uint64_t word;
 	bool locked;
 	int rc = 0;
 
@@ -371,18 +371,28 @@ static int try_claim(struct haywire_client *c, unsigned int i, bool *got,
 	word = (uint64_t)c->token << HW_CLAIM_TOKEN_SHIFT |
 	       (locked ? HW_CLAIM_LOCKED : 0) |
 	       (((owner & HW_CLAIM_GEN_MASK) + 1) & HW_CLAIM_GEN_MASK);
-	now = hwi_now_ns(CLOCK_MONOTONIC);
-	/* The lease first, so whoever sees the new word sees a fresh lease. */
-	c->lease_end = now + c->lease_ms * 1000000ULL;
-	__atomic_store_n(&r->lease_ns, c->lease_end, __ATOMIC_RELAXED);
+	/*
+	 * The lease first, so whoever sees the new word sees a fresh lease;
+	 * by CAS from the one read, so that a holder's renewal or another
+	 * claimant's lease is never overwritten (the slot is then skipped).
+	 */
+	mine = hwi_now_ns(CLOCK_MONOTONIC) + c->lease_ms * 1000000ULL;
+	if (!__atomic_compare_exchange_n(&r->lease_ns, &lease, mine, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		goto unlock;
 	if (__atomic_compare_exchange_n(&r->owner, &owner, word, false,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		c->claim = word;
 		c->slot = i;
 		c->locked = locked;
+		c->lease_end = mine;
 		*got = true;
 		return 0;
 	}
+	/* Another claim won: give back the lease it stored, unless it has
+	 * changed again since. */
+	__atomic_compare_exchange_n(&r->lease_ns, &mine, lease, false,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 unlock:
 	if (locked)
 		slot_lock(c, i, F_UNLCK, &locked);
