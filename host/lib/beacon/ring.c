@@ -541,14 +541,6 @@ static int wait_answer(struct haywire_client *c, unsigned int slot,
 	int rc;
 
 	for (;;) {
-		/* Another writer bumped seq: what the guest answers next is
-		 * not (only) this question. Asked again, as for TORN. */
-		if (__atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) != seq &&
-		    still_ours(c, slot)) {
-			memset(&c->header, 0, sizeof(c->header));
-			c->header.status = HW_ST_TORN;
-			return 0;
-		}
 		/* Pairs with the guest's release store of seq. */
 		if (hwi_load_u32_acquire(c->mem, resp) == seq) {
 			rc = take_answer(c, slot, seq, q, &taken, err);
@@ -563,6 +555,13 @@ static int wait_answer(struct haywire_client *c, unsigned int slot,
 		}
 		if (!still_ours(c, slot))
 			return lost_slot(c, slot, err);
+		/* Another writer bumped seq: what the guest answers next is
+		 * not (only) this question. Asked again, as for TORN. */
+		if (__atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) != seq) {
+			memset(&c->header, 0, sizeof(c->header));
+			c->header.status = HW_ST_TORN;
+			return 0;
+		}
 		rc = check_identity(c, err);
 		if (rc)
 			return rc;
