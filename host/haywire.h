@@ -470,6 +470,9 @@ void haywire_cameras_free(struct haywire_cameras *cameras);
 struct haywire_ring_layout {
 	unsigned int slots;		/* 1 .. HW_RING_SLOTS */
 	uint64_t nonce;			/* of the beacon they belong to */
+	uint64_t self_gpa;		/* and its index's GPA */
+	uint32_t version_minor;		/* of its protocol (requests: >= 2) */
+	uint32_t page_size;		/* guest base page size */
 	uint32_t request_stride, response_stride;
 	uint64_t request_offset;	/* file offset of request slot 0 */
 	uint64_t pages_offset, pages_len; /* the request pages, whole */
@@ -481,8 +484,11 @@ int haywire_read_ring_layout(struct haywire_beacon *beacon,
 			     struct haywire_error *err);
 
 struct haywire_client_opts {
-	unsigned int timeout_ms;	/* per round trip; 0: 5000 */
+	unsigned int timeout_ms;	/* per call, all its parts; 0: 5000 */
 	unsigned int lease_ms;		/* claim lease; 0: 3000 */
+	uint64_t end_ns;		/* CLOCK_MONOTONIC time no call may
+					 * pass (a command of several calls);
+					 * 0: none */
 };
 
 struct haywire_client;
@@ -491,26 +497,33 @@ struct haywire_client;
  * A request client on the beacon's RAM file. The file is opened again for
  * writing and exactly the request pages are mapped writable; everything
  * else stays read-only. Fails with HAYWIRE_E_FILE if the file is not
- * writable and HAYWIRE_E_VERSION if the module has no rings. The beacon
- * must outlive the client, and the client belongs to the process that
- * opened it (not to children forked afterwards).
+ * writable and HAYWIRE_E_VERSION if the module has no rings or speaks a
+ * protocol older than 1.2 (snapshots stay readable). The beacon must
+ * outlive the client, and the client belongs to the process that opened
+ * it (not to children forked afterwards).
  *
- * Each call claims a free ring slot (or one whose lease expired or whose
- * owner process is gone) by compare-and-swap, submits, waits for the
- * answer with its own id and token (renewing the lease), follows
- * continuation cursors to the end, validates everything and frees the
- * slot. HAYWIRE_E_FULL: all slots held by live clients for the whole
- * timeout; HAYWIRE_E_TIMEOUT: no answer in time; HAYWIRE_E_REFUSED,
+ * Each call claims a free ring slot (or one whose lease expired, or whose
+ * holder's lock on the RAM file is gone) by compare-and-swap of its claim
+ * word, submits, waits for the answer that echoes its whole question
+ * (renewing the lease), follows continuation cursors to the end,
+ * validates everything and frees the slot; translation runs go to fn only
+ * after the slot is freed. Nothing is written unless the beacon found is
+ * still there (magic, nonce, index GPA) and its module showed a sign of
+ * life (heartbeat) just before. The timeout bounds the whole call.
+ * HAYWIRE_E_FULL: all slots held by live clients for the whole timeout;
+ * HAYWIRE_E_TIMEOUT: no answer (or no heartbeat) in time; HAYWIRE_E_GONE:
+ * the module was unloaded or the guest rebooted; HAYWIRE_E_REFUSED,
  * HAYWIRE_E_NOT_FOUND (no such process), HAYWIRE_E_UNMAPPED and
  * HAYWIRE_E_INVALID (the guest rejected an argument) from the guest's
  * status; HAYWIRE_E_BUSY when it stays busy; HAYWIRE_E_CORRUPT for an
- * answer that fails validation.
+ * answer that fails validation or does not echo the question.
  */
 struct haywire_client *haywire_client_open(struct haywire_beacon *beacon,
 					   const struct haywire_client_opts *opts,
 					   struct haywire_error *err);
 void haywire_client_close(struct haywire_client *client);
-/* The client's token: host pid in the high half, random low half. */
+/* The client's token (random, never 0) in the high half of its claim
+ * words; their low half is the slot's claim generation. */
 uint64_t haywire_client_token(const struct haywire_client *client);
 
 struct haywire_ping {

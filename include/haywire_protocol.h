@@ -37,7 +37,9 @@
  */
 #define HW_VERSION_MAJOR	1
 #define HW_VERSION_MINOR	2	/* 1.1: request rings, cameras;
-				 * 1.2: refresh budget figures */
+				 * 1.2: refresh budget figures, claim words,
+				 * request checks, echoed questions, ring
+				 * heartbeat, READ statuses */
 
 #define HW_INDEX_SIZE		4096	/* the index occupies logical [0, 4096) */
 #define HW_EXTENT_ALIGN		(2ULL << 20)	/* extent GPA and size granule */
@@ -261,13 +263,18 @@ struct hw_stats {
  * written only by the guest) holds one response slot of entry_size bytes
  * per request slot: a struct hw_response followed by its data.
  *
- * A client claims a free slot by compare-and-swap of owner from 0 to its
- * token, fills the request and then bumps seq (release). The guest answers
- * each new seq value of a slot once: it writes the data and the header and
- * stores seq last (release). A client takes the answer whose seq, id and
- * owner are its own, and frees the slot by storing owner = 0. A claim whose
- * lease has passed, or whose owner is gone, may be taken over by CAS. The
- * guest never reads owner or lease_ns; it validates everything else.
+ * A client claims a slot by compare-and-swap of its claim word (owner):
+ * the client's token in the high half, a claim generation bumped by every
+ * claim in the low bits (1.2), so a claim word never repeats. It fills the
+ * request, its beacon nonce and a check over all of it (1.2), then bumps
+ * seq (release). The guest answers each new seq value of a slot once: a
+ * request whose check does not match its fields was mixed by two writers
+ * and is answered HW_ST_TORN without acting on it. The answer echoes every
+ * field of the question (1.2); it writes the data and the header and stores
+ * seq last (release). A client takes the answer whose echo is its whole
+ * question, and frees the slot by clearing the token half. A claim whose
+ * lease has passed may be taken over by CAS. The guest never acts on owner
+ * or lease_ns; it validates everything else.
  */
 #define HW_RING_SLOTS		16
 #define HW_RESPONSE_SLOT_SIZE	(32 * 1024)	/* header + data */
@@ -296,7 +303,41 @@ enum hw_status {
 	HW_ST_BUSY = 6,		/* mmap_lock contended or snapshot failed */
 	HW_ST_EXPIRED = 7,	/* unknown or expired cursor */
 	HW_ST_NO_MEMORY = 8,
+	/* 9 .. 11: other 1.2 statuses */
+	HW_ST_TORN = 12,	/* 1.2: check does not match the fields (two
+				 * writers mixed a request): nothing done */
+	HW_ST_WRONG_BEACON = 13, /* 1.2: nonce is not this beacon's */
 };
+
+/*
+ * 1.2: the claim word (hw_request.owner). Token 0 means free; releasing
+ * keeps the generation, so that the next claim's word differs from every
+ * earlier one. HW_CLAIM_LOCKED: the holder also holds a host-side lock
+ * (an OFD lock on the RAM file, docs/protocol.md) for as long as it holds
+ * the claim, so a taker that gets that lock knows the holder is gone.
+ */
+#define HW_CLAIM_TOKEN_SHIFT	32
+#define HW_CLAIM_LOCKED		(1ULL << 31)
+#define HW_CLAIM_GEN_MASK	(HW_CLAIM_LOCKED - 1)
+#define HW_CLAIM_TOKEN(owner)	((__u32)((owner) >> HW_CLAIM_TOKEN_SHIFT))
+
+/*
+ * 1.2: hw_request.check, FNV-1a (64-bit) over the request's bytes
+ * [0, 8) (owner), [20, 64) (type .. cursor) and [72, 128) (nonce and the
+ * reserved tail): everything but lease_ns, seq and check itself. 0 means
+ * "no check" (a 1.1 client); a computed 0 is sent as 1.
+ */
+#define HW_CHECK_BASIS		0xcbf29ce484222325ULL
+#define HW_CHECK_PRIME		0x100000001b3ULL
+
+static inline __u64 hw_check_bytes(__u64 h, const __u8 *p, unsigned int n)
+{
+	while (n--) {
+		h ^= *p++;
+		h *= HW_CHECK_PRIME;
+	}
+	return h;
+}
 
 struct hw_request {
 	__u64 owner;		/*  0 0 = free; else the owning client's token */
@@ -309,8 +350,21 @@ struct hw_request {
 	__u64 addr;		/* 40 */
 	__u64 len;		/* 48 */
 	__u64 cursor;		/* 56 from the previous response; 0 to start */
-	__u64 reserved[8];	/* 64 */
+	__u64 check;		/* 64 1.2: HW_CHECK over the request */
+	__u64 nonce;		/* 72 1.2: the beacon's nonce; 0: unchecked */
+	__u64 reserved[6];	/* 80 */
 };
+
+static inline __u64 hw_request_check(const struct hw_request *r)
+{
+	const __u8 *p = (const __u8 *)r;
+	__u64 h = HW_CHECK_BASIS;
+
+	h = hw_check_bytes(h, p, 8);
+	h = hw_check_bytes(h, p + 20, 44);
+	h = hw_check_bytes(h, p + 72, 56);
+	return h ? h : 1;
+}
 
 struct hw_response {
 	__u32 seq;		/*  0 the request seq answered; written last */
@@ -324,7 +378,15 @@ struct hw_response {
 				 *    (TRANSLATE) of the whole answer, when
 				 *    known; 0 otherwise */
 	__u64 value[4];		/* 48 small results, per type */
-	__u64 reserved[6];	/* 80 */
+	/* 1.2: the rest of the question answered, echoed */
+	__s32 pid;		/* 80 */
+	__u32 arg;		/* 84 */
+	__u64 addr;		/* 88 */
+	__u64 len;		/* 96 */
+	__u64 cursor_asked;	/* 104 the request's cursor */
+	__u64 nonce;		/* 112 this beacon's nonce */
+	__u64 heartbeat;	/* 120 bumped whenever the guest looks at the
+				 *     slot; not part of an answer */
 };
 
 /*
@@ -462,9 +524,15 @@ HW_ASSERT_OFFSET(hw_stats, last_cameras_ns, 208);
 HW_ASSERT_SIZE(hw_request, 128);
 HW_ASSERT_OFFSET(hw_request, seq, 16);
 HW_ASSERT_OFFSET(hw_request, cursor, 56);
+HW_ASSERT_OFFSET(hw_request, check, 64);
+HW_ASSERT_OFFSET(hw_request, nonce, 72);
 HW_ASSERT_SIZE(hw_response, 128);
 HW_ASSERT_OFFSET(hw_response, cursor, 32);
 HW_ASSERT_OFFSET(hw_response, value, 48);
+HW_ASSERT_OFFSET(hw_response, pid, 80);
+HW_ASSERT_OFFSET(hw_response, cursor_asked, 104);
+HW_ASSERT_OFFSET(hw_response, nonce, 112);
+HW_ASSERT_OFFSET(hw_response, heartbeat, 120);
 HW_ASSERT_SIZE(hw_proc_detail, 192);
 HW_ASSERT_OFFSET(hw_proc_detail, cmdline_len, 164);
 HW_ASSERT_SIZE(hw_page_run, 32);

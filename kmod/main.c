@@ -503,7 +503,7 @@ static int __init haywire_init(void)
 		pr_err("cannot start the refresh thread (%d)\n", err);
 		goto destroy;
 	}
-	err = requests_start(beacon_fixed_area(&beacon));
+	err = requests_start(beacon_fixed_area(&beacon), beacon.index->nonce);
 	if (err) {
 		pr_err("cannot start the request thread (%d)\n", err);
 		goto stop_refresh;

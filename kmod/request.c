@@ -17,6 +17,7 @@
 #include <linux/mm.h>
 #include <linux/pid.h>
 #include <linux/random.h>
+#include <linux/reboot.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/task.h>
@@ -79,6 +80,11 @@ static u8 *responses;			/* the response slots */
 static struct slot slots[HW_RING_SLOTS];
 static char *scratch;			/* PATH_MAX, for d_path() */
 static struct task_struct *request_task;
+static u64 beacon_nonce;		/* requests must name it (1.2) */
+static u64 heartbeat;			/* looks at the ring so far */
+/* Set when the guest starts to reboot: from then on nothing is answered
+ * and the heartbeat stops, so hosts stop writing (docs/protocol.md). */
+static bool rebooting;
 
 static struct hw_response *response_of(unsigned int slot)
 {
@@ -102,13 +108,17 @@ static void answer_begin(unsigned int slot, u32 seq)
 	smp_wmb();
 }
 
-/* The header after the data, and its seq last: the answer is complete. */
+/*
+ * The header after the data, and its seq last: the answer is complete.
+ * The heartbeat is not part of an answer and is left alone.
+ */
 static void answer_end(unsigned int slot, u32 seq, struct hw_response *h)
 {
 	struct hw_response *r = response_of(slot);
 
 	memcpy((u8 *)r + sizeof(r->seq), (u8 *)h + sizeof(h->seq),
-	       sizeof(*h) - sizeof(h->seq));
+	       offsetof(struct hw_response, heartbeat) - sizeof(h->seq));
+	/* Pairs with the host's acquire load of seq before it copies. */
 	smp_store_release(&r->seq, seq);
 }
 
@@ -385,6 +395,22 @@ static bool unused_fields_clear(const struct hw_request *req)
 	return true;
 }
 
+/*
+ * 1.2: a request whose check does not match was composed by two writers
+ * (a client that lost its claim still writing): nothing in it is acted
+ * on. A nonce names the beacon the client means: another one's (a host
+ * still writing what it meant for the module loaded before) is refused.
+ * 0 in either is a 1.1 client's.
+ */
+static u32 request_integrity(const struct hw_request *req)
+{
+	if (req->check && req->check != hw_request_check(req))
+		return HW_ST_TORN;
+	if (req->nonce && req->nonce != beacon_nonce)
+		return HW_ST_WRONG_BEACON;
+	return HW_ST_OK;
+}
+
 static u32 dispatch(unsigned int slot, struct slot *s,
 		    const struct hw_request *req, struct hw_response *h)
 {
@@ -414,9 +440,16 @@ static void answer(unsigned int slot, const struct hw_request *req,
 		   u32 status, struct hw_response *h)
 {
 	h->status = status;
+	/* The whole question, echoed (1.2): the host checks every field. */
 	h->id = req->id;
 	h->owner = req->owner;	/* an echo; the guest never acts on it */
 	h->type = req->type;
+	h->pid = req->pid;
+	h->arg = req->arg;
+	h->addr = req->addr;
+	h->len = req->len;
+	h->cursor_asked = req->cursor;
+	h->nonce = beacon_nonce;
 	answer_end(slot, req->seq, h);
 }
 
@@ -424,8 +457,14 @@ static void handle(unsigned int slot, struct slot *s,
 		   const struct hw_request *req)
 {
 	struct hw_response h = {};
-	u32 status;
+	u32 status = request_integrity(req);
 
+	/* A torn or misaddressed request touches nothing, iterators neither. */
+	if (status) {
+		answer_begin(slot, req->seq);
+		answer(slot, req, status, &h);
+		return;
+	}
 	/* Any other request on the slot ends its iterator. */
 	if (!continues(&s->it, req))
 		iterator_end(&s->it);
@@ -463,11 +502,21 @@ static bool poll_requests(void)
 	bool active = false;
 	unsigned int i;
 
+	if (READ_ONCE(rebooting))
+		return false;
+	heartbeat++;
 	for (i = 0; i < HW_RING_SLOTS; i++) {
 		struct hw_request *shared = &requests[i];
 		struct slot *s = &slots[i];
 		struct hw_request req;
 		u32 seq = smp_load_acquire(&shared->seq);
+
+		/*
+		 * Alive, as hosts see it: they write nothing unless they saw
+		 * it change just before. No ordering: a change is all they
+		 * look for.
+		 */
+		WRITE_ONCE(response_of(i)->heartbeat, heartbeat);
 
 		if (s->refresh_wait) {
 			check_refresh(i, s, seq);
@@ -517,22 +566,46 @@ static int request_thread(void *unused)
 	return 0;
 }
 
-int requests_start(void *fixed_area)
+static int reboot_event(struct notifier_block *nb, unsigned long action,
+			void *data)
+{
+	WRITE_ONCE(rebooting, true);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block reboot_nb = {
+	.notifier_call = reboot_event,
+};
+
+int requests_start(void *fixed_area, u64 nonce)
 {
 	unsigned int i;
+	int err;
 
 	requests = (struct hw_request *)((u8 *)fixed_area +
 					 BEACON_REQUESTS_OFFSET);
 	responses = (u8 *)fixed_area + BEACON_RESPONSES_OFFSET;
+	beacon_nonce = nonce;
+	heartbeat = 0;
+	WRITE_ONCE(rebooting, false);
 	memset(slots, 0, sizeof(slots));
-	for (i = 0; i < HW_RING_SLOTS; i++)
+	for (i = 0; i < HW_RING_SLOTS; i++) {
 		slots[i].seen = READ_ONCE(requests[i].seq);
+		/* Hosts check it with the heartbeat. */
+		WRITE_ONCE(response_of(i)->nonce, nonce);
+	}
+	err = register_reboot_notifier(&reboot_nb);
+	if (err)
+		return err;
 	scratch = kmalloc(PATH_MAX, GFP_KERNEL);
-	if (!scratch)
+	if (!scratch) {
+		unregister_reboot_notifier(&reboot_nb);
 		return -ENOMEM;
+	}
 	request_task = kthread_run(request_thread, NULL, "haywire-req");
 	if (IS_ERR(request_task)) {
 		kfree(scratch);
+		unregister_reboot_notifier(&reboot_nb);
 		return PTR_ERR(request_task);
 	}
 	return 0;
@@ -543,6 +616,7 @@ void requests_stop(void)
 	unsigned int i;
 
 	kthread_stop(request_task);
+	unregister_reboot_notifier(&reboot_nb);
 	for (i = 0; i < HW_RING_SLOTS; i++)
 		iterator_end(&slots[i].it);
 	kfree(scratch);

@@ -87,8 +87,8 @@ static const char usage_text[] =
 	"  --json              print JSON\n"
 	"  --via-guest         translate and read through the module, not the page\n"
 	"                      tables in the RAM file (read needs allow_read=1)\n"
-	"  --timeout MS        wait this long for each answer from the module\n"
-	"                      (default 5000)\n"
+	"  --timeout MS        the longest a request to the module may take, all\n"
+	"                      parts of its answer together (default 5000)\n"
 	"  -o FILE             read: write the raw bytes to FILE (- for stdout)\n"
 	"  --runs N            bench: repetitions per figure (default 5)\n"
 	"  --no-hint           neither use nor update the cached index location\n"
@@ -233,9 +233,16 @@ struct ctx {
 	uint64_t va, len;
 };
 
+/* --timeout bounds the command's requests together (camera asks twice). */
 static int get_client(struct ctx *ctx, struct haywire_error *err)
 {
 	struct haywire_client_opts opts = { .timeout_ms = ctx->cli->timeout_ms };
+	unsigned int ms = opts.timeout_ms ? opts.timeout_ms : 5000;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	opts.end_ns = (uint64_t)now.tv_sec * 1000000000ULL +
+		      (uint64_t)now.tv_nsec + ms * 1000000ULL;
 
 	if (!ctx->client)
 		ctx->client = haywire_client_open(ctx->b, &opts, err);

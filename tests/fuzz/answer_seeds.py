@@ -9,13 +9,21 @@ import sys
 PING, REFRESH, DETAIL, CAMERA_SET, CAMERA_CLEAR, TRANSLATE, READ = range(1, 8)
 
 
-def request(rtype, pid, addr, length):
-    return struct.pack("<BiQQ", rtype, pid, addr, length)
+NONCE = 0x1122334455667788
+RAW_ECHO, NEW_WINDOWS = 1, 2
 
 
-def chunk(rtype, data=b"", status=0, cursor=0, total=0, values=(0, 0, 0, 0)):
-    header = struct.pack("<IIQQIIQQ4Q48x", 1, status, 7, 9, rtype, len(data),
-                         cursor, total, *values)
+def request(rtype, pid, addr, length, flags=0):
+    return struct.pack("<BiQQB", rtype, pid, addr, length, flags)
+
+
+def chunk(rtype, data=b"", status=0, cursor=0, total=0, values=(0, 0, 0, 0),
+          echo=(0, 0, 0, 0, 0)):
+    """A response; echo (pid, arg, addr, len, cursor asked) only counts
+    with RAW_ECHO (the harness fills it in otherwise)."""
+    header = struct.pack("<IIQQIIQQ4QiIQQQQQ", 1, status, 7, 9, rtype,
+                         len(data), cursor, total, *values, *echo, NONCE, 1)
+    assert len(header) == 128
     return header + data
 
 
@@ -56,6 +64,18 @@ def main():
         chunk(DETAIL, detail(42, b"x\0", b"/")[:100], cursor=5, total=195) +
         chunk(DETAIL, detail(42, b"x\0", b"/")[100:], total=195),
         "refused": request(READ, 1, 0, 16) + chunk(READ, status=5),
+        "torn": request(READ, 1, 0, 16) + chunk(READ, status=12),
+        "wrong-beacon": request(PING, 0, 0, 0) + chunk(PING, status=13),
+        "read-echo": request(READ, 1, 0x1000, 64, RAW_ECHO) +
+        chunk(READ, bytes(range(40)), cursor=11, total=64,
+              echo=(1, 0, 0x1000, 64, 0)) +
+        chunk(READ, bytes(range(24)), total=64,
+              echo=(1, 0, 0x1000, 64, 11)),
+        "translate-windows": request(TRANSLATE, 1, 0x400800, 0x4800,
+                                     NEW_WINDOWS) +
+        chunk(TRANSLATE, run(0x400800, 0x800, 1, 0x100800), cursor=3) +
+        chunk(TRANSLATE, run(0x401000, 0x1000, 1, 0x101000) +
+              run(0x402000, 0x3000, 0), total=2),
     }
     for name, blob in seeds.items():
         with open(os.path.join(out, name), "wb") as f:

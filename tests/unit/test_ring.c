@@ -4,13 +4,17 @@
  * part of the wire protocol on a fixture RAM file: every request type,
  * continuation cursors, claim races between many threads, full rings,
  * lease expiry and renewal, dead owners, answers with another id or owner,
- * timeouts, a beacon that goes away, and answers that fail validation.
+ * timeouts, a beacon that goes away, and answers that fail validation;
+ * 1.2: questions mixed by a writer that lost its claim, live claims of
+ * clients in another PID namespace, reboots during a request, echoes,
+ * one deadline for all parts, run alignment, callbacks after release.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -34,6 +38,10 @@ enum mode {
 	OTHER_OWNER_FIRST,	/* an answer with another owner, then ours */
 	BUSY_ONCE,		/* status BUSY the first time */
 	SPOIL,			/* answers spoiled by `spoil` */
+	MIX_ONCE,		/* a stale writer changes the first request
+				 * before the guest copies it */
+	MIX_UNCHECKED,		/* the same, and the guest ignores check */
+	MIX_ALWAYS,		/* every request changed */
 };
 
 enum spoil {
@@ -41,14 +49,16 @@ enum spoil {
 	DETAIL_PID, NO_PROGRESS, ST_REFUSED, ST_NO_PROCESS, ST_EXPIRED,
 	ST_UNMAPPED, ST_BAD_ARG, RUN_STATE, RUN_SHIFT, TOTAL_CHANGES,
 	SHORT_READ, DATA_ON_PING, REFRESH_GEN0, DETAIL_STATE, DETAIL_LEN,
-	RUN_PAST_END,
+	RUN_PAST_END, ECHO_PID, ECHO_ARG, ECHO_ADDR, ECHO_LEN, ECHO_CURSOR,
+	ECHO_NONCE, RUN_MISALIGNED, RUN_GPA_OFFSET, RUN_OVERLAP,
+	RUN_DECREASING,
 };
 
 struct guest {
 	struct image im;
 	unsigned char *base;		/* the RAM file, read-write */
 	uint64_t size;
-	pthread_t thread;
+	pthread_t thread, ticker;
 	int stop;
 	uint32_t last[HW_RING_SLOTS];
 	unsigned long answered;
@@ -59,6 +69,10 @@ struct guest {
 	unsigned int chunk;	/* READ/DETAIL bytes or TRANSLATE runs */
 	bool refuse;
 	unsigned int busy_sent;
+	unsigned int mixed;	/* MIX_*: requests changed */
+	unsigned long torn;	/* TORN answers */
+	int dead;		/* reset: no heartbeat, no answers */
+	uint64_t heartbeat;
 };
 
 static struct guest g;
@@ -191,6 +205,22 @@ static void compute(const struct hw_request *rq, struct hw_response *h,
 	h->id = rq->id;
 	h->owner = rq->owner;
 	h->type = rq->type;
+	h->pid = rq->pid;
+	h->arg = rq->arg;
+	h->addr = rq->addr;
+	h->len = rq->len;
+	h->cursor_asked = rq->cursor;
+	h->nonce = index_page()->nonce;
+	if (g.mode != MIX_UNCHECKED && rq->check &&
+	    rq->check != hw_request_check(rq)) {
+		h->status = HW_ST_TORN;
+		__atomic_fetch_add(&g.torn, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (rq->nonce && rq->nonce != index_page()->nonce) {
+		h->status = HW_ST_WRONG_BEACON;
+		return;
+	}
 	if (rq->cursor && (rq->cursor & ~0xffffffffULL) != CURSOR_TAG) {
 		h->status = HW_ST_EXPIRED;
 		return;
@@ -305,6 +335,40 @@ static void spoil(struct hw_response *h, unsigned char *data)
 		break;
 	case DETAIL_LEN: data[offsetof(struct hw_proc_detail, cwd_len)]++;
 		break;
+	case ECHO_PID: h->pid++; break;
+	case ECHO_ARG: h->arg++; break;
+	case ECHO_ADDR: h->addr += 4096; break;
+	case ECHO_LEN: h->len--; break;
+	case ECHO_CURSOR: h->cursor_asked ^= 1; break;
+	case ECHO_NONCE: h->nonce++; break;
+	case RUN_MISALIGNED:	/* contiguous, but cut inside a page */
+		memcpy(&r, data, sizeof(r));
+		r.len -= 0x100;
+		memcpy(data, &r, sizeof(r));
+		memcpy(&r, data + sizeof(r), sizeof(r));
+		r.va -= 0x100;
+		r.len += 0x100;
+		memcpy(data + sizeof(r), &r, sizeof(r));
+		break;
+	case RUN_GPA_OFFSET:
+		memcpy(&r, data, sizeof(r));
+		r.gpa += 0x10;
+		memcpy(data, &r, sizeof(r));
+		break;
+	case RUN_OVERLAP:
+		memcpy(&r, data + sizeof(r), sizeof(r));
+		r.va -= 0x1000;
+		memcpy(data + sizeof(r), &r, sizeof(r));
+		break;
+	case RUN_DECREASING: {
+		struct hw_page_run r0;
+
+		memcpy(&r0, data, sizeof(r0));
+		memcpy(&r, data + sizeof(r), sizeof(r));
+		memcpy(data, &r, sizeof(r));
+		memcpy(data + sizeof(r), &r0, sizeof(r0));
+		break;
+	}
 	}
 }
 
@@ -317,7 +381,8 @@ static void publish(unsigned int slot, const struct hw_response *h,
 		       HW_RESPONSE_DATA_MAX;
 
 	memcpy(resp + sizeof(*h), data, len);
-	memcpy(resp + 4, (const unsigned char *)h + 4, sizeof(*h) - 4);
+	memcpy(resp + 4, (const unsigned char *)h + 4,
+	       offsetof(struct hw_response, heartbeat) - 4);
 	__atomic_store_n((uint32_t *)resp, seq, __ATOMIC_RELEASE);
 }
 
@@ -365,15 +430,34 @@ static void answer(unsigned int slot, const struct hw_request *rq)
 	__atomic_fetch_add(&g.answered, 1, __ATOMIC_RELAXED);
 }
 
+/* A writer that lost its claim changes a field of the request. */
+static void mix(struct hw_request *live)
+{
+	if (g.mode != MIX_ONCE && g.mode != MIX_UNCHECKED &&
+	    g.mode != MIX_ALWAYS)
+		return;
+	if (g.mixed++ && g.mode != MIX_ALWAYS)
+		return;
+	__atomic_store_n(&live->addr, live->addr + 0x1000, __ATOMIC_RELAXED);
+}
+
 /* Poll every slot; answer each new seq once, if it stays put during the
  * copy (as the protocol says the guest does). */
 static void *responder(void *arg)
 {
+	unsigned int i;
+
 	(void)arg;
+	for (i = 0; i < HW_RING_SLOTS; i++)
+		((struct hw_response *)response_slot(i))->nonce =
+			index_page()->nonce;
 	while (!__atomic_load_n(&g.stop, __ATOMIC_ACQUIRE)) {
 		bool any = false;
-		unsigned int i;
 
+		if (__atomic_load_n(&g.dead, __ATOMIC_ACQUIRE)) {
+			sleep_ms(1);
+			continue;
+		}
 		for (i = 0; i < HW_RING_SLOTS; i++) {
 			struct hw_request *live = request_slot(i), rq;
 			uint32_t seq = __atomic_load_n(&live->seq,
@@ -381,6 +465,7 @@ static void *responder(void *arg)
 
 			if (seq == g.last[i])
 				continue;
+			mix(live);
 			memcpy(&rq, live, sizeof(rq));
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
 			if (__atomic_load_n(&live->seq, __ATOMIC_ACQUIRE) != seq ||
@@ -392,6 +477,29 @@ static void *responder(void *arg)
 		}
 		if (!any)
 			sched_yield();
+	}
+	return NULL;
+}
+
+/*
+ * The heartbeat, as the module's request thread bumps it when it looks at
+ * the ring (every few ms at most; an answer here may take long on purpose,
+ * which the module's never do).
+ */
+static void *ticker(void *arg)
+{
+	unsigned int i;
+
+	(void)arg;
+	while (!__atomic_load_n(&g.stop, __ATOMIC_ACQUIRE)) {
+		if (!__atomic_load_n(&g.dead, __ATOMIC_ACQUIRE)) {
+			g.heartbeat++;
+			for (i = 0; i < HW_RING_SLOTS; i++)
+				__atomic_store_n(&((struct hw_response *)
+						   response_slot(i))->heartbeat,
+						 g.heartbeat, __ATOMIC_RELAXED);
+		}
+		sleep_ms(1);
 	}
 	return NULL;
 }
@@ -408,12 +516,14 @@ static void guest_start(const struct fixture *f)
 		exit(1);
 	}
 	pthread_create(&g.thread, NULL, responder, NULL);
+	pthread_create(&g.ticker, NULL, ticker, NULL);
 }
 
 static void guest_stop(void)
 {
 	__atomic_store_n(&g.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(g.thread, NULL);
+	pthread_join(g.ticker, NULL);
 	munmap(g.base, g.size);
 	close_image(&g.im);
 }
@@ -435,7 +545,7 @@ struct host {
 static bool host_open(struct host *h, unsigned int timeout_ms,
 		      unsigned int lease_ms, struct haywire_error *err)
 {
-	struct haywire_client_opts opts = { timeout_ms, lease_ms };
+	struct haywire_client_opts opts = { timeout_ms, lease_ms, 0 };
 
 	memset(h, 0, sizeof(*h));
 	h->mem = open_fd(g.im.fd);
@@ -457,16 +567,48 @@ static bool all_slots_free(void)
 	unsigned int i;
 
 	for (i = 0; i < HW_RING_SLOTS; i++)
-		if (__atomic_load_n(&request_slot(i)->owner, __ATOMIC_ACQUIRE))
+		if (HW_CLAIM_TOKEN(__atomic_load_n(&request_slot(i)->owner,
+						   __ATOMIC_ACQUIRE)))
 			return false;
 	return true;
 }
 
+/* Every slot free, or claimed by a holder that promised its lock and no
+ * longer holds it (a claimant takes it at once). */
+static bool all_slots_takeable(void)
+{
+	char path[64];
+	unsigned int i;
+	bool ok = true;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", g.im.fd);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	for (i = 0; i < HW_RING_SLOTS && fd >= 0; i++) {
+		uint64_t w = __atomic_load_n(&request_slot(i)->owner,
+					     __ATOMIC_ACQUIRE);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+				    .l_len = 1 };
+
+		if (!HW_CLAIM_TOKEN(w))
+			continue;
+		fl.l_start = (off_t)((uint8_t *)request_slot(i) - g.base);
+		if (!(w & HW_CLAIM_LOCKED) ||
+		    fcntl(fd, F_OFD_GETLK, &fl) < 0 || fl.l_type != F_UNLCK)
+			ok = false;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ok && fd >= 0;
+}
+
 /* ---- checks of answers ---------------------------------------------------- */
+
+#define RUNS_MAX 12000
 
 struct runs {
 	unsigned int n;
-	struct haywire_xlate_run r[4096];
+	struct haywire_xlate_run r[RUNS_MAX];
 };
 
 static int keep_run(void *arg, const struct haywire_xlate_run *run)
@@ -512,8 +654,8 @@ static unsigned int expected_runs(uint64_t va, uint64_t len,
 /* The runs the client gave are the fake guest's, merged. */
 static int runs_problems(const struct runs *rs, uint64_t va, uint64_t len)
 {
-	static __thread struct hw_page_run want[4096];
-	unsigned int n = expected_runs(va, len, want, 4096), i, bad = 0;
+	static __thread struct hw_page_run want[RUNS_MAX];
+	unsigned int n = expected_runs(va, len, want, RUNS_MAX), i, bad = 0;
 
 	for (i = 0; i < n && i < rs->n; i++)
 		if (rs->r[i].va != want[i].va || rs->r[i].len != want[i].len ||
@@ -553,7 +695,7 @@ static void test_every_request(void)
 	guest_start(&f);
 	g.chunk = 7;	/* everything long comes in pieces */
 	CHECK(host_open(&h, 2000, 0, &err));
-	CHECK_U64(haywire_client_token(h.c) >> 32, getpid());
+	CHECK(haywire_client_token(h.c) >> 32 != 0);
 
 	CHECK_RC(haywire_ping(h.c, &ping, &err), 0, &err);
 	CHECK_U64(ping.generation, 1);
@@ -761,6 +903,34 @@ static pid_t dead_pid(void)
 	return pid;
 }
 
+/* The OFD lock a 1.2 client holds on a slot's byte of the RAM file, taken
+ * through a descriptor of our own (another open file description). */
+static int lock_slot_as_other(unsigned int slot)
+{
+	char path[64];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_len = 1 };
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", g.im.fd);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	fl.l_start = (off_t)((uint8_t *)request_slot(slot) - g.base);
+	if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		printf("# cannot lock slot %u: %s\n", slot, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The free word a release leaves after claim word w: the next claim's
+ * generation, no token. */
+static uint64_t freed_after(uint64_t w)
+{
+	return ((w & HW_CLAIM_GEN_MASK) + 1) & HW_CLAIM_GEN_MASK;
+}
+
 static void test_full_expired_dead(void)
 {
 	struct haywire_error err;
@@ -769,7 +939,9 @@ static void test_full_expired_dead(void)
 	struct host h;
 	uint64_t later = mono_ns() + 3600 * 1000000000ULL, t0;
 	uint64_t dead = (uint64_t)dead_pid() << 32 | 7;
+	uint64_t locked = live_token(9) | HW_CLAIM_LOCKED | 41;
 	unsigned int i;
+	int lock_fd;
 
 	fixture_rings(&f);
 	guest_start(&f);
@@ -781,24 +953,39 @@ static void test_full_expired_dead(void)
 	CHECK_MSG(&err, "ring is full");
 	CHECK(mono_ns() - t0 >= 300 * 1000000ULL);	/* it waited */
 
-	/* One lease has passed: that slot is taken over, used, freed. */
-	hold(5, live_token(5), mono_ns() - 1);
+	/* One lease has passed: that slot is taken over, used, freed, with
+	 * the next claim generation kept in the free word. */
+	hold(5, live_token(5) | 77, mono_ns() - 1);
 	CHECK_RC(haywire_ping(h.c, &ping, &err), 0, &err);
-	CHECK_U64(request_slot(5)->owner, 0);
+	CHECK_U64(request_slot(5)->owner, freed_after(live_token(5) | 77));
 
-	/* An owner that is gone, with a lease far in the future. */
+	/*
+	 * A holder whose process is gone but whose lease runs: a pid says
+	 * nothing across PID namespaces, so the claim is honoured.
+	 */
 	hold(5, live_token(5), later);
 	hold(9, dead, later);
+	CHECK_RC(haywire_ping(h.c, &ping, &err), HAYWIRE_E_FULL, &err);
+	CHECK_U64(request_slot(9)->owner, dead);
+
+	/* A holder that promised its lock and still holds it: alive. */
+	lock_fd = lock_slot_as_other(9);
+	CHECK(lock_fd >= 0);
+	hold(9, locked, later);
+	CHECK_RC(haywire_ping(h.c, &ping, &err), HAYWIRE_E_FULL, &err);
+	CHECK_U64(request_slot(9)->owner, locked);
+	/* Its lock gone (closed, or its process died): taken at once. */
+	close(lock_fd);
 	CHECK_RC(haywire_ping(h.c, &ping, &err), 0, &err);
-	CHECK_U64(request_slot(9)->owner, 0);
+	CHECK_U64(request_slot(9)->owner, freed_after(locked));
 	for (i = 0; i < HW_RING_SLOTS; i++)
 		if (i != 9)
-			CHECK_U64(request_slot(i)->owner, live_token(i));
+			CHECK(HW_CLAIM_TOKEN(request_slot(i)->owner));
 
-	/* A token with no pid in it is no client's. */
+	/* A word without a token is free, whatever its generation. */
 	hold(9, 0x1234, later);
 	CHECK_RC(haywire_ping(h.c, &ping, &err), 0, &err);
-	CHECK_U64(request_slot(9)->owner, 0);
+	CHECK_U64(request_slot(9)->owner, freed_after(0x1234));
 	for (i = 0; i < HW_RING_SLOTS; i++)
 		hold(i, 0, 0);
 	host_close(&h);
@@ -818,7 +1005,8 @@ static void *watch_lease(void *arg)
 	struct hw_request *r = request_slot(0);
 
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
-		if (__atomic_load_n(&r->owner, __ATOMIC_ACQUIRE) == w->token) {
+		if ((__atomic_load_n(&r->owner, __ATOMIC_ACQUIRE) &
+		     ~0xffffffffULL) == w->token) {
 			w->samples++;
 			if (__atomic_load_n(&r->lease_ns, __ATOMIC_RELAXED) <
 			    mono_ns())
@@ -997,7 +1185,12 @@ static void test_timeout_lost_gone(void)
 	CHECK_RC(haywire_ping(h.c, &ping, &err), HAYWIRE_E_TIMEOUT, &err);
 	CHECK_MSG(&err, "did not answer the ping request within 200 ms");
 	CHECK(mono_ns() - t0 >= 200 * 1000000ULL);
-	CHECK(all_slots_free());	/* released after the timeout */
+	/* Released after the timeout, or (no heartbeat seen just then, on a
+	 * loaded machine) left with its lock dropped: taken at once. */
+	CHECK(all_slots_takeable());
+	g.mode = NORMAL;
+	for (i = 0; i < HW_RING_SLOTS; i++)
+		hold(i, 0, 0);
 
 	/* Another client takes the slot over while we wait. */
 	for (i = 1; i < HW_RING_SLOTS; i++)
@@ -1030,6 +1223,440 @@ static void test_timeout_lost_gone(void)
 	guest_stop();
 }
 
+
+/* ---- 1.2: mixed questions, namespaces, reboots, deadlines, windows ------- */
+
+/*
+ * A writer that lost its claim changes the question after the client
+ * wrote it: the guest finds the check wrong and does nothing (TORN), the
+ * client asks again. A guest that ignores the check answers the mixed
+ * question, and its echo shows it.
+ */
+static void test_mixed_requests(void)
+{
+	struct haywire_error err;
+	unsigned char buf[3000];
+	struct fixture f;
+	struct host h;
+
+	fixture_rings(&f);
+	guest_start(&f);
+	CHECK(host_open(&h, 2000, 0, &err));
+	g.mode = MIX_ONCE;
+	CHECK_RC(haywire_guest_read(h.c, PROCESS_A, 0x10000, buf, sizeof(buf),
+				    &err), 0, &err);
+	CHECK_U64(read_problems(buf, 0x10000, sizeof(buf)), 0);
+	CHECK_U64(g.torn, 1);	/* the mixed one: nothing done, asked again */
+	g.mode = MIX_UNCHECKED;
+	g.mixed = 0;
+	CHECK_RC(haywire_guest_read(h.c, PROCESS_A, 0x10000, buf, sizeof(buf),
+				    &err), HAYWIRE_E_CORRUPT, &err);
+	CHECK_MSG(&err, "echoes addr 0x11000, not the 0x10000 asked");
+	/* Mixed every time: asked a bounded number of times, then busy. */
+	g.mode = MIX_ALWAYS;
+	g.torn = 0;
+	CHECK_RC(haywire_guest_read(h.c, PROCESS_A, 0x10000, buf, sizeof(buf),
+				    &err), HAYWIRE_E_BUSY, &err);
+	CHECK_MSG(&err, "mixed with another writer's");
+	CHECK_U64(g.torn, 9);
+	g.mode = NORMAL;
+	CHECK(all_slots_free());
+	host_close(&h);
+	guest_stop();
+}
+
+/* A stale writer: stores into any slot's fields now and then, sometimes
+ * bumping seq, as a client that lost its claim would. */
+struct stale {
+	int stop;
+	unsigned long writes;
+};
+
+static void *stale_writer(void *arg)
+{
+	struct stale *st = arg;
+	unsigned int seed = 7;
+
+	while (!__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) {
+		struct hw_request *r = request_slot(rand_r(&seed) %
+						    HW_RING_SLOTS);
+
+		switch (rand_r(&seed) % 4) {
+		case 0:
+			__atomic_store_n(&r->addr, (uint64_t)rand_r(&seed) << 12,
+					 __ATOMIC_RELAXED);
+			break;
+		case 1:
+			__atomic_store_n(&r->pid, PROCESS_B, __ATOMIC_RELAXED);
+			break;
+		case 2:
+			__atomic_store_n(&r->len, 1 + rand_r(&seed) % 3000,
+					 __ATOMIC_RELAXED);
+			break;
+		default:
+			__atomic_fetch_add(&r->seq, 1, __ATOMIC_RELEASE);
+		}
+		st->writes++;
+		nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+	}
+	return NULL;
+}
+
+#define STALE_THREADS 4
+#define STALE_REQUESTS 300
+
+struct stale_client {
+	unsigned int seed;
+	unsigned long ok, busy, wrong, other;
+	char first[HAYWIRE_MSG_MAX];
+};
+
+static void *stale_client_run(void *arg)
+{
+	struct stale_client *sc = arg;
+	struct haywire_error err;
+	unsigned char buf[3000];
+	struct runs *rs = malloc(sizeof(*rs));
+	struct host h;
+	unsigned int i;
+
+	if (!rs || !host_open(&h, 10000, 0, &err)) {
+		sc->other++;
+		free(rs);
+		return NULL;
+	}
+	for (i = 0; i < STALE_REQUESTS; i++) {
+		uint64_t va = ((uint64_t)rand_r(&sc->seed) << 12) + 0x123;
+		size_t len = 1 + rand_r(&sc->seed) % sizeof(buf);
+		int32_t pid = rand_r(&sc->seed) % 2 ? PROCESS_A : PROCESS_B;
+		int rc;
+		bool right;
+
+		if (i % 2) {
+			rc = haywire_guest_read(h.c, pid, va, buf, len, &err);
+			right = !rc && !read_problems(buf, va, len);
+		} else {
+			rs->n = 0;
+			rc = haywire_guest_translate(h.c, pid, va, len * 8,
+						     keep_run, rs, &err);
+			right = !rc && !runs_problems(rs, va, len * 8);
+		}
+		if (right) {
+			sc->ok++;
+		} else if (!rc) {
+			sc->wrong++;
+		} else if (rc == HAYWIRE_E_BUSY) {
+			sc->busy++;	/* mixed every time, or slot lost */
+		} else {
+			if (!sc->other++)
+				snprintf(sc->first, sizeof(sc->first), "%s",
+					 err.msg);
+		}
+	}
+	host_close(&h);
+	free(rs);
+	return NULL;
+}
+
+/* Clients and a stale writer on one ring: never a wrong answer. */
+static void test_stale_writer_race(void)
+{
+	pthread_t t[STALE_THREADS], w;
+	struct stale_client sc[STALE_THREADS];
+	struct stale st = { 0 };
+	unsigned long ok = 0, busy = 0;
+	struct fixture f;
+	unsigned int i;
+
+	fixture_rings(&f);
+	guest_start(&f);
+	g.chunk = 300;
+	memset(sc, 0, sizeof(sc));
+	pthread_create(&w, NULL, stale_writer, &st);
+	for (i = 0; i < STALE_THREADS; i++) {
+		sc[i].seed = 500 + i;
+		pthread_create(&t[i], NULL, stale_client_run, &sc[i]);
+	}
+	for (i = 0; i < STALE_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_U64(sc[i].wrong, 0);
+		CHECK_U64(sc[i].other, 0);
+		if (sc[i].other)
+			printf("#   thread %u: %s\n", i, sc[i].first);
+		ok += sc[i].ok;
+		busy += sc[i].busy;
+	}
+	__atomic_store_n(&st.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(w, NULL);
+	CHECK(ok >= STALE_THREADS * STALE_REQUESTS / 2);
+	printf("#   %lu right, %lu busy, 0 wrong; %lu stale writes, %lu torn answers\n",
+	       ok, busy, st.writes, g.torn);
+	guest_stop();
+}
+
+/*
+ * A client in a PID namespace of its own (its pid means nothing here)
+ * holds a slot through a long request: its claim is not taken while its
+ * lease runs, and it gets its answer.
+ */
+static void test_pid_namespace(void)
+{
+	struct haywire_error err;
+	struct haywire_ping ping;
+	struct fixture f;
+	struct host h;
+	uint64_t later = mono_ns() + 3600 * 1000000000ULL, t0;
+	unsigned int i;
+	int status = -1;
+	pid_t child;
+
+	fixture_rings(&f);
+	guest_start(&f);
+	for (i = 1; i < HW_RING_SLOTS; i++)
+		hold(i, live_token(i), later);
+	g.mode = DELAY;
+	g.delay_ms = 1500;
+	child = fork();
+	if (child == 0) {
+		pid_t inner;
+
+		int faked = 10;
+
+		/* Root in a test machine may; else the pid is faked below. */
+		if (unshare(CLONE_NEWPID) == 0) {
+			faked = 0;
+			inner = fork();
+			if (inner > 0) {
+				waitpid(inner, &status, 0);
+				_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 9);
+			}
+			if (inner < 0)
+				_exit(8);
+		}
+		/* In its namespace this is pid 1, or some pid: either way
+		 * nothing the other clients can ask kill() about. */
+		if (!host_open(&h, 5000, 200, &err))
+			_exit(2);
+		_exit(haywire_ping(h.c, &ping, &err) ? 3 : faked);
+	}
+	t0 = mono_ns();
+	while (!HW_CLAIM_TOKEN(request_slot(0)->owner) &&
+	       mono_ns() - t0 < 5000 * 1000000ULL)
+		sleep_ms(5);
+	CHECK(HW_CLAIM_TOKEN(request_slot(0)->owner));
+	CHECK(host_open(&h, 600, 200, &err));
+	/* 600 ms: three of its 200 ms leases, renewed meanwhile. */
+	CHECK_RC(haywire_ping(h.c, &ping, &err), HAYWIRE_E_FULL, &err);
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status) && (WEXITSTATUS(status) == 0 ||
+				    WEXITSTATUS(status) == 10));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 10)
+		printf("#   no new PID namespace here (not root?): a client whose pid means nothing to kill() instead\n");
+	else if (WIFEXITED(status) && WEXITSTATUS(status))
+		printf("#   the namespaced client exited %d\n",
+		       WEXITSTATUS(status));
+	else
+		printf("#   the holder ran as pid 1 of a PID namespace of its own\n");
+	g.mode = NORMAL;
+	for (i = 1; i < HW_RING_SLOTS; i++)
+		hold(i, 0, 0);
+	CHECK(all_slots_free());
+	host_close(&h);
+	guest_stop();
+}
+
+struct reboot {
+	unsigned int after_ms;
+	int how;		/* 0 reset: heartbeat stops; 1 new index */
+	unsigned char page[4096];	/* the request page after the reboot */
+	int done;
+};
+
+enum { RESET, NEW_INDEX, FOREIGN_HEARTBEAT };
+
+static void *rebooter(void *arg)
+{
+	struct reboot *rb = arg;
+	struct hw_index *ix = index_page();
+	unsigned int i;
+
+	sleep_ms(rb->after_ms);
+	switch (rb->how) {
+	case RESET:		/* no module runs any more */
+		__atomic_store_n(&g.dead, 1, __ATOMIC_RELEASE);
+		/* A write the host had begun before may still land (its
+		 * heartbeat seen less than 50 ms ago; a loaded machine). */
+		sleep_ms(200);
+		break;
+	case NEW_INDEX:		/* a new kernel's index where the old was */
+		__atomic_store_n(&g.dead, 1, __ATOMIC_RELEASE);
+		ix->nonce ^= 0x5a5a;
+		ix->self_gpa += 2 * MIB;
+		sleep_ms(50);	/* a store past its check may still land */
+		break;
+	default:		/* new owners of the response page write there */
+		__atomic_store_n(&g.dead, 1, __ATOMIC_RELEASE);
+		sleep_ms(200);	/* answers and stores in flight land */
+		for (i = 0; i < HW_RING_SLOTS; i++)
+			((struct hw_response *)response_slot(i))->nonce = 0;
+		for (i = 0; i < 50; i++) {
+			unsigned int k;
+
+			for (k = 0; k < HW_RING_SLOTS; k++)
+				((struct hw_response *)response_slot(k))->heartbeat++;
+			if (i == 0)
+				memcpy(rb->page, request_slot(0), 4096);
+			sleep_ms(10);
+		}
+		__atomic_store_n(&rb->done, 1, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	memcpy(rb->page, request_slot(0), 4096);
+	__atomic_store_n(&rb->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The guest reboots while a long read is in progress: the client writes
+ * nothing into the old request page after that and fails with one clear
+ * error.
+ */
+static void test_reboot_mid_request(void)
+{
+	static const struct {
+		int how;
+		enum haywire_code code;
+		const char *text;
+	} cases[] = {
+		{ RESET, HAYWIRE_E_TIMEOUT, "module stopped" },
+		{ NEW_INDEX, HAYWIRE_E_GONE, "rebooted" },
+		{ FOREIGN_HEARTBEAT, HAYWIRE_E_TIMEOUT, "module stopped" },
+	};
+	static unsigned char buf[40000];
+	struct haywire_error err;
+	struct reboot rb;
+	struct fixture f;
+	struct host h;
+	pthread_t t;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fixture_rings(&f);
+		guest_start(&f);
+		CHECK(host_open(&h, 1500, 200, &err));
+		g.mode = DELAY;
+		g.delay_ms = 20;
+		g.chunk = 1000;		/* 40 parts, 800 ms */
+		memset(&rb, 0, sizeof(rb));
+		rb.after_ms = 150;
+		rb.how = cases[i].how;
+		pthread_create(&t, NULL, rebooter, &rb);
+		CHECK_RC(haywire_guest_read(h.c, PROCESS_A, 0x10000, buf,
+					    sizeof(buf), &err), cases[i].code,
+			 &err);
+		CHECK_MSG(&err, cases[i].text);
+		pthread_join(t, NULL);
+		CHECK(rb.done);
+		/* Not a byte written since. */
+		CHECK(!memcmp(rb.page, request_slot(0), 4096));
+		for (unsigned int k = 0; k < 4096; k++)
+			if (rb.page[k] != ((unsigned char *)request_slot(0))[k]) {
+				printf("#   case %u: request page byte %u changed\n",
+				       i, k);
+				break;
+			}
+		g.mode = NORMAL;
+		host_close(&h);
+		guest_stop();
+	}
+}
+
+/* --timeout bounds the whole answer, not each part. */
+static void test_global_deadline(void)
+{
+	static unsigned char buf[12000];
+	struct haywire_error err;
+	struct fixture f;
+	struct host h;
+	uint64_t t0, took;
+
+	fixture_rings(&f);
+	guest_start(&f);
+	CHECK(host_open(&h, 250, 0, &err));
+	g.mode = DELAY;
+	g.delay_ms = 40;
+	g.chunk = 1000;		/* 12 parts of 40 ms: 480 ms in all */
+	t0 = mono_ns();
+	CHECK_RC(haywire_guest_read(h.c, PROCESS_A, 0x10000, buf, sizeof(buf),
+				    &err), HAYWIRE_E_TIMEOUT, &err);
+	took = (mono_ns() - t0) / 1000000ULL;
+	CHECK(took >= 250);
+	CHECK(took < 2000);	/* generous: the bound is the deadline */
+	g.mode = NORMAL;
+	sleep_ms(100);		/* the delayed answer lands */
+	host_close(&h);
+	guest_stop();
+}
+
+/* Runs go to fn only while no slot is held, across several claims. */
+struct released_check {
+	struct runs *rs;
+	unsigned long while_held;
+};
+
+static int run_after_release(void *arg, const struct haywire_xlate_run *run)
+{
+	struct released_check *rc = arg;
+
+	if (!all_slots_free())
+		rc->while_held++;
+	return keep_run(rc->rs, run);
+}
+
+static void test_windows_after_release(void)
+{
+	static struct runs rs;
+	struct released_check rc = { &rs, 0 };
+	struct haywire_error err;
+	struct fixture f;
+	struct host h;
+	uint64_t len = 4000 * 4096ULL;	/* 3000 runs of 4000 pages */
+
+	fixture_rings(&f);
+	guest_start(&f);
+	CHECK(host_open(&h, 10000, 0, &err));
+	g.chunk = 1000;
+	rs.n = 0;
+	CHECK_RC(haywire_guest_translate(h.c, PROCESS_A, 0x400000, 3 * len,
+					 run_after_release, &rc, &err), 0,
+		 &err);
+	CHECK_U64(rs.n, 9000);		/* two windows and a bit */
+	CHECK_U64(runs_problems(&rs, 0x400000, 3 * len), 0);
+	CHECK_U64(rc.while_held, 0);
+	host_close(&h);
+	guest_stop();
+}
+
+/* A 1.1 module: no ring commands, snapshots still fine. */
+static void test_module_too_old(void)
+{
+	struct haywire_error err;
+	struct haywire_beacon *b;
+	struct fixture f;
+	struct image im;
+
+	fixture_rings(&f);
+	f.sets[f.nsets++] = "version_minor=1";
+	open_image(&im, &f);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(b && !haywire_client_open(b, NULL, &err));
+	CHECK_U64(err.code, HAYWIRE_E_VERSION);
+	CHECK_MSG(&err, "too old");
+	CHECK_MSG(&err, "snapshots can still be read");
+	haywire_beacon_free(b);
+	close_image(&im);
+}
+
 enum call { PING, REFRESH, DETAIL, TRANSLATE, READ };
 
 struct spoiled {
@@ -1041,7 +1668,17 @@ struct spoiled {
 
 static const struct spoiled spoiled[] = {
 	{ BIG_DATA_LEN, READ, HAYWIRE_E_CORRUPT, "in a 32768-byte response slot" },
-	{ TYPE_ECHO, PING, HAYWIRE_E_CORRUPT, "echoes type 2" },
+	{ TYPE_ECHO, PING, HAYWIRE_E_CORRUPT, "echoes type 0x2" },
+	{ ECHO_PID, DETAIL, HAYWIRE_E_CORRUPT, "echoes pid 0x2" },
+	{ ECHO_ARG, PING, HAYWIRE_E_CORRUPT, "echoes arg 0x1" },
+	{ ECHO_ADDR, READ, HAYWIRE_E_CORRUPT, "echoes addr 0x401000" },
+	{ ECHO_LEN, TRANSLATE, HAYWIRE_E_CORRUPT, "echoes len 0x3ffff" },
+	{ ECHO_CURSOR, READ, HAYWIRE_E_CORRUPT, "echoes cursor 0x1" },
+	{ ECHO_NONCE, PING, HAYWIRE_E_CORRUPT, "echoes beacon nonce" },
+	{ RUN_MISALIGNED, TRANSLATE, HAYWIRE_E_CORRUPT, "pages' boundaries" },
+	{ RUN_GPA_OFFSET, TRANSLATE, HAYWIRE_E_CORRUPT, "another offset" },
+	{ RUN_OVERLAP, TRANSLATE, HAYWIRE_E_CORRUPT, "is not the next piece" },
+	{ RUN_DECREASING, TRANSLATE, HAYWIRE_E_CORRUPT, "is not the next piece" },
 	{ RUN_GAP, TRANSLATE, HAYWIRE_E_CORRUPT, "is not the next piece" },
 	{ RUN_PAST_END, TRANSLATE, HAYWIRE_E_CORRUPT, "is not the next piece" },
 	{ RUN_STATE, TRANSLATE, HAYWIRE_E_CORRUPT, "unknown state" },
@@ -1448,6 +2085,13 @@ int main(void)
 	RUN(test_no_use_after_fork);
 	RUN(test_other_answers_ignored);
 	RUN(test_timeout_lost_gone);
+	RUN(test_mixed_requests);
+	RUN(test_stale_writer_race);
+	RUN(test_pid_namespace);
+	RUN(test_reboot_mid_request);
+	RUN(test_global_deadline);
+	RUN(test_windows_after_release);
+	RUN(test_module_too_old);
 	RUN(test_spoiled_answers);
 	RUN(test_ring_layout);
 	RUN(test_not_writable);

@@ -28,14 +28,25 @@ is then the reference for pagemap, the camera and the concurrent clients.
 And one more guest per x86-64 kernel with 5-level paging (TCG's LA57: qemu64 with
 +la57) and a 1 GiB page reserved at boot (+pdpe1gb, hugepagesz=1G): its
 paging_levels is 5, and the read and translate checks run there, with the
-1 GiB page among the regions.
+1 GiB page among the regions. Last on that guest, reboots with ring clients
+active (three host threads running ping, detail and read --via-guest in a
+loop): QEMU killed as a power cut, then `reboot -f` in the guest (its
+reboot notifier stops the module's heartbeat; -no-reboot makes QEMU exit);
+each time QEMU starts again on the same RAM file, a new boot with the old
+index still in memory, and the module is loaded there. Every client call
+is a right answer or one error line, never a signal; the beacon's first
+extent does not change while no guest runs (no client wrote into it); a
+ping works in the new boot and its dmesg is clean.
 """
 
+import hashlib
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -455,6 +466,130 @@ class Rings:
                   if any(b in line for b in self.vt.DMESG_BAD)]
         return diffs
 
+    # -- reboots ----------------------------------------------------------
+
+    def clients(self, stop, results):
+        """Ring clients through the haywire command, until stop is set:
+        ping, detail and read --via-guest in turn; every result kept."""
+        addr, length = self.lay["pages"], 4096
+        cmds = [["ping"], ["detail", self.pid],
+                ["--json", "read", "--via-guest", self.pid, hex(addr), str(length)]]
+        i = 0
+        while not stop.is_set():
+            argv = [self.vt.HAYWIRE, "--mem", self.m.ram, "--no-hint",
+                    "--timeout", "2000", *cmds[i % len(cmds)]]
+            i += 1
+            try:
+                p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            except subprocess.TimeoutExpired:
+                results.append((argv, None, "did not finish in 60 s", ""))
+                continue
+            results.append((argv, p.returncode, p.stderr, p.stdout))
+
+    def result_problems(self, results):
+        """Right answers or one clear error line; never a signal."""
+        diffs = []
+        want = known_bytes(self.lay["pages"], 4096).hex()
+        for argv, rc, err, out in results:
+            cmd = "haywire " + " ".join(argv[1:])
+            if rc is None or rc < 0:
+                diffs.append(f"{cmd}: {err or f'killed by signal {-rc}'}")
+            elif rc != 0:
+                lines = err.splitlines()
+                if len(lines) != 1 or not lines[0].startswith("haywire: "):
+                    diffs.append(f"{cmd} exited {rc}, stderr not one line: {err!r}")
+            elif "read" in argv and json.loads(out)["hex"] != want:
+                diffs.append(f"{cmd}: exit 0 with bytes that are not the known ones")
+        return diffs[:10]
+
+    def beacon_bytes(self, index_offset):
+        """The beacon's first extent in the RAM file (index, request page,
+        responses): nothing may write it while no guest runs."""
+        with open(self.m.ram, "rb") as f:
+            f.seek(index_offset)
+            return hashlib.sha256(f.read(2 << 20)).hexdigest()
+
+    def boot_again(self):
+        """QEMU again on the same RAM file. A TCG guest on a loaded host
+        sometimes fails the kernel's IO-APIC timer check at boot (a panic
+        before anything of ours runs): no_timer_check, and one more try."""
+        g = self.m.guest
+        if "no_timer_check" not in g.cmdline:
+            g.cmdline = (g.cmdline + " no_timer_check").strip()
+        try:
+            g.start()
+        except self.vt.haywire_vm.GuestError as e:
+            self.m.tap.note(f"{self.m.name('')}boot again failed, retrying: "
+                            f"{str(e).splitlines()[0]}")
+            g._kill()
+            g.start()
+
+    def reboot_once(self, how):
+        """Ring clients active while the guest goes down (how: 'reset', QEMU
+        killed as a power cut; 'reboot', reboot -f in the guest, which QEMU
+        turns into an exit under -no-reboot) and boots again on the same
+        RAM file; then the module is loaded in the new boot."""
+        m = self.m
+        index_offset = int(self.host("--json", "info").json()["index_offset"], 16)
+        stop, results = threading.Event(), []
+        threads = [threading.Thread(target=self.clients, args=(stop, results))
+                   for _ in range(3)]
+        for t in threads:
+            t.start()
+        diffs = []
+        try:
+            time.sleep(2)
+            answered = sum(1 for r in results if r[1] == 0)
+            if not answered:
+                diffs.append(f"{how}: no client got an answer before it")
+            if how == "reset":
+                m.guest._kill()
+            else:
+                m.guest.sock.sendall(b"reboot -f\n")
+                m.guest.proc.wait(timeout=60)
+            before = self.beacon_bytes(index_offset)
+            time.sleep(3)	# clients keep trying: no guest, no module
+            if self.beacon_bytes(index_offset) != before:
+                diffs.append(f"{how}: the beacon's extent changed while no guest "
+                             "ran: a host client wrote into it")
+            m.guest._kill()
+            self.boot_again()		# a fresh boot on the same RAM file
+            time.sleep(3)		# clients meet the new kernel, no module
+            rc, out = m.insmod(f"interval_ms={self.vt.INTERVAL_MS}")
+            if rc != 0:
+                diffs.append(f"{how}: insmod in the new boot failed: {out.strip()}")
+            else:
+                m.wait_info(lambda i: i["generation"] >= 1, "the new boot's snapshot")
+            time.sleep(2)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        diffs += self.result_problems(results)
+        codes = {}
+        for r in results:
+            codes[r[1]] = codes.get(r[1], 0) + 1
+        m.tap.note(f"{m.name('')}{how}: {len(results)} client calls, exit codes "
+                   f"{dict(sorted(codes.items(), key=str))}")
+        errors = sorted({re.sub(r"\b(0x[0-9a-f]+|[0-9a-f]{16}|\d+)\b", "N", r[2].strip())[:110]
+                         for r in results if r[1]})
+        for e in errors[:8]:
+            m.tap.note(f"{m.name('')}{how}:   {e}")
+        ping = self.host("--no-hint", "ping")
+        if ping.rc != 0:
+            diffs.append(f"{how}: ping in the new boot exited {ping.rc}: "
+                         f"{ping.err.strip()}")
+        return diffs
+
+    def check_reboots(self):
+        diffs = self.reboot_once("reset")
+        if not diffs:
+            if self.start_known():
+                return ["hw-workload known did not start again"]
+            self.allow_read(True)
+            diffs = self.reboot_once("reboot")
+        return diffs
+
     # -- all -------------------------------------------------------------
 
     def run(self):
@@ -571,6 +706,9 @@ def la57(m):
                 r.check_not_readable)
         m.check("rings: translate host-side == --via-guest == /proc/PID/pagemap",
                 r.check_translate)
+        m.check("rings: guest reset and guest reboot with ring clients active: "
+                "right answers or one error line, no write while no guest runs",
+                r.check_reboots)
     finally:
         try:
             m.check("dmesg clean", m.check_dmesg)

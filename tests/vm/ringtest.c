@@ -401,11 +401,14 @@ static void response(struct ring *r, unsigned int slot, struct hw_response *h)
 		memset(h, 0xff, sizeof(*h));
 }
 
-/* Hold a slot as a live client would (CAS from free). */
+/* Hold a slot as a live client would (CAS from free: no token). */
 static bool hold(struct ring *r, unsigned int slot, uint64_t token)
 {
-	__u64 free_owner = 0;
+	__u64 free_owner = __atomic_load_n(&req(r, slot)->owner,
+					   __ATOMIC_ACQUIRE);
 
+	if (HW_CLAIM_TOKEN(free_owner))
+		return false;
 	req(r, slot)->lease_ns = now_ns() + 3600 * 1000000000ULL;
 	return __atomic_compare_exchange_n(&req(r, slot)->owner, &free_owner,
 					   token, false, __ATOMIC_ACQ_REL,
@@ -441,7 +444,7 @@ static void kill_test(void)
 	struct haywire_detail *d;
 	unsigned int slot = 0, i;
 	int held = 0;
-	uint64_t deadline;
+	uint64_t deadline, t0;
 	struct ring r;
 	pid_t victim;
 	int rc;
@@ -457,7 +460,8 @@ static void kill_test(void)
 			uint64_t owner = __atomic_load_n(&req(&r, i)->owner,
 							 __ATOMIC_ACQUIRE);
 
-			if (owner >> 32 == (uint64_t)victim) {
+			/* The only client: whatever holds a slot. */
+			if (HW_CLAIM_TOKEN(owner)) {
 				kill(victim, SIGKILL);
 				slot = i;
 				victim_token = owner;
@@ -476,9 +480,15 @@ static void kill_test(void)
 	for (i = 0; i < r.lay.slots; i++)
 		if (i != slot)
 			held += hold(&r, i, mine | (0x1000 + i));
+	t0 = now_ns();
 	rc = haywire_ping(r.h.c, &ping, &err);
+	/* 1.2: the dead client's lock went with it, so no lease is waited
+	 * out (its claim word says it held one). */
+	printf("# the dead client's slot (claim word %s its lock) taken in %llu ms\n",
+	       victim_token & HW_CLAIM_LOCKED ? "promising" : "without",
+	       (unsigned long long)((now_ns() - t0) / 1000000ULL));
 	result(held == (int)r.lay.slots - 1 && rc == 0 &&
-	       req(&r, slot)->owner == 0,
+	       !HW_CLAIM_TOKEN(req(&r, slot)->owner),
 	       "with the %d other slots held, a request reclaims slot %u of the dead client (%s)",
 	       held, slot, rc ? err.msg : "answered, slot freed after");
 
@@ -638,6 +648,39 @@ static void garbage_test(void)
 
 		g.rq.id = rnd64();
 		garbage_one(&r, (unsigned int)slot, &g);
+	}
+
+	/* 1.2: a check that does not match (a question two writers mixed)
+	 * does nothing; another beacon's nonce is refused; a right check
+	 * and nonce are answered, the question echoed. */
+	{
+		struct hw_request *live = req(&r, (unsigned int)slot);
+		struct garbage g = { "a ping whose check does not match",
+			{ .type = HW_REQ_PING, .id = rnd64() }, ST(TORN) };
+
+		g.rq.owner = live->owner;
+		g.rq.check = hw_request_check(&g.rq) ^ 1;
+		garbage_one(&r, (unsigned int)slot, &g);
+		g.name = "a ping for another beacon";
+		g.rq.id = rnd64();
+		g.rq.nonce = r.lay.nonce ^ 1;
+		g.rq.check = hw_request_check(&g.rq);
+		g.want = ST(WRONG_BEACON);
+		garbage_one(&r, (unsigned int)slot, &g);
+		g.name = "a translate with its check and nonce";
+		g.rq = (struct hw_request){ .owner = live->owner,
+			.type = HW_REQ_TRANSLATE, .id = rnd64(),
+			.pid = args.pid, .addr = args.addr, .len = 4096,
+			.nonce = r.lay.nonce };
+		g.rq.check = hw_request_check(&g.rq);
+		g.want = ST(OK);
+		answered = exchange(&r, (unsigned int)slot, &g.rq, &h);
+		result(answered && h.status == 0 && h.pid == args.pid &&
+		       h.addr == args.addr && h.len == 4096 &&
+		       h.cursor_asked == 0 && h.nonce == r.lay.nonce &&
+		       h.owner == live->owner,
+		       "garbage: %s: answered (status %u), the question echoed",
+		       g.name, h.status);
 	}
 
 	/* Random bytes in every field the guest reads (type never valid). */

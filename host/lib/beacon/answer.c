@@ -85,7 +85,40 @@ void hwi_answer_init(struct hwi_answer *a, uint32_t type, int32_t pid,
 	a->arg = arg;
 	a->addr = addr;
 	a->len = len;
+	a->page = 4096;
 	a->next_va = addr;
+	a->window_va = addr;
+}
+
+void hwi_answer_question(const struct hwi_answer *a, uint64_t cursor,
+			 struct hw_request *q)
+{
+	q->type = a->type;
+	q->pid = a->pid;
+	q->arg = a->arg;
+	q->addr = a->addr;
+	q->len = a->len;
+	if (a->type == HW_REQ_TRANSLATE) {
+		q->addr = a->window_va;
+		q->len = a->addr + a->len - a->window_va;
+	}
+	q->cursor = cursor;
+}
+
+void hwi_answer_new_window(struct hwi_answer *a)
+{
+	a->window_base = a->done;
+	a->window_va = a->next_va;
+	a->total = 0;
+}
+
+void hwi_answer_deliver(struct hwi_answer *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nruns && a->fn && !a->fn_rc; i++)
+		a->fn_rc = a->fn(a->fn_arg, &a->runs[i]);
+	a->nruns = 0;
 }
 
 void hwi_answer_release(struct hwi_answer *a)
@@ -93,6 +126,9 @@ void hwi_answer_release(struct hwi_answer *a)
 	free(a->buf);
 	a->buf = NULL;
 	a->buf_len = a->buf_cap = 0;
+	free(a->runs);
+	a->runs = NULL;
+	a->nruns = a->runs_cap = 0;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -156,25 +192,69 @@ static int status_error(const struct hwi_answer *a,
 		return hwi_fail(err, HAYWIRE_E_BUSY,
 				"the guest ran out of memory for the %s request; try again or ask for less",
 				hwi_request_name(a->type));
+	case HW_ST_TORN:
+		return hwi_fail(err, HAYWIRE_E_BUSY,
+				"the guest found the %s request mixed with another writer's (its check did not match) every time it was sent; try again",
+				hwi_request_name(a->type));
+	case HW_ST_WRONG_BEACON:
+		return hwi_fail(err, HAYWIRE_E_GONE,
+				"the %s request reached a haywire module other than the one found (it was reloaded, or the guest rebooted)",
+				hwi_request_name(a->type));
 	}
 	return bad_answer(a, err, "unknown status %u", h->status);
 }
 
 /*
- * Runs go to fn merged as the host's walk merges them, whichever way the
- * guest cut its answer into parts: each is held until the next one shows
- * whether it continues.
+ * Runs are merged as the host's walk merges them, whichever way the guest
+ * cut its answer into parts: each is held until the next one shows whether
+ * it continues, then kept for fn (called once the slot is released).
  */
-static void give_run(struct hwi_answer *a, const struct haywire_xlate_run *run)
+static int give_run(struct hwi_answer *a, const struct haywire_xlate_run *run,
+		    struct haywire_error *err)
 {
 	if (run && hwi_run_extends(&a->held, run)) {
 		a->held.len += run->len;
-		return;
+		return 0;
 	}
-	if (a->held.len && a->fn && !a->fn_rc)
-		a->fn_rc = a->fn(a->fn_arg, &a->held);
+	if (a->held.len) {
+		if (a->nruns == a->runs_cap) {
+			size_t cap = a->runs_cap ? a->runs_cap * 2 : 256;
+			struct haywire_xlate_run *p;
+
+			p = realloc(a->runs, cap * sizeof(*p));
+			if (!p)
+				return hwi_fail(err, HAYWIRE_E_NOMEM,
+						"out of memory");
+			a->runs = p;
+			a->runs_cap = cap;
+		}
+		a->runs[a->nruns++] = a->held;
+	}
 	if (run)
 		a->held = *run;
+	return 0;
+}
+
+/*
+ * Where a run may start and end: on a boundary of its pages, except at the
+ * ends of the range asked for (which may fall inside a page); a present
+ * run's guest-physical address has the page offset of its virtual one.
+ */
+static const char *misaligned(const struct hwi_answer *a,
+			      const struct haywire_xlate_run *run)
+{
+	uint64_t size = run->page_shift ? 1ULL << run->page_shift : a->page;
+	uint64_t end = a->addr + a->len;
+
+	if (size < a->page)
+		size = a->page;
+	if ((run->va != a->addr && run->va % size) ||
+	    (run->va + run->len != end && (run->va + run->len) % size))
+		return "does not start and end on its pages' boundaries";
+	if (run->state == HAYWIRE_PAGE_PRESENT &&
+	    (run->gpa ^ run->va) & (size - 1))
+		return "maps to a guest-physical address with another offset in its page";
+	return NULL;
 }
 
 static int take_runs(struct hwi_answer *a, const struct hw_response *h,
@@ -182,6 +262,7 @@ static int take_runs(struct hwi_answer *a, const struct hw_response *h,
 {
 	uint64_t end = a->addr + a->len;
 	uint32_t i, n;
+	int rc;
 
 	if (h->data_len % sizeof(struct hw_page_run))
 		return bad_answer(a, err, "%u bytes of data are not whole page runs",
@@ -196,6 +277,8 @@ static int take_runs(struct hwi_answer *a, const struct hw_response *h,
 
 		memcpy(&raw, data + (size_t)i * sizeof(raw), sizeof(raw));
 		why = hwi_decode_run(&raw, &run);
+		if (!why && run.va == a->next_va && run.len <= end - run.va)
+			why = misaligned(a, &run);
 		if (why)
 			return bad_answer(a, err, "run %llu (0x%llx+0x%llx) %s",
 					  (unsigned long long)a->done,
@@ -211,7 +294,9 @@ static int take_runs(struct hwi_answer *a, const struct hw_response *h,
 					  (unsigned long long)a->next_va);
 		a->next_va += run.len;
 		a->done++;
-		give_run(a, &run);
+		rc = give_run(a, &run, err);
+		if (rc)
+			return rc;
 	}
 	if (h->cursor)
 		return 0;
@@ -219,8 +304,7 @@ static int take_runs(struct hwi_answer *a, const struct hw_response *h,
 		return bad_answer(a, err, "the runs end at 0x%llx, not at 0x%llx",
 				  (unsigned long long)a->next_va,
 				  (unsigned long long)end);
-	give_run(a, NULL);	/* the last one */
-	return 0;
+	return give_run(a, NULL, err);	/* the last one */
 }
 
 /* PROC_DETAIL: gather the bytes, decoded once complete. */
@@ -268,15 +352,48 @@ static int take_bytes(struct hwi_answer *a, const struct hw_response *h,
 	return 0;
 }
 
-int hwi_answer_chunk(struct hwi_answer *a, const struct hw_response *h,
-		     const void *data, uint64_t *cursor,
-		     struct haywire_error *err)
+static int echo_differs(const struct hwi_answer *a, struct haywire_error *err,
+			const char *field, uint64_t echoed, uint64_t asked)
 {
+	return bad_answer(a, err, "it echoes %s 0x%llx, not the 0x%llx asked (a question mixed with another client's, or a guest that does not answer what it was asked)",
+			  field, (unsigned long long)echoed,
+			  (unsigned long long)asked);
+}
+
+int hwi_answer_echo(const struct hwi_answer *a, const struct hw_request *q,
+		    const struct hw_response *h, struct haywire_error *err)
+{
+	if (h->type != q->type)
+		return echo_differs(a, err, "type", h->type, q->type);
+	if (h->pid != q->pid)
+		return echo_differs(a, err, "pid", (uint32_t)h->pid,
+				    (uint32_t)q->pid);
+	if (h->arg != q->arg)
+		return echo_differs(a, err, "arg", h->arg, q->arg);
+	if (h->addr != q->addr)
+		return echo_differs(a, err, "addr", h->addr, q->addr);
+	if (h->len != q->len)
+		return echo_differs(a, err, "len", h->len, q->len);
+	if (h->cursor_asked != q->cursor)
+		return echo_differs(a, err, "cursor", h->cursor_asked,
+				    q->cursor);
+	if (h->nonce != q->nonce)
+		return echo_differs(a, err, "beacon nonce", h->nonce,
+				    q->nonce);
+	return 0;
+}
+
+int hwi_answer_chunk(struct hwi_answer *a, const struct hw_request *q,
+		     const struct hw_response *h, const void *data,
+		     uint64_t *cursor, struct haywire_error *err)
+{
+	uint64_t done;
 	int rc;
 
 	*cursor = 0;
-	if (h->type != a->type)
-		return bad_answer(a, err, "it echoes type %u", h->type);
+	rc = hwi_answer_echo(a, q, h, err);
+	if (rc)
+		return rc;
 	if (h->status != HW_ST_OK)
 		return status_error(a, h, err);
 	if (h->total) {
@@ -307,14 +424,15 @@ int hwi_answer_chunk(struct hwi_answer *a, const struct hw_response *h,
 	}
 	if (rc)
 		return rc;
-	if (a->total && a->done > a->total)
+	done = a->done - a->window_base;
+	if (a->total && done > a->total)
 		return bad_answer(a, err, "%llu %s so far, but its total is %llu",
-				  (unsigned long long)a->done,
+				  (unsigned long long)done,
 				  a->type == HW_REQ_TRANSLATE ? "runs" : "bytes",
 				  (unsigned long long)a->total);
-	if (!h->cursor && a->total && a->done != a->total)
+	if (!h->cursor && a->total && done != a->total)
 		return bad_answer(a, err, "it ends after %llu of its total %llu %s",
-				  (unsigned long long)a->done,
+				  (unsigned long long)done,
 				  (unsigned long long)a->total,
 				  a->type == HW_REQ_TRANSLATE ? "runs" : "bytes");
 	*cursor = h->cursor;

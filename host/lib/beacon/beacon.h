@@ -45,12 +45,18 @@ const char *hwi_request_name(uint32_t type);
 const char *hwi_decode_run(const struct hw_page_run *raw,
 			   struct haywire_xlate_run *out);
 
-/* One request's answer, assembled from its chunks. */
+/*
+ * One request's answer, assembled from its chunks. A TRANSLATE answer may
+ * take several claims of a slot ("windows"): its runs are kept, and given
+ * to fn only once the slot is released (hwi_answer_deliver), so that no
+ * caller's code runs while a slot is held.
+ */
 struct hwi_answer {
 	uint32_t type;			/* the request */
 	int32_t pid;
 	uint32_t arg;
 	uint64_t addr, len;
+	uint64_t page;			/* guest base page size */
 	unsigned char *dst;		/* READ: len bytes */
 	haywire_run_fn fn;		/* TRANSLATE: each run */
 	void *fn_arg;
@@ -58,10 +64,15 @@ struct hwi_answer {
 	unsigned char *buf;		/* PROC_DETAIL: the bytes so far */
 	size_t buf_len, buf_cap;
 	uint64_t done;			/* bytes or runs taken */
-	uint64_t total;			/* announced by the guest; 0: not */
+	uint64_t window_base;		/* done when this window began */
+	uint64_t total;			/* announced by the guest for this
+					 * window; 0: not */
 	uint64_t next_va;		/* TRANSLATE: where the next run starts */
-	struct haywire_xlate_run held;	/* TRANSLATE: merged, not yet given
-					 * to fn; len 0: none */
+	uint64_t window_va;		/* TRANSLATE: where this window began */
+	struct haywire_xlate_run held;	/* TRANSLATE: merged, not yet final;
+					 * len 0: none */
+	struct haywire_xlate_run *runs;	/* TRANSLATE: final, not yet given */
+	size_t nruns, runs_cap;
 	uint64_t value[4];		/* the last chunk's */
 	unsigned int chunks;
 };
@@ -69,14 +80,32 @@ struct hwi_answer {
 void hwi_answer_init(struct hwi_answer *a, uint32_t type, int32_t pid,
 		     uint32_t arg, uint64_t addr, uint64_t len);
 /*
- * Take one chunk: h is a private copy of a response already matched to
- * the request (seq, id, owner), data its h->data_len bytes. *cursor is
- * nonzero when the answer continues. A status other than OK becomes the
- * error it stands for.
+ * The question of the next chunk as it goes on the wire: the fields of q
+ * from type to cursor (owner, id, nonce, seq and check are the ring's).
+ * A TRANSLATE continued in a new window asks for the rest of its range.
  */
-int hwi_answer_chunk(struct hwi_answer *a, const struct hw_response *h,
-		     const void *data, uint64_t *cursor,
-		     struct haywire_error *err);
+void hwi_answer_question(const struct hwi_answer *a, uint64_t cursor,
+			 struct hw_request *q);
+/* A new window starts: the rest of the range, asked afresh. */
+void hwi_answer_new_window(struct hwi_answer *a);
+/*
+ * Whether h echoes the question q exactly (type, pid, arg, addr, len,
+ * cursor and nonce; id and owner are matched by the ring first): 0, or
+ * HAYWIRE_E_CORRUPT naming the first field that differs.
+ */
+int hwi_answer_echo(const struct hwi_answer *a, const struct hw_request *q,
+		    const struct hw_response *h, struct haywire_error *err);
+/*
+ * Take one chunk: h is a private copy of a response already matched to
+ * the question q (seq, id, owner), data its h->data_len bytes. The echo
+ * is checked first. *cursor is nonzero when the answer continues. A
+ * status other than OK becomes the error it stands for.
+ */
+int hwi_answer_chunk(struct hwi_answer *a, const struct hw_request *q,
+		     const struct hw_response *h, const void *data,
+		     uint64_t *cursor, struct haywire_error *err);
+/* TRANSLATE: give the final runs taken so far to fn (slot released). */
+void hwi_answer_deliver(struct hwi_answer *a);
 void hwi_answer_release(struct hwi_answer *a);
 int hwi_decode_detail(const void *buf, size_t len, int32_t pid,
 		      struct haywire_detail **out, struct haywire_error *err);

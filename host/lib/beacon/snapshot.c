@@ -767,6 +767,9 @@ static int decode_ring(struct window *w)
 	end = (rq->offset + rq->count * rq->entry_size + 4095) & ~4095ULL;
 	r->slots = (unsigned int)rq->count;
 	r->nonce = w->ix.nonce;
+	r->self_gpa = w->ix.self_gpa;
+	r->version_minor = w->ix.version_minor;
+	r->page_size = w->ix.page_size;
 	r->request_stride = rq->entry_size;
 	r->response_stride = rs->entry_size;
 	r->pages_len = end - rq->offset;
