@@ -36,7 +36,9 @@
  * entry_size as the stride and ignore the tail they do not know).
  */
 #define HW_VERSION_MAJOR	1
-#define HW_VERSION_MINOR	1	/* 1.1: request rings, cameras */
+#define HW_VERSION_MINOR	2	/* 1.1: request rings, cameras;
+					 * 1.2: READ statuses 9, 10, detail
+					 * flag HW_DF_CMDLINE_UNAVAILABLE */
 
 #define HW_INDEX_SIZE		4096	/* the index occupies logical [0, 4096) */
 #define HW_EXTENT_ALIGN		(2ULL << 20)	/* extent GPA and size granule */
@@ -272,6 +274,12 @@ enum hw_status {
 	HW_ST_BUSY = 6,		/* mmap_lock contended or snapshot failed */
 	HW_ST_EXPIRED = 7,	/* unknown or expired cursor */
 	HW_ST_NO_MEMORY = 8,
+	/* 1.2: READ at value[0] stopped before a file's page that is not
+	 * mapped yet: reading it could wait for I/O (NFS, FUSE) forever. */
+	HW_ST_NOT_RESIDENT = 9,
+	/* 1.2: READ at value[0] stopped before device memory (VM_IO,
+	 * VM_PFNMAP) or a userfaultfd-registered range: never read. */
+	HW_ST_UNSAFE = 10,
 };
 
 struct hw_request {
@@ -310,6 +318,10 @@ struct hw_response {
  */
 #define HW_DF_CMDLINE_TRUNCATED	(1U << 0)
 #define HW_DF_CWD_UNAVAILABLE	(1U << 1)
+/* 1.2: the argument area is not anonymous memory readable without waiting
+ * (a file mapped over it, a userfaultfd range, a contended mmap_lock):
+ * cmdline_len is 0. */
+#define HW_DF_CMDLINE_UNAVAILABLE	(1U << 2)
 
 struct hw_proc_detail {
 	__s32 pid;			/*   0 */

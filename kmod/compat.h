@@ -134,6 +134,27 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 }
 #endif
 
+/* ---- user memory ---------------------------------------------------- */
+
+/*
+ * One page of a foreign mm, with a reference, under its mmap_lock held by
+ * the caller (locked == NULL: gup never drops it). access_remote_vm(), which
+ * /proc uses, is not exported; get_user_pages_remote() is, and honours the
+ * same FOLL_ANON (file mappings refused) and FOLL_NOFAULT (5.16: no fault,
+ * only pages already mapped). 6.5 dropped its vmas argument.
+ */
+static inline long hw_get_user_page_remote(struct mm_struct *mm,
+					   unsigned long addr,
+					   unsigned int gup_flags,
+					   struct page **page)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	return get_user_pages_remote(mm, addr, 1, gup_flags, page, NULL);
+#else
+	return get_user_pages_remote(mm, addr, 1, gup_flags, page, NULL, NULL);
+#endif
+}
+
 /* ---- credentials ----------------------------------------------------- */
 
 /* A capability set as the 64-bit mask /proc/PID/status prints (CapEff). */

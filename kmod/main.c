@@ -93,7 +93,7 @@ unsigned int poll_max_ms(void)
 	return READ_ONCE(param_poll_max.value);
 }
 
-bool read_allowed(void)
+bool hw_read_allowed(void)
 {
 	return READ_ONCE(allow_read);
 }
@@ -355,7 +355,7 @@ static int __init haywire_init(void)
 		pr_err("cannot start the refresh thread (%d)\n", err);
 		goto destroy;
 	}
-	err = requests_start(beacon_fixed_area(&beacon));
+	err = hw_requests_start(beacon_fixed_area(&beacon));
 	if (err) {
 		pr_err("cannot start the request thread (%d)\n", err);
 		goto stop_refresh;
@@ -379,7 +379,7 @@ free_walker:
 static void __exit haywire_exit(void)
 {
 	/* Requests first: they may ask the refresh thread for refreshes. */
-	requests_stop();
+	hw_requests_stop();
 	kthread_stop(refresh_task);
 	mutex_lock(&refresh_lock);
 	beacon_destroy(&beacon);

@@ -23,7 +23,7 @@ int refresh_result(u64 ticket, u64 *generation);
 
 /* Module parameters the request thread follows. */
 unsigned int poll_max_ms(void);
-bool read_allowed(void);
+bool hw_read_allowed(void);
 unsigned int refresh_budget_ms(void);
 
 #endif /* HAYWIRE_REFRESH_H */

@@ -7,10 +7,21 @@
  * slot's response. A refresh runs in the refresh thread, so a slow one
  * delays no other request. Answers too long for one response continue by
  * cursor: one iterator per slot.
+ *
+ * Nothing here waits for what may not finish (a page of a hung FUSE or NFS
+ * server, a userfaultfd handler, a blocked mmap_lock): process memory is read
+ * by hw_mm_read(), mmap_lock is only trylocked, so every request is answered
+ * in bounded time and kthread_stop() on unload always returns.
+ *
+ * Of the beacon the request side holds only its fixed area (request page
+ * and response slots in extent 0, which a grow never moves or frees) and
+ * reads the published generation with published_generation(); it touches
+ * no other beacon state, so it needs no refresh lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/err.h>
+#include <linux/freezer.h>
 #include <linux/hrtimer.h>
 #include <linux/kernel.h>
 #include <linux/kthread.h>
@@ -42,6 +53,13 @@
 /* A REFRESH is answered "busy" if its refresh takes longer than the
  * refresh's time budget plus this. */
 #define REFRESH_WAIT_NS		(10 * NSEC_PER_SEC)
+/*
+ * Rate limit: a REFRESH that arrives within this of the previous REFRESH
+ * (from any slot) asks for no refresh of its own; it waits for the refresh
+ * the previous one asked for and is answered with its generation. So
+ * clients asking in a loop cost at most 20 refreshes a second.
+ */
+#define REFRESH_MIN_GAP_NS	(50 * NSEC_PER_MSEC)
 /* Not a status on the wire: the answer comes later. */
 #define ST_LATER		U32_MAX
 
@@ -79,6 +97,9 @@ static u8 *responses;			/* the response slots */
 static struct slot slots[HW_RING_SLOTS];
 static char *scratch;			/* PATH_MAX, for d_path() */
 static struct task_struct *request_task;
+/* The last REFRESH that asked for a refresh: when, and its ticket. */
+static u64 refresh_asked_ns;
+static u64 refresh_asked_ticket;
 
 static struct hw_response *response_of(unsigned int slot)
 {
@@ -99,6 +120,11 @@ static void *response_data(unsigned int slot)
 static void answer_begin(unsigned int slot, u32 seq)
 {
 	WRITE_ONCE(response_of(slot)->seq, seq ^ 0x80000000U);
+	/*
+	 * seq before the data that follows; pairs with the host's acquire
+	 * fence between its copy of the data and its second load of seq
+	 * (host/lib/ring.c), which then sees the changed seq.
+	 */
 	smp_wmb();
 }
 
@@ -109,6 +135,8 @@ static void answer_end(unsigned int slot, u32 seq, struct hw_response *h)
 
 	memcpy((u8 *)r + sizeof(r->seq), (u8 *)h + sizeof(h->seq),
 	       sizeof(*h) - sizeof(h->seq));
+	/* Data and header before seq; pairs with the host's acquire load of
+	 * the response seq (host/lib/ring.c). */
 	smp_store_release(&r->seq, seq);
 }
 
@@ -154,24 +182,32 @@ static u64 iterator_continue(struct iterator *it)
 	return it->cursor;
 }
 
-/* The iterated process's memory, checked against the request's range. */
-static u32 iterator_mm(struct iterator *it, struct task_struct **task,
-		       struct mm_struct **mm)
+/*
+ * The iterated process's memory, looked up once for the whole answer part
+ * and checked against the request's range.
+ */
+static u32 iterator_mm(struct iterator *it, struct mm_struct **mm)
 {
-	*task = process_get(it->pid);
-	*mm = *task ? get_task_mm(*task) : NULL;
-	if (!*mm) {
-		if (*task)
-			put_task_struct(*task);
+	*mm = hw_process_mm(it->pid);
+	if (!*mm)
 		return HW_ST_NO_PROCESS;
-	}
 	if (it->addr >= (*mm)->task_size ||
 	    it->len > (*mm)->task_size - it->addr) {
 		mmput(*mm);
-		put_task_struct(*task);
 		return HW_ST_BAD_ARG;
 	}
 	return HW_ST_OK;
+}
+
+/*
+ * Ask again with the same cursor: the iterator stays, and counts as used
+ * now, so that a client retrying a busy answer keeps it.
+ */
+static u32 iterator_busy(struct iterator *it, struct hw_response *h)
+{
+	it->last_used_ns = ktime_get_ns();
+	h->cursor = it->cursor;
+	return HW_ST_BUSY;
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -197,17 +233,15 @@ static u32 do_translate(unsigned int slot, struct iterator *it,
 			struct hw_response *h)
 {
 	struct translate_out out = { .runs = response_data(slot) };
-	struct task_struct *task;
 	struct mm_struct *mm;
 	u64 end = it->addr + it->len;
 	u32 status;
 
-	status = iterator_mm(it, &task, &mm);
+	status = iterator_mm(it, &mm);
 	if (status)
 		return status;
-	if (!process_mm_trylock(mm)) {
-		h->cursor = it->cursor;		/* ask again, same cursor */
-		status = HW_ST_BUSY;
+	if (!hw_mm_trylock(mm)) {
+		status = iterator_busy(it, h);
 		goto out;
 	}
 	out.w.mm = mm;
@@ -238,40 +272,38 @@ static u32 do_translate(unsigned int slot, struct iterator *it,
 	h->data_len = out.count * sizeof(struct hw_page_run);
 out:
 	mmput(mm);
-	put_task_struct(task);
 	return status;
 }
 
+/*
+ * READ: never waits for what may not finish (hw_mm_read()); what it will
+ * not read ends the answer with a status saying why, at value[0].
+ */
 static u32 do_read(unsigned int slot, struct iterator *it,
 		   struct hw_response *h)
 {
-	struct task_struct *task;
 	struct mm_struct *mm;
 	u64 left = it->addr + it->len - it->next;
-	u32 status;
+	u32 status, why;
 	long got;
 
-	status = iterator_mm(it, &task, &mm);
+	status = iterator_mm(it, &mm);
 	if (status)
 		return status;
 	h->total = it->len;
 	h->value[0] = it->next;
-	got = process_read(task, mm, it->next, response_data(slot),
-			   min_t(u64, left, HW_RESPONSE_DATA_MAX));
-	if (got == -EBUSY) {
-		h->cursor = it->cursor;		/* ask again, same cursor */
-		status = HW_ST_BUSY;
-	} else if (got <= 0) {
-		status = HW_ST_UNMAPPED;	/* value[0]: where */
-	} else {
-		h->data_len = got;
-		it->next += got;
-		if ((u64)got < left)
-			h->cursor = iterator_continue(it);
-	}
+	got = hw_mm_read(mm, it->next, response_data(slot),
+			 min_t(u64, left, HW_RESPONSE_DATA_MAX), false, &why);
 	mmput(mm);
-	put_task_struct(task);
-	return status;
+	if (got == -EBUSY)
+		return iterator_busy(it, h);
+	if (got <= 0)
+		return why ? why : HW_ST_UNMAPPED;
+	h->data_len = got;
+	it->next += got;
+	if ((u64)got < left)
+		h->cursor = iterator_continue(it);
+	return HW_ST_OK;
 }
 
 /* TRANSLATE and READ: in parts, by cursor. */
@@ -281,7 +313,7 @@ static u32 do_ranged(unsigned int slot, struct slot *s,
 	struct iterator *it = &s->it;
 	u32 status;
 
-	if (req->type == HW_REQ_READ && !read_allowed())
+	if (req->type == HW_REQ_READ && !hw_read_allowed())
 		return HW_ST_REFUSED;
 	status = iterator_get(it, req);
 	if (!status)
@@ -302,11 +334,11 @@ static u32 do_detail(unsigned int slot, const struct hw_request *req,
 	if (req->pid <= 0)
 		return HW_ST_BAD_ARG;
 	pid = find_get_pid(req->pid);
-	task = pid ? process_get(pid) : NULL;
+	task = pid ? hw_process_get(pid) : NULL;
 	put_pid(pid);
 	if (!task)
 		return HW_ST_NO_PROCESS;
-	h->data_len = process_detail(task, response_data(slot),
+	h->data_len = hw_process_detail(task, response_data(slot),
 				     HW_RESPONSE_DATA_MAX, scratch);
 	h->total = h->data_len;
 	put_task_struct(task);
@@ -315,18 +347,13 @@ static u32 do_detail(unsigned int slot, const struct hw_request *req,
 
 static u32 do_camera_set(const struct hw_request *req, struct hw_response *h)
 {
-	struct task_struct *task;
-	struct mm_struct *mm = NULL;
+	struct mm_struct *mm;
 	struct pid *pid;
 
 	if (req->arg >= HW_MAX_CAMERAS || req->pid <= 0)
 		return HW_ST_BAD_ARG;
 	pid = find_get_pid(req->pid);
-	task = pid ? process_get(pid) : NULL;
-	if (task) {
-		mm = get_task_mm(task);
-		put_task_struct(task);
-	}
+	mm = pid ? hw_process_mm(pid) : NULL;
 	if (!mm) {
 		put_pid(pid);
 		return HW_ST_NO_PROCESS;
@@ -347,7 +374,14 @@ static u32 do_camera_clear(const struct hw_request *req,
 
 static u32 do_refresh(struct slot *s, const struct hw_request *req)
 {
-	s->ticket = refresh_ask();
+	u64 now = ktime_get_ns();
+
+	if (!refresh_asked_ticket ||
+	    now - refresh_asked_ns >= REFRESH_MIN_GAP_NS) {
+		refresh_asked_ticket = refresh_ask();
+		refresh_asked_ns = now;
+	}
+	s->ticket = refresh_asked_ticket;
 	s->wait_until_ns = ktime_get_ns() + REFRESH_WAIT_NS +
 			   (u64)refresh_budget_ms() * NSEC_PER_MSEC;
 	s->waiting = *req;
@@ -467,6 +501,8 @@ static bool poll_requests(void)
 		struct hw_request *shared = &requests[i];
 		struct slot *s = &slots[i];
 		struct hw_request req;
+		/* pairs with the host's release store of seq after it filled
+		 * the request (host/lib/ring.c) */
 		u32 seq = smp_load_acquire(&shared->seq);
 
 		if (s->refresh_wait) {
@@ -481,6 +517,13 @@ static bool poll_requests(void)
 		active = true;
 		/* A copy of a request that is not being rewritten. */
 		memcpy(&req, shared, sizeof(req));
+		/*
+		 * The copy before seq is read again; pairs with the release
+		 * store of seq by which a well-behaved host submits its next
+		 * request. A host that rewrites fields without bumping seq
+		 * gains nothing: only the copy is used, validated field by
+		 * field.
+		 */
 		smp_rmb();
 		if (READ_ONCE(shared->seq) != seq)
 			continue;
@@ -505,7 +548,10 @@ static int request_thread(void *unused)
 {
 	u64 interval = POLL_FAST_NS;
 
+	/* Suspend and hibernation freeze it between two polls. */
+	set_freezable();
 	while (!kthread_should_stop()) {
+		try_to_freeze();
 		u64 max_ns = (u64)poll_max_ms() * NSEC_PER_MSEC;
 
 		if (poll_requests())
@@ -517,7 +563,7 @@ static int request_thread(void *unused)
 	return 0;
 }
 
-int requests_start(void *fixed_area)
+int hw_requests_start(void *fixed_area)
 {
 	unsigned int i;
 
@@ -525,6 +571,7 @@ int requests_start(void *fixed_area)
 					 BEACON_REQUESTS_OFFSET);
 	responses = (u8 *)fixed_area + BEACON_RESPONSES_OFFSET;
 	memset(slots, 0, sizeof(slots));
+	refresh_asked_ticket = 0;
 	for (i = 0; i < HW_RING_SLOTS; i++)
 		slots[i].seen = READ_ONCE(requests[i].seq);
 	scratch = kmalloc(PATH_MAX, GFP_KERNEL);
@@ -538,7 +585,7 @@ int requests_start(void *fixed_area)
 	return 0;
 }
 
-void requests_stop(void)
+void hw_requests_stop(void)
 {
 	unsigned int i;
 

@@ -9,9 +9,9 @@
 /*
  * Start answering the requests in the fixed area of the beacon (its
  * request page and response slots, see beacon.h), which must stay in place
- * until requests_stop() returns.
+ * until hw_requests_stop() returns.
  */
-int requests_start(void *fixed_area);
-void requests_stop(void);
+int hw_requests_start(void *fixed_area);
+void hw_requests_stop(void);
 
 #endif /* HAYWIRE_REQUEST_H */
