@@ -35,6 +35,27 @@ static inline u8 hw_paging_levels(void)
 #error "Haywire supports x86-64 and arm64 guests"
 #endif
 
+/* ---- page-table root ------------------------------------------------ */
+
+/*
+ * The top-level entry the CPU uses for user addresses. With x86 page-table
+ * isolation on, mm->pgd is the kernel's copy, whose user entries carry NX
+ * (pti_set_user_pgtbl()); user mode runs on the user copy, the next page
+ * (kernel_to_user_pgdp(), an inline), whose entries are the same without NX.
+ */
+#if defined(CONFIG_X86_64) && defined(CONFIG_PAGE_TABLE_ISOLATION)
+static inline pgd_t *hw_user_pgdp(pgd_t *pgdp)
+{
+	return cpu_feature_enabled(X86_FEATURE_PTI) ?
+	       kernel_to_user_pgdp(pgdp) : pgdp;
+}
+#else
+static inline pgd_t *hw_user_pgdp(pgd_t *pgdp)
+{
+	return pgdp;
+}
+#endif
+
 /* ---- page-table entries ---------------------------------------------- */
 
 /* Rights a walk starts with; each level can only take them away. */
@@ -94,9 +115,27 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 }
 #elif defined(CONFIG_ARM64)
 /*
+ * An invalid arm64 entry that Linux keeps for a PROT_NONE page. Until 6.9,
+ * PTE_PROT_NONE (bit 58) marked it; 6.10 dropped that bit and encodes it as
+ * PTE_PRESENT_INVALID (nG, bit 11) with neither user read nor user execute
+ * (PTE_USER clear, PTE_UXN set), as pte_protnone() tests.
+ */
+static inline bool hw_arm64_prot_none(u64 val)
+{
+#if defined(PTE_PROT_NONE)
+	return val & PTE_PROT_NONE;
+#elif defined(PTE_PRESENT_INVALID)
+	return (val & PTE_PRESENT_INVALID) && !(val & PTE_USER) &&
+	       (val & PTE_UXN);
+#else
+#error "no known arm64 PROT_NONE encoding"
+#endif
+}
+
+/*
  * arm64: a valid entry above the last level with the table bit points to a
  * table; every other valid entry is a block or page. PROT_NONE is
- * PTE_PROT_NONE without PTE_VALID (a block keeps its table bit clear); any
+ * hw_arm64_prot_none() without PTE_VALID (a block keeps its table bit clear); any
  * other invalid nonzero entry is a swap or migration entry. Linux sets no
  * hierarchical rights in user tables: the leaf alone has them (PTE_WRITE is
  * the software dirty-bit-modifier write bit, as pte_write()).
@@ -107,7 +146,8 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 	u64 frame = __pte_to_phys(__pte(val)) & ~((1ULL << shift) - 1);
 
 	if (!(val & PTE_VALID)) {
-		if ((val & PTE_PROT_NONE) && (last || !(val & PTE_TABLE_BIT))) {
+		if (hw_arm64_prot_none(val) &&
+		    (last || !(val & PTE_TABLE_BIT))) {
 			r->state = HW_PAGE_PRESENT;
 			r->flags = HW_RF_PROTNONE;
 			r->gpa = frame;
