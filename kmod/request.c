@@ -54,10 +54,11 @@
  * refresh's time budget plus this. */
 #define REFRESH_WAIT_NS		(10 * NSEC_PER_SEC)
 /*
- * Rate limit: a REFRESH that arrives within this of the previous REFRESH
- * (from any slot) asks for no refresh of its own; it waits for the refresh
- * the previous one asked for and is answered with its generation. So
- * clients asking in a loop cost at most 20 refreshes a second.
+ * Rate limit: REFRESH requests start at most one refresh per this. A
+ * REFRESH waits until this long after the last refresh requests asked for,
+ * and then shares one new refresh with every REFRESH waiting at that time;
+ * its answer is still a snapshot begun after it arrived. Clients asking in
+ * a loop cost at most 20 refreshes a second.
  */
 #define REFRESH_MIN_GAP_NS	(50 * NSEC_PER_MSEC)
 /* Not a status on the wire: the answer comes later. */
@@ -86,7 +87,7 @@ struct slot {
 	u32 seen;			/* seq of the last request taken */
 	/* a REFRESH that waits for its refresh */
 	bool refresh_wait;
-	u64 ticket;
+	u64 ticket;			/* 0: not asked for yet */
 	u64 wait_until_ns;
 	struct hw_request waiting;
 	struct iterator it;
@@ -97,9 +98,8 @@ static u8 *responses;			/* the response slots */
 static struct slot slots[HW_RING_SLOTS];
 static char *scratch;			/* PATH_MAX, for d_path() */
 static struct task_struct *request_task;
-/* The last REFRESH that asked for a refresh: when, and its ticket. */
+/* When requests last asked for a refresh (0: never). */
 static u64 refresh_asked_ns;
-static u64 refresh_asked_ticket;
 
 static struct hw_response *response_of(unsigned int slot)
 {
@@ -374,19 +374,36 @@ static u32 do_camera_clear(const struct hw_request *req,
 
 static u32 do_refresh(struct slot *s, const struct hw_request *req)
 {
-	u64 now = ktime_get_ns();
-
-	if (!refresh_asked_ticket ||
-	    now - refresh_asked_ns >= REFRESH_MIN_GAP_NS) {
-		refresh_asked_ticket = refresh_ask();
-		refresh_asked_ns = now;
-	}
-	s->ticket = refresh_asked_ticket;
-	s->wait_until_ns = ktime_get_ns() + REFRESH_WAIT_NS +
+	s->ticket = 0;		/* asked by ask_refreshes() */
+	s->wait_until_ns = ktime_get_ns() + REFRESH_MIN_GAP_NS +
+			   REFRESH_WAIT_NS +
 			   (u64)refresh_budget_ms() * NSEC_PER_MSEC;
 	s->waiting = *req;
 	s->refresh_wait = true;
 	return ST_LATER;
+}
+
+/* One refresh for every REFRESH not asked for yet, within the rate limit. */
+static void ask_refreshes(u64 now)
+{
+	bool asked = false;
+	u64 ticket = 0;
+	unsigned int i;
+
+	if (refresh_asked_ns && now - refresh_asked_ns < REFRESH_MIN_GAP_NS)
+		return;
+	for (i = 0; i < HW_RING_SLOTS; i++) {
+		struct slot *s = &slots[i];
+
+		if (!s->refresh_wait || s->ticket)
+			continue;
+		if (!asked) {
+			ticket = refresh_ask();
+			refresh_asked_ns = now;
+			asked = true;
+		}
+		s->ticket = ticket;
+	}
 }
 
 /* The request fields each type reads; the others must be zero. */
@@ -483,11 +500,32 @@ static void check_refresh(unsigned int slot, struct slot *s, u32 seq)
 		s->refresh_wait = false;
 		return;
 	}
-	err = refresh_result(s->ticket, &h.value[0]);
+	err = s->ticket ? refresh_result(s->ticket, &h.value[0]) : -EAGAIN;
 	if (err == -EAGAIN && ktime_get_ns() < s->wait_until_ns)
 		return;
 	s->refresh_wait = false;
 	answer(slot, &s->waiting, err ? HW_ST_BUSY : HW_ST_OK, &h);
+}
+
+/* A new request (seq) on a slot: a copy that was not being rewritten. */
+static void take_request(unsigned int slot, struct slot *s, u32 seq)
+{
+	struct hw_request *shared = &requests[slot];
+	struct hw_request req;
+
+	memcpy(&req, shared, sizeof(req));
+	/*
+	 * The copy before seq is read again; pairs with the release store of
+	 * seq by which a well-behaved host submits its next request. A host
+	 * that rewrites fields without bumping seq gains nothing: only the
+	 * copy is used, validated field by field.
+	 */
+	smp_rmb();
+	if (READ_ONCE(shared->seq) != seq)
+		return;		/* being rewritten: at the next look */
+	req.seq = seq;
+	s->seen = seq;
+	handle(slot, s, &req);
 }
 
 /* One look at every slot; whether anything is going on. */
@@ -498,12 +536,10 @@ static bool poll_requests(void)
 	unsigned int i;
 
 	for (i = 0; i < HW_RING_SLOTS; i++) {
-		struct hw_request *shared = &requests[i];
 		struct slot *s = &slots[i];
-		struct hw_request req;
 		/* pairs with the host's release store of seq after it filled
 		 * the request (host/lib/ring.c) */
-		u32 seq = smp_load_acquire(&shared->seq);
+		u32 seq = smp_load_acquire(&requests[i].seq);
 
 		if (s->refresh_wait) {
 			check_refresh(i, s, seq);
@@ -515,22 +551,9 @@ static bool poll_requests(void)
 		if (seq == s->seen)
 			continue;
 		active = true;
-		/* A copy of a request that is not being rewritten. */
-		memcpy(&req, shared, sizeof(req));
-		/*
-		 * The copy before seq is read again; pairs with the release
-		 * store of seq by which a well-behaved host submits its next
-		 * request. A host that rewrites fields without bumping seq
-		 * gains nothing: only the copy is used, validated field by
-		 * field.
-		 */
-		smp_rmb();
-		if (READ_ONCE(shared->seq) != seq)
-			continue;
-		req.seq = seq;
-		s->seen = seq;
-		handle(i, s, &req);
+		take_request(i, s, seq);
 	}
+	ask_refreshes(ktime_get_ns());
 	return active;
 }
 
@@ -571,7 +594,7 @@ int hw_requests_start(void *fixed_area)
 					 BEACON_REQUESTS_OFFSET);
 	responses = (u8 *)fixed_area + BEACON_RESPONSES_OFFSET;
 	memset(slots, 0, sizeof(slots));
-	refresh_asked_ticket = 0;
+	refresh_asked_ns = 0;
 	for (i = 0; i < HW_RING_SLOTS; i++)
 		slots[i].seen = READ_ONCE(requests[i].seq);
 	scratch = kmalloc(PATH_MAX, GFP_KERNEL);
