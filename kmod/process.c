@@ -125,8 +125,10 @@ static size_t read_locked(struct mm_struct *mm, u64 addr, void *buf,
 		if (*why)
 			break;
 		if (!copy_page_part(mm, at, (u8 *)buf + done, n, gup_flags)) {
-			/* Not mapped yet, or a fault of anonymous memory
-			 * failed (out of memory, a hardware error). */
+			/*
+			 * Not mapped yet, or a fault of anonymous memory
+			 * failed (out of memory, a hardware error).
+			 */
 			*why = (gup_flags & FOLL_NOFAULT) ?
 			       HW_ST_NOT_RESIDENT : HW_ST_UNMAPPED;
 			break;
@@ -220,23 +222,37 @@ static int read_cwd(struct task_struct *task, char *scratch, char **out)
 	return strlen(p);
 }
 
-static void fill_creds(struct task_struct *task, struct hw_proc_detail *d)
+void hw_task_ids(struct task_struct *task, struct hw_ids *ids)
 {
 	const struct cred *cred;
 
 	rcu_read_lock();
 	cred = __task_cred(task);
-	d->uid[0] = from_kuid(&init_user_ns, cred->uid);
-	d->uid[1] = from_kuid(&init_user_ns, cred->euid);
-	d->uid[2] = from_kuid(&init_user_ns, cred->suid);
-	d->uid[3] = from_kuid(&init_user_ns, cred->fsuid);
-	d->gid[0] = from_kgid(&init_user_ns, cred->gid);
-	d->gid[1] = from_kgid(&init_user_ns, cred->egid);
-	d->gid[2] = from_kgid(&init_user_ns, cred->sgid);
-	d->gid[3] = from_kgid(&init_user_ns, cred->fsgid);
-	d->cap_effective = hw_cap_mask(cred->cap_effective);
-	d->cap_permitted = hw_cap_mask(cred->cap_permitted);
+	ids->uid[0] = from_kuid(&init_user_ns, cred->uid);
+	ids->uid[1] = from_kuid(&init_user_ns, cred->euid);
+	ids->uid[2] = from_kuid(&init_user_ns, cred->suid);
+	ids->uid[3] = from_kuid(&init_user_ns, cred->fsuid);
+	ids->gid[0] = from_kgid(&init_user_ns, cred->gid);
+	ids->gid[1] = from_kgid(&init_user_ns, cred->egid);
+	ids->gid[2] = from_kgid(&init_user_ns, cred->sgid);
+	ids->gid[3] = from_kgid(&init_user_ns, cred->fsgid);
+	ids->cap_effective = hw_cap_mask(cred->cap_effective);
+	ids->cap_permitted = hw_cap_mask(cred->cap_permitted);
+	/* As /proc/PID/status: the parent of init and kthreadd is pid 0. */
+	ids->ppid = pid_alive(task) ?
+		    task_tgid_nr(rcu_dereference(task->real_parent)) : 0;
 	rcu_read_unlock();
+}
+
+static void fill_creds(struct task_struct *task, struct hw_proc_detail *d)
+{
+	struct hw_ids ids;
+
+	hw_task_ids(task, &ids);
+	memcpy(d->uid, ids.uid, sizeof(d->uid));
+	memcpy(d->gid, ids.gid, sizeof(d->gid));
+	d->cap_effective = ids.cap_effective;
+	d->cap_permitted = ids.cap_permitted;
 }
 
 /*
@@ -319,7 +335,7 @@ static void fill_signals(struct task_struct *task, struct hw_proc_detail *d)
 }
 
 u32 hw_process_detail(struct task_struct *task, void *buf, size_t cap,
-		   char *scratch)
+		      char *scratch)
 {
 	struct hw_proc_detail *d = buf;
 	char *cmdline = (char *)(d + 1);

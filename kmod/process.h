@@ -13,6 +13,17 @@ struct mm_struct;
 struct pid;
 struct task_struct;
 
+/* A task's ids, as /proc/PID/status shows them (in the initial namespaces). */
+struct hw_ids {
+	u32 uid[4];		/* real, effective, saved, filesystem */
+	u32 gid[4];
+	u64 cap_effective;
+	u64 cap_permitted;
+	pid_t ppid;		/* 0 for init and kthreadd */
+};
+
+void hw_task_ids(struct task_struct *task, struct hw_ids *ids);
+
 /* The process (thread-group leader) pid, with a reference; or NULL. */
 struct task_struct *hw_process_get(struct pid *pid);
 

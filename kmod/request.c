@@ -50,8 +50,10 @@
 #define TRANSLATE_MAX_ENTRIES	65536
 #define RUNS_PER_RESPONSE \
 	(HW_RESPONSE_DATA_MAX / sizeof(struct hw_page_run))
-/* A REFRESH is answered "busy" if its refresh takes longer than the
- * refresh's time budget plus this. */
+/*
+ * A REFRESH is answered "busy" if its refresh takes longer than the
+ * refresh's time budget plus this.
+ */
 #define REFRESH_WAIT_NS		(10 * NSEC_PER_SEC)
 /*
  * Rate limit: REFRESH requests start at most one refresh per this. A
@@ -135,8 +137,10 @@ static void answer_end(unsigned int slot, u32 seq, struct hw_response *h)
 
 	memcpy((u8 *)r + sizeof(r->seq), (u8 *)h + sizeof(h->seq),
 	       sizeof(*h) - sizeof(h->seq));
-	/* Data and header before seq; pairs with the host's acquire load of
-	 * the response seq (host/lib/ring.c). */
+	/*
+	 * Data and header before seq; pairs with the host's acquire load of
+	 * the response seq (host/lib/ring.c).
+	 */
 	smp_store_release(&r->seq, seq);
 }
 
@@ -339,7 +343,7 @@ static u32 do_detail(unsigned int slot, const struct hw_request *req,
 	if (!task)
 		return HW_ST_NO_PROCESS;
 	h->data_len = hw_process_detail(task, response_data(slot),
-				     HW_RESPONSE_DATA_MAX, scratch);
+					HW_RESPONSE_DATA_MAX, scratch);
 	h->total = h->data_len;
 	put_task_struct(task);
 	return HW_ST_OK;
@@ -537,9 +541,13 @@ static bool poll_requests(void)
 
 	for (i = 0; i < HW_RING_SLOTS; i++) {
 		struct slot *s = &slots[i];
-		/* pairs with the host's release store of seq after it filled
-		 * the request (host/lib/ring.c) */
-		u32 seq = smp_load_acquire(&requests[i].seq);
+		u32 seq;
+
+		/*
+		 * Pairs with the host's release store of seq after it filled
+		 * the request (host/lib/ring.c).
+		 */
+		seq = smp_load_acquire(&requests[i].seq);
 
 		if (s->refresh_wait) {
 			check_refresh(i, s, seq);
