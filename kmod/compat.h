@@ -43,7 +43,9 @@ static inline u8 hw_paging_levels(void)
  * (pti_set_user_pgtbl()); user mode runs on the user copy, the next page
  * (kernel_to_user_pgdp(), an inline), whose entries are the same without NX.
  */
-#if defined(CONFIG_X86_64) && defined(CONFIG_PAGE_TABLE_ISOLATION)
+/* 6.9 renamed CONFIG_PAGE_TABLE_ISOLATION to ..._MITIGATION_... */
+#if defined(CONFIG_X86_64) && (defined(CONFIG_PAGE_TABLE_ISOLATION) || \
+			       defined(CONFIG_MITIGATION_PAGE_TABLE_ISOLATION))
 static inline pgd_t *hw_user_pgdp(pgd_t *pgdp)
 {
 	return cpu_feature_enabled(X86_FEATURE_PTI) ?
