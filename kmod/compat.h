@@ -29,7 +29,12 @@ static inline u8 hw_paging_levels(void)
 #define HW_THIS_ARCH	HW_ARCH_ARM64
 static inline u8 hw_paging_levels(void)
 {
+#if CONFIG_PGTABLE_LEVELS > 4
+	/* 6.9+ (52-bit VAs with LPA2): the fifth level only if the CPU has it */
+	return pgtable_l5_enabled() ? 5 : 4;
+#else
 	return CONFIG_PGTABLE_LEVELS;
+#endif
 }
 #else
 #error "Haywire supports x86-64 and arm64 guests"

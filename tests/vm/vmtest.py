@@ -3,7 +3,7 @@
 the host command reads from guest RAM against the guest's own /proc.
 
 Kernels: the x86-64 kernels in $HAYWIRE_KERNELS (default "6.1 6.12") and
-the arm64 kernels in $HAYWIRE_ARM64_KERNELS (default "6.1-arm64"); a spec's
+the arm64 kernels in $HAYWIRE_ARM64_KERNELS (default "6.1-arm64 6.12-arm64"); a spec's
 architecture is its suffix (tools/fetch-kernels.sh), so either list may hold
 either kind. Each kernel boots once per machine configuration of its
 architecture (CONFIGS; $HAYWIRE_VM_CONFIGS selects a subset by label). Each
@@ -377,17 +377,36 @@ class Machine:
                         diffs.append(f"pid {pid} has no mm but pgd {s['pgd']}")
                     continue
                 off = gpa_to_offset(pgd, self.machine, self.mem)
-                if pgd == 0 or pgd % 4096 or off is None:
+                size = self.pgd_bytes()
+                if pgd == 0 or pgd % size or off is None:
                     diffs.append(f"pid {pid} ({t['comm']}): pgd {s['pgd']} is "
                                  "zero, unaligned or outside guest RAM")
                     continue
                 f.seek(off)
-                tables[pid] = f.read(4096)
+                tables[pid] = f.read(size)
         if not tables and not diffs:
             diffs.append("no user process with an address space to check")
         if self.arch == "arm64":
             return diffs + self.check_arm64_user_tables(tables)
         return diffs + self.check_x86_kernel_half(tables)
+
+    def pgd_bytes(self):
+        """The size of a top-level table: a page on x86-64; on arm64 (4 KiB
+        pages) PTRS_PER_PGD = 2^(VA_BITS - PGDIR_SHIFT) entries, from the
+        kernel's config: 512 for 48-bit VAs (Debian's 6.1), 16 for 52-bit
+        VAs in 5 levels (Debian's 6.12; the kernel takes it from a slab
+        cache, so it is not page aligned)."""
+        if self.arch != "arm64":
+            return 4096
+        conf = {}
+        path = os.path.join(haywire_vm.kernel_dir(self.kernel), "kdir", ".config")
+        with open(path) as f:
+            for line in f:
+                key, _, value = line.strip().partition("=")
+                conf[key] = value
+        va_bits = int(conf["CONFIG_ARM64_VA_BITS"])
+        pgdir_shift = 12 + 9 * (int(conf["CONFIG_PGTABLE_LEVELS"]) - 1)
+        return 8 << (va_bits - pgdir_shift)
 
     def check_x86_kernel_half(self, tables):
         """x86-64: every process's top-level table maps the kernel in its
@@ -416,7 +435,7 @@ class Machine:
         diffs = []
         for pid, table in tables.items():
             entries = [int.from_bytes(table[i:i + 8], "little")
-                       for i in range(0, 4096, 8)]
+                       for i in range(0, len(table), 8)]
             valid = [(i, e) for i, e in enumerate(entries) if e & 1]
             if not valid:
                 diffs.append(f"pid {pid}: its level-0 table has no valid entry")
@@ -708,7 +727,7 @@ def workload_coverage(truth):
 
 def main():
     kernels = (os.environ.get("HAYWIRE_KERNELS", "6.1 6.12").split() +
-               os.environ.get("HAYWIRE_ARM64_KERNELS", "6.1-arm64").split())
+               os.environ.get("HAYWIRE_ARM64_KERNELS", "6.1-arm64 6.12-arm64").split())
     kernels = list(dict.fromkeys(kernels))  # each once, in order
     labels = os.environ.get("HAYWIRE_VM_CONFIGS", " ".join(c[0] for c in CONFIGS)).split()
     runs = [(k, label, machine, mem) for k in kernels
