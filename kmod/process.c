@@ -56,7 +56,7 @@ bool hw_mm_trylock(struct mm_struct *mm)
 	int i;
 
 	for (i = 0; i < MM_LOCK_ATTEMPTS; i++) {
-		if (__cond_lock(mm->mmap_lock, mmap_read_trylock(mm)))
+		if (mmap_read_trylock(mm))
 			return true;
 		usleep_range(100, 200);
 	}
@@ -286,40 +286,12 @@ static void fill_times(struct task_struct *task, struct hw_proc_detail *d)
 	d->nivcsw = task->nivcsw;
 }
 
-/*
- * The task's sighand locked, as lock_task_sighand() (not exported) does:
- * sighand structs are freed only after RCU, so the lock can be taken and
- * the pointer checked again.
- */
-static struct sighand_struct *lock_sighand(struct task_struct *task,
-					   unsigned long *irqflags)
-{
-	struct sighand_struct *sh;
-
-	rcu_read_lock();
-	for (;;) {
-		sh = rcu_dereference(task->sighand);
-		if (!sh)
-			break;
-		spin_lock_irqsave(&sh->siglock, *irqflags);
-		if (likely(sh == rcu_access_pointer(task->sighand)))
-			break;
-		spin_unlock_irqrestore(&sh->siglock, *irqflags);
-	}
-	rcu_read_unlock();
-	return sh;
-}
-
 /* Signal masks as /proc/PID/status: SigPnd ShdPnd SigBlk SigIgn SigCgt. */
-static void fill_signals(struct task_struct *task, struct hw_proc_detail *d)
+static void read_signals(struct task_struct *task, struct sighand_struct *sh,
+			 struct hw_proc_detail *d)
 {
-	struct sighand_struct *sh;
-	unsigned long irqflags;
 	int sig;
 
-	sh = lock_sighand(task, &irqflags);
-	if (!sh)
-		return;
 	d->sig_pending = task->pending.signal.sig[0];
 	d->sig_shared_pending = task->signal->shared_pending.signal.sig[0];
 	d->sig_blocked = task->blocked.sig[0];
@@ -331,7 +303,32 @@ static void fill_signals(struct task_struct *task, struct hw_proc_detail *d)
 		else if (handler != SIG_DFL)
 			d->sig_caught |= 1ULL << (sig - 1);
 	}
-	spin_unlock_irqrestore(&sh->siglock, irqflags);
+}
+
+/*
+ * Under the task's siglock, as lock_task_sighand() (not exported) takes it:
+ * sighand structs are freed only after RCU, so the lock can be taken and
+ * the pointer checked again. Locked and unlocked in one place, for sparse.
+ */
+static void fill_signals(struct task_struct *task, struct hw_proc_detail *d)
+{
+	struct sighand_struct *sh;
+	unsigned long irqflags;
+
+	rcu_read_lock();
+	for (sh = rcu_dereference(task->sighand); sh;
+	     sh = rcu_dereference(task->sighand)) {
+		bool same;
+
+		spin_lock_irqsave(&sh->siglock, irqflags);
+		same = sh == rcu_access_pointer(task->sighand);
+		if (same)
+			read_signals(task, sh, d);
+		spin_unlock_irqrestore(&sh->siglock, irqflags);
+		if (same)
+			break;
+	}
+	rcu_read_unlock();
 }
 
 u32 hw_process_detail(struct task_struct *task, void *buf, size_t cap,

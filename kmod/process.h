@@ -6,7 +6,6 @@
 #ifndef HAYWIRE_PROCESS_H
 #define HAYWIRE_PROCESS_H
 
-#include <linux/compiler_types.h>
 #include <linux/types.h>
 
 struct mm_struct;
@@ -35,8 +34,12 @@ struct task_struct *hw_process_get(struct pid *pid);
  */
 struct mm_struct *hw_process_mm(struct pid *pid);
 
-/* mmap_read_trylock(), retried for up to about a millisecond. */
-bool hw_mm_trylock(struct mm_struct *mm) __cond_acquires(mm->mmap_lock);
+/*
+ * mmap_read_trylock(), retried for up to about a millisecond. Like the
+ * kernel's mmap_lock API, it carries no sparse context annotation (its
+ * unlock has none to pair with).
+ */
+bool hw_mm_trylock(struct mm_struct *mm);
 
 /*
  * Copy the readable beginning of [addr, addr + len) of mm into buf without
