@@ -11,7 +11,8 @@ area is userfaultfd-registered and never served. Then:
 - `detail` of each answers within --timeout, the command line reported
   unavailable; `ping` still answers;
 - `read --via-guest` of each argument area is refused at once, saying why
-  (exit 6), with allow_read=1;
+  (exit 6), with allow_read=1; a file's page that is mapped (pid 1's text)
+  is still read;
 - `rmmod` completes while the FUSE server still sits on the read, and the
   module loads again;
 - the guest log has no warning and no hung-task report.
@@ -131,6 +132,31 @@ class Stall:
             self.m.run(f"echo 0 > {self.vt.rings.ALLOW_READ}")
         return diffs
 
+    def check_resident_file(self):
+        """A file's page that is mapped is read: pid 1's text (busybox, a
+        file of the initramfs), the same bytes as the host-side walk reads
+        (x86-64), or at least one whole page (arm64)."""
+        lo = next(lo for lo, hi, perms in vma_perms(self.m, 1) if "x" in perms)
+        self.m.run(f"echo 1 > {self.vt.rings.ALLOW_READ}")
+        try:
+            path = os.path.join(self.m.guest.workdir, "text.bin")
+            r = self.host("--via-guest", "read", "1", hex(lo), "4096", "-o", path)
+            if r.rc != 0:
+                return [f"{r.cmd()} exited {r.rc}: {r.err.strip()}"]
+            with open(path, "rb") as f:
+                guest = f.read()
+            if self.m.arch != "amd64":
+                return [] if len(guest) == 4096 else [f"{len(guest)} bytes"]
+            r = self.host("read", "1", hex(lo), "4096", "-o", path)
+            with open(path, "rb") as f:
+                walked = f.read()
+            if r.rc != 0 or walked != guest:
+                return [f"read --via-guest of pid 1's text at {lo:#x} differs "
+                        f"from the host-side read ({r.rc}: {r.err.strip()})"]
+            return []
+        finally:
+            self.m.run(f"echo 0 > {self.vt.rings.ALLOW_READ}")
+
     def check_rmmod(self):
         """rmmod while the FUSE server still holds the read: completes."""
         t0 = time.monotonic()
@@ -176,6 +202,8 @@ class Stall:
             m.check("stall: ping still answers", self.check_ping)
             m.check("stall: read --via-guest of each argument area refused, "
                     "saying why", self.check_read)
+            m.check("stall: read --via-guest of a mapped file page (pid 1's "
+                    "text) works", self.check_resident_file)
             m.check("stall: rmmod completes while the FUSE read hangs; insmod",
                     self.check_rmmod)
             m.tap.note(m.name("stall latency: " + ", ".join(
