@@ -138,10 +138,10 @@ static void classify_absent(uint64_t pte, unsigned int level,
  * entries all carry NX; user mode runs on the user copy in the next page,
  * whose entries are the same without NX (Linux's pti_set_user_pgtbl()). A
  * user-half entry with NX whose twin in the next page is exactly it without
- * NX is the PTI pair, and the twin's rights count. Without PTI the next page
- * is unrelated memory (an equal twin there would be a pointer to this pgd's
- * own next-level table): nothing changes, and a failed read of it is no
- * error. Costs one read of the same entries per walk.
+ * NX is the PTI pair, and the twin's rights count. Without PTI user entries
+ * have no NX and nothing more is read; were the next page read, it would be
+ * unrelated memory (an equal twin there would be a pointer to this pgd's
+ * own next-level table), and a failed read of it is no error.
  */
 static void take_user_copy(struct walk *w, unsigned int first,
 			   unsigned int last, uint64_t *table)
@@ -150,10 +150,17 @@ static void take_user_copy(struct walk *w, unsigned int first,
 	struct haywire_error ignored;
 	unsigned int i;
 
+	bool any_nx = false;
+
 	if (w->root % PTI_PGD_ALIGN || first >= PTRS_PER_TABLE / 2)
 		return;
 	if (last >= PTRS_PER_TABLE / 2)
 		last = PTRS_PER_TABLE / 2 - 1;
+	for (i = first; i <= last; i++)
+		any_nx |= (table[i] & (PTE_PRESENT | PTE_NX)) ==
+			  (PTE_PRESENT | PTE_NX);
+	if (!any_nx)
+		return;		/* not PTI: nothing to read */
 	if (w->phys->read(w->phys->ctx,
 			  w->root + PTI_USER_PGD_OFFSET + first * 8ULL,
 			  &twin[first], (last - first + 1) * 8ULL, &ignored))
