@@ -28,6 +28,7 @@
 #include <linux/mm.h>
 #include <linux/pid.h>
 #include <linux/random.h>
+#include <linux/reboot.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/task.h>
@@ -95,6 +96,7 @@ struct slot {
 	struct iterator it;
 };
 
+static struct hw_index *beacon_index;	/* at the start of the fixed area */
 static struct hw_request *requests;	/* the request page */
 static u8 *responses;			/* the response slots */
 static struct slot slots[HW_RING_SLOTS];
@@ -594,10 +596,31 @@ static int request_thread(void *unused)
 	return 0;
 }
 
+/*
+ * A reboot (or kexec) hands this memory to the next kernel while host
+ * clients may still be about to write a request into it. Clients check the
+ * index magic just before each store (host/lib/ring.c), so the magic says
+ * "gone" from the moment the reboot starts, long before the next kernel
+ * runs. The module is not unloaded: the beacon itself stays as it is.
+ */
+static int requests_reboot(struct notifier_block *nb, unsigned long action,
+			   void *unused)
+{
+	WRITE_ONCE(beacon_index->magic, HW_MAGIC_GONE);
+	/* The store out to the host now; as beacon_destroy() does. */
+	smp_mb();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block reboot_nb = {
+	.notifier_call = requests_reboot,
+};
+
 int hw_requests_start(void *fixed_area)
 {
 	unsigned int i;
 
+	beacon_index = fixed_area;
 	requests = (struct hw_request *)((u8 *)fixed_area +
 					 BEACON_REQUESTS_OFFSET);
 	responses = (u8 *)fixed_area + BEACON_RESPONSES_OFFSET;
@@ -613,6 +636,7 @@ int hw_requests_start(void *fixed_area)
 		kfree(scratch);
 		return PTR_ERR(request_task);
 	}
+	register_reboot_notifier(&reboot_nb);
 	return 0;
 }
 
@@ -620,6 +644,7 @@ void hw_requests_stop(void)
 {
 	unsigned int i;
 
+	unregister_reboot_notifier(&reboot_nb);
 	kthread_stop(request_task);
 	for (i = 0; i < HW_RING_SLOTS; i++)
 		iterator_end(&slots[i].it);

@@ -17,6 +17,9 @@ area is userfaultfd-registered and never served. Then:
   module loads again;
 - the guest log has no warning and no hung-task report.
 
+A reboot with a host client pinging: the index magic says "gone" from the
+reboot on, and every ping answers or fails with one clear error.
+
 Page rights (the guest boots with pti=on on x86-64, see vmtest.py): every
 present page of a process, translated host-side and --via-guest, has NX
 exactly when its VMA is not executable, and write only when it is writable.
@@ -24,6 +27,7 @@ exactly when its VMA is not executable, and write only when it is writable.
 
 import os
 import sys
+import threading
 import time
 
 # --timeout for each answer: generous under TCG. A request that hung the
@@ -266,6 +270,60 @@ def check_rights(m, vt, pid):
                 diffs.append(f"{r.cmd()} exited {r.rc}: {r.err.strip()}")
                 continue
             diffs += rights_problems(r.json()["runs"], vmas, how)
+    return diffs
+
+
+# -- reboot --------------------------------------------------------------------
+
+HW_MAGIC_GONE = 0x2121454E4F475748
+
+
+def check_reboot(m, vt):
+    """A reboot with a host client active: from the reboot on, the index
+    magic says "gone" (the next kernel will reuse this memory, and clients
+    check the magic before each store into the request page); every ping
+    gives an answer or one clear error line, never a signal. Ends the
+    guest (QEMU runs with -no-reboot)."""
+    off = vt.compare.hexint(vt.host(m.ram, "--json", "info").json()["index_offset"])
+    results = []
+    stop = threading.Event()
+
+    def pinger():
+        while not stop.is_set() and len(results) < 10000:
+            results.append(vt.host(m.ram, "--timeout", "2000", "ping"))
+
+    thread = threading.Thread(target=pinger)
+    thread.start()
+    try:
+        time.sleep(1)
+        try:
+            m.run("reboot -f", timeout=60)
+        except vt.haywire_vm.GuestError:
+            pass  # QEMU exits at the reset
+        m.guest.proc.wait(timeout=120)
+        time.sleep(1)
+    finally:
+        stop.set()
+        thread.join()
+    with open(m.ram, "rb") as f:
+        f.seek(off)
+        magic = int.from_bytes(f.read(8), "little")
+    diffs = []
+    if magic != HW_MAGIC_GONE:
+        diffs.append(f"index magic after the reboot is {magic:#x}, not "
+                     f"HW_MAGIC_GONE {HW_MAGIC_GONE:#x}")
+    for r in results:
+        if r.rc < 0 or r.rc not in (0, 3, 4):
+            diffs.append(f"{r.cmd()} exited {r.rc}: {r.err.strip()}")
+        elif r.rc:
+            problem = r.error_line_problem()
+            if problem:
+                diffs.append(problem)
+    if not results or results[0].rc != 0 or results[-1].rc != 3:
+        diffs.append("pings did not go from answered to 'unloaded': "
+                     + ", ".join(str(r.rc) for r in results[:3] + results[-3:]))
+    m.tap.note(m.name(f"reboot: {len(results)} pings, exits "
+                      f"{sorted({r.rc for r in results})}"))
     return diffs
 
 

@@ -640,6 +640,7 @@ class Machine:
         self.check("lifecycle: bad interval_ms writes to sysfs fail", bad_param_write)
 
     def scenario(self):
+        rebooted = False
         try:
             self.guest.start()
         except haywire_vm.GuestError as e:
@@ -665,16 +666,22 @@ class Machine:
             self.check("maps of a missing pid exits 5", self.check_missing_pid)
             if rings.wanted(self):
                 rings.checks(self)
-            if stall.wanted(self) and os.environ.get("HAYWIRE_VM_STALL", "1") != "0":
+            if stall.wanted(self):
                 stall.checks(self)
             if self.label in LIFECYCLE_CONFIGS:
                 self.lifecycle()
+            if stall.wanted(self):
+                self.check("dmesg clean", self.check_dmesg)
+                rebooted = True  # from here on, whatever happens
+                self.check("reboot with a client pinging: magic gone, clean errors",
+                           lambda: stall.check_reboot(self, sys.modules[__name__]))
         except Exception:
             self.tap.result(self.name("scenario ran to the end"),
                             ["test error:"] + traceback.format_exc().splitlines())
         finally:
             try:
-                self.check("dmesg clean", self.check_dmesg)
+                if not rebooted:
+                    self.check("dmesg clean", self.check_dmesg)
             finally:
                 self.guest.stop()
 
