@@ -39,7 +39,8 @@
 #define HW_VERSION_MINOR	2	/* 1.1: request rings, cameras;
 				 * 1.2: refresh budget figures, claim words,
 				 * request checks, echoed questions, ring
-				 * heartbeat, READ statuses */
+				 * heartbeat, READ statuses 9 and 10, detail
+				 * flag HW_DF_CMDLINE_UNAVAILABLE */
 
 #define HW_INDEX_SIZE		4096	/* the index occupies logical [0, 4096) */
 #define HW_EXTENT_ALIGN		(2ULL << 20)	/* extent GPA and size granule */
@@ -303,7 +304,13 @@ enum hw_status {
 	HW_ST_BUSY = 6,		/* mmap_lock contended or snapshot failed */
 	HW_ST_EXPIRED = 7,	/* unknown or expired cursor */
 	HW_ST_NO_MEMORY = 8,
-	/* 9 .. 11: other 1.2 statuses */
+	/* 1.2: READ at value[0] stopped before a file's page that is not
+	 * mapped yet: reading it could wait for I/O (NFS, FUSE) forever. */
+	HW_ST_NOT_RESIDENT = 9,
+	/* 1.2: READ at value[0] stopped before device memory (VM_IO,
+	 * VM_PFNMAP) or a userfaultfd-registered range: never read. */
+	HW_ST_UNSAFE = 10,
+	/* 11: unused */
 	HW_ST_TORN = 12,	/* 1.2: check does not match the fields (two
 				 * writers mixed a request): nothing done */
 	HW_ST_WRONG_BEACON = 13, /* 1.2: nonce is not this beacon's */
@@ -396,6 +403,10 @@ struct hw_response {
  */
 #define HW_DF_CMDLINE_TRUNCATED	(1U << 0)
 #define HW_DF_CWD_UNAVAILABLE	(1U << 1)
+/* 1.2: the argument area is not anonymous memory readable without waiting
+ * (a file mapped over it, a userfaultfd range, a contended mmap_lock):
+ * cmdline_len is 0. */
+#define HW_DF_CMDLINE_UNAVAILABLE	(1U << 2)
 
 struct hw_proc_detail {
 	__s32 pid;			/*   0 */

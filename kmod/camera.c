@@ -15,6 +15,7 @@
 #include <linux/timekeeping.h>
 
 #include "camera.h"
+#include "process.h"
 #include "ptwalk.h"
 #include "refresh.h"
 #include "walk.h"
@@ -208,14 +209,10 @@ static void walk_camera_vmas(struct camera_snap *cs, struct hw_camera *cam,
 static void walk_camera(struct camera_snap *cs, struct hw_camera *cam,
 			struct pid *pid)
 {
-	struct task_struct *task;
 	struct mm_struct *mm;
 
 	cam->vma_first = cs->nr_vmas;
-	task = get_pid_task(pid, PIDTYPE_TGID);
-	mm = task ? get_task_mm(task) : NULL;
-	if (task)
-		put_task_struct(task);
+	mm = hw_process_mm(pid);
 	if (!mm) {
 		cam->flags |= HW_CF_NO_PROCESS;
 		return;

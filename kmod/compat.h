@@ -29,10 +29,38 @@ static inline u8 hw_paging_levels(void)
 #define HW_THIS_ARCH	HW_ARCH_ARM64
 static inline u8 hw_paging_levels(void)
 {
+#if CONFIG_PGTABLE_LEVELS > 4
+	/* 6.9+ (52-bit VAs with LPA2): the fifth level only if the CPU has it */
+	return pgtable_l5_enabled() ? 5 : 4;
+#else
 	return CONFIG_PGTABLE_LEVELS;
+#endif
 }
 #else
 #error "Haywire supports x86-64 and arm64 guests"
+#endif
+
+/* ---- page-table root ------------------------------------------------ */
+
+/*
+ * The top-level entry the CPU uses for user addresses. With x86 page-table
+ * isolation on, mm->pgd is the kernel's copy, whose user entries carry NX
+ * (pti_set_user_pgtbl()); user mode runs on the user copy, the next page
+ * (kernel_to_user_pgdp(), an inline), whose entries are the same without NX.
+ */
+/* 6.9 renamed CONFIG_PAGE_TABLE_ISOLATION to ..._MITIGATION_... */
+#if defined(CONFIG_X86_64) && (defined(CONFIG_PAGE_TABLE_ISOLATION) || \
+			       defined(CONFIG_MITIGATION_PAGE_TABLE_ISOLATION))
+static inline pgd_t *hw_user_pgdp(pgd_t *pgdp)
+{
+	return cpu_feature_enabled(X86_FEATURE_PTI) ?
+	       kernel_to_user_pgdp(pgdp) : pgdp;
+}
+#else
+static inline pgd_t *hw_user_pgdp(pgd_t *pgdp)
+{
+	return pgdp;
+}
 #endif
 
 /* ---- page-table entries ---------------------------------------------- */
@@ -50,7 +78,7 @@ static inline u8 hw_paging_levels(void)
 #if defined(CONFIG_X86_64)
 /*
  * x86-64, from the entry's bits exactly as the host's walker decodes them
- * (host/lib/pagewalk.c): a leaf is a level-1 entry or a PSE entry at level
+ * (host/lib/core/pagewalk.c): a leaf is a level-1 entry or a PSE entry at level
  * 2 or 3; PROT_NONE is _PAGE_PROTNONE without _PAGE_PRESENT, with the frame
  * number stored inverted (the L1TF mitigation, __pte_needs_invert());
  * anything else not present and nonzero is a swap or migration entry.
@@ -94,9 +122,27 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 }
 #elif defined(CONFIG_ARM64)
 /*
+ * An invalid arm64 entry that Linux keeps for a PROT_NONE page. Until 6.9,
+ * PTE_PROT_NONE (bit 58) marked it; 6.10 dropped that bit and encodes it as
+ * PTE_PRESENT_INVALID (nG, bit 11) with neither user read nor user execute
+ * (PTE_USER clear, PTE_UXN set), as pte_protnone() tests.
+ */
+static inline bool hw_arm64_prot_none(u64 val)
+{
+#if defined(PTE_PROT_NONE)
+	return val & PTE_PROT_NONE;
+#elif defined(PTE_PRESENT_INVALID)
+	return (val & PTE_PRESENT_INVALID) && !(val & PTE_USER) &&
+	       (val & PTE_UXN);
+#else
+#error "no known arm64 PROT_NONE encoding"
+#endif
+}
+
+/*
  * arm64: a valid entry above the last level with the table bit points to a
  * table; every other valid entry is a block or page. PROT_NONE is
- * PTE_PROT_NONE without PTE_VALID (a block keeps its table bit clear); any
+ * hw_arm64_prot_none() without PTE_VALID (a block keeps its table bit clear); any
  * other invalid nonzero entry is a swap or migration entry. Linux sets no
  * hierarchical rights in user tables: the leaf alone has them (PTE_WRITE is
  * the software dirty-bit-modifier write bit, as pte_write()).
@@ -107,7 +153,8 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 	u64 frame = __pte_to_phys(__pte(val)) & ~((1ULL << shift) - 1);
 
 	if (!(val & PTE_VALID)) {
-		if ((val & PTE_PROT_NONE) && (last || !(val & PTE_TABLE_BIT))) {
+		if (hw_arm64_prot_none(val) &&
+		    (last || !(val & PTE_TABLE_BIT))) {
 			r->state = HW_PAGE_PRESENT;
 			r->flags = HW_RF_PROTNONE;
 			r->gpa = frame;
@@ -133,6 +180,27 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 	return false;
 }
 #endif
+
+/* ---- user memory ---------------------------------------------------- */
+
+/*
+ * One page of a foreign mm, with a reference, under its mmap_lock held by
+ * the caller (locked == NULL: gup never drops it). access_remote_vm(), which
+ * /proc uses, is not exported; get_user_pages_remote() is, and honours the
+ * same FOLL_ANON (file mappings refused) and FOLL_NOFAULT (5.16: no fault,
+ * only pages already mapped). 6.5 dropped its vmas argument.
+ */
+static inline long hw_get_user_page_remote(struct mm_struct *mm,
+					   unsigned long addr,
+					   unsigned int gup_flags,
+					   struct page **page)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	return get_user_pages_remote(mm, addr, 1, gup_flags, page, NULL);
+#else
+	return get_user_pages_remote(mm, addr, 1, gup_flags, page, NULL, NULL);
+#endif
+}
 
 /* ---- credentials ----------------------------------------------------- */
 

@@ -503,7 +503,7 @@ static int __init haywire_init(void)
 		pr_err("cannot start the refresh thread (%d)\n", err);
 		goto destroy;
 	}
-	err = requests_start(beacon_fixed_area(&beacon), beacon.index->nonce);
+	err = hw_requests_start(beacon_fixed_area(&beacon), beacon.index->nonce);
 	if (err) {
 		pr_err("cannot start the request thread (%d)\n", err);
 		goto stop_refresh;
@@ -525,7 +525,7 @@ free_walker:
 static void __exit haywire_exit(void)
 {
 	/* Requests first: they may ask the refresh thread for refreshes. */
-	requests_stop();
+	hw_requests_stop();
 	kthread_stop(refresh_task);
 	mutex_lock(&refresh_lock);
 	beacon_destroy(&beacon);

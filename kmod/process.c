@@ -9,6 +9,7 @@
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/fs_struct.h>
+#include <linux/highmem.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/path.h>
@@ -33,12 +34,24 @@
 static_assert(_NSIG_WORDS == 1, "signal masks are one 64-bit word");
 static_assert(_NSIG <= 64);
 
-struct task_struct *process_get(struct pid *pid)
+struct task_struct *hw_process_get(struct pid *pid)
 {
 	return get_pid_task(pid, PIDTYPE_TGID);
 }
 
-bool process_mm_trylock(struct mm_struct *mm)
+struct mm_struct *hw_process_mm(struct pid *pid)
+{
+	struct task_struct *task = hw_process_get(pid);
+	struct mm_struct *mm;
+
+	if (!task)
+		return NULL;
+	mm = get_task_mm(task);
+	put_task_struct(task);
+	return mm;
+}
+
+bool hw_mm_trylock(struct mm_struct *mm)
 {
 	int i;
 
@@ -51,55 +64,111 @@ bool process_mm_trylock(struct mm_struct *mm)
 }
 
 /*
- * How much of [addr, addr + len) can be read safely: readable VMAs only, no
- * device memory (VM_IO, VM_PFNMAP: access_process_vm() would call the
- * driver's access method) and no userfaultfd range (a fault there waits for
- * a user-space handler, which would stall every request).
+ * Whether the page at addr of vma may be read, and with which gup flags.
+ * Never device memory (VM_IO, VM_PFNMAP: the driver's access method would
+ * run) nor a userfaultfd range (a fault there waits for a user-space
+ * handler). Anonymous memory is faulted in as /proc does (a fault there
+ * needs at most memory or swap-in, no file system). A file's page is read
+ * only when it is already mapped (FOLL_NOFAULT): faulting it could wait for
+ * NFS or a FUSE server forever, holding the request thread and unload.
+ * anon_only: only anonymous memory (FOLL_ANON), as /proc/PID/cmdline.
  */
-static long readable_len(struct mm_struct *mm, u64 addr, size_t len)
+static int page_gup_flags(struct vm_area_struct *vma, bool anon_only,
+			  unsigned int *gup_flags)
 {
-	struct vm_area_struct *vma;
-	u64 end = addr + len, at = addr;
-	VMA_ITERATOR(vmi, mm, addr);
-
-	if (!process_mm_trylock(mm))
-		return -EBUSY;
-	for_each_vma_range(vmi, vma, end) {
-		if (vma->vm_start > at || !(vma->vm_flags & VM_READ) ||
-		    (vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
-		    userfaultfd_armed(vma))
-			break;
-		at = min_t(u64, vma->vm_end, end);
+	if (!(vma->vm_flags & VM_READ))
+		return HW_ST_UNMAPPED;
+	if ((vma->vm_flags & (VM_IO | VM_PFNMAP)) || userfaultfd_armed(vma))
+		return HW_ST_UNSAFE;
+	if (vma_is_anonymous(vma)) {
+		*gup_flags = anon_only ? FOLL_ANON : 0;
+		return HW_ST_OK;
 	}
-	mmap_read_unlock(mm);
-	return at - addr;
+	if (anon_only)
+		return HW_ST_UNSAFE;
+	*gup_flags = FOLL_NOFAULT;
+	return HW_ST_OK;
 }
 
-long process_read(struct task_struct *task, struct mm_struct *mm, u64 addr,
-		  void *buf, size_t len)
+/* Copy from one page of mm (the caller holds its mmap_lock). */
+static bool copy_page_part(struct mm_struct *mm, u64 addr, void *buf,
+			   size_t n, unsigned int gup_flags)
 {
-	long n = readable_len(mm, addr, len);
-	int got;
+	struct page *page;
+	void *kaddr;
 
-	if (n <= 0)
-		return n;
-	got = access_process_vm(task, addr, buf, n, 0);
-	return max(got, 0);
+	if (hw_get_user_page_remote(mm, addr, gup_flags, &page) != 1)
+		return false;
+	kaddr = kmap_local_page(page);
+	memcpy(buf, kaddr + offset_in_page(addr), n);
+	kunmap_local(kaddr);
+	put_page(page);
+	return true;
+}
+
+/* Copy what may be read under mm's mmap_lock (held), page by page. */
+static size_t read_locked(struct mm_struct *mm, u64 addr, void *buf,
+			  size_t len, bool anon_only, u32 *why)
+{
+	size_t done = 0;
+
+	*why = HW_ST_OK;
+	while (done < len) {
+		u64 at = addr + done;
+		size_t n = min_t(size_t, len - done,
+				 PAGE_SIZE - offset_in_page(at));
+		struct vm_area_struct *vma = vma_lookup(mm, at);
+		unsigned int gup_flags = 0;
+
+		*why = vma ? page_gup_flags(vma, anon_only, &gup_flags) :
+			     HW_ST_UNMAPPED;
+		if (*why)
+			break;
+		if (!copy_page_part(mm, at, (u8 *)buf + done, n, gup_flags)) {
+			/*
+			 * Not mapped yet, or a fault of anonymous memory
+			 * failed (out of memory, a hardware error).
+			 */
+			*why = (gup_flags & FOLL_NOFAULT) ?
+			       HW_ST_NOT_RESIDENT : HW_ST_UNMAPPED;
+			break;
+		}
+		done += n;
+	}
+	return done;
+}
+
+long hw_mm_read(struct mm_struct *mm, u64 addr, void *buf, size_t len,
+		bool anon_only, u32 *why)
+{
+	size_t done;
+
+	if (!hw_mm_trylock(mm))
+		return -EBUSY;
+	done = read_locked(mm, addr, buf, len, anon_only, why);
+	mmap_read_unlock(mm);
+	return done;
 }
 
 /* ---- detail ----------------------------------------------------------- */
 
 /*
  * As /proc/PID/cmdline: the argument area; when its last byte is not NUL
- * (setproctitle()), the first string of at most a page, with its NUL.
+ * (setproctitle()), the first string of at most a page, with its NUL. Like
+ * /proc since CVE-2018-1120, only anonymous memory is read (FOLL_ANON): a
+ * process can map a file that never answers over its argument area. When
+ * the area cannot be read without waiting, nothing of it is given and the
+ * detail says HW_DF_CMDLINE_UNAVAILABLE. allow_read does not apply: /proc
+ * shows command lines to every user.
  */
-static u32 read_cmdline(struct task_struct *task, struct mm_struct *mm,
-			char *buf, size_t cap, u32 *flags)
+static u32 read_cmdline(struct mm_struct *mm, char *buf, size_t cap,
+			u32 *flags)
 {
 	unsigned long arg_start, arg_end, env_end;
 	size_t want;
-	char last;
 	long got;
+	char last;
+	u32 why;
 
 	spin_lock(&mm->arg_lock);
 	arg_start = mm->arg_start;
@@ -109,41 +178,41 @@ static u32 read_cmdline(struct task_struct *task, struct mm_struct *mm,
 	if (!env_end || arg_start >= arg_end)
 		return 0;
 
-	if (process_read(task, mm, arg_end - 1, &last, 1) == 1 && last) {
-		got = process_read(task, mm, arg_start, buf,
-				   min_t(size_t, PAGE_SIZE, cap));
-		if (got <= 0)
-			return 0;
-		want = strnlen(buf, got);
-		return want < (size_t)got ? want + 1 : want;
+	got = hw_mm_read(mm, arg_end - 1, &last, 1, true, &why);
+	if (got == 1 && last) {
+		want = min_t(size_t, PAGE_SIZE, cap);
+		got = hw_mm_read(mm, arg_start, buf, want, true, &why);
+		if (got > 0) {
+			want = strnlen(buf, got);
+			return want < (size_t)got ? want + 1 : want;
+		}
+	} else if (got == 1) {
+		want = arg_end - arg_start;
+		got = hw_mm_read(mm, arg_start, buf, min(want, cap), true,
+				 &why);
+		if (got >= 0 && !why) {
+			if ((size_t)got < want)
+				*flags |= HW_DF_CMDLINE_TRUNCATED;
+			return got;
+		}
 	}
-	want = arg_end - arg_start;
-	got = process_read(task, mm, arg_start, buf, min(want, cap));
-	if (got < 0)
-		got = 0;
-	if ((size_t)got < want)
-		*flags |= HW_DF_CMDLINE_TRUNCATED;
-	return got;
+	*flags |= HW_DF_CMDLINE_UNAVAILABLE;
+	return 0;
 }
 
 /* readlink /proc/PID/cwd into scratch; its length, or -1. */
 static int read_cwd(struct task_struct *task, char *scratch, char **out)
 {
-	struct fs_struct *fs;
 	struct path pwd;
+	bool has_fs;
 	char *p;
 
-	/* get_fs_pwd() is not exported: the same steps. */
 	task_lock(task);
-	fs = task->fs;
-	if (fs) {
-		spin_lock(&fs->lock);
-		pwd = fs->pwd;
-		path_get(&pwd);
-		spin_unlock(&fs->lock);
-	}
+	has_fs = task->fs;
+	if (has_fs)
+		get_fs_pwd(task->fs, &pwd);
 	task_unlock(task);
-	if (!fs)
+	if (!has_fs)
 		return -1;
 	p = d_path(&pwd, scratch, PATH_MAX);
 	path_put(&pwd);
@@ -153,23 +222,37 @@ static int read_cwd(struct task_struct *task, char *scratch, char **out)
 	return strlen(p);
 }
 
-static void fill_creds(struct task_struct *task, struct hw_proc_detail *d)
+void hw_task_ids(struct task_struct *task, struct hw_ids *ids)
 {
 	const struct cred *cred;
 
 	rcu_read_lock();
 	cred = __task_cred(task);
-	d->uid[0] = from_kuid(&init_user_ns, cred->uid);
-	d->uid[1] = from_kuid(&init_user_ns, cred->euid);
-	d->uid[2] = from_kuid(&init_user_ns, cred->suid);
-	d->uid[3] = from_kuid(&init_user_ns, cred->fsuid);
-	d->gid[0] = from_kgid(&init_user_ns, cred->gid);
-	d->gid[1] = from_kgid(&init_user_ns, cred->egid);
-	d->gid[2] = from_kgid(&init_user_ns, cred->sgid);
-	d->gid[3] = from_kgid(&init_user_ns, cred->fsgid);
-	d->cap_effective = hw_cap_mask(cred->cap_effective);
-	d->cap_permitted = hw_cap_mask(cred->cap_permitted);
+	ids->uid[0] = from_kuid(&init_user_ns, cred->uid);
+	ids->uid[1] = from_kuid(&init_user_ns, cred->euid);
+	ids->uid[2] = from_kuid(&init_user_ns, cred->suid);
+	ids->uid[3] = from_kuid(&init_user_ns, cred->fsuid);
+	ids->gid[0] = from_kgid(&init_user_ns, cred->gid);
+	ids->gid[1] = from_kgid(&init_user_ns, cred->egid);
+	ids->gid[2] = from_kgid(&init_user_ns, cred->sgid);
+	ids->gid[3] = from_kgid(&init_user_ns, cred->fsgid);
+	ids->cap_effective = hw_cap_mask(cred->cap_effective);
+	ids->cap_permitted = hw_cap_mask(cred->cap_permitted);
+	/* As /proc/PID/status: the parent of init and kthreadd is pid 0. */
+	ids->ppid = pid_alive(task) ?
+		    task_tgid_nr(rcu_dereference(task->real_parent)) : 0;
 	rcu_read_unlock();
+}
+
+static void fill_creds(struct task_struct *task, struct hw_proc_detail *d)
+{
+	struct hw_ids ids;
+
+	hw_task_ids(task, &ids);
+	memcpy(d->uid, ids.uid, sizeof(d->uid));
+	memcpy(d->gid, ids.gid, sizeof(d->gid));
+	d->cap_effective = ids.cap_effective;
+	d->cap_permitted = ids.cap_permitted;
 }
 
 /*
@@ -203,40 +286,12 @@ static void fill_times(struct task_struct *task, struct hw_proc_detail *d)
 	d->nivcsw = task->nivcsw;
 }
 
-/*
- * The task's sighand locked, as lock_task_sighand() (not exported) does:
- * sighand structs are freed only after RCU, so the lock can be taken and
- * the pointer checked again.
- */
-static struct sighand_struct *lock_sighand(struct task_struct *task,
-					   unsigned long *irqflags)
-{
-	struct sighand_struct *sh;
-
-	rcu_read_lock();
-	for (;;) {
-		sh = rcu_dereference(task->sighand);
-		if (!sh)
-			break;
-		spin_lock_irqsave(&sh->siglock, *irqflags);
-		if (likely(sh == rcu_access_pointer(task->sighand)))
-			break;
-		spin_unlock_irqrestore(&sh->siglock, *irqflags);
-	}
-	rcu_read_unlock();
-	return sh;
-}
-
 /* Signal masks as /proc/PID/status: SigPnd ShdPnd SigBlk SigIgn SigCgt. */
-static void fill_signals(struct task_struct *task, struct hw_proc_detail *d)
+static void read_signals(struct task_struct *task, struct sighand_struct *sh,
+			 struct hw_proc_detail *d)
 {
-	struct sighand_struct *sh;
-	unsigned long irqflags;
 	int sig;
 
-	sh = lock_sighand(task, &irqflags);
-	if (!sh)
-		return;
 	d->sig_pending = task->pending.signal.sig[0];
 	d->sig_shared_pending = task->signal->shared_pending.signal.sig[0];
 	d->sig_blocked = task->blocked.sig[0];
@@ -248,11 +303,36 @@ static void fill_signals(struct task_struct *task, struct hw_proc_detail *d)
 		else if (handler != SIG_DFL)
 			d->sig_caught |= 1ULL << (sig - 1);
 	}
-	spin_unlock_irqrestore(&sh->siglock, irqflags);
 }
 
-u32 process_detail(struct task_struct *task, void *buf, size_t cap,
-		   char *scratch)
+/*
+ * Under the task's siglock, as lock_task_sighand() (not exported) takes it:
+ * sighand structs are freed only after RCU, so the lock can be taken and
+ * the pointer checked again. Locked and unlocked in one place, for sparse.
+ */
+static void fill_signals(struct task_struct *task, struct hw_proc_detail *d)
+{
+	struct sighand_struct *sh;
+	unsigned long irqflags;
+
+	rcu_read_lock();
+	for (sh = rcu_dereference(task->sighand); sh;
+	     sh = rcu_dereference(task->sighand)) {
+		bool same;
+
+		spin_lock_irqsave(&sh->siglock, irqflags);
+		same = sh == rcu_access_pointer(task->sighand);
+		if (same)
+			read_signals(task, sh, d);
+		spin_unlock_irqrestore(&sh->siglock, irqflags);
+		if (same)
+			break;
+	}
+	rcu_read_unlock();
+}
+
+u32 hw_process_detail(struct task_struct *task, void *buf, size_t cap,
+		      char *scratch)
 {
 	struct hw_proc_detail *d = buf;
 	char *cmdline = (char *)(d + 1);
@@ -278,7 +358,7 @@ u32 process_detail(struct task_struct *task, void *buf, size_t cap,
 	}
 	mm = get_task_mm(task);
 	if (mm) {
-		d->cmdline_len = read_cmdline(task, mm, cmdline,
+		d->cmdline_len = read_cmdline(mm, cmdline,
 					      cap - sizeof(*d) - cwd_len,
 					      &d->flags);
 		mmput(mm);

@@ -12,26 +12,53 @@ struct mm_struct;
 struct pid;
 struct task_struct;
 
-/* The process (thread-group leader) pid, with a reference; or NULL. */
-struct task_struct *process_get(struct pid *pid);
+/* A task's ids, as /proc/PID/status shows them (in the initial namespaces). */
+struct hw_ids {
+	u32 uid[4];		/* real, effective, saved, filesystem */
+	u32 gid[4];
+	u64 cap_effective;
+	u64 cap_permitted;
+	pid_t ppid;		/* 0 for init and kthreadd */
+};
 
-/* mmap_read_trylock(), retried for up to about a millisecond. */
-bool process_mm_trylock(struct mm_struct *mm);
+void hw_task_ids(struct task_struct *task, struct hw_ids *ids);
+
+/* The process (thread-group leader) pid, with a reference; or NULL. */
+struct task_struct *hw_process_get(struct pid *pid);
 
 /*
- * Copy the readable beginning of [addr, addr + len) of the process into buf:
- * the bytes copied (0 when addr itself is not readable), or -EBUSY when its
- * mmap_lock stayed contended.
+ * The memory of the process pid, with a reference (mmput()); NULL for a
+ * process that is gone or has none (a kernel thread, a zombie). Every check
+ * on a process's memory is made on the mm this returns once, so that an
+ * exec in between cannot swap the memory checked for the memory read.
  */
-long process_read(struct task_struct *task, struct mm_struct *mm, u64 addr,
-		  void *buf, size_t len);
+struct mm_struct *hw_process_mm(struct pid *pid);
+
+/*
+ * mmap_read_trylock(), retried for up to about a millisecond. Like the
+ * kernel's mmap_lock API, it carries no sparse context annotation (its
+ * unlock has none to pair with).
+ */
+bool hw_mm_trylock(struct mm_struct *mm);
+
+/*
+ * Copy the readable beginning of [addr, addr + len) of mm into buf without
+ * waiting for anything that may not finish: mmap_lock by trylock only;
+ * anonymous memory faulted in as /proc does; a file's page only when it is
+ * mapped already; never device memory or a userfaultfd range. anon_only:
+ * anonymous memory only (as /proc/PID/cmdline). Returns the bytes copied,
+ * with *why the HW_ST_* that stopped the copy short (HW_ST_OK when it did
+ * not), or -EBUSY when the mmap_lock stayed contended.
+ */
+long hw_mm_read(struct mm_struct *mm, u64 addr, void *buf, size_t len,
+		bool anon_only, u32 *why);
 
 /*
  * struct hw_proc_detail, the command line and the working directory into
  * buf (cap bytes, at least sizeof(struct hw_proc_detail) + PATH_MAX);
  * scratch is PATH_MAX bytes. Returns the bytes written.
  */
-u32 process_detail(struct task_struct *task, void *buf, size_t cap,
-		   char *scratch);
+u32 hw_process_detail(struct task_struct *task, void *buf, size_t cap,
+		      char *scratch);
 
 #endif /* HAYWIRE_PROCESS_H */

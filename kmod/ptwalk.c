@@ -155,7 +155,7 @@ static void walk_p4d(struct pt_walk *w, pgd_t *pgd, u64 addr, u64 end,
 
 void pt_walk_range(struct pt_walk *w, u64 start, u64 end)
 {
-	pgd_t *pgdp = pgd_offset(w->mm, start);
+	pgd_t *pgdp = hw_user_pgdp(pgd_offset(w->mm, start));
 	u64 addr = start, next;
 
 	if (start >= end)

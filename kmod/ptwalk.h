@@ -2,7 +2,7 @@
 /*
  * The guest's own walk of a process's page tables, as runs of pages in one
  * state (struct hw_page_run): for cameras and TRANSLATE requests. Runs are
- * merged exactly as the host's walker merges them (host/lib/pagewalk.c), so
+ * merged exactly as the host's walker merges them (host/lib/core/pagewalk.c), so
  * that the two translations of a range compare equal.
  */
 #ifndef HAYWIRE_PTWALK_H

@@ -7,10 +7,21 @@
  * slot's response. A refresh runs in the refresh thread, so a slow one
  * delays no other request. Answers too long for one response continue by
  * cursor: one iterator per slot.
+ *
+ * Nothing here waits for what may not finish (a page of a hung FUSE or NFS
+ * server, a userfaultfd handler, a blocked mmap_lock): process memory is read
+ * by hw_mm_read(), mmap_lock is only trylocked, so every request is answered
+ * in bounded time and kthread_stop() on unload always returns.
+ *
+ * Of the beacon the request side holds only its fixed area (request page
+ * and response slots in extent 0, which a grow never moves or frees) and
+ * reads the published generation with published_generation(); it touches
+ * no other beacon state, so it needs no refresh lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/err.h>
+#include <linux/freezer.h>
 #include <linux/hrtimer.h>
 #include <linux/kernel.h>
 #include <linux/kthread.h>
@@ -40,9 +51,19 @@
 #define TRANSLATE_MAX_ENTRIES	65536
 #define RUNS_PER_RESPONSE \
 	(HW_RESPONSE_DATA_MAX / sizeof(struct hw_page_run))
-/* A REFRESH is answered "busy" if its refresh takes longer than the
- * refresh's time budget plus this. */
+/*
+ * A REFRESH is answered "busy" if its refresh takes longer than the
+ * refresh's time budget plus this.
+ */
 #define REFRESH_WAIT_NS		(10 * NSEC_PER_SEC)
+/*
+ * Rate limit: REFRESH requests start at most one refresh per this. A
+ * REFRESH waits until this long after the last refresh requests asked for,
+ * and then shares one new refresh with every REFRESH waiting at that time;
+ * its answer is still a snapshot begun after it arrived. Clients asking in
+ * a loop cost at most 20 refreshes a second.
+ */
+#define REFRESH_MIN_GAP_NS	(50 * NSEC_PER_MSEC)
 /* Not a status on the wire: the answer comes later. */
 #define ST_LATER		U32_MAX
 
@@ -69,12 +90,13 @@ struct slot {
 	u32 seen;			/* seq of the last request taken */
 	/* a REFRESH that waits for its refresh */
 	bool refresh_wait;
-	u64 ticket;
+	u64 ticket;			/* 0: not asked for yet */
 	u64 wait_until_ns;
 	struct hw_request waiting;
 	struct iterator it;
 };
 
+static struct hw_index *beacon_index;	/* at the start of the fixed area */
 static struct hw_request *requests;	/* the request page */
 static u8 *responses;			/* the response slots */
 static struct slot slots[HW_RING_SLOTS];
@@ -85,6 +107,8 @@ static u64 heartbeat;			/* looks at the ring so far */
 /* Set when the guest starts to reboot: from then on nothing is answered
  * and the heartbeat stops, so hosts stop writing (docs/protocol.md). */
 static bool rebooting;
+/* When requests last asked for a refresh (0: never). */
+static u64 refresh_asked_ns;
 
 static struct hw_response *response_of(unsigned int slot)
 {
@@ -105,6 +129,11 @@ static void *response_data(unsigned int slot)
 static void answer_begin(unsigned int slot, u32 seq)
 {
 	WRITE_ONCE(response_of(slot)->seq, seq ^ 0x80000000U);
+	/*
+	 * seq before the data that follows; pairs with the host's acquire
+	 * fence between its copy of the data and its second load of seq
+	 * (host/lib/beacon/ring.c), which then sees the changed seq.
+	 */
 	smp_wmb();
 }
 
@@ -164,24 +193,32 @@ static u64 iterator_continue(struct iterator *it)
 	return it->cursor;
 }
 
-/* The iterated process's memory, checked against the request's range. */
-static u32 iterator_mm(struct iterator *it, struct task_struct **task,
-		       struct mm_struct **mm)
+/*
+ * The iterated process's memory, looked up once for the whole answer part
+ * and checked against the request's range.
+ */
+static u32 iterator_mm(struct iterator *it, struct mm_struct **mm)
 {
-	*task = process_get(it->pid);
-	*mm = *task ? get_task_mm(*task) : NULL;
-	if (!*mm) {
-		if (*task)
-			put_task_struct(*task);
+	*mm = hw_process_mm(it->pid);
+	if (!*mm)
 		return HW_ST_NO_PROCESS;
-	}
 	if (it->addr >= (*mm)->task_size ||
 	    it->len > (*mm)->task_size - it->addr) {
 		mmput(*mm);
-		put_task_struct(*task);
 		return HW_ST_BAD_ARG;
 	}
 	return HW_ST_OK;
+}
+
+/*
+ * Ask again with the same cursor: the iterator stays, and counts as used
+ * now, so that a client retrying a busy answer keeps it.
+ */
+static u32 iterator_busy(struct iterator *it, struct hw_response *h)
+{
+	it->last_used_ns = ktime_get_ns();
+	h->cursor = it->cursor;
+	return HW_ST_BUSY;
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -207,17 +244,15 @@ static u32 do_translate(unsigned int slot, struct iterator *it,
 			struct hw_response *h)
 {
 	struct translate_out out = { .runs = response_data(slot) };
-	struct task_struct *task;
 	struct mm_struct *mm;
 	u64 end = it->addr + it->len;
 	u32 status;
 
-	status = iterator_mm(it, &task, &mm);
+	status = iterator_mm(it, &mm);
 	if (status)
 		return status;
-	if (!process_mm_trylock(mm)) {
-		h->cursor = it->cursor;		/* ask again, same cursor */
-		status = HW_ST_BUSY;
+	if (!hw_mm_trylock(mm)) {
+		status = iterator_busy(it, h);
 		goto out;
 	}
 	out.w.mm = mm;
@@ -248,40 +283,38 @@ static u32 do_translate(unsigned int slot, struct iterator *it,
 	h->data_len = out.count * sizeof(struct hw_page_run);
 out:
 	mmput(mm);
-	put_task_struct(task);
 	return status;
 }
 
+/*
+ * READ: never waits for what may not finish (hw_mm_read()); what it will
+ * not read ends the answer with a status saying why, at value[0].
+ */
 static u32 do_read(unsigned int slot, struct iterator *it,
 		   struct hw_response *h)
 {
-	struct task_struct *task;
 	struct mm_struct *mm;
 	u64 left = it->addr + it->len - it->next;
-	u32 status;
+	u32 status, why;
 	long got;
 
-	status = iterator_mm(it, &task, &mm);
+	status = iterator_mm(it, &mm);
 	if (status)
 		return status;
 	h->total = it->len;
 	h->value[0] = it->next;
-	got = process_read(task, mm, it->next, response_data(slot),
-			   min_t(u64, left, HW_RESPONSE_DATA_MAX));
-	if (got == -EBUSY) {
-		h->cursor = it->cursor;		/* ask again, same cursor */
-		status = HW_ST_BUSY;
-	} else if (got <= 0) {
-		status = HW_ST_UNMAPPED;	/* value[0]: where */
-	} else {
-		h->data_len = got;
-		it->next += got;
-		if ((u64)got < left)
-			h->cursor = iterator_continue(it);
-	}
+	got = hw_mm_read(mm, it->next, response_data(slot),
+			 min_t(u64, left, HW_RESPONSE_DATA_MAX), false, &why);
 	mmput(mm);
-	put_task_struct(task);
-	return status;
+	if (got == -EBUSY)
+		return iterator_busy(it, h);
+	if (got <= 0)
+		return why ? why : HW_ST_UNMAPPED;
+	h->data_len = got;
+	it->next += got;
+	if ((u64)got < left)
+		h->cursor = iterator_continue(it);
+	return HW_ST_OK;
 }
 
 /* TRANSLATE and READ: in parts, by cursor. */
@@ -312,12 +345,12 @@ static u32 do_detail(unsigned int slot, const struct hw_request *req,
 	if (req->pid <= 0)
 		return HW_ST_BAD_ARG;
 	pid = find_get_pid(req->pid);
-	task = pid ? process_get(pid) : NULL;
+	task = pid ? hw_process_get(pid) : NULL;
 	put_pid(pid);
 	if (!task)
 		return HW_ST_NO_PROCESS;
-	h->data_len = process_detail(task, response_data(slot),
-				     HW_RESPONSE_DATA_MAX, scratch);
+	h->data_len = hw_process_detail(task, response_data(slot),
+					HW_RESPONSE_DATA_MAX, scratch);
 	h->total = h->data_len;
 	put_task_struct(task);
 	return HW_ST_OK;
@@ -325,18 +358,13 @@ static u32 do_detail(unsigned int slot, const struct hw_request *req,
 
 static u32 do_camera_set(const struct hw_request *req, struct hw_response *h)
 {
-	struct task_struct *task;
-	struct mm_struct *mm = NULL;
+	struct mm_struct *mm;
 	struct pid *pid;
 
 	if (req->arg >= HW_MAX_CAMERAS || req->pid <= 0)
 		return HW_ST_BAD_ARG;
 	pid = find_get_pid(req->pid);
-	task = pid ? process_get(pid) : NULL;
-	if (task) {
-		mm = get_task_mm(task);
-		put_task_struct(task);
-	}
+	mm = pid ? hw_process_mm(pid) : NULL;
 	if (!mm) {
 		put_pid(pid);
 		return HW_ST_NO_PROCESS;
@@ -357,12 +385,36 @@ static u32 do_camera_clear(const struct hw_request *req,
 
 static u32 do_refresh(struct slot *s, const struct hw_request *req)
 {
-	s->ticket = hw_refresh_ask();
-	s->wait_until_ns = ktime_get_ns() + REFRESH_WAIT_NS +
+	s->ticket = 0;		/* asked by ask_refreshes() */
+	s->wait_until_ns = ktime_get_ns() + REFRESH_MIN_GAP_NS +
+			   REFRESH_WAIT_NS +
 			   (u64)hw_refresh_budget_ms() * NSEC_PER_MSEC;
 	s->waiting = *req;
 	s->refresh_wait = true;
 	return ST_LATER;
+}
+
+/* One refresh for every REFRESH not asked for yet, within the rate limit. */
+static void ask_refreshes(u64 now)
+{
+	bool asked = false;
+	u64 ticket = 0;
+	unsigned int i;
+
+	if (refresh_asked_ns && now - refresh_asked_ns < REFRESH_MIN_GAP_NS)
+		return;
+	for (i = 0; i < HW_RING_SLOTS; i++) {
+		struct slot *s = &slots[i];
+
+		if (!s->refresh_wait || s->ticket)
+			continue;
+		if (!asked) {
+			ticket = hw_refresh_ask();
+			refresh_asked_ns = now;
+			asked = true;
+		}
+		s->ticket = ticket;
+	}
 }
 
 /* The request fields each type reads; the others must be zero. */
@@ -488,11 +540,32 @@ static void check_refresh(unsigned int slot, struct slot *s, u32 seq)
 		s->refresh_wait = false;
 		return;
 	}
-	err = hw_refresh_result(s->ticket, &h.value[0]);
+	err = s->ticket ? hw_refresh_result(s->ticket, &h.value[0]) : -EAGAIN;
 	if (err == -EAGAIN && ktime_get_ns() < s->wait_until_ns)
 		return;
 	s->refresh_wait = false;
 	answer(slot, &s->waiting, err ? HW_ST_BUSY : HW_ST_OK, &h);
+}
+
+/* A new request (seq) on a slot: a copy that was not being rewritten. */
+static void take_request(unsigned int slot, struct slot *s, u32 seq)
+{
+	struct hw_request *shared = &requests[slot];
+	struct hw_request req;
+
+	memcpy(&req, shared, sizeof(req));
+	/*
+	 * The copy before seq is read again; pairs with the release store of
+	 * seq by which a well-behaved host submits its next request. A host
+	 * that rewrites fields without bumping seq gains nothing: only the
+	 * copy is used, validated field by field.
+	 */
+	smp_rmb();
+	if (READ_ONCE(shared->seq) != seq)
+		return;		/* being rewritten: at the next look */
+	req.seq = seq;
+	s->seen = seq;
+	handle(slot, s, &req);
 }
 
 /* One look at every slot; whether anything is going on. */
@@ -506,10 +579,14 @@ static bool poll_requests(void)
 		return false;
 	heartbeat++;
 	for (i = 0; i < HW_RING_SLOTS; i++) {
-		struct hw_request *shared = &requests[i];
 		struct slot *s = &slots[i];
-		struct hw_request req;
-		u32 seq = smp_load_acquire(&shared->seq);
+		u32 seq;
+
+		/*
+		 * Pairs with the host's release store of seq after it filled
+		 * the request (host/lib/beacon/ring.c).
+		 */
+		seq = smp_load_acquire(&requests[i].seq);
 
 		/*
 		 * Alive, as hosts see it: they write nothing unless they saw
@@ -528,15 +605,9 @@ static bool poll_requests(void)
 		if (seq == s->seen)
 			continue;
 		active = true;
-		/* A copy of a request that is not being rewritten. */
-		memcpy(&req, shared, sizeof(req));
-		smp_rmb();
-		if (READ_ONCE(shared->seq) != seq)
-			continue;
-		req.seq = seq;
-		s->seen = seq;
-		handle(i, s, &req);
+		take_request(i, s, seq);
 	}
+	ask_refreshes(ktime_get_ns());
 	return active;
 }
 
@@ -554,8 +625,12 @@ static int request_thread(void *unused)
 {
 	u64 interval = POLL_FAST_NS;
 
+	/* Suspend and hibernation freeze it between two polls. */
+	set_freezable();
 	while (!kthread_should_stop()) {
 		u64 max_ns = (u64)hw_poll_max_ms() * NSEC_PER_MSEC;
+
+		try_to_freeze();
 
 		if (poll_requests())
 			interval = POLL_FAST_NS;
@@ -566,22 +641,34 @@ static int request_thread(void *unused)
 	return 0;
 }
 
-static int reboot_event(struct notifier_block *nb, unsigned long action,
-			void *data)
+/*
+ * A reboot (or kexec) hands this memory to the next kernel while host
+ * clients may still be about to write a request into it. Clients check the
+ * index magic just before each store (host/lib/beacon/ring.c), so the magic says
+ * "gone" from the moment the reboot starts, long before the next kernel
+ * runs; the heartbeat stops and nothing more is answered. The module is
+ * not unloaded: the beacon itself stays as it is.
+ */
+static int requests_reboot(struct notifier_block *nb, unsigned long action,
+			   void *unused)
 {
 	WRITE_ONCE(rebooting, true);
+	WRITE_ONCE(beacon_index->magic, HW_MAGIC_GONE);
+	/* The store out to the host now; as beacon_destroy() does. */
+	smp_mb();
 	return NOTIFY_DONE;
 }
 
 static struct notifier_block reboot_nb = {
-	.notifier_call = reboot_event,
+	.notifier_call = requests_reboot,
 };
 
-int requests_start(void *fixed_area, u64 nonce)
+int hw_requests_start(void *fixed_area, u64 nonce)
 {
 	unsigned int i;
 	int err;
 
+	beacon_index = fixed_area;
 	requests = (struct hw_request *)((u8 *)fixed_area +
 					 BEACON_REQUESTS_OFFSET);
 	responses = (u8 *)fixed_area + BEACON_RESPONSES_OFFSET;
@@ -589,6 +676,7 @@ int requests_start(void *fixed_area, u64 nonce)
 	heartbeat = 0;
 	WRITE_ONCE(rebooting, false);
 	memset(slots, 0, sizeof(slots));
+	refresh_asked_ns = 0;
 	for (i = 0; i < HW_RING_SLOTS; i++) {
 		slots[i].seen = READ_ONCE(requests[i].seq);
 		/* Hosts check it with the heartbeat. */
@@ -611,12 +699,12 @@ int requests_start(void *fixed_area, u64 nonce)
 	return 0;
 }
 
-void requests_stop(void)
+void hw_requests_stop(void)
 {
 	unsigned int i;
 
-	kthread_stop(request_task);
 	unregister_reboot_notifier(&reboot_nb);
+	kthread_stop(request_task);
 	for (i = 0; i < HW_RING_SLOTS; i++)
 		iterator_end(&slots[i].it);
 	kfree(scratch);

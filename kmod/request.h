@@ -9,10 +9,10 @@
 /*
  * Start answering the requests in the fixed area of the beacon (its
  * request page and response slots, see beacon.h), which must stay in place
- * until requests_stop() returns. nonce: the beacon's, which 1.2 requests
+ * until hw_requests_stop() returns. nonce: the beacon's, which 1.2 requests
  * name and answers carry.
  */
-int requests_start(void *fixed_area, u64 nonce);
-void requests_stop(void);
+int hw_requests_start(void *fixed_area, u64 nonce);
+void hw_requests_stop(void);
 
 #endif /* HAYWIRE_REQUEST_H */

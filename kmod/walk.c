@@ -27,6 +27,7 @@
 #include <linux/uidgid.h>
 
 #include "compat.h"
+#include "process.h"
 #include "walk.h"
 
 /* First staging sizes; they grow to what the guest needs. */
@@ -590,18 +591,14 @@ static void finish_vmas(struct walker *w, const struct vma_walk *vw,
 
 static void fill_ids(struct task_struct *task, struct hw_proc *p)
 {
-	const struct cred *cred;
+	struct hw_ids ids;
 
-	rcu_read_lock();
-	cred = __task_cred(task);
-	p->uid = from_kuid(&init_user_ns, cred->uid);
-	p->gid = from_kgid(&init_user_ns, cred->gid);
-	p->euid = from_kuid(&init_user_ns, cred->euid);
-	p->egid = from_kgid(&init_user_ns, cred->egid);
-	/* As /proc/PID/status: the parent of init and kthreadd is pid 0. */
-	p->ppid = pid_alive(task) ?
-		  task_tgid_nr(rcu_dereference(task->real_parent)) : 0;
-	rcu_read_unlock();
+	hw_task_ids(task, &ids);
+	p->uid = ids.uid[0];
+	p->euid = ids.uid[1];
+	p->gid = ids.gid[0];
+	p->egid = ids.gid[1];
+	p->ppid = ids.ppid;
 }
 
 /*

@@ -2,8 +2,8 @@
 # The DKMS packaging builds the module for every kernel under test, the way a
 # guest's dkms would, in a private DKMS tree (nothing on this machine is
 # touched): the x86-64 kernels in HAYWIRE_KERNELS (default "6.1 6.12") and
-# the arm64 kernels in HAYWIRE_ARM64_KERNELS (default "6.1-arm64"). An empty
-# list selects none.
+# the arm64 kernels in HAYWIRE_ARM64_KERNELS (default "6.1-arm64
+# 6.12-arm64"). An empty list selects none.
 #
 # arm64 is cross-built: dkms runs the kernel's make, which takes ARCH and
 # CROSS_COMPILE from the environment, and then strips the module with plain
@@ -18,7 +18,7 @@ ln -s /usr/bin/aarch64-linux-gnu-strip "$tmp/arm64-bin/strip"
 
 src=$(tools/dkms-install.sh --source-only "$tmp/src")
 version=${src##*/haywire-}
-for k in ${HAYWIRE_KERNELS-6.1 6.12} ${HAYWIRE_ARM64_KERNELS-6.1-arm64}; do
+for k in ${HAYWIRE_KERNELS-6.1 6.12} ${HAYWIRE_ARM64_KERNELS-6.1-arm64 6.12-arm64}; do
 	kc=$(tools/fetch-kernels.sh "$k")
 	release=$(cat "$kc/release")
 	case "$k" in

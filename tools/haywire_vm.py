@@ -188,8 +188,18 @@ class Guest:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 return False
             time.sleep(0.02)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.ctl_path)
+        # The socket file can exist a moment before QEMU listens on it.
+        while True:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                self.sock.connect(self.ctl_path)
+                break
+            except OSError:
+                self.sock.close()
+                self.sock = None
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    return False  # start() kills QEMU
+                time.sleep(0.02)
         self.buf = b""
         try:
             self._read_until(b"@@ready\n", deadline)

@@ -63,7 +63,7 @@ add_kmod() {
 	esac
 	echo "$1" >> "$root/etc/boot-modules"
 }
-for m in virtio_pci virtio_mmio virtio_console virtio_rng; do
+for m in virtio_pci virtio_mmio virtio_console virtio_rng fuse; do
 	add_kmod "$m"
 done
 

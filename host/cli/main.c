@@ -685,6 +685,9 @@ static int cmd_detail(struct ctx *ctx, struct haywire_error *err)
 	if (d->flags & HW_DF_CMDLINE_TRUNCATED)
 		warn("process %d: the guest cut its command line short at %zu bytes",
 		     ctx->pid, d->cmdline_len);
+	if (d->flags & HW_DF_CMDLINE_UNAVAILABLE)
+		warn("process %d: command line unavailable: its argument area is not anonymous memory the guest can read without waiting (a file or userfaultfd range mapped over it, or its memory map busy)",
+		     ctx->pid);
 	print_warnings();
 	if (ctx->cli->json)
 		print_json(stdout, json_detail(d));

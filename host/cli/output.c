@@ -915,6 +915,7 @@ struct json_object *json_read(const char *source, int32_t pid, bool via_guest,
 static const struct flag_name detail_flags[] = {
 	{ HW_DF_CMDLINE_TRUNCATED, "cmdline_truncated" },
 	{ HW_DF_CWD_UNAVAILABLE, "cwd_unavailable" },
+	{ HW_DF_CMDLINE_UNAVAILABLE, "cmdline_unavailable" },
 	{ 0, NULL },
 };
 
@@ -938,6 +939,8 @@ void print_detail(FILE *out, const struct haywire_detail *d)
 	fprintf(out, "pid:           %d\n", d->pid);
 	fprintf(out, "state:         %c\n", d->state);
 	fprintf(out, "cmdline:      ");
+	if (d->flags & HW_DF_CMDLINE_UNAVAILABLE)
+		fputs(" (unavailable: not readable without waiting)", out);
 	/* Arguments separated by spaces, as ps shows them. */
 	for (i = 0; i < d->cmdline_len;) {
 		size_t n = strnlen(d->cmdline + i, d->cmdline_len - i);

@@ -334,6 +334,43 @@ static void test_read_virt(void)
 	CHECK(buf[2048] == 0xbb && buf[4095] == 0xbb);
 }
 
+/*
+ * PTI: the pgd is the kernel's copy (8 KiB aligned) whose user entries
+ * carry NX; the page after it is the user copy, the same entries without
+ * NX, and user-mode rights come from there. Without that twin, NX stays.
+ */
+static void test_pti_user_copy(void)
+{
+	struct haywire_error err;
+	struct collected c;
+	uint64_t root, user, after, va = 0x400000, *top;
+
+	if (next_table % 8192)
+		new_table();
+	root = new_table();
+	user = new_table();
+	after = new_table();
+	set_pte(root, 4, va, 1, 0x100000 | P | US);	/* executable text */
+	top = entry(root, index_at(va, 4));
+	*entry(user, index_at(va, 4)) = *top;
+	*top |= NX;
+	CHECK_RC(translate(root, 4, va, 4096, &c, &err), 0, &err);
+	CHECK_U64(c.n, 1);
+	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_USER);
+
+	/* No twin (not PTI): the entry's NX counts. */
+	*entry(user, index_at(va, 4)) = 0;
+	CHECK_RC(translate(root, 4, va, 4096, &c, &err), 0, &err);
+	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_USER | HAYWIRE_XF_NX);
+
+	/* A pgd that is not 8 KiB aligned has no user copy after it. */
+	CHECK_U64(after, user + 4096);
+	*entry(user, index_at(va, 4)) = *top;
+	*entry(after, index_at(va, 4)) = *top & ~NX;
+	CHECK_RC(translate(user, 4, va, 4096, &c, &err), 0, &err);
+	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_USER | HAYWIRE_XF_NX);
+}
+
 int main(void)
 {
 	setup();
@@ -345,6 +382,7 @@ int main(void)
 	RUN(test_errors);
 	RUN(test_sparse_space);
 	RUN(test_read_virt);
+	RUN(test_pti_user_copy);
 	teardown();
 	return check_done();
 }

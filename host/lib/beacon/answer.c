@@ -146,6 +146,27 @@ static int bad_answer(const struct hwi_answer *a, struct haywire_error *err,
 			hwi_request_name(a->type), detail);
 }
 
+/*
+ * READ stopped where reading could wait forever (a file's page not in
+ * memory: NFS, FUSE) or must not happen at all (device memory, a
+ * userfaultfd range); value[0] says where, if the guest says.
+ */
+static int read_refused(const struct hwi_answer *a,
+			const struct hw_response *h, struct haywire_error *err)
+{
+	const char *why = h->status == HW_ST_NOT_RESIDENT ?
+		"belongs to a file mapping and is not in memory (the guest does not wait for file I/O)" :
+		"is device memory or registered with userfaultfd (the guest never reads it)";
+	uint64_t at = a->addr;
+
+	if (a->type == HW_REQ_READ && h->value[0] >= a->addr &&
+	    h->value[0] - a->addr < a->len)
+		at = h->value[0];
+	return hwi_fail(err, HAYWIRE_E_REFUSED,
+			"PID %d: the guest refused to read at 0x%llx: the page %s",
+			a->pid, (unsigned long long)at, why);
+}
+
 /* A status other than OK as the error it stands for. */
 static int status_error(const struct hwi_answer *a,
 			const struct hw_response *h, struct haywire_error *err)
@@ -177,6 +198,9 @@ static int status_error(const struct hwi_answer *a,
 				"PID %d: address range 0x%llx-0x%llx is not (all) mapped and readable in the guest",
 				a->pid, (unsigned long long)a->addr,
 				(unsigned long long)(a->addr + a->len));
+	case HW_ST_NOT_RESIDENT:
+	case HW_ST_UNSAFE:
+		return read_refused(a, h, err);
 	case HW_ST_REFUSED:
 		return hwi_fail(err, HAYWIRE_E_REFUSED,
 				"the guest refused to read process memory: its haywire module has allow_read=0 (load it with allow_read=1, or write 1 to /sys/module/haywire/parameters/allow_read)");

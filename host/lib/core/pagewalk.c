@@ -20,6 +20,9 @@
 #define PTE_PROTNONE	(1ULL << 8)	/* Linux: PROT_NONE, if not present */
 #define PTE_NX		(1ULL << 63)
 #define PTE_ADDR_MASK	0x000ffffffffff000ULL	/* bits 12..51 */
+/* With PTI the user copy of a pgd is the page after the kernel's copy. */
+#define PTI_USER_PGD_OFFSET	4096ULL
+#define PTI_PGD_ALIGN		8192ULL
 
 /* Bytes one entry maps at a level (1 = page table). */
 static uint64_t level_span(unsigned int level)
@@ -43,6 +46,8 @@ struct walk {
 	struct haywire_xlate_run run;	/* len 0: none pending */
 	uint64_t next_pte;		/* the PTE that extends run, or 0 */
 	uint64_t va_top;		/* sign extension of the walked half */
+	uint64_t root;			/* the top-level table's address */
+	unsigned int top_level;		/* its level (4 or 5) */
 	struct haywire_error *err;
 	int stop;			/* nonzero: what fn returned */
 };
@@ -128,6 +133,45 @@ static void classify_absent(uint64_t pte, unsigned int level,
 			 PTE_NX)
 
 /*
+ * The top-level entries that user mode uses. With x86 page-table isolation
+ * (PTI) a process's pgd is the kernel's copy (8 KiB aligned), whose user
+ * entries all carry NX; user mode runs on the user copy in the next page,
+ * whose entries are the same without NX (Linux's pti_set_user_pgtbl()). A
+ * user-half entry with NX whose twin in the next page is exactly it without
+ * NX is the PTI pair, and the twin's rights count. Without PTI user entries
+ * have no NX and nothing more is read; were the next page read, it would be
+ * unrelated memory (an equal twin there would be a pointer to this pgd's
+ * own next-level table), and a failed read of it is no error.
+ */
+static void take_user_copy(struct walk *w, unsigned int first,
+			   unsigned int last, uint64_t *table)
+{
+	uint64_t twin[PTRS_PER_TABLE];
+	struct haywire_error ignored;
+	unsigned int i;
+
+	bool any_nx = false;
+
+	if (w->root % PTI_PGD_ALIGN || first >= PTRS_PER_TABLE / 2)
+		return;
+	if (last >= PTRS_PER_TABLE / 2)
+		last = PTRS_PER_TABLE / 2 - 1;
+	for (i = first; i <= last; i++)
+		any_nx |= (table[i] & (PTE_PRESENT | PTE_NX)) ==
+			  (PTE_PRESENT | PTE_NX);
+	if (!any_nx)
+		return;		/* not PTI: nothing to read */
+	if (w->phys->read(w->phys->ctx,
+			  w->root + PTI_USER_PGD_OFFSET + first * 8ULL,
+			  &twin[first], (last - first + 1) * 8ULL, &ignored))
+		return;
+	for (i = first; i <= last; i++)
+		if ((table[i] & (PTE_PRESENT | PTE_NX)) ==
+		    (PTE_PRESENT | PTE_NX) && twin[i] == (table[i] & ~PTE_NX))
+			table[i] = twin[i];
+}
+
+/*
  * Walk [start, end) inside the table at table_gpa, which maps the VA span
  * beginning at base; level 5/4 .. 1.
  */
@@ -146,6 +190,8 @@ static int walk_table(struct walk *w, uint64_t table_gpa, unsigned int level,
 			   &table[first], (last - first + 1) * 8ULL, w->err);
 	if (rc)
 		return rc;
+	if (level == w->top_level)
+		take_user_copy(w, first, last, table);
 	w->next_pte = 0;	/* the rights inherited may differ */
 	for (i = first; i <= last; i++) {
 		uint64_t pte = table[i];
@@ -229,6 +275,8 @@ int haywire_translate(const struct haywire_phys *phys,
 	/* Walk in a bits-wide space: strip the sign extension of upper-half
 	 * addresses and put it back on every run reported. */
 	w.va_top = va & ~((1ULL << bits) - 1);
+	w.root = paging->root;
+	w.top_level = levels;
 	va &= (1ULL << bits) - 1;
 	rc = walk_table(&w, paging->root, levels, 0, va, va + len,
 			HAYWIRE_XF_WRITE | HAYWIRE_XF_USER);
