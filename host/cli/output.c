@@ -471,14 +471,24 @@ void print_info(FILE *out, const struct haywire_info *info)
 	fprintf(out, " (%s, %u-level paging, %u-byte pages)\n",
 		arch_name(info->arch), info->paging_levels, info->page_size);
 	fprintf(out, "generation:    %" PRIu64 "\n", info->generation);
-	fprintf(out, "age:           %" PRId64 " ms (interval %u ms)%s\n",
-		info->age_ms, info->interval_ms,
-		info->stale_confirmed ? ", STALE" :
-		info->stale ? ", stale by the guest's clock" : "");
+	if (info->ahead_ms)
+		fprintf(out, "age:           published %" PRIu64
+			" ms in the host's future (interval %u ms)%s\n",
+			info->ahead_ms, info->interval_ms,
+			info->stale_confirmed ? ", STALE" :
+			info->live ? ", live" :
+			info->future ? ", not trusted" : "");
+	else
+		fprintf(out, "age:           %" PRId64 " ms (interval %u ms)%s\n",
+			info->age_ms, info->interval_ms,
+			info->stale_confirmed ? ", STALE" :
+			info->stale ? ", stale by the guest's clock" : "");
 	if (info->clock_offset_ms)
 		fprintf(out, "clock offset:  the guest's clock is %" PRId64
-			" ms behind the host's (the beacon is live)\n",
-			info->clock_offset_ms);
+			" ms %s the host's (the beacon is live)\n",
+			info->clock_offset_ms < 0 ? -info->clock_offset_ms :
+			info->clock_offset_ms,
+			info->clock_offset_ms < 0 ? "ahead of" : "behind");
 	fprintf(out, "published:     monotonic %" PRIu64 " ns, boot %" PRIu64
 		" ns, real %" PRIu64 " ns\n", info->publish_mono_ns,
 		info->publish_boot_ns, info->publish_real_ns);
@@ -494,9 +504,11 @@ void print_info(FILE *out, const struct haywire_info *info)
 	fprintf(out, "index:         file offset 0x%" PRIx64 ", GPA 0x%" PRIx64
 		"\n", loc->file_offset, loc->gpa);
 	fprintf(out, "discovery:     %" PRIu64 ".%03" PRIu64 " ms, %u probes, "
-		"%u candidates, hint %s\n", loc->ns / 1000000,
-		loc->ns / 1000 % 1000, loc->probes, loc->candidates,
-		loc->hint_used ? "used" : "not used");
+		"%u candidates (%u busy, %u invalid), %s\n",
+		loc->ns / 1000000, loc->ns / 1000 % 1000, loc->probes,
+		loc->candidates, loc->busy, loc->rejected,
+		loc->pinned ? "pinned by GPA" :
+		loc->hint_used ? "where the hint said" : "hint not used");
 	fprintf(out, "extents:       %u, %" PRIu64 " MiB total\n",
 		info->extent_count, extents_bytes(info) >> 20);
 	for (i = 0; i < info->extent_count; i++)
@@ -607,6 +619,11 @@ struct json_object *json_info(const struct haywire_info *info)
 	json_object_object_add(o, "publish_real_ns",
 			       json_object_new_uint64(info->publish_real_ns));
 	json_object_object_add(o, "age_ms", json_object_new_int64(info->age_ms));
+	json_object_object_add(o, "ahead_ms",
+			       json_object_new_uint64(info->ahead_ms));
+	json_object_object_add(o, "future",
+			       json_object_new_boolean(info->future));
+	json_object_object_add(o, "live", json_object_new_boolean(info->live));
 	json_object_object_add(o, "stale", json_object_new_boolean(info->stale));
 	json_object_object_add(o, "stale_confirmed",
 			       json_object_new_boolean(info->stale_confirmed));
@@ -639,6 +656,11 @@ struct json_object *json_info(const struct haywire_info *info)
 			       json_object_new_uint64(loc->probes));
 	json_object_object_add(disc, "candidates",
 			       json_object_new_uint64(loc->candidates));
+	json_object_object_add(disc, "busy", json_object_new_uint64(loc->busy));
+	json_object_object_add(disc, "invalid",
+			       json_object_new_uint64(loc->rejected));
+	json_object_object_add(disc, "pinned",
+			       json_object_new_boolean(loc->pinned));
 	json_object_object_add(disc, "hint_used",
 			       json_object_new_boolean(loc->hint_used));
 	json_object_object_add(o, "discovery", disc);
