@@ -337,7 +337,7 @@ static int cmd_ps(struct ctx *ctx, struct haywire_error *err)
 	warn_view(ctx->src, &procs->info, true);
 	print_warnings();
 	if (ctx->cli->json)
-		print_json_with_source(json_ps(procs), ctx->src);
+		print_json_ps(stdout, procs, source_name(ctx));
 	else
 		print_ps(stdout, procs);
 	haywire_procs_free(procs);
@@ -359,7 +359,7 @@ static int cmd_maps(struct ctx *ctx, struct haywire_error *err)
 		     maps->proc.vma_total);
 	print_warnings();
 	if (ctx->cli->json)
-		print_json_with_source(json_maps(maps), ctx->src);
+		print_json_maps(stdout, maps, source_name(ctx));
 	else
 		print_maps(stdout, maps);
 	haywire_maps_free(maps);
@@ -433,7 +433,7 @@ static int cmd_translate(struct ctx *ctx, struct haywire_error *err)
 		};
 		print_warnings();
 		if (ctx->cli->json)
-			print_json(stdout, json_translate(&t));
+			print_json_translate(stdout, &t);
 		else
 			print_translate(stdout, &t);
 	}
@@ -553,7 +553,7 @@ static void print_camera_result(struct ctx *ctx,
 		     c->selected);
 	print_warnings();
 	if (ctx->cli->json)
-		print_json(stdout, json_camera(c));
+		print_json_camera(stdout, c);
 	else
 		print_camera(stdout, c);
 }

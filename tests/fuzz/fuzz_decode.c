@@ -27,7 +27,7 @@ static void maps_of(struct haywire_beacon *b, int32_t pid)
 	if (haywire_read_maps(b, pid, &maps, &err))
 		return;
 	print_maps(sink, maps);
-	print_json(sink, json_maps(maps));
+	print_json_maps(sink, maps, "beacon");
 	haywire_maps_free(maps);
 }
 
@@ -49,7 +49,7 @@ static void cameras(struct haywire_beacon *b)
 			continue;
 		if (one->selected >= 0) {
 			print_camera(sink, one);
-			print_json(sink, json_camera(one));
+			print_json_camera(sink, one);
 		}
 		haywire_cameras_free(one);
 	}
@@ -72,7 +72,7 @@ static void read_everything(struct haywire_beacon *b, const uint8_t *data,
 		size_t i;
 
 		print_ps(sink, procs);
-		print_json(sink, json_ps(procs));
+		print_json_ps(sink, procs, "beacon");
 		for (i = 0; i < procs->count && i < 4; i++)
 			maps_of(b, procs->procs[i].pid);
 		if (procs->count)

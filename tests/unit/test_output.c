@@ -168,16 +168,21 @@ static void check_hex(struct json_object *o, const char *key, uint64_t want)
 }
 
 /* Round trip: what is printed parses back as JSON. */
-static struct json_object *reparse(struct json_object *obj)
+static struct json_object *parse_text(char *text)
 {
-	char *text = NULL;
-	struct json_object *back;
+	struct json_object *back = json_tokener_parse(text);
 
-	CAPTURE(text, print_json(out_, obj));
-	back = json_tokener_parse(text);
 	CHECK(back);
 	free(text);
 	return back;
+}
+
+static struct json_object *reparse(struct json_object *obj)
+{
+	char *text = NULL;
+
+	CAPTURE(text, print_json(out_, obj));
+	return parse_text(text);
 }
 
 static void test_json_documents(void)
@@ -236,7 +241,9 @@ static void test_json_documents(void)
 	json_object_put(doc);
 
 	CHECK_RC(haywire_read_procs(b, &procs, &err), HAYWIRE_OK, &err);
-	doc = reparse(json_ps(procs));
+	CAPTURE(text, print_json_ps(out_, procs, "beacon"));
+	doc = parse_text(text);
+	text = NULL;
 	member(doc, "generation", json_type_int);
 	member(doc, "age_ms", json_type_int);
 	member(doc, "stale", json_type_boolean);
@@ -288,7 +295,9 @@ static void test_json_documents(void)
 	haywire_procs_free(procs);
 
 	CHECK_RC(haywire_read_maps(b, 1, &maps, &err), HAYWIRE_OK, &err);
-	doc = reparse(json_maps(maps));
+	CAPTURE(text, print_json_maps(out_, maps, "beacon"));
+	doc = parse_text(text);
+	text = NULL;
 	if ((v = member(doc, "pid", json_type_int)))
 		CHECK_U64(json_object_get_int(v), 1);
 	member(doc, "generation", json_type_int);
@@ -357,7 +366,9 @@ static void test_translate(void)
 		  "0000000000602000 0000000000603000 swapped  -                -                4K   -\n"
 		  "0000000000603000 0000000002600000 unmapped -                -                -    -\n");
 	free(text);
-	doc = reparse(json_translate(&t));
+	CAPTURE(text, print_json_translate(out_, &t));
+	doc = parse_text(text);
+	text = NULL;
 	if ((v = member(doc, "source", json_type_string)))
 		CHECK_STR(json_object_get_string(v), "memfile");
 	if ((v = member(doc, "via", json_type_string)))
