@@ -1,6 +1,9 @@
 # Haywire top-level build.
 #
 #   make                  host library and command: build/haywire
+#   make AGENTLESS=0      the same without the agentless walk (--source
+#                         memfile|qmp): links only json-c and libc, needs
+#                         no libbpf, libelf or decompressor -dev packages
 #   make module KDIR=...  guest kernel module against a kernel build tree
 #                         (make clean removes what it leaves in the tree)
 #   make san              host build with ASan + UBSan: build/san/haywire
@@ -17,19 +20,41 @@ CFLAGS   ?= -O2 -g
 WERROR   ?= -Werror
 KDIR     ?= /lib/modules/$(shell uname -r)/build
 
+AGENTLESS ?= 1
+
 JSON_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null)
-JSON_LIBS   := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
+JSON_LIBS   := $(shell pkg-config --libs json-c 2>/dev/null)
 # The agentless walk: BTF (libbpf, libelf) and kernel images (zlib, xz, lz4,
 # zstd). tools/host-libs.sh prints the same list for scripts.
 AGENTLESS_PKGS := libbpf libelf zlib liblzma liblz4 libzstd
-AGENTLESS_LIBS := $(shell pkg-config --libs $(AGENTLESS_PKGS) 2>/dev/null || \
-	echo -lbpf -lelf -lz -llzma -llz4 -lzstd)
+ifeq ($(AGENTLESS),0)
+NEEDED_PKGS    := json-c
+AGENTLESS_LIBS :=
+else
+NEEDED_PKGS    := json-c $(AGENTLESS_PKGS)
+AGENTLESS_LIBS := $(shell pkg-config --libs $(AGENTLESS_PKGS) 2>/dev/null)
+endif
+
+# A machine without the build dependencies: one line saying what to run,
+# before the compiler meets a missing header. Only goals that compile.
+COMPILE_GOALS := $(filter-out deps check demo bench module clean,\
+	$(or $(MAKECMDGOALS),all))
+ifneq ($(COMPILE_GOALS),)
+ifneq ($(shell pkg-config --exists $(NEEDED_PKGS) 2>/dev/null && echo ok),ok)
+$(error missing build dependencies (pkg-config: $(NEEDED_PKGS)): run 'make deps' (tools/install-deps.sh))
+endif
+endif
 
 HW_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla $(WERROR) -D_GNU_SOURCE \
 	-Iinclude -Ihost $(JSON_CFLAGS) -MMD -MP
 
+# host/lib/<subsystem>/*.c and the source front end (see README, Layout).
 LIB_SRCS := $(wildcard host/lib/*.c host/lib/*/*.c)
+ifeq ($(AGENTLESS),0)
+LIB_SRCS := $(filter-out host/lib/agentless/%,$(LIB_SRCS)) \
+	host/lib/agentless/off/stubs.c
+endif
 CLI_SRCS := $(wildcard host/cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
@@ -43,17 +68,26 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HW_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/libhaywire.a: $(LIB_OBJS)
+# The archive's members depend on AGENTLESS: rebuild it when that changes.
+CONFIG_STAMP := $(BUILD)/agentless-$(AGENTLESS).stamp
+$(CONFIG_STAMP):
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/agentless-*.stamp
+	@touch $@
+
+$(BUILD)/libhaywire.a: $(LIB_OBJS) $(CONFIG_STAMP)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(LIB_OBJS)
 
 $(BUILD)/haywire: $(CLI_OBJS) $(BUILD)/libhaywire.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(AGENTLESS_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libhaywire.a \
+		$(JSON_LIBS) $(AGENTLESS_LIBS)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 san:
-	$(MAKE) BUILD=$(BUILD)/san CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" host
+	$(MAKE) BUILD=$(BUILD)/san CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" \
+		AGENTLESS=$(AGENTLESS) host
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules

@@ -35,8 +35,15 @@
  * message that says what to do about it.
  *
  * Not thread-safe per object; separate objects may be used from separate
- * threads. Opening a RAM file installs a SIGBUS handler (chaining to any
- * previous one) so that a file shrinking under the mapping becomes an error.
+ * threads.
+ *
+ * SIGBUS: the RAM file is mapped, so a file that shrinks under the mapping
+ * (the guest shut down) faults on the next access. The library installs no
+ * signal handler of its own: before each read it checks the file's size
+ * (fstat) and fails with HAYWIRE_E_IO if it shrank, which leaves only a
+ * shrink during the copy itself to fault. A program that wants that case as
+ * an error too calls haywire_catch_sigbus() once (the haywire command
+ * does); the check is then not needed and not made.
  */
 #ifndef HAYWIRE_H
 #define HAYWIRE_H
@@ -99,6 +106,13 @@ uint64_t haywire_mem_size(const struct haywire_mem *mem);
 /* Identity of the file (for the hint cache); false for buffers. */
 bool haywire_mem_file_id(const struct haywire_mem *mem, uint64_t *dev,
 			 uint64_t *ino);
+/*
+ * Opt in, process-wide and once, to a SIGBUS handler that turns a fault in
+ * a library read of a RAM file into HAYWIRE_E_IO (siglongjmp out of the
+ * copy). A SIGBUS anywhere else goes to the handler installed before, or
+ * kills the process as it would have. Call it before starting threads.
+ */
+void haywire_catch_sigbus(void);
 /* Copy file bytes [offset, offset + len); fails if any is out of bounds. */
 int haywire_mem_read(const struct haywire_mem *mem, uint64_t offset,
 		     void *dst, size_t len, struct haywire_error *err);
@@ -646,6 +660,13 @@ void haywire_qmp_phys_stats(const struct haywire_qmp_phys *phys,
 
 /* ---- agentless: the guest kernel's own structures -------------------- */
 
+/*
+ * false in a reader built without the agentless walk (make AGENTLESS=0):
+ * every haywire_btf_*, haywire_symbols_* and haywire_agentless_* call then
+ * fails with "built without agentless support".
+ */
+bool haywire_agentless_supported(void);
+
 /* Kernel type information and symbols. */
 struct haywire_btf;
 struct haywire_symbols;
@@ -726,6 +747,10 @@ enum haywire_source_kind {
 struct haywire_source_opts {
 	enum haywire_source_kind kind;
 	const char *mem_path;		/* beacon, memfile */
+	struct haywire_mem *mem;	/* the RAM file already open (mem_path
+					 * then only names it in messages); the
+					 * source borrows it: close it after the
+					 * source. NULL: open mem_path */
 	const char *qmp;		/* memfile, qmp; beacon: check the map */
 	unsigned int qmp_timeout_ms;	/* 0: HAYWIRE_QMP_TIMEOUT_MS */
 	const char *btf_path;		/* memfile, qmp */

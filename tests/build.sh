@@ -14,3 +14,35 @@ for k in ${HAYWIRE_KERNELS-6.1 6.12} ${HAYWIRE_ARM64_KERNELS-6.1-arm64}; do
 	ko=$(tools/build-module.sh "$kc/kdir")
 	echo "built $ko for $(cat "$kc/release")"
 done
+
+# make AGENTLESS=0: a beacon-only reader, built with nothing but json-c
+# visible to pkg-config (no libbpf, libelf or decompressor -dev packages),
+# that links only json-c and libc and refuses the agentless sources.
+pc=$(mktemp -d)
+trap 'rm -rf "$pc"' EXIT INT TERM
+ln -s "$(pkg-config --variable pcfiledir json-c)/json-c.pc" "$pc/"
+out=build/agentless0
+PKG_CONFIG_LIBDIR=$pc make -s BUILD=$out AGENTLESS=0 host
+libs=$(ldd $out/haywire)
+echo "$libs" | sed 's/^/AGENTLESS=0 links: /'
+if echo "$libs" | grep -E 'libbpf|libelf|libz\.|liblzma|liblz4|libzstd'; then
+	echo "AGENTLESS=0 reader links an agentless library"
+	exit 1
+fi
+msg=$($out/haywire --source memfile --qmp /nonexistent --mem /dev/null ps 2>&1) &&
+	{ echo "AGENTLESS=0 reader accepted --source memfile"; exit 1; }
+echo "$msg" | grep -q 'built without agentless support' ||
+	{ echo "AGENTLESS=0 --source memfile: unexpected: $msg"; exit 1; }
+echo "AGENTLESS=0: $(du -k $out/haywire | cut -f1) KiB reader, $(du -k $out/libhaywire.a | cut -f1) KiB library"
+
+# Without the build dependencies (pkg-config finds nothing), make stops at
+# once with one line naming 'make deps', before any compiler error.
+rm -rf "$pc"/*
+if msg=$(PKG_CONFIG_LIBDIR=$pc make -s BUILD=build/nodeps host 2>&1); then
+	echo "make without dependencies succeeded"
+	exit 1
+fi
+echo "without dependencies: $msg"
+[ "$(echo "$msg" | wc -l)" -eq 1 ] && echo "$msg" | grep -q "make deps" ||
+	{ echo "make without dependencies: expected one line naming 'make deps'"; exit 1; }
+[ ! -e build/nodeps ] || { echo "make without dependencies compiled"; exit 1; }

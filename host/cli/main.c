@@ -123,8 +123,12 @@ void print_warnings(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < nwarnings; i++)
-		fprintf(stderr, "haywire: warning: %s\n", warnings[i]);
+	/* Warnings and errors may quote guest strings: escaped as output. */
+	for (i = 0; i < nwarnings; i++) {
+		fputs("haywire: warning: ", stderr);
+		print_guest(stderr, warnings[i], strlen(warnings[i]));
+		fputc('\n', stderr);
+	}
 	nwarnings = 0;
 }
 
@@ -143,9 +147,11 @@ static int usage_error(const char *fmt, ...)
 
 static int fail(const struct haywire_error *err)
 {
-	fprintf(stderr, "haywire: %s%s\n", err->msg,
-		err->code == HAYWIRE_E_AMBIGUOUS ?
-		" with --index-gpa GPA (or HAYWIRE_INDEX_GPA)" : "");
+	fputs("haywire: ", stderr);
+	print_guest(stderr, err->msg, strnlen(err->msg, sizeof(err->msg)));
+	if (err->code == HAYWIRE_E_AMBIGUOUS)
+		fputs(" with --index-gpa GPA (or HAYWIRE_INDEX_GPA)", stderr);
+	fputc('\n', stderr);
 	switch (err->code) {
 	case HAYWIRE_E_AMBIGUOUS:
 		return EXIT_AMBIGUOUS;
@@ -1060,20 +1066,24 @@ int main(int argc, char **argv)
 		return usage_error("the %s source needs QEMU's monitor: use --qmp SOCKET or set HAYWIRE_QMP",
 				   haywire_source_name(cli.opts.kind));
 
-	if (cli.use_hint && cli.opts.mem_path) {
-		struct haywire_mem *mem = haywire_mem_open(cli.opts.mem_path,
-							   NULL);
-
-		if (mem && haywire_hint_load(mem, &cli.hint)) {
-			cli.have_hint = true;
-			cli.beacon_opts.hint = &cli.hint;
-		}
-		haywire_mem_close(mem);
+	/* A RAM file that shrinks under us is an error, not a crash. */
+	haywire_catch_sigbus();
+	/* The RAM file is opened and mapped once; every source borrows it. */
+	if (cli.opts.mem_path) {
+		cli.opts.mem = haywire_mem_open(cli.opts.mem_path, &err);
+		if (!cli.opts.mem)
+			return fail(&err);
+	}
+	if (cli.use_hint && cli.opts.mem &&
+	    haywire_hint_load(cli.opts.mem, &cli.hint)) {
+		cli.have_hint = true;
+		cli.beacon_opts.hint = &cli.hint;
 	}
 	if (cmd->run_alone)
 		rc = cmd->run_alone(&cli, args, &err);
 	else
 		rc = run_command(&cli, cmd, &ctx, &err);
+	haywire_mem_close(cli.opts.mem);
 	if (rc)
 		return fail(&err);
 	if (fflush(stdout) == EOF || ferror(stdout)) {

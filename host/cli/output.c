@@ -2,9 +2,19 @@
 /*
  * The haywire command's output.
  *
- * Text: `maps` prints exactly what the guest's /proc/PID/maps would, names
- * escaped the kernel's way ('\n' as \012, every other byte as is); `ps`
- * shows control characters in names as '?', like procps.
+ * Text: every guest string (maps names, comm, exe, cwd, cmdline, kernel
+ * release and banner, in every command) goes through one helper,
+ * guest_unit(), and is printed by print_guest() or format_guest(): a byte
+ * a terminal would interpret is shown as \ooo (backslash and three octal
+ * digits), the kernel's own escape for '\n' in /proc/PID/maps. Escaped:
+ * C0 controls (0x00-0x1f, '\n' included), DEL (0x7f), C1 controls
+ * (U+0080-U+009F, as UTF-8), the Unicode line and paragraph separators and
+ * bidirectional controls (U+200E, U+200F, U+2028-U+202E, U+2066-U+2069),
+ * and every byte that is not part of valid UTF-8 (an 8-bit terminal reads
+ * 0x9b as CSI). Everything else, printable UTF-8 included, is shown as it
+ * is, so `maps` stays byte for byte /proc/PID/maps for ordinary names. A
+ * backslash is not escaped (as in /proc/PID/maps): "\012" in a name may be
+ * those four characters.
  *
  * JSON (json-c, pretty-printed, '/' not escaped): guest strings that are
  * valid UTF-8 are emitted as they are (json-c escapes control characters).
@@ -150,11 +160,16 @@ static struct json_object *json_hex(uint64_t v)
 	return json_object_new_string(buf);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 (RFC 3629). */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
+/*
+ * Length of the valid UTF-8 sequence at s, or 0 (RFC 3629); its code point
+ * in *code.
+ */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *code)
 {
 	size_t len, i;
 	uint32_t cp;
+
+	*code = s[0];
 
 	if (s[0] < 0x80)
 		return 1;
@@ -180,7 +195,82 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
 	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
 	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return 0;	/* overlong, surrogate or out of range */
+	*code = cp;
 	return len;
+}
+
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+
+	return utf8_decode(s, n, &cp);
+}
+
+/* A code point a terminal acts on instead of showing (see the top). */
+static bool terminal_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+	       cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
+ * The one escaping rule of text output: the unit of guest text at s (one
+ * UTF-8 character, or one stray byte) is n bytes long; true if it is shown
+ * as it is, false if each of its bytes is shown as \ooo.
+ */
+static bool guest_unit(const unsigned char *s, size_t len, size_t *n)
+{
+	uint32_t cp;
+
+	*n = utf8_decode(s, len, &cp);
+	if (!*n) {
+		*n = 1;
+		return false;
+	}
+	return !terminal_control(cp);
+}
+
+size_t print_guest(FILE *out, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, j, n, bytes = 0;
+
+	for (i = 0; i < len; i += n) {
+		if (guest_unit(u + i, len - i, &n)) {
+			fwrite(s + i, 1, n, out);
+			bytes += n;
+			continue;
+		}
+		for (j = 0; j < n; j++)
+			fprintf(out, "\\%03o", u[i + j]);
+		bytes += 4 * n;
+	}
+	return bytes;
+}
+
+char *format_guest(char *dst, size_t size, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, j, n, at = 0;
+
+	for (i = 0; i < len; i += n) {
+		bool raw = guest_unit(u + i, len - i, &n);
+
+		if (at + (raw ? n : 4 * n) >= size)
+			break;		/* whole units only */
+		for (j = 0; j < n; j++) {
+			if (raw)
+				dst[at++] = s[i + j];
+			else
+				at += (size_t)sprintf(dst + at, "\\%03o",
+						      u[i + j]);
+		}
+	}
+	if (size)
+		dst[at] = '\0';
+	return dst;
 }
 
 struct json_object *json_guest_string(const char *s, size_t len)
@@ -302,7 +392,6 @@ static void perms(char *buf, uint32_t flags)
 void print_maps_line(FILE *out, const struct haywire_vma *v)
 {
 	char p[5];
-	uint32_t i;
 	int len;
 
 	perms(p, v->flags);
@@ -313,12 +402,7 @@ void print_maps_line(FILE *out, const struct haywire_vma *v)
 		if (len < MAPS_NAME_PAD)
 			fprintf(out, "%*s", MAPS_NAME_PAD - len, "");
 		fputc(' ', out);
-		for (i = 0; i < v->name_len; i++) {
-			if (v->name[i] == '\n')
-				fputs("\\012", out);
-			else
-				fputc(v->name[i], out);
-		}
+		print_guest(out, v->name, v->name_len);
 	}
 	fputc('\n', out);
 }
@@ -378,26 +462,6 @@ void print_json_maps(FILE *out, const struct haywire_maps *maps,
 
 /* ---- ps -------------------------------------------------------------- */
 
-/* Control characters as '?', like procps. */
-static void display_copy(char *dst, const char *src, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n && src[i]; i++)
-		dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ?
-			 '?' : src[i];
-	dst[i] = '\0';
-}
-
-static void print_display(FILE *out, const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		fputc(((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ?
-		      '?' : s[i], out);
-}
-
 void print_ps(FILE *out, const struct haywire_procs *procs)
 {
 	size_t i;
@@ -406,9 +470,11 @@ void print_ps(FILE *out, const struct haywire_procs *procs)
 		"PPID", "UID", "THR", "VSZ", "RSS", "START", "COMMAND", "EXE");
 	for (i = 0; i < procs->count; i++) {
 		const struct haywire_proc *p = &procs->procs[i];
-		char comm[HW_COMM_LEN], command[HW_COMM_LEN + 2];
+		char comm[GUEST_TEXT_MAX(HW_COMM_LEN)];
+		char command[sizeof(comm) + 2];
 
-		display_copy(comm, p->comm, sizeof(comm));
+		format_guest(comm, sizeof(comm), p->comm,
+			     strnlen(p->comm, HW_COMM_LEN));
 		snprintf(command, sizeof(command),
 			 p->flags & HW_PF_KTHREAD ? "[%s]" : "%s", comm);
 		fprintf(out, "%7d %7d %5u %c %4u %9" PRIu64 " %8" PRIu64
@@ -417,7 +483,7 @@ void print_ps(FILE *out, const struct haywire_procs *procs)
 			p->start_time_ns / 1000000000,
 			p->start_time_ns / 10000000 % 100, command);
 		if (p->exe_len)
-			print_display(out, p->exe, p->exe_len);
+			print_guest(out, p->exe, p->exe_len);
 		else
 			fputc('-', out);
 		fputc('\n', out);
@@ -537,8 +603,7 @@ void print_info(FILE *out, const struct haywire_info *info)
 		", loaded %s\n", info->version_major, info->version_minor,
 		info->nonce, loaded);
 	fprintf(out, "kernel:        ");
-	print_display(out, info->kernel_release,
-		      strlen(info->kernel_release));
+	print_guest(out, info->kernel_release, strlen(info->kernel_release));
 	fprintf(out, " (%s, %u-level paging, %u-byte pages)\n",
 		arch_name(info->arch), info->paging_levels, info->page_size);
 	fprintf(out, "generation:    %" PRIu64 "\n", info->generation);
@@ -964,7 +1029,7 @@ void print_detail(FILE *out, const struct haywire_detail *d)
 		size_t n = strnlen(d->cmdline + i, d->cmdline_len - i);
 
 		fputc(' ', out);
-		print_display(out, d->cmdline + i, n);
+		print_guest(out, d->cmdline + i, n);
 		i += n + 1;
 	}
 	fputc('\n', out);
@@ -972,7 +1037,7 @@ void print_detail(FILE *out, const struct haywire_detail *d)
 	if (d->flags & HW_DF_CWD_UNAVAILABLE)
 		fputc('-', out);
 	else
-		print_display(out, d->cwd, d->cwd_len);
+		print_guest(out, d->cwd, d->cwd_len);
 	fputc('\n', out);
 	fprintf(out, "threads:       %u\n", d->threads);
 	fprintf(out, "uid:           %u %u %u %u (real, effective, saved, fs)\n",
@@ -1237,11 +1302,11 @@ void print_agentless_info(FILE *out, const char *source,
 {
 	fprintf(out, "source:        %s (agentless)\n", source);
 	fprintf(out, "kernel:        ");
-	print_display(out, ai->release, strlen(ai->release));
+	print_guest(out, ai->release, strlen(ai->release));
 	fprintf(out, " (x86-64, %u-level paging, %u CPUs)\n",
 		ai->paging_levels, ai->cpus);
 	fprintf(out, "banner:        ");
-	print_display(out, ai->banner, strlen(ai->banner));
+	print_guest(out, ai->banner, strlen(ai->banner));
 	fputc('\n', out);
 	fprintf(out, "kernel types:  %s%s\n", ai->btf_kind,
 		ai->banner_checked ? ", its banner matches the guest's" : "");
@@ -1290,9 +1355,10 @@ static void print_diff_side(FILE *out, const char *title,
 
 	fprintf(out, "only in %s: %zu\n", title, n);
 	for (i = 0; i < n; i++) {
-		char comm[HW_COMM_LEN];
+		char comm[GUEST_TEXT_MAX(HW_COMM_LEN)];
 
-		display_copy(comm, procs[i]->comm, sizeof(comm));
+		format_guest(comm, sizeof(comm), procs[i]->comm,
+			     strnlen(procs[i]->comm, HW_COMM_LEN));
 		fprintf(out, "  %7d %7d %5u %c %6" PRIu64 ".%02" PRIu64 " %s\n",
 			procs[i]->pid, procs[i]->ppid, procs[i]->uid,
 			procs[i]->state, procs[i]->start_time_ns / 1000000000,

@@ -10,6 +10,16 @@
 
 #include "haywire.h"
 
+/*
+ * Guest text for a terminal: bytes a terminal would interpret as \ooo (see
+ * output.c for the rule). print_guest returns the bytes printed;
+ * format_guest fills dst (whole characters only, always terminated). A
+ * buffer of GUEST_TEXT_MAX(len) holds any len guest bytes.
+ */
+#define GUEST_TEXT_MAX(len) (4 * (len) + 1)
+size_t print_guest(FILE *out, const char *s, size_t len);
+char *format_guest(char *dst, size_t size, const char *s, size_t len);
+
 /* Flag bits as words, e.g. "truncated, mm_busy"; unknown bits as "bit7". */
 void format_index_flags(char *buf, size_t n, uint32_t flags);
 void format_proc_flags(char *buf, size_t n, uint32_t flags);

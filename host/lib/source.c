@@ -19,6 +19,7 @@
 struct haywire_source {
 	enum haywire_source_kind kind;
 	struct haywire_mem *mem;
+	bool mem_borrowed;			/* the caller's (opts.mem) */
 	struct haywire_beacon *beacon;
 	struct haywire_qmp *qmp;		/* qmp source only, after open */
 	struct haywire_qmp_phys *qphys;
@@ -79,7 +80,7 @@ static int open_qemu(struct haywire_source *s,
 	if (s->mem && s->qemu_ram.size != haywire_mem_size(s->mem))
 		return hwi_fail(err, HAYWIRE_E_INVALID,
 				"%s is %llu bytes but QEMU's memory backend '%s' is %llu",
-				o->mem_path,
+				o->mem_path ? o->mem_path : "the RAM file",
 				(unsigned long long)haywire_mem_size(s->mem),
 				s->qemu_ram.backend,
 				(unsigned long long)s->qemu_ram.size);
@@ -127,8 +128,17 @@ struct haywire_source *haywire_source_open(const struct haywire_source_opts *o,
 		return NULL;
 	}
 	s->kind = o->kind;
-	if (o->kind != HAYWIRE_SOURCE_QMP || o->mem_path) {
-		if (!o->mem_path)
+	if (o->kind != HAYWIRE_SOURCE_BEACON && !haywire_agentless_supported()) {
+		rc = hwi_fail(err, HAYWIRE_E_INVALID,
+			      "the %s source is agentless, and this reader was built without agentless support (make AGENTLESS=0)",
+			      haywire_source_name(o->kind));
+		goto fail;
+	}
+	if (o->kind != HAYWIRE_SOURCE_QMP || o->mem_path || o->mem) {
+		s->mem_borrowed = o->mem != NULL;
+		if (o->mem)
+			s->mem = o->mem;
+		else if (!o->mem_path)
 			rc = hwi_fail(err, HAYWIRE_E_INVALID,
 				      "the %s source needs the guest's RAM file (--mem FILE)",
 				      haywire_source_name(o->kind));
@@ -206,7 +216,8 @@ void haywire_source_close(struct haywire_source *s)
 	haywire_qmp_phys_close(s->qphys);
 	haywire_qmp_close(s->qmp);
 	haywire_beacon_free(s->beacon);
-	haywire_mem_close(s->mem);
+	if (!s->mem_borrowed)
+		haywire_mem_close(s->mem);
 	free(s);
 }
 

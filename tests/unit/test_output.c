@@ -81,15 +81,16 @@ static void test_maps_lines(void)
 	check_line(v, "ffffffffff600000-ffffffffff601000 --xp 00000000 fe:01 "
 		   "123456789012345678  [vsyscall]\n");
 
-	/* Paths: '\n' as the kernel escapes it, other bytes as they are. */
+	/* Paths: '\n' as the kernel escapes it, printable UTF-8 as is. */
 	check_line(vma(0x1000, 0x2000, r, 0, 0xfe, 1, 9,
 		       "/tmp/new\nline (deleted)"),
 		   "00001000-00002000 r--p 00000000 fe:01 9"
 		   "                                  /tmp/new\\012line "
 		   "(deleted)\n");
+	/* Not UTF-8 (Latin-1): \ooo; a backslash as it is, as /proc. */
 	check_line(vma(0x1000, 0x2000, r, 0, 0xfe, 1, 9, "/caf\xe9 \\012"),
 		   "00001000-00002000 r--p 00000000 fe:01 9"
-		   "                                  /caf\xe9 \\012\n");
+		   "                                  /caf\\351 \\012\n");
 	memset(name, 'p', HW_PATH_MAX);
 	name[0] = '/';
 	name[HW_PATH_MAX] = 0;
@@ -330,7 +331,7 @@ static void test_json_documents(void)
 	json_object_put(doc);
 	CAPTURE(text, print_maps(out_, maps));
 	CHECK(strstr(text, " /tmp/new\\012line (deleted)\n"));
-	CHECK(strstr(text, " /opt/caf\xe9/lib\xff.so\n"));
+	CHECK(strstr(text, " /opt/caf\\351/lib\\377.so\n"));
 	free(text);
 	haywire_maps_free(maps);
 	haywire_beacon_free(b);
@@ -422,6 +423,101 @@ static void test_hexdump(void)
 	json_object_put(doc);
 }
 
+/*
+ * Text output escapes every byte a terminal would interpret, in every
+ * guest string of every command: what no output may contain, then the
+ * escapes themselves.
+ */
+#define HOSTILE "\x1b]0;pwned\x07\x1b[2J\x9b\xc2\x9b\xe2\x80\xae\x7f"
+#define HOSTILE_ESCAPED "\\033]0;pwned\\007\\033[2J\\233\\302\\233" \
+	"\\342\\200\\256\\177"
+
+/* Nothing but printable UTF-8, spaces and the lines' own newlines. */
+static bool terminal_safe(const char *text)
+{
+	const unsigned char *u = (const unsigned char *)text;
+	size_t i;
+
+	for (i = 0; u[i]; i++) {
+		if ((u[i] < 0x20 && u[i] != '\n') || u[i] == 0x7f || u[i] == 0x9b)
+			return false;
+		if (u[i] == 0xc2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f)
+			return false;
+		if (u[i] == 0xe2 && u[i + 1] == 0x80 && u[i + 2] == 0xae)
+			return false;
+	}
+	return true;
+}
+
+static void check_escaped(const char *what, char *text)
+{
+	bool safe = terminal_safe(text), found = strstr(text, HOSTILE_ESCAPED);
+
+	CHECK(safe);
+	CHECK(found);
+	if (!safe || !found)
+		printf("#   %s: %s\n", what, text);
+	free(text);
+}
+
+static void test_terminal_escapes(void)
+{
+	static const char cmdline[] = "sh\0-c\0" HOSTILE "\0";
+	struct haywire_vma v = vma(0x1000, 0x2000, HW_VF_READ, 0, 0xfe, 1, 9,
+				   "/tmp/" HOSTILE);
+	struct haywire_proc p = { .pid = 7, .ppid = 1, .state = 'S',
+				  .exe = "/bin/" HOSTILE,
+				  .exe_len = sizeof("/bin/" HOSTILE) - 1 };
+	struct haywire_procs procs = { .count = 1, .procs = &p };
+	const struct haywire_proc *only[] = { &p };
+	struct diff_out d = { .source = "memfile", .only_beacon = only,
+			      .n_beacon = 1, .only_agentless = only,
+			      .n_agentless = 1 };
+	struct haywire_detail det = { .pid = 7, .state = 'S',
+				      .cmdline = cmdline,
+				      .cmdline_len = sizeof(cmdline) - 2,
+				      .cwd = "/" HOSTILE,
+				      .cwd_len = sizeof("/" HOSTILE) - 1 };
+	struct haywire_info info = { .version_major = 1 };
+	struct haywire_agentless_info ai = { .paging_levels = 4 };
+	char *text = NULL, buf[GUEST_TEXT_MAX(8)];
+	/* comm is 16 bytes with its NUL: as much of HOSTILE as fits */
+	static const char comm[] = "x\x1b[2J\x07\x9b\x7fyz";
+
+	memcpy(p.comm, comm, sizeof(comm));
+	CAPTURE(text, print_maps_line(out_, &v));
+	check_escaped("maps", text);
+	CAPTURE(text, print_ps(out_, &procs));
+	check_escaped("ps exe", text);
+	CAPTURE(text, print_ps(out_, &procs));
+	CHECK(strstr(text, "x\\033[2J\\007\\233\\177yz"));
+	free(text);
+	CAPTURE(text, print_diff(out_, &d));
+	CHECK(terminal_safe(text));
+	CHECK(strstr(text, "x\\033[2J\\007\\233\\177yz"));
+	free(text);
+	CAPTURE(text, print_detail(out_, &det));
+	CHECK(strstr(text, "sh -c " HOSTILE_ESCAPED "\n"));
+	check_escaped("detail", text);
+	snprintf(info.kernel_release, sizeof(info.kernel_release), "6.1%s",
+		 HOSTILE);
+	CAPTURE(text, print_info(out_, &info));
+	check_escaped("info", text);
+	snprintf(ai.release, sizeof(ai.release), "6.1%s", HOSTILE);
+	snprintf(ai.banner, sizeof(ai.banner), "Linux version %s", HOSTILE);
+	CAPTURE(text, print_agentless_info(out_, "memfile", &ai));
+	CHECK(strstr(text, "Linux version " HOSTILE_ESCAPED));
+	check_escaped("agentless info", text);
+
+	/* format_guest: whole escapes only, always terminated. */
+	CHECK_STR(format_guest(buf, sizeof(buf), "ab\x1b", 3), "ab\\033");
+	CHECK_STR(format_guest(buf, 6, "ab\x1b", 3), "ab");
+	CHECK_STR(format_guest(buf, sizeof(buf), "\xc3\xa9\0", 3),
+		  "\xc3\xa9\\000");
+	CHECK_STR(format_guest(buf, 3, "\xc3\xa9", 2), "\xc3\xa9");
+	CHECK_STR(format_guest(buf, 2, "\xc3\xa9", 2), "");
+}
+
 int main(void)
 {
 	RUN(test_maps_lines);
@@ -430,5 +526,6 @@ int main(void)
 	RUN(test_json_strings);
 	RUN(test_flag_words);
 	RUN(test_json_documents);
+	RUN(test_terminal_escapes);
 	return check_done();
 }

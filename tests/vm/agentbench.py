@@ -31,6 +31,19 @@ RUNS = os.environ.get("HAYWIRE_BENCH_RUNS", "5")
 BUSY_VMAS = 16384	# pages of 4 KiB: 64 MiB
 
 
+def bench_bound(runs, processes, vmas, pages):
+    """A hang bound for `haywire bench` that follows its work, not a timing.
+
+    Each run asks ps, maps, translate and read through the beacon, the RAM
+    file and QMP; QMP is by far the slowest (on a slow machine about 5 ms
+    per process, 1.2 ms per VMA, and a few ms per translated page). Allow
+    four times that per run, plus a minute per run for opening the sources
+    (BTF, QMP) and a fixed start-up allowance.
+    """
+    per_run = 4 * (0.005 * processes + 0.0012 * vmas + 0.002 * pages) + 60
+    return 300 + int(runs) * per_run
+
+
 def main():
     images = vmtest.build([KERNEL])
     vmlinuz, initrd, release = images[KERNEL]
@@ -60,9 +73,13 @@ def main():
         files.copy_from(g)
         print(f"# busy process {pid}: {len(maps)} maps lines, 64 MiB at 0x{start}; "
               f"{RUNS} runs per figure", flush=True)
+        procs = int(g.run("ls -d /proc/[0-9]* | wc -l")[1])
+        bound = bench_bound(RUNS, procs, len(maps), BUSY_VMAS)
+        print(f"# bound for the bench command (hang detection): {bound:.0f} s",
+              flush=True)
         r = vmtest.host(g.ram_path, "--qmp", g.qmp_path, "--btf", files.btf,
                         "--system-map", files.kallsyms, "--runs", RUNS,
-                        "bench", str(pid), "0x" + start)
+                        "bench", str(pid), "0x" + start, timeout=bound)
         sys.stdout.write(r.out)
         if r.rc != 0:
             print(f"bench: exit {r.rc}: {r.err.strip()}")

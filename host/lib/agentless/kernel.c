@@ -645,6 +645,11 @@ fail:
 	return NULL;
 }
 
+bool haywire_agentless_supported(void)
+{
+	return true;
+}
+
 void haywire_agentless_close(struct haywire_agentless *a)
 {
 	if (!a)

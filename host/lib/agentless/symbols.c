@@ -25,11 +25,10 @@ static const char *sym_name(const struct haywire_symbols *s,
 	return s->names + sym->name_off;
 }
 
-static const struct haywire_symbols *sort_ctx;
-
-static int by_name(const void *a, const void *b)
+/* qsort_r, not a global context: the library is thread-safe. */
+static int by_name(const void *a, const void *b, void *syms)
 {
-	return strcmp(sym_name(sort_ctx, a), sym_name(sort_ctx, b));
+	return strcmp(sym_name(syms, a), sym_name(syms, b));
 }
 
 static int by_addr(const void *a, const void *b)
@@ -184,10 +183,8 @@ struct haywire_symbols *haywire_symbols_open(const char *path,
 		goto fail;
 	}
 	memcpy(s->by_addr, s->by_name, s->count * sizeof(*s->by_addr));
-	sort_ctx = s;
-	qsort(s->by_name, s->count, sizeof(*s->by_name), by_name);
+	qsort_r(s->by_name, s->count, sizeof(*s->by_name), by_name, s);
 	qsort(s->by_addr, s->count, sizeof(*s->by_addr), by_addr);
-	sort_ctx = NULL;
 	return s;
 
 fail:

@@ -37,13 +37,17 @@ static int check_size(const char *what, uint64_t size,
 }
 
 /*
- * SIGBUS: the file shrank under the mapping. Inside hwi_guarded() the
+ * SIGBUS: the file shrank under the mapping. The handler is the caller's
+ * choice (haywire_catch_sigbus, see haywire.h): a library must not take a
+ * process-wide signal on its own. With it, inside hwi_guarded() the
  * faulting copy is abandoned with siglongjmp; anywhere else the signal goes
  * to whoever handled it before us, or kills the process as it would have.
+ * Without it, hwi_guarded() checks the file's size before the copy.
  */
 static __thread sigjmp_buf *bus_guard;
 static struct sigaction bus_previous;
-static int bus_installed;
+static int bus_claimed;		/* the first caller installs */
+static int bus_installed;		/* bus_previous is valid */
 
 static void on_sigbus(int sig, siginfo_t *info, void *ucontext)
 {
@@ -60,11 +64,11 @@ static void on_sigbus(int sig, siginfo_t *info, void *ucontext)
 	}
 }
 
-static void install_sigbus_handler(void)
+void haywire_catch_sigbus(void)
 {
 	struct sigaction sa;
 
-	if (__atomic_exchange_n(&bus_installed, 1, __ATOMIC_ACQ_REL))
+	if (__atomic_exchange_n(&bus_claimed, 1, __ATOMIC_ACQ_REL))
 		return;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigbus;
@@ -72,6 +76,28 @@ static void install_sigbus_handler(void)
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGBUS, &sa, &bus_previous);
+	/* Pairs with the acquire loads: bus_previous is set before. */
+	__atomic_store_n(&bus_installed, 1, __ATOMIC_RELEASE);
+}
+
+#define SHRANK_MSG "the RAM file shrank while it was being read"
+#define SHRANK_HINT "the guest was probably shut down"
+
+/* Without the handler: fail if the file is already shorter than mapped. */
+static int check_not_shrunk(const struct haywire_mem *mem,
+			    struct haywire_error *err)
+{
+	struct stat st;
+
+	if (fstat(mem->fd, &st) < 0)
+		return hwi_fail(err, HAYWIRE_E_IO, "cannot stat the RAM file: %s",
+				strerror(errno));
+	if ((uint64_t)st.st_size < mem->size)
+		return hwi_fail(err, HAYWIRE_E_IO,
+				SHRANK_MSG " (%llu of %llu bytes left): " SHRANK_HINT,
+				(unsigned long long)st.st_size,
+				(unsigned long long)mem->size);
+	return 0;
 }
 
 int hwi_guarded(const struct haywire_mem *mem, int (*fn)(void *arg),
@@ -83,10 +109,14 @@ int hwi_guarded(const struct haywire_mem *mem, int (*fn)(void *arg),
 
 	if (mem->fd < 0)
 		return fn(arg);
+	if (!__atomic_load_n(&bus_installed, __ATOMIC_ACQUIRE)) {
+		rc = check_not_shrunk(mem, err);
+		return rc ? rc : fn(arg);
+	}
 	if (sigsetjmp(env, 0)) {
 		bus_guard = previous;
 		return hwi_fail(err, HAYWIRE_E_IO,
-				"the RAM file shrank while it was being read (SIGBUS): the guest was probably shut down");
+				SHRANK_MSG " (SIGBUS): " SHRANK_HINT);
 	}
 	bus_guard = &env;
 	rc = fn(arg);
@@ -127,7 +157,6 @@ struct haywire_mem *haywire_mem_open(const char *path,
 	}
 	if (check_size(path, (uint64_t)st.st_size, err))
 		goto fail_fd;
-	install_sigbus_handler();
 	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		hwi_fail(err, HAYWIRE_E_FILE, "cannot map %s: %s", path,
