@@ -226,7 +226,10 @@ def main():
         out = subprocess.run(["make", "-C", TOP, "BUILD=" + b0, "AGENTLESS=0",
                               "host"], check=True, stdout=subprocess.PIPE,
                              text=True).stdout
-        link = [ln for ln in out.splitlines() if "-o " + b0 + "/haywire" in ln]
+        # make echoes the link command over continued lines
+        cmds = out.replace("\\\n", " ").splitlines()
+        link = [" ".join(ln.split()) for ln in cmds
+                if "-o " + b0 + "/haywire" in ln]
         lib = os.path.join(b0, "libhaywire.a")
         full = os.path.join(TOP, "build/libhaywire.a")
         print(f"- libhaywire.a: {os.path.getsize(lib):,} bytes "

@@ -518,6 +518,44 @@ static void test_terminal_escapes(void)
 	CHECK_STR(format_guest(buf, 2, "\xc3\xa9", 2), "");
 }
 
+/* Streamed documents: empty lists, and head members before the lists. */
+static void test_json_stream(void)
+{
+	struct haywire_maps maps;
+	struct json_object *doc, *v;
+	struct json_doc d;
+	char *text = NULL;
+
+	memset(&maps, 0, sizeof(maps));
+	maps.proc.pid = 2;
+	CAPTURE(text, print_json_maps(out_, &maps, "beacon"));
+	doc = parse_text(text);
+	text = NULL;
+	if ((v = member(doc, "vmas", json_type_array)))
+		CHECK_U64(json_object_array_length(v), 0);
+	if ((v = member(doc, "source", json_type_string)))
+		CHECK_STR(json_object_get_string(v), "beacon");
+	json_object_put(doc);
+
+	/* Two lists, records with awkward strings. */
+	CAPTURE(text, {
+		json_doc_begin(&d, out_, json_object_new_object());
+		json_list_begin(&d, "a");
+		json_list_add(&d, json_guest_string("x\"\n\x1b\xff", 5));
+		json_list_add(&d, json_object_new_int(1));
+		json_list_end(&d);
+		json_list_begin(&d, "b");
+		json_list_end(&d);
+		json_doc_end(&d);
+	});
+	doc = parse_text(text);
+	if ((v = member(doc, "a", json_type_array)))
+		CHECK_U64(json_object_array_length(v), 2);
+	if ((v = member(doc, "b", json_type_array)))
+		CHECK_U64(json_object_array_length(v), 0);
+	json_object_put(doc);
+}
+
 int main(void)
 {
 	RUN(test_maps_lines);
@@ -527,5 +565,6 @@ int main(void)
 	RUN(test_flag_words);
 	RUN(test_json_documents);
 	RUN(test_terminal_escapes);
+	RUN(test_json_stream);
 	return check_done();
 }
