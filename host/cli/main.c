@@ -205,7 +205,6 @@ static void warn_snapshot(struct haywire_beacon *b, struct haywire_info *info,
 {
 	struct haywire_error ignored;
 
-	warn_discovery(&info->location);
 	/* An apparent age can be the guest's clock being off, and a time in
 	 * the future is not to be trusted: look for a new generation. */
 	if (info->stale || info->future)
@@ -899,6 +898,8 @@ static int run_command(struct cli *cli, const struct command *cmd,
 	if (!ctx->src)
 		return err->code;
 	ctx->b = haywire_source_beacon(ctx->src);
+	if (ctx->b)
+		warn_discovery(haywire_beacon_location(ctx->b));
 	rc = cmd->run(ctx, err);
 	haywire_client_close(ctx->client);
 	cli_close_source(cli, ctx->src);
