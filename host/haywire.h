@@ -75,6 +75,8 @@ enum haywire_code {
 	HAYWIRE_E_TIMEOUT,	/* the guest did not answer in time */
 	HAYWIRE_E_QMP,		/* QEMU's monitor failed or refused */
 	HAYWIRE_E_MISMATCH,	/* kernel files do not fit the guest */
+	HAYWIRE_E_RAM_MAP,	/* guest RAM the RAM file does not hold
+				 * (hot-plugged: map it with --qmp) */
 	HAYWIRE_E_AMBIGUOUS,	/* several beacons validate: pin one */
 };
 
@@ -119,7 +121,9 @@ int haywire_mem_read(const struct haywire_mem *mem, uint64_t offset,
 
 /* ---- guest-physical -> file-offset map ----------------------------- */
 
-#define HAYWIRE_MAP_MAX_RUNS 2	/* x86: below and above 4 GiB */
+/* x86: below and above 4 GiB; then RAM of other memory backends (DIMMs,
+ * virtio-mem) attached with haywire_mem_attach */
+#define HAYWIRE_MAP_MAX_RUNS 16
 
 struct haywire_run {
 	uint64_t gpa;
@@ -148,6 +152,22 @@ bool haywire_map_lookup(const struct haywire_gpa_map *map, uint64_t gpa,
 int haywire_mem_read_gpa(const struct haywire_mem *mem,
 			 const struct haywire_gpa_map *map, uint64_t gpa,
 			 void *dst, size_t len, struct haywire_error *err);
+
+/*
+ * Guest RAM that is not in the RAM file (hot-plugged DIMMs, virtio-mem):
+ * attach another memory backend's file, which QEMU maps at guest-physical
+ * `runs` (their file_offset is the offset in that file). Its bytes then
+ * follow the RAM file's in the handle's offset space (haywire_mem_read and
+ * the maps below reach them), and maps derived for the handle (discovery)
+ * include those runs. Attach before discovering a beacon on the handle;
+ * attaching the same file again does nothing. Not for buffers.
+ */
+#define HAYWIRE_MEM_MAX_ATTACHED 8
+int haywire_mem_attach(struct haywire_mem *mem, const char *path,
+		       const struct haywire_run *runs, unsigned int count,
+		       struct haywire_error *err);
+/* The guest-physical runs of the attached files (offsets in the handle). */
+const struct haywire_gpa_map *haywire_mem_attached_map(const struct haywire_mem *mem);
 
 /* ---- discovery ----------------------------------------------------- */
 
@@ -612,6 +632,21 @@ int haywire_parse_registers(const char *text, struct haywire_cpu_regs *regs,
 			    struct haywire_error *err);
 
 #define HAYWIRE_QEMU_MAX_RUNS	64
+#define HAYWIRE_QEMU_MAX_OTHER	HAYWIRE_MEM_MAX_ATTACHED
+
+/*
+ * Another memory backend that QEMU maps into the guest's address space:
+ * a hot-plugged DIMM's or virtio-mem's RAM (count 0: not mapped).
+ */
+struct haywire_qemu_backend {
+	char id[128];			/* = its region's name */
+	char mem_path[HW_PATH_MAX];	/* "" if not file-backed */
+	bool share;			/* share=on: the file is the RAM */
+	uint64_t size;
+	unsigned int count;
+	struct haywire_run runs[HAYWIRE_MAP_MAX_RUNS];	/* file_offset: in
+							 * its file */
+};
 
 /* Guest RAM as QEMU lays it out. */
 struct haywire_qemu_ram {
@@ -625,6 +660,9 @@ struct haywire_qemu_ram {
 	/* the same as the beacon derives its map: one run per stretch of
 	 * equal (GPA - offset), across holes QEMU lays over the RAM */
 	struct haywire_gpa_map map;
+	/* the other memory backends (RAM beyond the boot map) */
+	unsigned int other_count;
+	struct haywire_qemu_backend other[HAYWIRE_QEMU_MAX_OTHER];
 };
 
 /*

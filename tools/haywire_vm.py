@@ -105,7 +105,7 @@ class Guest:
 
     def __init__(self, kernel, initrd, mem="512M", machine="q35", arch="amd64",
                  smp=2, cmdline="", accel=None, qmp=False, cpu=None,
-                 boot_timeout=120, workdir=None, ram_dir=None):
+                 boot_timeout=120, workdir=None, ram_dir=None, dimm=None):
         self.kernel = kernel
         self.initrd = initrd
         self.mem_bytes = parse_size(mem)
@@ -122,6 +122,14 @@ class Guest:
             "/dev/shm" if os.path.isdir("/dev/shm") else self.workdir)
         fd, self.ram_path = tempfile.mkstemp(prefix="haywire-ram-", dir=ram_dir)
         os.close(fd)
+        # dimm="256M": one cold-plugged pc-dimm backed by its own shared
+        # file (RAM beyond the boot map, in the guest's ACPI memory devices)
+        self.dimm_bytes = parse_size(dimm) if dimm else 0
+        self.dimm_path = None
+        if dimm:
+            fd, self.dimm_path = tempfile.mkstemp(prefix="haywire-dimm-",
+                                                  dir=ram_dir)
+            os.close(fd)
         self.console_path = os.path.join(self.workdir, "console.log")
         self.ctl_path = os.path.join(self.workdir, "ctl.sock")
         self.qmp_path = os.path.join(self.workdir, "qmp.sock") if qmp else None
@@ -136,8 +144,11 @@ class Guest:
     def _argv(self, accel):
         con = "ttyAMA0" if self.arch == "arm64" else "ttyS0"
         append = f"console={con} panic=-1 oops=panic quiet loglevel=4 {self.cmdline}".strip()
+        mem = str(self.mem_bytes // (1 << 20))
+        if self.dimm_bytes:
+            mem += f",slots=2,maxmem={(self.mem_bytes + self.dimm_bytes) // (1 << 20)}M"
         argv = [QEMU[self.arch], "-accel", accel, "-smp", str(self.smp),
-                "-m", str(self.mem_bytes // (1 << 20)),
+                "-m", mem,
                 "-object", f"memory-backend-file,id=ram,size={self.mem_bytes},"
                 f"mem-path={self.ram_path},share=on",
                 "-machine", f"{self.machine},memory-backend=ram",
@@ -159,6 +170,10 @@ class Guest:
                  "-device", "virtserialport,chardev=ctl,name=haywire.ctl"]
         if self.qmp_path:
             argv += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
+        if self.dimm_bytes:
+            argv += ["-object", f"memory-backend-file,id=dimm0,size={self.dimm_bytes},"
+                     f"mem-path={self.dimm_path},share=on",
+                     "-device", "pc-dimm,id=dimm0dev,memdev=dimm0"]
         return argv
 
     def _launch(self, accel, timeout):
@@ -213,8 +228,9 @@ class Guest:
 
     def stop(self):
         self._kill()
-        if os.path.exists(self.ram_path):
-            os.unlink(self.ram_path)
+        for path in (self.ram_path, self.dimm_path):
+            if path and os.path.exists(path):
+                os.unlink(path)
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -1067,6 +1067,13 @@ int main(int argc, char **argv)
 		return usage_error("the %s source needs QEMU's monitor: use --qmp SOCKET or set HAYWIRE_QMP",
 				   haywire_source_name(cli.opts.kind));
 
+	if (cli.opts.kind != HAYWIRE_SOURCE_BEACON &&
+	    !haywire_agentless_supported()) {
+		cli_error(&err, HAYWIRE_E_INVALID,
+			  "the %s source is agentless, and this haywire was built without agentless support (make AGENTLESS=0)",
+			  haywire_source_name(cli.opts.kind));
+		return fail(&err);
+	}
 	/* A RAM file that shrinks under us is an error, not a crash. */
 	haywire_catch_sigbus();
 	/* The RAM file is opened and mapped once; every source borrows it. */

@@ -235,19 +235,20 @@ static bool guest_unit(const unsigned char *s, size_t len, size_t *n)
 size_t print_guest(FILE *out, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i, j, n, bytes = 0;
+	size_t i, j, n, shown = 0, bytes = 0;
 
+	/* Characters shown as they are go out in runs, not one by one. */
 	for (i = 0; i < len; i += n) {
-		if (guest_unit(u + i, len - i, &n)) {
-			fwrite(s + i, 1, n, out);
-			bytes += n;
+		if (guest_unit(u + i, len - i, &n))
 			continue;
-		}
+		fwrite(s + shown, 1, i - shown, out);
 		for (j = 0; j < n; j++)
 			fprintf(out, "\\%03o", u[i + j]);
-		bytes += 4 * n;
+		bytes += i - shown + 4 * n;
+		shown = i + n;
 	}
-	return bytes;
+	fwrite(s + shown, 1, len - shown, out);
+	return bytes + len - shown;
 }
 
 char *format_guest(char *dst, size_t size, const char *s, size_t len)
@@ -1274,6 +1275,8 @@ struct json_object *json_ping(const struct haywire_ping *ping,
 
 void print_qemu_ram(FILE *out, const struct haywire_qemu_ram *ram)
 {
+	unsigned int i;
+
 	fprintf(out, "QEMU RAM:      backend '%s', %" PRIu64 " MiB, %s\n",
 		ram->backend, ram->size >> 20,
 		*ram->mem_path ? ram->mem_path : "not file-backed");
@@ -1281,12 +1284,24 @@ void print_qemu_ram(FILE *out, const struct haywire_qemu_ram *ram)
 	print_gpa_runs(out, ram->runs, ram->count);
 	fprintf(out, "QEMU map:      %u runs\n", ram->map.count);
 	print_gpa_runs(out, ram->map.runs, ram->map.count);
+	for (i = 0; i < ram->other_count; i++) {
+		const struct haywire_qemu_backend *o = &ram->other[i];
+
+		fprintf(out, "QEMU backend:  '%s', %" PRIu64 " MiB, %s%s\n",
+			o->id, o->size >> 20,
+			*o->mem_path ? o->mem_path : "not file-backed",
+			!o->count ? ", not mapped" :
+			*o->mem_path && o->share ? ", read from its file" :
+			", not readable (needs memory-backend-file,share=on)");
+		print_gpa_runs(out, o->runs, o->count);
+	}
 }
 
 void json_add_qemu_ram(struct json_object *o,
 		       const struct haywire_qemu_ram *ram)
 {
-	struct json_object *q = json_object_new_object();
+	struct json_object *q = json_object_new_object(), *others;
+	unsigned int i;
 
 	json_object_object_add(q, "backend", json_object_new_string(ram->backend));
 	json_object_object_add(q, "mem_path", json_object_new_string(ram->mem_path));
@@ -1295,6 +1310,23 @@ void json_add_qemu_ram(struct json_object *o,
 	json_object_object_add(o, "qemu_ram", q);
 	json_object_object_add(o, "qemu_map", json_gpa_runs(ram->map.runs,
 							ram->map.count));
+	others = json_object_new_array();
+	for (i = 0; i < ram->other_count; i++) {
+		const struct haywire_qemu_backend *b = &ram->other[i];
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "backend",
+				       json_object_new_string(b->id));
+		json_object_object_add(x, "mem_path",
+				       json_object_new_string(b->mem_path));
+		json_object_object_add(x, "share",
+				       json_object_new_boolean(b->share));
+		json_object_object_add(x, "size", json_object_new_uint64(b->size));
+		json_object_object_add(x, "runs",
+				       json_gpa_runs(b->runs, b->count));
+		json_object_array_add(others, x);
+	}
+	json_object_object_add(o, "qemu_other_backends", others);
 }
 
 void print_agentless_info(FILE *out, const char *source,

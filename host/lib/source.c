@@ -25,6 +25,7 @@ struct haywire_source {
 	struct haywire_qmp_phys *qphys;
 	bool have_qemu_ram;
 	struct haywire_qemu_ram qemu_ram;
+	struct haywire_gpa_map qemu_map;	/* qemu_ram's and the attached */
 	struct haywire_phys_mem pm;		/* memfile */
 	struct haywire_phys phys;		/* agentless reads */
 	struct haywire_agentless *agentless;
@@ -53,15 +54,49 @@ bool haywire_source_parse(const char *name, enum haywire_source_kind *kind)
 	return false;
 }
 
-static uint64_t ram_end(const struct haywire_qemu_ram *ram)
+static uint64_t ram_end(const struct haywire_gpa_map *map)
 {
 	uint64_t end = 0;
 	unsigned int i;
 
-	for (i = 0; i < ram->count; i++)
-		if (ram->runs[i].gpa + ram->runs[i].size > end)
-			end = ram->runs[i].gpa + ram->runs[i].size;
+	for (i = 0; i < map->count; i++)
+		if (map->runs[i].gpa + map->runs[i].size > end)
+			end = map->runs[i].gpa + map->runs[i].size;
 	return end;
+}
+
+/*
+ * RAM beyond the boot map (DIMMs, virtio-mem): attach the files of QEMU's
+ * other backends that it maps into the guest and that are the RAM itself
+ * (file-backed, share=on). Others stay unmapped; RAM the guest lists there
+ * is then reported by the map derivation. QEMU's map becomes the boot
+ * backend's runs followed by the attached ones, as the beacon derives it.
+ */
+static int attach_other_ram(struct haywire_source *s,
+			    struct haywire_error *err)
+{
+	const struct haywire_gpa_map *attached;
+	unsigned int i;
+	int rc;
+
+	s->qemu_map = s->qemu_ram.map;
+	if (!s->mem)
+		return 0;
+	for (i = 0; i < s->qemu_ram.other_count; i++) {
+		const struct haywire_qemu_backend *o = &s->qemu_ram.other[i];
+
+		if (!o->count || !o->mem_path[0] || !o->share)
+			continue;
+		rc = haywire_mem_attach(s->mem, o->mem_path, o->runs, o->count,
+					err);
+		if (rc)
+			return rc;
+	}
+	attached = haywire_mem_attached_map(s->mem);
+	for (i = 0; i < attached->count &&
+		    s->qemu_map.count < HAYWIRE_MAP_MAX_RUNS; i++)
+		s->qemu_map.runs[s->qemu_map.count++] = attached->runs[i];
+	return 0;
 }
 
 static int open_qemu(struct haywire_source *s,
@@ -84,7 +119,7 @@ static int open_qemu(struct haywire_source *s,
 				(unsigned long long)haywire_mem_size(s->mem),
 				s->qemu_ram.backend,
 				(unsigned long long)s->qemu_ram.size);
-	return 0;
+	return attach_other_ram(s, err);
 }
 
 static int open_agentless(struct haywire_source *s,
@@ -107,7 +142,7 @@ static int open_agentless(struct haywire_source *s,
 		haywire_btf_close(btf);
 		return err ? err->code : HAYWIRE_E_INVALID;
 	}
-	s->agentless = haywire_agentless_open(&s->phys, ram_end(&s->qemu_ram),
+	s->agentless = haywire_agentless_open(&s->phys, ram_end(&s->qemu_map),
 					      &regs, btf, syms, err);
 	if (!s->agentless) {
 		haywire_btf_close(btf);
@@ -154,18 +189,21 @@ struct haywire_source *haywire_source_open(const struct haywire_source_opts *o,
 
 	switch (o->kind) {
 	case HAYWIRE_SOURCE_BEACON:
+		/* QEMU first: its map may add RAM the beacon lives in. */
+		if (o->qmp) {
+			rc = open_qemu(s, o, err);
+			if (rc)
+				break;
+		}
 		s->beacon = haywire_discover(s->mem, o->beacon_opts, err);
 		if (!s->beacon) {
 			rc = err ? err->code : HAYWIRE_E_NO_BEACON;
 			break;
 		}
-		if (!o->qmp)
-			break;
-		rc = open_qemu(s, o, err);
-		if (!rc)
+		if (o->qmp)
 			rc = haywire_map_compare(
 				&haywire_beacon_location(s->beacon)->map,
-				"the beacon", &s->qemu_ram.map,
+				"the beacon", &s->qemu_map,
 				"QEMU (info mtree)", err);
 		break;
 	case HAYWIRE_SOURCE_MEMFILE:
@@ -173,7 +211,7 @@ struct haywire_source *haywire_source_open(const struct haywire_source_opts *o,
 		if (rc)
 			break;
 		s->pm.mem = s->mem;
-		s->pm.map = &s->qemu_ram.map;
+		s->pm.map = &s->qemu_map;
 		s->phys.read = haywire_phys_mem_read;
 		s->phys.ctx = &s->pm;
 		rc = open_agentless(s, o, err);
@@ -256,7 +294,7 @@ const struct haywire_gpa_map *haywire_source_map(const struct haywire_source *s)
 {
 	if (s->beacon)
 		return &haywire_beacon_location(s->beacon)->map;
-	return &s->qemu_ram.map;
+	return &s->qemu_map;
 }
 
 int haywire_source_procs(struct haywire_source *s, struct haywire_procs **out,

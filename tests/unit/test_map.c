@@ -2,7 +2,9 @@
 /*
  * The guest-physical -> file-offset map for every machine layout QEMU
  * uses, derived end to end from synthetic RAM files (sparse, so an 8 GiB
- * guest costs 2 MiB), and haywire_map_derive's own checks.
+ * guest costs 2 MiB), and haywire_map_derive's own checks; RAM beyond the
+ * boot map (DIMMs, virtio-mem, relocation above 1 TiB) and files attached
+ * for it.
  */
 #include "check.h"
 
@@ -152,15 +154,17 @@ static void test_derive_errors(void)
 				    7 * GIB, 4 * GIB + 2 * MIB, high_ram, 2,
 				    &err), HAYWIRE_E_CORRUPT, &err);
 	/* The index (pc: 3 GiB low) and RAM (q35: 2 GiB above 4 GiB)
-	 * disagree: RAM would end beyond the file. */
+	 * disagree: RAM would end beyond the file, which is said as RAM
+	 * the file does not hold. */
 	CHECK_RC(haywire_map_derive(&map, HW_ARCH_X86_64, 4 * GIB, 3 * GIB,
 				    4 * GIB, high_ram, 2, &err),
-		 HAYWIRE_E_CORRUPT, &err);
-	CHECK_MSG(&err, "ram[1]");
+		 HAYWIRE_E_RAM_MAP, &err);
+	CHECK_MSG(&err, "guest RAM at GPA 0x100000000-0x180000000 that the 4096 MiB RAM file does not cover");
 	/* System RAM that cannot fit in the file at all. */
 	CHECK_RC(haywire_map_derive(&map, HW_ARCH_X86_64, 1 * GIB, 0,
 				    0, high_ram, 2, &err),
-		 HAYWIRE_E_CORRUPT, &err);
+		 HAYWIRE_E_RAM_MAP, &err);
+	CHECK_MSG(&err, "pass --qmp");
 	CHECK_RC(haywire_map_derive(&map, HW_ARCH_X86_64, 1 * GIB, 0, 0,
 				    bad_ram, 1, &err), HAYWIRE_E_CORRUPT,
 		 &err);
@@ -245,6 +249,277 @@ static void test_read_gpa(void)
 	free(buf);
 }
 
+#define TIB (UINT64_C(1) << 40)
+
+/* One derivation and the runs it must give (nwant 0: the error code). */
+static void check_derive(const char *what, uint64_t file_size,
+			 uint64_t index_offset, uint64_t self_gpa,
+			 const struct hw_range *ram, unsigned int nram,
+			 const struct run *want, unsigned int nwant)
+{
+	struct haywire_gpa_map map;
+	struct haywire_error err;
+	unsigned int i;
+	int rc;
+
+	rc = haywire_map_derive(&map, HW_ARCH_X86_64, file_size, index_offset,
+				self_gpa, ram, nram, &err);
+	CHECK_RC(rc, HAYWIRE_OK, &err);
+	CHECK_U64(map.count, nwant);
+	for (i = 0; i < nwant && i < map.count; i++) {
+		CHECK_U64(map.runs[i].gpa, want[i].gpa);
+		CHECK_U64(map.runs[i].size, want[i].size);
+		CHECK_U64(map.runs[i].file_offset, want[i].file_offset);
+	}
+	if (rc || map.count != nwant)
+		printf("#   %s\n", what);
+}
+
+static void test_beyond_boot_map(void)
+{
+	/* q35 1 GiB, a 1 GiB DIMM at 4 GiB (device memory base) */
+	const struct hw_range q35_1g_dimm[] = {
+		{ 0x100000, 1 * GIB - 0x120000 }, { 4 * GIB, 1 * GIB } };
+	/* q35 4 GiB (2 + 2), a 1 GiB DIMM right after the high RAM */
+	const struct hw_range q35_4g_dimm[] = {
+		{ 0x100000, 2 * GIB - 0x120000 }, { 4 * GIB, 2 * GIB },
+		{ 6 * GIB, 1 * GIB } };
+	/* pc 4 GiB (3 + 1), a 1 GiB DIMM at ROUND_UP(5 GiB, 1 GiB) */
+	const struct hw_range pc_4g_dimm[] = {
+		{ 0x100000, 3 * GIB - 0x120000 }, { 4 * GIB, 1 * GIB },
+		{ 5 * GIB, 1 * GIB } };
+	/* q35 4 GiB with the high RAM relocated above 1 TiB */
+	const struct hw_range relocated[] = {
+		{ 0x100000, 2 * GIB - 0x120000 }, { TIB, 2 * GIB } };
+	const struct run q35_1g[] = { { 0, 1 * GIB, 0 } };
+	const struct run q35_4g[] = { { 0, 2 * GIB, 0 },
+				      { 4 * GIB, 2 * GIB, 2 * GIB } };
+	const struct run pc_4g[] = { { 0, 3 * GIB, 0 },
+				     { 4 * GIB, 1 * GIB, 3 * GIB } };
+	const struct run reloc[] = { { 0, 2 * GIB, 0 },
+				     { TIB, 2 * GIB, 2 * GIB } };
+	struct haywire_gpa_map map;
+	struct haywire_error err;
+
+	/* Without the DIMM's RAM the boot map is as before ... */
+	check_derive("q35 1G", 1 * GIB, 64 * MIB, 64 * MIB, q35_1g_dimm, 1,
+		     q35_1g, 1);
+	check_derive("q35 4G", 4 * GIB, 64 * MIB, 64 * MIB, q35_4g_dimm, 2,
+		     q35_4g, 2);
+	check_derive("pc 4G", 4 * GIB, 64 * MIB, 64 * MIB, pc_4g_dimm, 2,
+		     pc_4g, 2);
+	check_derive("q35 4G, index high", 4 * GIB, 3 * GIB, 5 * GIB,
+		     q35_4g_dimm, 2, q35_4g, 2);
+	/* ... and RAM relocated above 1 TiB is where the ranges say. */
+	check_derive("relocated", 4 * GIB, 64 * MIB, 64 * MIB, relocated, 2,
+		     reloc, 2);
+	check_derive("relocated, index high", 4 * GIB, 2 * GIB + 2 * MIB,
+		     TIB + 2 * MIB, relocated, 2, reloc, 2);
+
+	/* With it, the DIMM is named precisely, not "corrupt". */
+	CHECK_RC(haywire_map_derive(&map, HW_ARCH_X86_64, 1 * GIB, 64 * MIB,
+				    64 * MIB, q35_1g_dimm, 2, &err),
+		 HAYWIRE_E_RAM_MAP, &err);
+	CHECK_MSG(&err, "guest RAM at GPA 0x100000000-0x140000000 that the 1024 MiB RAM file does not cover (hot-plugged memory");
+	CHECK_MSG(&err, "--qmp");
+	CHECK(!strstr(err.msg, "corrupt"));
+	CHECK_RC(haywire_map_derive(&map, HW_ARCH_X86_64, 4 * GIB, 64 * MIB,
+				    64 * MIB, q35_4g_dimm, 3, &err),
+		 HAYWIRE_E_RAM_MAP, &err);
+	CHECK_MSG(&err, "GPA 0x180000000-0x1c0000000");
+	CHECK_RC(haywire_map_derive(&map, HW_ARCH_X86_64, 4 * GIB, 3 * GIB,
+				    5 * GIB, q35_4g_dimm, 3, &err),
+		 HAYWIRE_E_RAM_MAP, &err);
+	CHECK_MSG(&err, "GPA 0x180000000-0x1c0000000");
+	CHECK_RC(haywire_map_derive(&map, HW_ARCH_X86_64, 4 * GIB, 64 * MIB,
+				    64 * MIB, pc_4g_dimm, 3, &err),
+		 HAYWIRE_E_RAM_MAP, &err);
+	CHECK_MSG(&err, "GPA 0x140000000-0x180000000");
+	CHECK_U64(map.count, 2);	/* the boot part was still found */
+}
+
+/* A memfd of `size` bytes and its /proc path. */
+static int dimm_file(uint64_t size, char *path, size_t n)
+{
+	int fd = memfd_create("haywire-dimm", MFD_CLOEXEC);
+
+	if (fd < 0 || ftruncate(fd, (off_t)size)) {
+		printf("# memfd: cannot make a %" PRIu64 " byte file\n", size);
+		exit(1);
+	}
+	snprintf(path, n, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+/*
+ * A DIMM holding the second of the beacon's extents: without the DIMM's
+ * file the index is reported precisely; attached, discovery, snapshots and
+ * guest-physical reads go through the DIMM's file.
+ */
+static void test_attached_dimm(void)
+{
+	const uint64_t dimm_gpa = 4 * GIB;
+	struct fixture f;
+	struct image im;
+	struct haywire_error err;
+	struct haywire_beacon *b;
+	struct haywire_procs *procs;
+	struct haywire_run run;
+	const struct haywire_location *loc;
+	char path[64], sets[3][64];
+	unsigned char *data, byte;
+	uint64_t dimm_size, off;
+	int dimm;
+
+	fixture_defaults(&f);
+	f.extents = 2;
+	f.scatter = true;
+	f.procs = 200;
+	open_image(&im, &f);
+	dimm_size = im.lay.extent_size < 4 * MIB ? 4 * MIB :
+		    im.lay.extent_size;
+	close_image(&im);
+	/* The guest's view: RAM at 4 GiB, extent 1 there. */
+	snprintf(sets[0], sizeof(sets[0]), "ram_range_count=3");
+	snprintf(sets[1], sizeof(sets[1]), "ram[2].start=0x%" PRIx64,
+		 dimm_gpa);
+	snprintf(sets[2], sizeof(sets[2]), "ram[2].size=0x%" PRIx64,
+		 dimm_size);
+	f.sets[f.nsets++] = sets[0];
+	f.sets[f.nsets++] = sets[1];
+	f.sets[f.nsets++] = sets[2];
+	f.sets[f.nsets++] = "extents[1].start=0x100000000";
+	open_image(&im, &f);
+
+	/* Move extent 1's bytes into the DIMM's file. */
+	dimm = dimm_file(dimm_size, path, sizeof(path));
+	data = calloc(1, im.lay.extent_size);
+	CHECK(pread(im.fd, data, im.lay.extent_size, (off_t)im.lay.extent_file[1]) ==
+	      (ssize_t)im.lay.extent_size);
+	CHECK(pwrite(dimm, data, im.lay.extent_size, 0) ==
+	      (ssize_t)im.lay.extent_size);
+	memset(data, 0, im.lay.extent_size);
+	CHECK(pwrite(im.fd, data, im.lay.extent_size, (off_t)im.lay.extent_file[1]) ==
+	      (ssize_t)im.lay.extent_size);
+	free(data);
+
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(!b);
+	CHECK_U64(err.code, HAYWIRE_E_RAM_MAP);
+	CHECK_MSG(&err, "guest RAM at GPA 0x100000000-");
+	CHECK_MSG(&err, "pass --qmp");
+	haywire_beacon_free(b);
+
+	/* Attach it where QEMU would map it. */
+	run.gpa = dimm_gpa;
+	run.size = dimm_size;
+	run.file_offset = 0;
+	CHECK_RC(haywire_mem_attach(im.mem, path, &run, 1, &err), HAYWIRE_OK,
+		 &err);
+	CHECK_RC(haywire_mem_attach(im.mem, path, &run, 1, &err), HAYWIRE_OK,
+		 &err);		/* again: nothing more */
+	CHECK_U64(haywire_mem_attached_map(im.mem)->count, 1);
+	CHECK_U64(haywire_mem_size(im.mem), f.size);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(b);
+	if (!b)
+		printf("#   attached: %s\n", err.msg);
+	if (b) {
+		loc = haywire_beacon_location(b);
+		CHECK_U64(loc->map.count, 2);
+		CHECK_U64(loc->map.runs[1].gpa, dimm_gpa);
+		CHECK_U64(loc->map.runs[1].file_offset, f.size);
+		CHECK_RC(haywire_read_procs(b, &procs, &err), HAYWIRE_OK,
+			 &err);
+		if (procs)
+			CHECK_U64(procs->count, f.procs);
+		haywire_procs_free(procs);
+		/* The DIMM's bytes by guest-physical address and offset. */
+		CHECK(pwrite(dimm, "D", 1, (off_t)dimm_size - 1) == 1);
+		CHECK_RC(haywire_mem_read_gpa(im.mem, &loc->map,
+					      dimm_gpa + dimm_size - 1, &byte,
+					      1, &err), HAYWIRE_OK, &err);
+		CHECK(byte == 'D');
+		CHECK(haywire_map_lookup(&loc->map, dimm_gpa, 4096, &off));
+		CHECK_U64(off, f.size);
+		CHECK_RC(haywire_mem_read(im.mem, f.size + dimm_size - 1,
+					  &byte, 1, &err), HAYWIRE_OK, &err);
+		CHECK(byte == 'D');
+		CHECK_RC(haywire_mem_read(im.mem, f.size + dimm_size, &byte,
+					  1, &err), HAYWIRE_E_INVALID, &err);
+	}
+	haywire_beacon_free(b);
+
+	/* A DIMM file that shrinks: an error, as for the RAM file. */
+	CHECK(ftruncate(dimm, 2 * MIB) == 0);
+	CHECK_RC(haywire_mem_read(im.mem, 0, &byte, 1, &err), HAYWIRE_E_IO,
+		 &err);
+	CHECK_MSG(&err, "shrank");
+	close(dimm);
+	close_image(&im);
+}
+
+/* What attaching refuses. */
+static void test_attach_errors(void)
+{
+	struct fixture f;
+	struct image im;
+	struct haywire_error err;
+	struct haywire_beacon *b;
+	struct haywire_mem *buf_mem;
+	struct haywire_run run = { 32 * MIB, 4 * MIB, 0 };
+	struct haywire_run runs[HAYWIRE_MAP_MAX_RUNS + 1];
+	static unsigned char buf[2 * MIB];
+	char path[64], ram_path[64];
+	unsigned int i;
+	int dimm;
+
+	fixture_defaults(&f);
+	open_image(&im, &f);
+	dimm = dimm_file(4 * MIB, path, sizeof(path));
+	/* runs outside the file */
+	run.size = 8 * MIB;
+	CHECK_RC(haywire_mem_attach(im.mem, path, &run, 1, &err),
+		 HAYWIRE_E_INVALID, &err);
+	CHECK_MSG(&err, "not inside its");
+	run.size = 4 * MIB;
+	run.file_offset = 4096;
+	CHECK_RC(haywire_mem_attach(im.mem, path, &run, 1, &err),
+		 HAYWIRE_E_INVALID, &err);
+	run.file_offset = 0;
+	CHECK_RC(haywire_mem_attach(im.mem, path, &run, 0, &err),
+		 HAYWIRE_E_INVALID, &err);
+	for (i = 0; i <= HAYWIRE_MAP_MAX_RUNS; i++)
+		runs[i] = (struct haywire_run){ 8 * GIB + i * MIB, 4096,
+						i * 4096 };
+	CHECK_RC(haywire_mem_attach(im.mem, path, runs,
+				    HAYWIRE_MAP_MAX_RUNS + 1, &err),
+		 HAYWIRE_E_INVALID, &err);
+	CHECK_RC(haywire_mem_attach(im.mem, "/nonexistent/dimm", &run, 1, &err),
+		 HAYWIRE_E_FILE, &err);
+	CHECK_U64(haywire_mem_attached_map(im.mem)->count, 0);
+	/* the RAM file itself: nothing to add */
+	snprintf(ram_path, sizeof(ram_path), "/proc/self/fd/%d", im.fd);
+	CHECK_RC(haywire_mem_attach(im.mem, ram_path, &run, 1, &err),
+		 HAYWIRE_OK, &err);
+	CHECK_U64(haywire_mem_attached_map(im.mem)->count, 0);
+	/* over the RAM file's own guest-physical range: refused at discovery */
+	CHECK_RC(haywire_mem_attach(im.mem, path, &run, 1, &err), HAYWIRE_OK,
+		 &err);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(!b);
+	CHECK_MSG(&err, "overlaps");
+	haywire_beacon_free(b);
+	/* buffers take no files */
+	buf_mem = haywire_mem_from_buffer(buf, sizeof(buf), &err);
+	CHECK(buf_mem);
+	CHECK_RC(haywire_mem_attach(buf_mem, path, &run, 1, &err),
+		 HAYWIRE_E_INVALID, &err);
+	haywire_mem_close(buf_mem);
+	close(dimm);
+	close_image(&im);
+}
+
 int main(void)
 {
 	RUN(test_q35_512m);
@@ -256,5 +531,8 @@ int main(void)
 	RUN(test_arm64_virt);
 	RUN(test_derive_errors);
 	RUN(test_read_gpa);
+	RUN(test_beyond_boot_map);
+	RUN(test_attached_dimm);
+	RUN(test_attach_errors);
 	return check_done();
 }

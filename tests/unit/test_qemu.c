@@ -157,14 +157,23 @@ static void test_mtree(void)
 		"FlatView #0\n AS \"memory\", root: system\n"
 		"  0000000000000000-ffffffffffffffff (prio 0, ram): ram\n",
 		"ram", &ram, &err), HAYWIRE_E_QMP, &err);
-	/* three pieces at three different offsets: more than a map holds */
-	CHECK_RC(haywire_parse_mtree(
-		"FlatView #0\n AS \"memory\", root: system\n"
-		"  0000000000000000-0000000000000fff (prio 0, ram): ram @5000\n"
-		"  0000000000002000-0000000000002fff (prio 0, ram): ram @0\n"
-		"  0000000000004000-0000000000004fff (prio 0, ram): ram @9000\n",
-		"ram", &ram, &err), HAYWIRE_E_QMP, &err);
-	CHECK_MSG(&err, "more than 2 pieces");
+	/* pieces at as many different offsets: more than a map holds */
+	{
+		char many[4096];
+		size_t at;
+		unsigned int k;
+
+		at = (size_t)snprintf(many, sizeof(many),
+			"FlatView #0\n AS \"memory\", root: system\n");
+		for (k = 0; k <= HAYWIRE_MAP_MAX_RUNS; k++)
+			at += (size_t)snprintf(many + at, sizeof(many) - at,
+				"  %016x-%016x (prio 0, ram): ram @%x\n",
+				k * 0x2000, k * 0x2000 + 0xfff,
+				(HAYWIRE_MAP_MAX_RUNS - k) * 0x10000);
+		CHECK_RC(haywire_parse_mtree(many, "ram", &ram, &err),
+			 HAYWIRE_E_QMP, &err);
+		CHECK_MSG(&err, "more than 16 pieces");
+	}
 	/* i/o regions of the same name are not RAM */
 	CHECK_RC(haywire_parse_mtree(
 		"FlatView #0\n AS \"memory\", root: system\n"

@@ -10,8 +10,9 @@ architecture (CONFIGS; $HAYWIRE_VM_CONFIGS selects a subset by label). Each
 guest runs every hw-workload, then the checks below, each printed as one
 nested TAP line. The smallest guest of each architecture also runs the
 module lifecycle checks, and the request-ring checks of tests/vm/rings.py
-(which adds a 5-level paging guest per x86-64 kernel). Exits 0 only if
-everything passed.
+(which adds a 5-level paging guest per x86-64 kernel). The 6.1 kernel also
+boots once with a pc-dimm (tests/vm/dimm.py, configuration "q35-512M-dimm").
+Exits 0 only if everything passed.
 
 Only arm64:       HAYWIRE_KERNELS= tests/vm/run.sh
                   (or HAYWIRE_VM_CONFIGS="virt-1G virt-4G")
@@ -31,6 +32,7 @@ sys.path.insert(0, os.path.join(TOP, "tools"))
 sys.path.insert(0, HERE)
 import haywire_vm  # noqa: E402
 import compare  # noqa: E402
+import dimm  # noqa: E402
 import rings  # noqa: E402
 
 HAYWIRE = os.path.join(TOP, "build", "haywire")
@@ -215,7 +217,7 @@ def build(kernels):
 
 class Machine:
     def __init__(self, tap, kernel, label, machine, mem, images, cpu=None,
-                 qmp=False):
+                 qmp=False, dimm=None, cmdline=""):
         self.tap = tap
         self.kernel = kernel
         self.label = label
@@ -224,7 +226,8 @@ class Machine:
         self.mem = haywire_vm.parse_size(mem)
         vmlinuz, initrd, self.release = images
         self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine,
-                                      arch=self.arch, cpu=cpu, qmp=qmp)
+                                      arch=self.arch, cpu=cpu, qmp=qmp,
+                                      dimm=dimm, cmdline=cmdline)
         self.ram = self.guest.ram_path
         self.big = self.mem >= 4 * GiB
         self.workloads = WORKLOADS + ([BIG_WORKLOAD] if self.big else [])
@@ -711,7 +714,8 @@ def main():
     kernels = (os.environ.get("HAYWIRE_KERNELS", "6.1 6.12").split() +
                os.environ.get("HAYWIRE_ARM64_KERNELS", "6.1-arm64").split())
     kernels = list(dict.fromkeys(kernels))  # each once, in order
-    labels = os.environ.get("HAYWIRE_VM_CONFIGS", " ".join(c[0] for c in CONFIGS)).split()
+    labels = os.environ.get("HAYWIRE_VM_CONFIGS", " ".join(
+        [c[0] for c in CONFIGS] + [dimm.CONFIG])).split()
     runs = [(k, label, machine, mem) for k in kernels
             for label, arch, machine, mem in CONFIGS
             if label in labels and arch == haywire_vm.spec_arch(k)]
@@ -724,13 +728,15 @@ def main():
             print(f"ok {tap.n} {k} {label} # SKIP "
                   f"{missing[haywire_vm.spec_arch(k)]} is not installed")
     runs = [r for r in runs if haywire_vm.spec_arch(r[0]) not in missing]
-    if not runs:
+    dimm_kernels = [k for k in kernels if dimm.CONFIG in labels and
+                    k in dimm.KERNELS and "amd64" not in missing]
+    if not runs and not dimm_kernels:
         print(f"1..{tap.n}")
         print("# SKIP: no guest to boot (kernels, configurations or QEMU)")
         return 4
     started = time.monotonic()
     try:
-        images = build(list(dict.fromkeys(r[0] for r in runs)))
+        images = build(list(dict.fromkeys([r[0] for r in runs] + dimm_kernels)))
     except (CheckError, subprocess.CalledProcessError) as e:
         tap.result("build host command, guest programs, modules, initramfs", [str(e)])
         print(f"1..{tap.n}")
@@ -745,6 +751,13 @@ def main():
         rings.la57(Machine(tap, k, "q35-la57", "q35", rings.LA57_MEM,
                            images[k], cpu=rings.LA57_CPU))
         tap.note(f"{k} q35-la57: {time.monotonic() - t0:.0f} s")
+    # RAM beyond the boot map: one short boot with a pc-dimm
+    if dimm_kernels:
+        for k in dimm_kernels:
+            t0 = time.monotonic()
+            dimm.run(Machine(tap, k, dimm.CONFIG, "q35", dimm.MEM, images[k],
+                             qmp=True, dimm=dimm.DIMM, cmdline=dimm.CMDLINE))
+            tap.note(f"{k} {dimm.CONFIG}: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
              f"{time.monotonic() - started:.0f} s")

@@ -180,6 +180,7 @@ static void try_cand(struct scan *s, struct cand *c)
 		remember(&s->version_err, &e);
 		break;
 	case HAYWIRE_E_CORRUPT:
+	case HAYWIRE_E_RAM_MAP:	/* RAM beyond the file: said precisely */
 		remember(&s->corrupt_err, &e);
 		break;
 	case HAYWIRE_E_GONE:

@@ -465,9 +465,9 @@ static int validate_index(struct window *w)
 	if (ix->ram_range_count > HW_MAX_RAM_RANGES)
 		return corrupt(w, "ram_range_count %u exceeds %d",
 			       ix->ram_range_count, HW_MAX_RAM_RANGES);
-	rc = haywire_map_derive(&w->map, ix->arch, w->mem->size,
-				w->index_offset, ix->self_gpa, ix->ram,
-				ix->ram_range_count, w->err);
+	rc = hwi_map_derive_mem(&w->map, ix->arch, w->mem, w->index_offset,
+				ix->self_gpa, ix->ram, ix->ram_range_count,
+				w->err);
 	if (rc == HAYWIRE_E_CORRUPT)	/* say where */
 		return corrupt(w, "%s", w->err->msg);
 	if (rc)

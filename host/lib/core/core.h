@@ -19,12 +19,34 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 #define MIB (1ULL << 20)
 #define GIB (1ULL << 30)
 
-struct haywire_mem {
-	const unsigned char *base;
+/* A file attached after the RAM file (haywire_mem_attach). */
+struct hwi_attached {
+	int fd;
 	uint64_t size;
-	int fd;			/* -1 for a caller's buffer */
+	uint64_t offset;	/* where its bytes start in the handle */
 	uint64_t dev, ino;
 };
+
+struct haywire_mem {
+	const unsigned char *base;
+	uint64_t size;		/* the RAM file (discovery scans this) */
+	uint64_t span;		/* mapped at base: the RAM file, then the
+				 * attached files; bounds every copy */
+	int fd;			/* -1 for a caller's buffer */
+	uint64_t dev, ino;
+	unsigned int nattached;
+	struct hwi_attached attached[HAYWIRE_MEM_MAX_ATTACHED];
+	struct haywire_gpa_map attached_map;	/* their guest-physical runs */
+};
+
+/*
+ * The map of a handle's RAM, as haywire_map_derive derives it from the RAM
+ * file, plus the runs of the files attached to the handle.
+ */
+int hwi_map_derive_mem(struct haywire_gpa_map *map, unsigned int arch,
+		       const struct haywire_mem *mem, uint64_t index_offset,
+		       uint64_t self_gpa, const struct hw_range *ram,
+		       unsigned int ram_count, struct haywire_error *err);
 
 __attribute__((format(printf, 3, 4)))
 int hwi_fail(struct haywire_error *err, enum haywire_code code,

@@ -83,21 +83,32 @@ void haywire_catch_sigbus(void)
 #define SHRANK_MSG "the RAM file shrank while it was being read"
 #define SHRANK_HINT "the guest was probably shut down"
 
-/* Without the handler: fail if the file is already shorter than mapped. */
-static int check_not_shrunk(const struct haywire_mem *mem,
-			    struct haywire_error *err)
+static int check_file_size(int fd, uint64_t size, struct haywire_error *err)
 {
 	struct stat st;
 
-	if (fstat(mem->fd, &st) < 0)
+	if (fstat(fd, &st) < 0)
 		return hwi_fail(err, HAYWIRE_E_IO, "cannot stat the RAM file: %s",
 				strerror(errno));
-	if ((uint64_t)st.st_size < mem->size)
+	if ((uint64_t)st.st_size < size)
 		return hwi_fail(err, HAYWIRE_E_IO,
 				SHRANK_MSG " (%llu of %llu bytes left): " SHRANK_HINT,
 				(unsigned long long)st.st_size,
-				(unsigned long long)mem->size);
+				(unsigned long long)size);
 	return 0;
+}
+
+/* Without the handler: fail if a file is already shorter than mapped. */
+static int check_not_shrunk(const struct haywire_mem *mem,
+			    struct haywire_error *err)
+{
+	unsigned int i;
+	int rc = check_file_size(mem->fd, mem->size, err);
+
+	for (i = 0; !rc && i < mem->nattached; i++)
+		rc = check_file_size(mem->attached[i].fd,
+				     mem->attached[i].size, err);
+	return rc;
 }
 
 int hwi_guarded(const struct haywire_mem *mem, int (*fn)(void *arg),
@@ -171,6 +182,7 @@ struct haywire_mem *haywire_mem_open(const char *path,
 	}
 	mem->base = base;
 	mem->size = (uint64_t)st.st_size;
+	mem->span = mem->size;
 	mem->fd = fd;
 	mem->dev = (uint64_t)st.st_dev;
 	mem->ino = (uint64_t)st.st_ino;
@@ -199,19 +211,158 @@ struct haywire_mem *haywire_mem_from_buffer(const void *buf, size_t size,
 	}
 	mem->base = buf;
 	mem->size = size;
+	mem->span = size;
 	mem->fd = -1;
 	return mem;
 }
 
 void haywire_mem_close(struct haywire_mem *mem)
 {
+	unsigned int i;
+
 	if (!mem)
 		return;
 	if (mem->fd >= 0) {
-		munmap((void *)mem->base, (size_t)mem->size);
+		munmap((void *)mem->base, (size_t)mem->span);
 		close(mem->fd);
 	}
+	for (i = 0; i < mem->nattached; i++)
+		close(mem->attached[i].fd);
 	free(mem);
+}
+
+/*
+ * Map the RAM file and the attached files, in order, into one new region
+ * (so that every offset is base + offset, as before), then drop the old
+ * mapping. The new file is mapped last, at mem->span.
+ */
+static int remap_with(struct haywire_mem *mem, const struct hwi_attached *add,
+		      struct haywire_error *err)
+{
+	uint64_t span = mem->span + add->size;
+	unsigned char *region;
+	unsigned int i;
+	bool ok;
+
+	region = mmap(NULL, (size_t)span, PROT_NONE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (region == MAP_FAILED)
+		return hwi_fail(err, HAYWIRE_E_NOMEM,
+				"cannot reserve %llu MiB of address space for guest RAM: %s",
+				(unsigned long long)(span / MIB),
+				strerror(errno));
+	ok = mmap(region, (size_t)mem->size, PROT_READ, MAP_SHARED | MAP_FIXED,
+		  mem->fd, 0) != MAP_FAILED;
+	for (i = 0; ok && i <= mem->nattached; i++) {
+		const struct hwi_attached *a = i < mem->nattached ?
+					       &mem->attached[i] : add;
+
+		ok = mmap(region + a->offset, (size_t)a->size, PROT_READ,
+			  MAP_SHARED | MAP_FIXED, a->fd, 0) != MAP_FAILED;
+	}
+	if (!ok) {
+		int e = errno;
+
+		munmap(region, (size_t)span);
+		return hwi_fail(err, HAYWIRE_E_FILE,
+				"cannot map guest RAM files: %s", strerror(e));
+	}
+	munmap((void *)mem->base, (size_t)mem->span);
+	mem->base = region;
+	mem->span = span;
+	return 0;
+}
+
+/* The attached runs, moved to the handle's offsets; false if they do not
+ * fit in the file or in the map. */
+static int add_runs(struct haywire_mem *mem, const struct hwi_attached *a,
+		    const char *path, const struct haywire_run *runs,
+		    unsigned int count, struct haywire_error *err)
+{
+	struct haywire_gpa_map *map = &mem->attached_map;
+	unsigned int i;
+
+	if (count == 0 || count > HAYWIRE_MAP_MAX_RUNS - map->count)
+		return hwi_fail(err, HAYWIRE_E_INVALID,
+				"%s: %u guest-physical runs, %u already attached: at most %d in all",
+				path, count, map->count, HAYWIRE_MAP_MAX_RUNS);
+	for (i = 0; i < count; i++)
+		if (runs[i].size == 0 || runs[i].file_offset > a->size ||
+		    runs[i].size > a->size - runs[i].file_offset ||
+		    runs[i].gpa > UINT64_MAX - runs[i].size)
+			return hwi_fail(err, HAYWIRE_E_INVALID,
+					"%s: GPA 0x%llx + 0x%llx at offset 0x%llx is not inside its %llu bytes",
+					path, (unsigned long long)runs[i].gpa,
+					(unsigned long long)runs[i].size,
+					(unsigned long long)runs[i].file_offset,
+					(unsigned long long)a->size);
+	for (i = 0; i < count; i++) {
+		map->runs[map->count] = runs[i];
+		map->runs[map->count].file_offset += a->offset;
+		map->count++;
+	}
+	return 0;
+}
+
+int haywire_mem_attach(struct haywire_mem *mem, const char *path,
+		       const struct haywire_run *runs, unsigned int count,
+		       struct haywire_error *err)
+{
+	struct hwi_attached a = { .fd = -1 };
+	struct stat st;
+	unsigned int i;
+	int rc;
+
+	if (mem->fd < 0)
+		return hwi_fail(err, HAYWIRE_E_INVALID,
+				"guest RAM files attach to a RAM file, not a buffer");
+	if (mem->nattached == HAYWIRE_MEM_MAX_ATTACHED)
+		return hwi_fail(err, HAYWIRE_E_INVALID,
+				"more than %d guest RAM files besides the RAM file",
+				HAYWIRE_MEM_MAX_ATTACHED);
+	a.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (a.fd < 0)
+		return hwi_fail(err, HAYWIRE_E_FILE, "cannot open %s: %s", path,
+				strerror(errno));
+	if (fstat(a.fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = hwi_fail(err, HAYWIRE_E_NOT_RAM,
+			      "%s is not a regular file: not guest RAM", path);
+		goto fail;
+	}
+	a.dev = (uint64_t)st.st_dev;
+	a.ino = (uint64_t)st.st_ino;
+	a.size = (uint64_t)st.st_size;
+	a.offset = mem->span;
+	for (i = 0; i < mem->nattached; i++)
+		if (mem->attached[i].dev == a.dev &&
+		    mem->attached[i].ino == a.ino)
+			goto done;	/* attached already */
+	if ((a.dev == mem->dev && a.ino == mem->ino))
+		goto done;		/* the RAM file itself */
+	rc = check_size(path, a.size, err);
+	if (rc)
+		goto fail;
+	rc = add_runs(mem, &a, path, runs, count, err);
+	if (rc)
+		goto fail;
+	rc = remap_with(mem, &a, err);
+	if (rc) {
+		mem->attached_map.count -= count;
+		goto fail;
+	}
+	mem->attached[mem->nattached++] = a;
+	return 0;
+done:
+	close(a.fd);
+	return 0;
+fail:
+	close(a.fd);
+	return rc;
+}
+
+const struct haywire_gpa_map *haywire_mem_attached_map(const struct haywire_mem *mem)
+{
+	return &mem->attached_map;
 }
 
 uint64_t haywire_mem_size(const struct haywire_mem *mem)
@@ -232,7 +383,7 @@ bool haywire_mem_file_id(const struct haywire_mem *mem, uint64_t *dev,
 bool hwi_copy(const struct haywire_mem *mem, uint64_t offset, void *dst,
 	      size_t len)
 {
-	if (offset > mem->size || len > mem->size - offset)
+	if (offset > mem->span || len > mem->span - offset)
 		return false;
 	memcpy(dst, mem->base + offset, len);
 	return true;
@@ -270,11 +421,11 @@ int haywire_mem_read(const struct haywire_mem *mem, uint64_t offset,
 {
 	struct read_args a = { mem, offset, dst, len };
 
-	if (offset > mem->size || len > mem->size - offset)
+	if (offset > mem->span || len > mem->span - offset)
 		return hwi_fail(err, HAYWIRE_E_INVALID,
 				"read of %zu bytes at file offset 0x%llx is outside the RAM file (%llu bytes)",
 				len, (unsigned long long)offset,
-				(unsigned long long)mem->size);
+				(unsigned long long)mem->span);
 	return hwi_guarded(mem, read_guarded, &a, err);
 }
 

@@ -325,6 +325,41 @@ static void append_name(char *buf, size_t size, const char *name)
 	buf[used + 2 + n] = '\0';
 }
 
+/*
+ * A backend other than the RAM file's: maybe a DIMM's or virtio-mem's
+ * (where QEMU maps it is read from the flat view later).
+ */
+static int note_other(struct haywire_qmp *qmp, const char *qpath,
+		      const char *name, struct json_object *size,
+		      struct json_object *path, struct haywire_qemu_ram *ram,
+		      struct haywire_error *err)
+{
+	struct haywire_qemu_backend *o;
+	struct json_object *share = NULL;
+	int rc;
+
+	if (ram->other_count == HAYWIRE_QEMU_MAX_OTHER)
+		return 0;	/* more than can be attached: said later */
+	o = &ram->other[ram->other_count++];
+	memset(o, 0, sizeof(*o));
+	snprintf(o->id, sizeof(o->id), "%s", name);
+	o->size = json_object_is_type(size, json_type_int) ?
+		  (uint64_t)json_object_get_int64(size) : 0;
+	if (!path || !json_object_is_type(path, json_type_string))
+		return 0;
+	if (strlen(json_object_get_string(path)) >= sizeof(o->mem_path))
+		return 0;
+	snprintf(o->mem_path, sizeof(o->mem_path), "%s",
+		 json_object_get_string(path));
+	rc = qom_get(qmp, qpath, "share", &share, err);
+	if (rc)
+		return rc;
+	o->share = json_object_is_type(share, json_type_boolean) &&
+		   json_object_get_boolean(share);
+	json_object_put(share);
+	return 0;
+}
+
 /* The memory backends in /objects; pick the one we read. */
 static int find_backend(struct haywire_qmp *qmp, const char *mem_path,
 			struct haywire_qemu_ram *ram,
@@ -388,9 +423,14 @@ static int find_backend(struct haywire_qmp *qmp, const char *mem_path,
 				 path ? json_object_get_string(path) : "");
 			ram->size = json_object_is_type(size, json_type_int) ?
 				    (uint64_t)json_object_get_int64(size) : 0;
+		} else {
+			rc = note_other(qmp, qpath, name, size, path, ram,
+					err);
 		}
 		json_object_put(size);
 		json_object_put(path);
+		if (rc)
+			break;
 	}
 	json_object_put(list);
 	if (rc)
@@ -413,6 +453,45 @@ static int find_backend(struct haywire_qmp *qmp, const char *mem_path,
 	return 0;
 }
 
+/*
+ * Where QEMU maps the other backends: their regions in the same flat view.
+ * A backend that is not there is not guest RAM (count 0).
+ */
+static int place_others(const char *text, struct haywire_qemu_ram *ram,
+			struct haywire_error *err)
+{
+	struct haywire_qemu_ram *tmp = malloc(sizeof(*tmp));
+	struct haywire_error ignored;
+	unsigned int i, j;
+
+	if (!tmp)
+		return hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
+	for (i = 0; i < ram->other_count; i++) {
+		struct haywire_qemu_backend *o = &ram->other[i];
+
+		o->count = 0;
+		if (haywire_parse_mtree(text, o->id, tmp, &ignored))
+			continue;
+		for (j = 0; j < tmp->map.count; j++) {
+			const struct haywire_run *r = &tmp->map.runs[j];
+
+			if (r->file_offset > o->size ||
+			    r->size > o->size - r->file_offset) {
+				hwi_fail(err, HAYWIRE_E_QMP,
+					 "QEMU maps GPA 0x%" PRIx64 " to offset 0x%" PRIx64 " of '%s', beyond its %" PRIu64 " bytes",
+					 r->gpa, r->file_offset, o->id,
+					 o->size);
+				free(tmp);
+				return HAYWIRE_E_QMP;
+			}
+			o->runs[j] = *r;
+		}
+		o->count = tmp->map.count;
+	}
+	free(tmp);
+	return 0;
+}
+
 int haywire_qemu_ram(struct haywire_qmp *qmp, const char *mem_path,
 		     struct haywire_qemu_ram *ram, struct haywire_error *err)
 {
@@ -428,6 +507,8 @@ int haywire_qemu_ram(struct haywire_qmp *qmp, const char *mem_path,
 	if (rc)
 		return rc;
 	rc = haywire_parse_mtree(text, ram->backend, ram, err);
+	if (!rc)
+		rc = place_others(text, ram, err);
 	free(text);
 	if (rc)
 		return rc;
@@ -548,24 +629,42 @@ void haywire_qmp_phys_stats(const struct haywire_qmp_phys *p,
 }
 
 /* Whether [gpa, gpa + len) is all RAM: pmemsave would read devices too. */
+/* The RAM run at gpa: the boot backend's or another mapped backend's. */
+static const struct haywire_run *ram_run_at(const struct haywire_qemu_ram *ram,
+					    uint64_t gpa)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < ram->count; i++)
+		if (gpa >= ram->runs[i].gpa &&
+		    gpa - ram->runs[i].gpa < ram->runs[i].size)
+			return &ram->runs[i];
+	for (i = 0; i < ram->other_count; i++)
+		for (j = 0; j < ram->other[i].count; j++) {
+			const struct haywire_run *r = &ram->other[i].runs[j];
+
+			if (gpa >= r->gpa && gpa - r->gpa < r->size)
+				return r;
+		}
+	return NULL;
+}
+
 static bool all_ram(const struct haywire_qemu_ram *ram, uint64_t gpa,
 		    uint64_t len)
 {
-	unsigned int i;
+	const struct haywire_run *r;
+	unsigned int pieces = 0;
 
 	while (len) {
-		for (i = 0; i < ram->count; i++) {
-			const struct haywire_run *r = &ram->runs[i];
-
-			if (gpa >= r->gpa && gpa - r->gpa < r->size)
-				break;
-		}
-		if (i == ram->count)
+		r = ram_run_at(ram, gpa);
+		/* runs never overlap: more pieces than runs is a loop */
+		if (!r || ++pieces > HAYWIRE_QEMU_MAX_RUNS +
+				     HAYWIRE_QEMU_MAX_OTHER * HAYWIRE_MAP_MAX_RUNS)
 			return false;
-		if (len <= ram->runs[i].size - (gpa - ram->runs[i].gpa))
+		if (len <= r->size - (gpa - r->gpa))
 			return true;
-		len -= ram->runs[i].size - (gpa - ram->runs[i].gpa);
-		gpa = ram->runs[i].gpa + ram->runs[i].size;
+		len -= r->size - (gpa - r->gpa);
+		gpa = r->gpa + r->size;
 	}
 	return true;
 }
