@@ -38,7 +38,6 @@ _Static_assert(sizeof(struct haywire_proc) <= sizeof(struct hw_proc),
 _Static_assert(sizeof(struct haywire_vma) <= sizeof(struct hw_vma),
 	       "a decoded VMA fits in the bytes of its record");
 
-
 /* What a read copies, beyond the index. */
 enum {
 	READ_STATS = 1 << 0,
