@@ -7,7 +7,10 @@
  * for it.
  */
 #include "check.h"
+#include "lib/core/core.h"		/* hwi_map_derive_mem */
 
+#undef MIB	/* core.h's are unsigned long long */
+#undef GIB
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
 
@@ -520,6 +523,136 @@ static void test_attach_errors(void)
 	close_image(&im);
 }
 
+/* An index in an attached file: the boot map comes from the RAM ranges. */
+static void test_index_in_attached(void)
+{
+	const struct hw_range ram[] = { { 0x100000, 64 * MIB - 0x120000 },
+					{ 4 * GIB, 4 * MIB } };
+	struct haywire_run run = { 4 * GIB, 4 * MIB, 0 };
+	struct haywire_gpa_map map;
+	struct haywire_error err;
+	struct fixture f;
+	struct image im;
+	uint64_t run_end;
+	char path[64];
+	int dimm;
+
+	fixture_defaults(&f);
+	open_image(&im, &f);
+	dimm = dimm_file(4 * MIB, path, sizeof(path));
+	CHECK_RC(haywire_mem_attach(im.mem, path, &run, 1, &err), HAYWIRE_OK,
+		 &err);
+	CHECK_RC(hwi_map_derive_mem(&map, HW_ARCH_X86_64, im.mem,
+				    64 * MIB + 2 * MIB, 4 * GIB + 2 * MIB, ram,
+				    2, &err), HAYWIRE_OK, &err);
+	CHECK_U64(map.count, 2);
+	CHECK_U64(map.runs[0].size, 64 * MIB);
+	CHECK_U64(map.runs[1].gpa, 4 * GIB);
+	CHECK_U64(map.runs[1].file_offset, 64 * MIB);
+	/* not where the index was found: refused */
+	CHECK_RC(hwi_map_derive_mem(&map, HW_ARCH_X86_64, im.mem,
+				    64 * MIB + 2 * MIB, 4 * GIB, ram, 2, &err),
+		 HAYWIRE_E_CORRUPT, &err);
+	CHECK_RC(hwi_map_derive_mem(&map, HW_ARCH_X86_64, im.mem,
+				    68 * MIB, 4 * GIB, ram, 2, &err),
+		 HAYWIRE_E_INVALID, &err);
+	/* the attached file is data to a scan that goes on past the file */
+	CHECK_U64(hwi_next_data(im.mem, 64 * MIB, &run_end), 64 * MIB);
+	CHECK_U64(run_end, 68 * MIB);
+	CHECK_U64(hwi_next_data(im.mem, 68 * MIB, &run_end), 68 * MIB);
+	close(dimm);
+	close_image(&im);
+}
+
+/* A small deterministic generator (xorshift64*). */
+static uint64_t next_random(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 0x2545f4914f6cdd1dULL;
+}
+
+/* A guest-chosen value: mostly near the layouts' edges, sometimes wild. */
+static uint64_t hostile_value(uint64_t *state)
+{
+	static const uint64_t edges[] = { 0, 4096, 2 * MIB, 1 * GIB, 2 * GIB,
+					  3 * GIB, 4 * GIB, 6 * GIB, TIB,
+					  UINT64_MAX - 4095 };
+	uint64_t r = next_random(state);
+
+	switch (r % 4) {
+	case 0:
+		return next_random(state);
+	case 1:
+		return edges[(r >> 8) % 10];
+	default:
+		return edges[(r >> 8) % 10] + ((r >> 16) % 64) * 2 * MIB;
+	}
+}
+
+/*
+ * Whatever the index says, derivation either fails with a code or gives a
+ * map whose runs lie in the file (or the attached span), do not overlap,
+ * hold the index where it was found and every System RAM range.
+ */
+static void test_derive_hostile(void)
+{
+	uint64_t state = 0x9e3779b97f4a7c15ULL;
+	unsigned int round, ok = 0, i, j;
+
+	for (round = 0; round < 200000; round++) {
+		struct hw_range ram[4];
+		unsigned int nram = (unsigned int)(next_random(&state) % 5);
+		uint64_t file_size = (1 + next_random(&state) % 8192) * 2 * MIB;
+		uint64_t index_offset = hostile_value(&state) % file_size;
+		uint64_t self_gpa = hostile_value(&state), off;
+		unsigned int arch = next_random(&state) % 3 ? HW_ARCH_X86_64 :
+				    HW_ARCH_ARM64;
+		struct haywire_gpa_map map;
+		struct haywire_error err;
+		int rc;
+
+		for (i = 0; i < nram; i++) {
+			ram[i].start = hostile_value(&state);
+			ram[i].size = hostile_value(&state);
+		}
+		rc = haywire_map_derive(&map, arch, file_size, index_offset,
+					self_gpa, ram, nram, &err);
+		if (rc) {
+			if (!err.msg[0] || (int)err.code != rc)
+				CHECK(!"an error without its message");
+			continue;
+		}
+		ok++;
+		for (i = 0; i < map.count; i++) {
+			const struct haywire_run *r = &map.runs[i];
+
+			if (!r->size || r->file_offset > file_size ||
+			    r->size > file_size - r->file_offset ||
+			    r->gpa > UINT64_MAX - r->size)
+				CHECK(!"a run outside the file");
+			for (j = 0; j < i; j++)
+				if (r->gpa < map.runs[j].gpa + map.runs[j].size &&
+				    map.runs[j].gpa < r->gpa + r->size)
+					CHECK(!"overlapping runs");
+		}
+		if (!haywire_map_lookup(&map, self_gpa, HW_INDEX_SIZE, &off) ||
+		    off != index_offset)
+			CHECK(!"the index is not where it was found");
+		for (i = 0; i < nram; i++) {
+			/* every range's first and last byte are mapped */
+			if (!haywire_map_lookup(&map, ram[i].start, 1, &off) ||
+			    !haywire_map_lookup(&map, ram[i].start +
+						ram[i].size - 1, 1, &off))
+				CHECK(!"a System RAM range is not mapped");
+		}
+		if (check_failed)
+			break;
+	}
+	printf("#   %u of %u hostile indexes derived a map\n", ok, round);
+}
+
 int main(void)
 {
 	RUN(test_q35_512m);
@@ -534,5 +667,7 @@ int main(void)
 	RUN(test_beyond_boot_map);
 	RUN(test_attached_dimm);
 	RUN(test_attach_errors);
+	RUN(test_index_in_attached);
+	RUN(test_derive_hostile);
 	return check_done();
 }

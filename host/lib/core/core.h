@@ -68,7 +68,10 @@ uint32_t hwi_load_u32_acquire(const struct haywire_mem *mem, uint64_t offset);
 uint64_t hwi_load_u64(const struct haywire_mem *mem, uint64_t offset);
 /*
  * The first offset >= offset that may hold data, and the end of that data
- * run (sparse files; a buffer is one run). Returns the file size if none.
+ * run (sparse files; a buffer is one run; attached files are one run each
+ * side of the RAM file's end). Returns the RAM file's size when it holds
+ * no more data, and mem->span past the attached files. Discovery scanning
+ * up to mem->span would also find an index in an attached file.
  */
 uint64_t hwi_next_data(const struct haywire_mem *mem, uint64_t offset,
 		       uint64_t *run_end);

@@ -90,7 +90,10 @@ static uint64_t x86_low_size(uint64_t file_size, uint64_t high_base,
 	return low;
 }
 
-/* The x86 runs: `low` file bytes at GPA 0, the rest above the PCI hole. */
+/*
+ * The x86 runs: `low` file bytes at GPA 0, the rest above the PCI hole. An
+ * index beyond the file (in an attached DIMM's) says nothing about them.
+ */
 static int derive_x86(struct haywire_gpa_map *map, uint64_t file_size,
 		      uint64_t index_offset, uint64_t self_gpa,
 		      const struct hw_range *ram, unsigned int count,
@@ -104,7 +107,7 @@ static int derive_x86(struct haywire_gpa_map *map, uint64_t file_size,
 		if (ram[i].start < X86_HIGH_BASE &&
 		    ram[i].start + ram[i].size > low_end)
 			low_end = ram[i].start + ram[i].size;
-	if (self_gpa >= high_base) {
+	if (self_gpa >= high_base && index_offset < file_size) {
 		/* The index itself says where the high part starts. */
 		if (self_gpa - high_base > index_offset)
 			return hwi_fail(err, HAYWIRE_E_CORRUPT,
@@ -187,6 +190,18 @@ static int derive_arm64(struct haywire_gpa_map *map, uint64_t file_size,
 {
 	uint64_t base;
 
+	if (index_offset >= file_size) {
+		/* The index is in an attached file: RAM starts at the 1 GiB
+		 * boundary at or below the lowest System RAM. */
+		base = ram_low == UINT64_MAX ? 0 :
+		       ram_low / ARM64_BASE_ALIGN * ARM64_BASE_ALIGN;
+		if (base > UINT64_MAX - file_size)
+			return hwi_fail(err, HAYWIRE_E_CORRUPT,
+					"System RAM at 0x%llx: RAM would wrap around",
+					(unsigned long long)ram_low);
+		map_add(map, base, file_size, 0);
+		return 0;
+	}
 	if (self_gpa < index_offset)
 		return hwi_fail(err, HAYWIRE_E_CORRUPT,
 				"self_gpa 0x%llx is below file offset 0x%llx where the index was found",
@@ -242,8 +257,13 @@ static int add_attached(struct haywire_gpa_map *map,
 	return 0;
 }
 
+/*
+ * span: the bytes of the RAM file and the attached files; the index may be
+ * in either (found at index_offset).
+ */
 static int derive(struct haywire_gpa_map *map, unsigned int arch,
-		  uint64_t file_size, const struct haywire_gpa_map *attached,
+		  uint64_t file_size, uint64_t span,
+		  const struct haywire_gpa_map *attached,
 		  uint64_t index_offset, uint64_t self_gpa,
 		  const struct hw_range *ram, unsigned int ram_count,
 		  struct haywire_error *err)
@@ -256,7 +276,7 @@ static int derive(struct haywire_gpa_map *map, unsigned int arch,
 	rc = check_ranges(ram, ram_count, &ram_end, &ram_low, err);
 	if (rc)
 		return rc;
-	if (index_offset >= file_size)
+	if (index_offset >= span)
 		return hwi_fail(err, HAYWIRE_E_INVALID,
 				"index offset 0x%llx is outside the file",
 				(unsigned long long)index_offset);
@@ -307,8 +327,8 @@ int haywire_map_derive(struct haywire_gpa_map *map, unsigned int arch,
 		       uint64_t self_gpa, const struct hw_range *ram,
 		       unsigned int ram_count, struct haywire_error *err)
 {
-	return derive(map, arch, file_size, NULL, index_offset, self_gpa, ram,
-		      ram_count, err);
+	return derive(map, arch, file_size, file_size, NULL, index_offset,
+		      self_gpa, ram, ram_count, err);
 }
 
 int hwi_map_derive_mem(struct haywire_gpa_map *map, unsigned int arch,
@@ -316,8 +336,8 @@ int hwi_map_derive_mem(struct haywire_gpa_map *map, unsigned int arch,
 		       uint64_t self_gpa, const struct hw_range *ram,
 		       unsigned int ram_count, struct haywire_error *err)
 {
-	return derive(map, arch, mem->size, &mem->attached_map, index_offset,
-		      self_gpa, ram, ram_count, err);
+	return derive(map, arch, mem->size, mem->span, &mem->attached_map,
+		      index_offset, self_gpa, ram, ram_count, err);
 }
 
 struct gpa_read_args {

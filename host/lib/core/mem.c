@@ -434,16 +434,20 @@ uint64_t hwi_next_data(const struct haywire_mem *mem, uint64_t offset,
 {
 	off_t data, hole;
 
+	if (offset >= mem->size && offset < mem->span) {
+		*run_end = mem->span;	/* attached files: no hole lookup */
+		return offset;
+	}
 	*run_end = mem->size;
 	if (offset >= mem->size)
-		return mem->size;
+		return mem->span;
 	if (mem->fd < 0)
 		return offset;
 	data = lseek(mem->fd, (off_t)offset, SEEK_DATA);
 	if (data < 0)	/* ENXIO: only holes from here; else no support */
 		return errno == ENXIO ? mem->size : offset;
 	if ((uint64_t)data >= mem->size)
-		return mem->size;
+		return mem->size;	/* attached files, if any, follow */
 	hole = lseek(mem->fd, data, SEEK_HOLE);
 	if (hole >= 0 && (uint64_t)hole < mem->size)
 		*run_end = (uint64_t)hole;
