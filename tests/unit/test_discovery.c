@@ -301,6 +301,65 @@ static void test_many_forged(void)
 	close(fd);
 }
 
+/*
+ * The module's index in hot-plugged RAM: a DIMM's file attached to the RAM
+ * file (haywire_mem_attach) is probed too, from its own start.
+ */
+static void test_index_in_attached(void)
+{
+	static char sets[][48] = {
+		"self_gpa=0x100200000", "extents[0].start=0x100200000",
+		"ram_range_count=2", "ram[0].start=0x100000",
+		"ram[0].size=0x3ee0000", "ram[1].start=0x100000000",
+		"ram[1].size=0x400000",
+	};
+	struct haywire_run run = { 4ULL << 30, 4 * MIB, 0 };
+	struct fixture ram, dimm;
+	struct haywire_error err;
+	struct haywire_beacon *b;
+	struct haywire_procs *procs;
+	struct image im;
+	char path[300], msg[256];
+	unsigned int i;
+	int fd;
+
+	fixture_defaults(&ram);
+	ram.gone = true;	/* an old HWGONE!! page: not a candidate */
+	open_image(&im, &ram);
+	fixture_defaults(&dimm);
+	dimm.size = 4 * MIB;
+	dimm.index_offset = 2 * MIB;
+	dimm.nonce = 0xd1aa;
+	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+		dimm.sets[dimm.nsets++] = sets[i];
+	snprintf(path, sizeof(path), "%s/dimm", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK(!fixture_write(&dimm, fd, NULL, msg, sizeof(msg)));
+	close(fd);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(!b);
+	CHECK_U64(err.code, HAYWIRE_E_GONE);
+	CHECK_RC(haywire_mem_attach(im.mem, path, &run, 1, &err), HAYWIRE_OK,
+		 &err);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(b);
+	if (b) {
+		CHECK_U64(haywire_beacon_location(b)->nonce, 0xd1aa);
+		CHECK_U64(haywire_beacon_location(b)->gpa, (4ULL << 30) + 2 * MIB);
+		CHECK_U64(haywire_beacon_location(b)->file_offset,
+			  64 * MIB + 2 * MIB);
+		CHECK_RC(haywire_read_procs(b, &procs, &err), HAYWIRE_OK,
+			 &err);
+		if (procs) {
+			CHECK_U64(procs->count, 8);
+			haywire_procs_free(procs);
+		}
+		haywire_beacon_free(b);
+	}
+	close_image(&im);
+}
+
 static void test_gone(void)
 {
 	struct fixture f, live;
@@ -514,6 +573,7 @@ int main(void)
 	RUN(test_hint_stale);
 	RUN(test_several_candidates);
 	RUN(test_many_forged);
+	RUN(test_index_in_attached);
 	RUN(test_gone);
 	RUN(test_bad_candidates);
 	RUN(test_sigbus);

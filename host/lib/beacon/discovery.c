@@ -74,19 +74,17 @@ static void remember(struct haywire_error *slot, const struct haywire_error *e)
 }
 
 /*
- * The 8 bytes at a 2 MiB offset. pread, not the mapping: reading a hole
- * of a tmpfs mapping would allocate a page, and a file that shrank reads
- * short instead of raising SIGBUS.
+ * The 8 bytes at a 2 MiB offset of a file. pread, not the mapping: reading
+ * a hole of a tmpfs mapping would allocate a page, and a file that shrank
+ * reads short instead of raising SIGBUS.
  */
-static uint64_t probe_u64(const struct haywire_mem *mem, uint64_t offset)
+static uint64_t probe_u64(int fd, uint64_t offset)
 {
 	uint64_t v = 0;
 	ssize_t n;
 
-	if (mem->fd < 0)
-		return hwi_load_u64(mem, offset);
 	do {
-		n = pread(mem->fd, &v, sizeof(v), (off_t)offset);
+		n = pread(fd, &v, sizeof(v), (off_t)offset);
 	} while (n < 0 && errno == EINTR);
 	return n == (ssize_t)sizeof(v) ? v : 0;
 }
@@ -97,16 +95,14 @@ static uint64_t probe_u64(const struct haywire_mem *mem, uint64_t offset)
  * block's first page, which is a hole. Linear overall: each call moves
  * past everything it looked at.
  */
-static uint64_t next_data_block(const struct haywire_mem *mem, uint64_t offset)
+static uint64_t next_data_block(int fd, uint64_t size, uint64_t offset)
 {
 	off_t data;
 	uint64_t block;
 
-	if (mem->fd < 0)
-		return offset + HW_EXTENT_ALIGN;
-	data = lseek(mem->fd, (off_t)offset, SEEK_DATA);
+	data = lseek(fd, (off_t)offset, SEEK_DATA);
 	if (data < 0)	/* ENXIO: only holes from here; else no support */
-		return errno == ENXIO ? mem->size : offset + HW_EXTENT_ALIGN;
+		return errno == ENXIO ? size : offset + HW_EXTENT_ALIGN;
 	if ((uint64_t)data <= offset)
 		return offset + HW_EXTENT_ALIGN;
 	block = (uint64_t)data & ~(HW_EXTENT_ALIGN - 1);
@@ -132,25 +128,53 @@ static void add_cand(struct scan *s, uint64_t offset)
 	s->cands[s->n++].offset = offset;
 }
 
-/* Every 2 MiB offset: HW_MAGIC pages become candidates. */
-static void census(struct scan *s)
+/* What the 8 bytes at handle offset `at` say; false if they are zero. */
+static bool classify(struct scan *s, uint64_t at, uint64_t magic)
 {
-	uint64_t size = s->mem->size, offset = 0, magic;
+	s->probes++;
+	if (magic == HW_MAGIC) {
+		add_cand(s, at);
+	} else if (magic == HW_MAGIC_GONE) {
+		s->gone_seen = true;
+		s->gone_offset = at;
+	}
+	return magic != 0;
+}
+
+/* Every 2 MiB offset of one file, which starts at handle offset base. */
+static void census_file(struct scan *s, int fd, uint64_t size, uint64_t base)
+{
+	uint64_t offset = 0;
 
 	while (offset + 8 <= size && !s->fatal) {
-		magic = probe_u64(s->mem, offset);
-		s->probes++;
-		if (magic == HW_MAGIC) {
-			add_cand(s, offset);
-		} else if (magic == HW_MAGIC_GONE) {
-			s->gone_seen = true;
-			s->gone_offset = offset;
-		} else if (magic == 0) {
-			offset = next_data_block(s->mem, offset);
-			continue;
-		}
-		offset += HW_EXTENT_ALIGN;
+		if (classify(s, base + offset, probe_u64(fd, offset)))
+			offset += HW_EXTENT_ALIGN;
+		else
+			offset = next_data_block(fd, size, offset);
 	}
+}
+
+/*
+ * Every 2 MiB offset of the RAM file and of the files attached to it (RAM
+ * of QEMU's other backends, each probed from its own start): HW_MAGIC
+ * pages become candidates.
+ */
+static void census(struct scan *s)
+{
+	const struct haywire_mem *mem = s->mem;
+	uint64_t offset;
+	unsigned int i;
+
+	if (mem->fd < 0) {	/* a caller's buffer: no holes */
+		for (offset = 0; offset + 8 <= mem->size && !s->fatal;
+		     offset += HW_EXTENT_ALIGN)
+			classify(s, offset, hwi_load_u64(mem, offset));
+		return;
+	}
+	census_file(s, mem->fd, mem->size, 0);
+	for (i = 0; i < mem->nattached && !s->fatal; i++)
+		census_file(s, mem->attached[i].fd, mem->attached[i].size,
+			    mem->attached[i].offset);
 }
 
 /* One look at a candidate. */

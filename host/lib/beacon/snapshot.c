@@ -1147,8 +1147,9 @@ static int read_window(unsigned int attempts, unsigned int pause,
 	int rc;
 
 	w->err = &tmp;
-	if (w->index_offset % 8 || w->index_offset > w->mem->size ||
-	    w->mem->size - w->index_offset < HW_INDEX_SIZE)
+	/* span: the RAM file and any attached files (DIMMs, virtio-mem) */
+	if (w->index_offset % 8 || w->index_offset > w->mem->span ||
+	    w->mem->span - w->index_offset < HW_INDEX_SIZE)
 		return hwi_fail(err, HAYWIRE_E_INVALID,
 				"index offset 0x%llx is outside the RAM file",
 				(unsigned long long)w->index_offset);
