@@ -299,6 +299,27 @@ static void test_many_forged(void)
 	CHECK(strlen(err.msg) < HAYWIRE_MSG_MAX - 1);
 	haywire_mem_close(mem);
 	close(fd);
+
+	/* The longest entries: whole ones only, and the line ends whole. */
+	fd = memfd_create("long", MFD_CLOEXEC);
+	for (i = 0; i < 4; i++) {
+		struct fixture f;
+
+		fixture_defaults(&f);
+		f.index_offset = (uint64_t)(2 + 4 * i) * MIB;
+		f.nonce = 0xfffffffffffffff0ULL + i;
+		f.generation = 0x7fffffffffffffffULL;
+		f.age_ms = 999999999999LL;
+		CHECK(!fixture_write(&f, fd, NULL, msg, sizeof(msg)));
+	}
+	mem = open_fd(fd);
+	CHECK(!discover(mem, NULL, &err));
+	CHECK_U64(err.code, HAYWIRE_E_AMBIGUOUS);
+	CHECK_MSG(&err, "4 beacons validate");
+	CHECK_MSG(&err, "more; pin the kernel's by its GPA");
+	CHECK(!strstr(err.msg, "(nonce 0xfffffffffffffff3"));
+	haywire_mem_close(mem);
+	close(fd);
 }
 
 /*

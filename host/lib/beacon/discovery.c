@@ -298,39 +298,47 @@ static int describe(char *buf, size_t n, const struct cand *c)
 			(unsigned long long)c->info.generation, when);
 }
 
-/* The candidates in `state`, as many as fit, then "and N more". */
+/*
+ * The candidates in `state`, whole, as many as fit in n bytes (at most
+ * LISTED_MAX), then "and N more" (room for which is kept).
+ */
 static void list_cands(const struct scan *s, enum cand_state state,
 		       char *buf, size_t n)
 {
-	size_t i, listed = 0, total = 0, at = 0;
+	const size_t more_room = sizeof("; and 4294967295 more");
+	size_t i, listed = 0, total = 0, at = 0, len;
 	char one[160];
 
 	buf[0] = '\0';
-	for (i = 0; i < s->n; i++) {
+	for (i = 0; i < s->n; i++)
+		total += s->cands[i].state == state;
+	for (i = 0; i < s->n && listed < LISTED_MAX; i++) {
 		if (s->cands[i].state != state)
 			continue;
-		total++;
-		if (listed == LISTED_MAX)
-			continue;
-		describe(one, sizeof(one), &s->cands[i]);
+		len = (size_t)describe(one, sizeof(one), &s->cands[i]);
+		if (at + 2 + len + more_room > n)
+			break;
 		at += (size_t)snprintf(buf + at, n - at, "%s%s",
 				       listed ? "; " : "", one);
-		if (at >= n)
-			return;
 		listed++;
 	}
 	if (total > listed)
-		snprintf(buf + at, n - at, "; and %zu more", total - listed);
+		snprintf(buf + at, n - at, "%sand %zu more",
+			 listed ? "; " : "", total - listed);
 }
 
 static int ambiguous(const struct scan *s, struct haywire_error *err)
 {
-	char list[HAYWIRE_MSG_MAX];
+	/* The list gets what the rest of the line leaves. */
+	static const char head[] =
+		"NNNNNNNNNN beacons validate and a guest user can forge one, so none is taken: ";
+	static const char tail[] = "; pin the kernel's by its GPA";
+	char list[HAYWIRE_MSG_MAX - sizeof(head) - sizeof(tail)];
 
 	list_cands(s, CAND_VALID, list, sizeof(list));
 	return hwi_fail(err, HAYWIRE_E_AMBIGUOUS,
-			"%zu beacons validate and a guest user can forge one, so none is taken: %s; pin the kernel's by its GPA",
-			s->valid, list);
+			"%zu beacons validate and a guest user can forge one, so none is taken: %s%s",
+			s->valid, list, tail);
 }
 
 /* No valid candidate: say why. */
