@@ -10,7 +10,8 @@
 #     a warning; a flood with no valid beacon is "busy"
 #   a live seq bumper: ps ends (0 or 4), never prints a torn table
 #   giant tables (1 M and 4 M processes, sparse files): ps and --json ps
-#     are right, peak RSS (wait4) within 3x the bytes of the tables
+#     are right, peak RSS (wait4) within 3x the bytes of the tables; maps
+#     of one process within 32 MiB
 #   control bytes in every guest string: no raw control byte in any output
 #
 # Hang detection only: every command gets a generous `timeout`.
@@ -200,6 +201,10 @@ giant() {	# giant PROCS SIZE
 		w=$(why_not 0 0)
 		report "$1 processes: $args in $(cat "$work/out") (3x the tables)" "$w"
 	done
+	# One process: its record found by binary search, nothing else read.
+	run 600 "$hostile" rss 32768 "$hw" --mem "$img" maps 1
+	w=$(why_not 0 0)
+	report "$1 processes: maps 1 in $(cat "$work/out") (32 MiB)" "$w"
 	run 600 "$hw" --mem "$img" --json ps
 	got=$(grep -c '"pid"' "$work/out")
 	w=$(why_not 0 0)
