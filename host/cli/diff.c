@@ -113,11 +113,13 @@ int cmd_diff(struct cli *cli, char **argv, struct haywire_error *err)
 			 "diff needs QEMU's monitor for its agentless walk: use --qmp SOCKET");
 		return HAYWIRE_E_INVALID;
 	}
-	beacon = cli_open_source(cli, HAYWIRE_SOURCE_BEACON, err);
-	if (!beacon)
-		return err->code;
+	/* The walk first: with QEMU's map it attaches RAM beyond the boot
+	 * map (DIMMs) to the shared RAM file, which the beacon then uses. */
 	walk = cli_open_source(cli, kind, err);
-	rc = walk ? 0 : err->code;
+	if (!walk)
+		return err->code;
+	beacon = cli_open_source(cli, HAYWIRE_SOURCE_BEACON, err);
+	rc = beacon ? 0 : err->code;
 	if (!rc)
 		rc = haywire_source_procs(beacon, &s1, err);
 	if (!rc)
