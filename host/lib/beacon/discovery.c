@@ -31,8 +31,8 @@
  * first snapshot right after load, so a candidate busy past these is not
  * one the guest kernel is about to finish.
  */
-#define DEADLINE_MS		250	/* while no candidate has validated */
-#define SETTLE_MS		25	/* once one has: is it the only one? */
+#define DEADLINE_MS		250	/* while none has validated */
+#define SETTLE_MS		25	/* once one has: the only one? */
 #define REVISIT_PAUSE_US	500	/* first pause; doubles up to 4 ms */
 #define REVISIT_PAUSE_MAX_US	4000
 #define LISTED_MAX		3	/* candidates named in one message */
@@ -291,7 +291,8 @@ static int describe(char *buf, size_t n, const struct cand *c)
 			 (unsigned long long)(ahead % 1000 / 100));
 	else
 		snprintf(when, sizeof(when), "%lld.%01lld s old",
-			 (long long)(age / 1000), (long long)(age % 1000 / 100));
+			 (long long)(age / 1000),
+			 (long long)(age % 1000 / 100));
 	return snprintf(buf, n, "GPA 0x%llx (nonce 0x%llx, generation %llu, %s)",
 			(unsigned long long)c->info.self_gpa,
 			(unsigned long long)c->info.nonce,
