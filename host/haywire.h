@@ -77,6 +77,7 @@ enum haywire_code {
 	HAYWIRE_E_MISMATCH,	/* kernel files do not fit the guest */
 	HAYWIRE_E_RAM_MAP,	/* guest RAM the RAM file does not hold
 				 * (hot-plugged: map it with --qmp) */
+	HAYWIRE_E_AMBIGUOUS,	/* several beacons validate: pin one */
 };
 
 #define HAYWIRE_MSG_MAX 400
@@ -177,9 +178,15 @@ struct haywire_hint {
 };
 
 struct haywire_opts {
-	const struct haywire_hint *hint;	/* NULL: scan */
-	unsigned int attempts;	/* seq read attempts; 0: 50 */
+	const struct haywire_hint *hint;	/* NULL: none */
+	unsigned int attempts;	/* snapshot read attempts; 0: 50 */
 	unsigned int sleep_us;	/* sleep between later attempts; 0: 2000 */
+	/* Discovery: take only the index whose self_gpa is index_gpa. */
+	bool pin_index;
+	uint64_t index_gpa;
+	/* Discovery: how long busy candidates are looked at again; 0: the
+	 * defaults (250 ms while none validated, 40 ms once one did). */
+	unsigned int deadline_ms;
 };
 
 struct haywire_location {
@@ -189,16 +196,26 @@ struct haywire_location {
 	struct haywire_gpa_map map;
 	unsigned int probes;	/* 2 MiB offsets examined */
 	unsigned int candidates; /* offsets holding HW_MAGIC */
-	bool hint_used;
+	unsigned int busy;	/* of which never readable before the deadline
+				 * (ignored; a warning says so) */
+	unsigned int rejected;	/* of which failed validation (ignored) */
+	bool pinned;		/* chosen by opts.index_gpa */
+	bool hint_used;		/* the hint's index is the one */
 	uint64_t ns;		/* discovery time, CLOCK_MONOTONIC */
 };
 
 struct haywire_beacon;
 
 /*
- * Find the beacon: the hint first (if it validates, has the same nonce and
- * is not stale), else every 2 MiB offset of the file, skipping holes. Of
- * several valid indexes the latest published wins.
+ * Find the beacon. Every 2 MiB offset of the file is probed for HW_MAGIC
+ * (8 bytes each, holes read as zeros without allocating), every candidate
+ * is validated once, and busy ones (seq odd, generation 0, changing) are
+ * looked at again until one deadline for the whole discovery. Exactly one
+ * valid index is the beacon; several are HAYWIRE_E_AMBIGUOUS, whose
+ * message lists them (GPA, nonce, generation, age): pin the kernel's with
+ * opts.index_gpa. The hint is validated first and only names the place
+ * where the beacon was; it never stands in for the scan. Candidates left
+ * busy or invalid are counted in the location.
  */
 struct haywire_beacon *haywire_discover(struct haywire_mem *mem,
 					const struct haywire_opts *opts,
@@ -237,8 +254,17 @@ struct haywire_info {
 	bool have_stats;		/* read by haywire_read_info only */
 	struct hw_stats stats;
 
-	int64_t age_ms;		/* host CLOCK_REALTIME - publish_real_ns */
+	int64_t age_ms;		/* host CLOCK_REALTIME - publish_real_ns; never
+				 * negative (see ahead_ms) */
+	uint64_t ahead_ms;	/* publish_real_ns is this far in the host's
+				 * future: the guest's clock is ahead, or the
+				 * timestamp is false; not trusted */
+	bool future;		/* ahead_ms > 3 * interval + 1 s, more than
+				 * skew: freshness unknown until the
+				 * generation is seen to advance */
 	bool stale;		/* age > 3 * interval + 1 s */
+	bool live;		/* haywire_confirm_stale saw the generation
+				 * advance */
 	bool stale_confirmed;	/* haywire_confirm_stale: no new generation */
 	int64_t clock_offset_ms; /* haywire_confirm_stale: host clock minus
 				  * guest clock, when a live beacon looked
@@ -306,11 +332,11 @@ int haywire_read_maps(struct haywire_beacon *beacon, int32_t pid,
 /*
  * Snapshot age compares the guest's clock with the host's, and guest clocks
  * can be off (a TCG guest sets its clock from the RTC in whole seconds;
- * clocks without NTP drift). When info->stale, watch the generation for up
- * to two intervals (never more than 2.5 s): if it advances the companion is
- * live, stale becomes false and clock_offset_ms estimates the offset;
- * otherwise stale_confirmed is set. With longer intervals the clocks'
- * verdict stands unconfirmed.
+ * clocks without NTP drift). When info->stale or info->future, watch the
+ * generation for up to two intervals (never more than 2.5 s): if it
+ * advances the companion is live (info->live), stale becomes false and
+ * clock_offset_ms estimates the offset; otherwise stale_confirmed is set.
+ * With longer intervals the clocks' verdict stands unconfirmed.
  */
 int haywire_confirm_stale(struct haywire_beacon *beacon,
 			  struct haywire_info *info, struct haywire_error *err);

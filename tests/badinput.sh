@@ -158,6 +158,16 @@ expect 2 1 "no command" -- "$hw" --mem "$work/good"
 expect 2 1 "unknown command" -- "$hw" --mem "$work/good" top
 expect 2 1 "unknown option" -- "$hw" --mem "$work/good" --frobnicate ps
 expect 2 1 "no RAM file" -- env -u HAYWIRE_MEM "$hw" ps
+expect 2 1 "--index-gpa not hexadecimal" -- "$hw" --mem "$work/good" --index-gpa xyz ps
+expect 2 1 "HAYWIRE_INDEX_GPA not 2 MiB-aligned" -- env HAYWIRE_INDEX_GPA=0x2001000 "$hw" --mem "$work/good" ps
+
+# A second index: never a guess (tests/hostile/run.sh has the rest).
+image two --nonce 0x1111
+"$mk" --out "$work/two" --keep --index-offset 8M --nonce 0x2222 ||
+	{ echo "mkbeacon failed" >&2; exit 1; }
+expect 9 1 "two valid indexes" -- "$hw" --mem "$work/two" ps
+expect 9 1 "two valid indexes, JSON" -- "$hw" --mem "$work/two" --json info
+expect 3 1 "--index-gpa where no index is" -- "$hw" --mem "$work/two" --index-gpa 0x400000 ps
 
 # Request commands and process memory (1.1).
 image rings --rings

@@ -16,6 +16,7 @@ enum exit_code {
 	EXIT_REFUSED = 6,	/* the guest refused a request */
 	EXIT_UNMAPPED = 7,	/* read: an address not in RAM */
 	EXIT_DIFFERENT = 8,	/* diff: the views disagree */
+	EXIT_AMBIGUOUS = 9,	/* several beacons validate: --index-gpa */
 };
 
 /* What the command line asked for. */

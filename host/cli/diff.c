@@ -157,7 +157,7 @@ int cmd_diff(struct cli *cli, char **argv, struct haywire_error *err)
 	d.only_beacon = only_b;
 	d.only_agentless = only_a;
 	if (cli->json)
-		print_json(stdout, json_diff(&d));
+		print_json_diff(stdout, &d);
 	else
 		print_diff(stdout, &d);
 	if (d.n_beacon || d.n_agentless)

@@ -92,13 +92,17 @@ static const char usage_text[] =
 	"  -o FILE             read: write the raw bytes to FILE (- for stdout)\n"
 	"  --runs N            bench: repetitions per figure (default 5)\n"
 	"  --no-hint           neither use nor update the cached index location\n"
+	"  --index-gpa GPA     take only the beacon index at guest-physical GPA\n"
+	"                      (hexadecimal), when several validate (default:\n"
+	"                      $HAYWIRE_INDEX_GPA)\n"
 	"  --help              this text\n"
 	"  --version           print the version\n"
 	"\n"
 	"exit status: 0 ok, 1 error, 2 usage, 3 no beacon (module not loaded or\n"
 	"unloaded), 4 busy (try again; also a full request ring or a timeout),\n"
 	"5 no such process, 6 refused by the guest, 7 address not mapped,\n"
-	"8 diff found differences\n";
+	"8 diff found differences, 9 several beacons validate (a guest user may\n"
+	"have forged one): pick the kernel's with --index-gpa\n";
 
 #define MAX_WARNINGS 4
 static char warnings[MAX_WARNINGS][HAYWIRE_MSG_MAX];
@@ -145,8 +149,12 @@ static int fail(const struct haywire_error *err)
 {
 	fputs("haywire: ", stderr);
 	print_guest(stderr, err->msg, strnlen(err->msg, sizeof(err->msg)));
+	if (err->code == HAYWIRE_E_AMBIGUOUS)
+		fputs(" with --index-gpa GPA (or HAYWIRE_INDEX_GPA)", stderr);
 	fputc('\n', stderr);
 	switch (err->code) {
+	case HAYWIRE_E_AMBIGUOUS:
+		return EXIT_AMBIGUOUS;
 	case HAYWIRE_E_NO_BEACON:
 	case HAYWIRE_E_GONE:
 		return EXIT_NO_BEACON;
@@ -179,15 +187,36 @@ static int cli_error(struct haywire_error *err, enum haywire_code code,
 	return code;
 }
 
+/* Pages with the magic that discovery did not take: never silently. */
+static void warn_discovery(const struct haywire_location *loc)
+{
+	if (loc->busy || loc->rejected)
+		warn("%u other page%s carr%s the beacon magic but %s: ignored (a guest user can write such pages)",
+		     loc->busy + loc->rejected,
+		     loc->busy + loc->rejected == 1 ? "" : "s",
+		     loc->busy + loc->rejected == 1 ? "ies" : "y",
+		     !loc->rejected ? "never became readable during discovery" :
+		     !loc->busy ? "fail validation" :
+		     "never became readable or fail validation");
+}
+
 static void warn_snapshot(struct haywire_beacon *b, struct haywire_info *info,
 			  bool counts)
 {
 	struct haywire_error ignored;
 
-	/* An apparent age can be the guest's clock being off: look again. */
-	if (info->stale)
+	/* An apparent age can be the guest's clock being off, and a time in
+	 * the future is not to be trusted: look for a new generation. */
+	if (info->stale || info->future)
 		haywire_confirm_stale(b, info, &ignored);
-	if (info->stale_confirmed)
+	if (info->future && !info->live)
+		warn("the snapshot's timestamp is %" PRIu64 ".%01" PRIu64
+		     " s in the future by the host's clock (the guest's clock is ahead, or the timestamp is false): %s",
+		     info->ahead_ms / 1000, info->ahead_ms % 1000 / 100,
+		     info->stale_confirmed ?
+		     "its generation did not change in two refresh intervals, so the snapshot may be stale" :
+		     "its freshness is unknown");
+	else if (info->stale_confirmed)
 		warn("the snapshot is stale: generation %" PRIu64
 		     " did not change in two refresh intervals (%u ms each); published %" PRId64
 		     ".%01" PRId64 " s ago by the guest's clock (is the guest paused, or the module stalled?)",
@@ -320,7 +349,7 @@ static int cmd_ps(struct ctx *ctx, struct haywire_error *err)
 	warn_view(ctx->src, &procs->info, true);
 	print_warnings();
 	if (ctx->cli->json)
-		print_json_with_source(json_ps(procs), ctx->src);
+		print_json_ps(stdout, procs, source_name(ctx));
 	else
 		print_ps(stdout, procs);
 	haywire_procs_free(procs);
@@ -345,7 +374,7 @@ static int cmd_maps(struct ctx *ctx, struct haywire_error *err)
 		     "the beacon is full, its mmap_lock was contended, or the map changed while it was walked");
 	print_warnings();
 	if (ctx->cli->json)
-		print_json_with_source(json_maps(maps), ctx->src);
+		print_json_maps(stdout, maps, source_name(ctx));
 	else
 		print_maps(stdout, maps);
 	haywire_maps_free(maps);
@@ -419,7 +448,7 @@ static int cmd_translate(struct ctx *ctx, struct haywire_error *err)
 		};
 		print_warnings();
 		if (ctx->cli->json)
-			print_json(stdout, json_translate(&t));
+			print_json_translate(stdout, &t);
 		else
 			print_translate(stdout, &t);
 	}
@@ -539,7 +568,7 @@ static void print_camera_result(struct ctx *ctx,
 		     c->selected);
 	print_warnings();
 	if (ctx->cli->json)
-		print_json(stdout, json_camera(c));
+		print_json_camera(stdout, c);
 	else
 		print_camera(stdout, c);
 }
@@ -882,6 +911,8 @@ static int run_command(struct cli *cli, const struct command *cmd,
 	if (!ctx->src)
 		return err->code;
 	ctx->b = haywire_source_beacon(ctx->src);
+	if (ctx->b)
+		warn_discovery(haywire_beacon_location(ctx->b));
 	rc = cmd->run(ctx, err);
 	haywire_client_close(ctx->client);
 	cli_close_source(cli, ctx->src);
@@ -892,7 +923,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_MEM = 256, OPT_JSON, OPT_NO_HINT, OPT_VERSION, OPT_SOURCE,
 	       OPT_QMP, OPT_QMP_TIMEOUT, OPT_BTF, OPT_SYSTEM_MAP, OPT_RUNS,
-	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF };
+	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF, OPT_INDEX_GPA };
 	static const struct option options[] = {
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -906,12 +937,14 @@ int main(int argc, char **argv)
 		{ "via-guest", no_argument, NULL, OPT_VIA_GUEST },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "off", no_argument, NULL, OPT_OFF },
+		{ "index-gpa", required_argument, NULL, OPT_INDEX_GPA },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli cli = { .use_hint = true, .runs = 5 };
 	const char *source = env("HAYWIRE_SOURCE");
+	const char *index_gpa = env("HAYWIRE_INDEX_GPA");
 	const struct command *cmd = NULL;
 	struct haywire_error err = { 0 };
 	struct ctx ctx = { 0 };
@@ -973,6 +1006,9 @@ int main(int argc, char **argv)
 		case OPT_OFF:
 			cli.off = true;
 			break;
+		case OPT_INDEX_GPA:
+			index_gpa = optarg;
+			break;
 		case 'o':
 			cli.out_path = optarg;
 			break;
@@ -1003,6 +1039,13 @@ int main(int argc, char **argv)
 	nargs = argc - optind - 1;
 	if (nargs < cmd->min_args || nargs > cmd->max_args)
 		return usage_error("'%s' takes %s", cmd->name, cmd->args_help);
+	if (index_gpa) {
+		if (!parse_address(index_gpa, &v) || v % HW_EXTENT_ALIGN)
+			return usage_error("--index-gpa takes the 2 MiB-aligned guest-physical address of a beacon index (hexadecimal), not '%s'",
+					   index_gpa);
+		cli.beacon_opts.pin_index = true;
+		cli.beacon_opts.index_gpa = v;
+	}
 	if (source && !haywire_source_parse(source, &cli.opts.kind))
 		return usage_error("unknown source '%s' (beacon, memfile or qmp)",
 				   source);

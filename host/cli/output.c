@@ -327,6 +327,69 @@ void print_json(FILE *out, struct json_object *obj)
 	json_object_put(obj);
 }
 
+/*
+ * ---- streaming JSON -------------------------------------------------------
+ *
+ * List outputs are written as they go, one record at a time (json-c for
+ * each record, released at once): memory stays that of one record however
+ * long the list. The document is the head's members, then the lists:
+ *
+ *   {
+ *     "generation": 5,
+ *     "processes": [
+ *       {"pid":1,...},
+ *       ...
+ *     ]
+ *   }
+ */
+#define JSON_FLAGS_PRETTY (JSON_C_TO_STRING_PRETTY | \
+			   JSON_C_TO_STRING_NOSLASHESCAPE)
+#define JSON_FLAGS_RECORD (JSON_C_TO_STRING_PLAIN | \
+			   JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* "{", the head's members (pretty), no closing brace; releases head. */
+void json_doc_begin(struct json_doc *d, FILE *out, struct json_object *head)
+{
+	const char *text = json_object_to_json_string_ext(head,
+							  JSON_FLAGS_PRETTY);
+	size_t len = strlen(text);
+
+	d->out = out;
+	d->members = json_object_object_length(head);
+	/* Drop the closing brace and the blanks before it. */
+	if (len && text[len - 1] == '}')
+		len--;
+	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		len--;
+	fwrite(text, 1, len, out);
+	json_object_put(head);
+}
+
+void json_list_begin(struct json_doc *d, const char *key)
+{
+	fprintf(d->out, "%s\n  \"%s\": [", d->members ? "," : "", key);
+	d->members++;
+	d->records = 0;
+}
+
+void json_list_add(struct json_doc *d, struct json_object *record)
+{
+	fprintf(d->out, "%s\n    %s", d->records ? "," : "",
+		json_object_to_json_string_ext(record, JSON_FLAGS_RECORD));
+	d->records++;
+	json_object_put(record);
+}
+
+void json_list_end(struct json_doc *d)
+{
+	fputs(d->records ? "\n  ]" : "]", d->out);
+}
+
+void json_doc_end(struct json_doc *d)
+{
+	fputs("\n}\n", d->out);
+}
+
 /* ---- maps ------------------------------------------------------------ */
 
 /* fs/proc/task_mmu.c: the prefix is padded to 25 + 6 * sizeof(void *) - 1
@@ -386,12 +449,14 @@ static struct json_object *json_vma(const struct haywire_vma *v)
 	return o;
 }
 
-struct json_object *json_maps(const struct haywire_maps *maps)
+void print_json_maps(FILE *out, const struct haywire_maps *maps,
+		     const char *source)
 {
 	struct json_object *o = json_object_new_object();
-	struct json_object *arr = json_object_new_array_ext((int)maps->count);
+	struct json_doc d;
 	size_t i;
 
+	json_object_object_add(o, "source", json_object_new_string(source));
 	json_object_object_add(o, "pid", json_object_new_int(maps->proc.pid));
 	json_object_object_add(o, "generation",
 			       json_object_new_uint64(maps->info.generation));
@@ -403,10 +468,12 @@ struct json_object *json_maps(const struct haywire_maps *maps)
 			       json_object_new_uint64(maps->proc.vma_total));
 	json_object_object_add(o, "truncated", json_object_new_boolean(
 		maps->proc.flags & HW_PF_VMAS_TRUNCATED));
+	json_doc_begin(&d, out, o);
+	json_list_begin(&d, "vmas");
 	for (i = 0; i < maps->count; i++)
-		json_object_array_add(arr, json_vma(&maps->vmas[i]));
-	json_object_object_add(o, "vmas", arr);
-	return o;
+		json_list_add(&d, json_vma(&maps->vmas[i]));
+	json_list_end(&d);
+	json_doc_end(&d);
 }
 
 /* ---- ps -------------------------------------------------------------- */
@@ -474,12 +541,14 @@ static struct json_object *json_proc(const struct haywire_proc *p)
 	return o;
 }
 
-struct json_object *json_ps(const struct haywire_procs *procs)
+void print_json_ps(FILE *out, const struct haywire_procs *procs,
+		   const char *source)
 {
 	struct json_object *o = json_object_new_object();
-	struct json_object *arr = json_object_new_array_ext((int)procs->count);
+	struct json_doc d;
 	size_t i;
 
+	json_object_object_add(o, "source", json_object_new_string(source));
 	json_object_object_add(o, "generation",
 			       json_object_new_uint64(procs->info.generation));
 	json_object_object_add(o, "age_ms",
@@ -490,10 +559,12 @@ struct json_object *json_ps(const struct haywire_procs *procs)
 			       json_object_new_boolean(procs->info.truncated));
 	json_object_object_add(o, "procs_total",
 			       json_object_new_uint64(procs->info.procs_total));
+	json_doc_begin(&d, out, o);
+	json_list_begin(&d, "processes");
 	for (i = 0; i < procs->count; i++)
-		json_object_array_add(arr, json_proc(&procs->procs[i]));
-	json_object_object_add(o, "processes", arr);
-	return o;
+		json_list_add(&d, json_proc(&procs->procs[i]));
+	json_list_end(&d);
+	json_doc_end(&d);
 }
 
 /* ---- info ------------------------------------------------------------ */
@@ -552,14 +623,24 @@ void print_info(FILE *out, const struct haywire_info *info)
 	fprintf(out, " (%s, %u-level paging, %u-byte pages)\n",
 		arch_name(info->arch), info->paging_levels, info->page_size);
 	fprintf(out, "generation:    %" PRIu64 "\n", info->generation);
-	fprintf(out, "age:           %" PRId64 " ms (interval %u ms)%s\n",
-		info->age_ms, info->interval_ms,
-		info->stale_confirmed ? ", STALE" :
-		info->stale ? ", stale by the guest's clock" : "");
+	if (info->ahead_ms)
+		fprintf(out, "age:           published %" PRIu64
+			" ms in the host's future (interval %u ms)%s\n",
+			info->ahead_ms, info->interval_ms,
+			info->stale_confirmed ? ", STALE" :
+			info->live ? ", live" :
+			info->future ? ", not trusted" : "");
+	else
+		fprintf(out, "age:           %" PRId64 " ms (interval %u ms)%s\n",
+			info->age_ms, info->interval_ms,
+			info->stale_confirmed ? ", STALE" :
+			info->stale ? ", stale by the guest's clock" : "");
 	if (info->clock_offset_ms)
 		fprintf(out, "clock offset:  the guest's clock is %" PRId64
-			" ms behind the host's (the beacon is live)\n",
-			info->clock_offset_ms);
+			" ms %s the host's (the beacon is live)\n",
+			info->clock_offset_ms < 0 ? -info->clock_offset_ms :
+			info->clock_offset_ms,
+			info->clock_offset_ms < 0 ? "ahead of" : "behind");
 	fprintf(out, "published:     monotonic %" PRIu64 " ns, boot %" PRIu64
 		" ns, real %" PRIu64 " ns\n", info->publish_mono_ns,
 		info->publish_boot_ns, info->publish_real_ns);
@@ -575,9 +656,11 @@ void print_info(FILE *out, const struct haywire_info *info)
 	fprintf(out, "index:         file offset 0x%" PRIx64 ", GPA 0x%" PRIx64
 		"\n", loc->file_offset, loc->gpa);
 	fprintf(out, "discovery:     %" PRIu64 ".%03" PRIu64 " ms, %u probes, "
-		"%u candidates, hint %s\n", loc->ns / 1000000,
-		loc->ns / 1000 % 1000, loc->probes, loc->candidates,
-		loc->hint_used ? "used" : "not used");
+		"%u candidates (%u busy, %u invalid), %s\n",
+		loc->ns / 1000000, loc->ns / 1000 % 1000, loc->probes,
+		loc->candidates, loc->busy, loc->rejected,
+		loc->pinned ? "pinned by GPA" :
+		loc->hint_used ? "where the hint said" : "hint not used");
 	fprintf(out, "extents:       %u, %" PRIu64 " MiB total\n",
 		info->extent_count, extents_bytes(info) >> 20);
 	for (i = 0; i < info->extent_count; i++)
@@ -690,6 +773,11 @@ struct json_object *json_info(const struct haywire_info *info)
 	json_object_object_add(o, "publish_real_ns",
 			       json_object_new_uint64(info->publish_real_ns));
 	json_object_object_add(o, "age_ms", json_object_new_int64(info->age_ms));
+	json_object_object_add(o, "ahead_ms",
+			       json_object_new_uint64(info->ahead_ms));
+	json_object_object_add(o, "future",
+			       json_object_new_boolean(info->future));
+	json_object_object_add(o, "live", json_object_new_boolean(info->live));
 	json_object_object_add(o, "stale", json_object_new_boolean(info->stale));
 	json_object_object_add(o, "stale_confirmed",
 			       json_object_new_boolean(info->stale_confirmed));
@@ -722,6 +810,11 @@ struct json_object *json_info(const struct haywire_info *info)
 			       json_object_new_uint64(loc->probes));
 	json_object_object_add(disc, "candidates",
 			       json_object_new_uint64(loc->candidates));
+	json_object_object_add(disc, "busy", json_object_new_uint64(loc->busy));
+	json_object_object_add(disc, "invalid",
+			       json_object_new_uint64(loc->rejected));
+	json_object_object_add(disc, "pinned",
+			       json_object_new_boolean(loc->pinned));
 	json_object_object_add(disc, "hint_used",
 			       json_object_new_boolean(loc->hint_used));
 	json_object_object_add(o, "discovery", disc);
@@ -811,39 +904,46 @@ void print_translate(FILE *out, const struct translate_result *t)
 	}
 }
 
+static struct json_object *json_run(const struct translate_result *t,
+				    const struct haywire_xlate_run *r)
+{
+	struct json_object *run = json_object_new_object();
+	bool present = r->state == HAYWIRE_PAGE_PRESENT;
+	uint64_t off;
+
+	json_object_object_add(run, "va", json_hex(r->va));
+	json_object_object_add(run, "end", json_hex(r->va + r->len));
+	json_object_object_add(run, "len", json_object_new_uint64(r->len));
+	json_object_object_add(run, "state", json_object_new_string(
+		state_name(r->state)));
+	json_object_object_add(run, "gpa", present ? json_hex(r->gpa) :
+			       NULL);
+	json_object_object_add(run, "file_offset",
+			       run_file_offset(t, r, &off) ?
+			       json_hex(off) : NULL);
+	json_object_object_add(run, "page_size", r->page_shift ?
+		json_object_new_uint64(1ULL << r->page_shift) : NULL);
+	json_object_object_add(run, "flags",
+			       json_flags(r->flags, run_flags));
+	return run;
+}
+
+/* A camera VMA's runs, inside its record (bounded by the section). */
 static struct json_object *json_runs(const struct translate_result *t)
 {
 	struct json_object *arr = json_object_new_array_ext((int)t->count);
 	size_t i;
 
-	for (i = 0; i < t->count; i++) {
-		const struct haywire_xlate_run *r = &t->runs[i];
-		struct json_object *run = json_object_new_object();
-		bool present = r->state == HAYWIRE_PAGE_PRESENT;
-		uint64_t off;
-
-		json_object_object_add(run, "va", json_hex(r->va));
-		json_object_object_add(run, "end", json_hex(r->va + r->len));
-		json_object_object_add(run, "len", json_object_new_uint64(r->len));
-		json_object_object_add(run, "state", json_object_new_string(
-			state_name(r->state)));
-		json_object_object_add(run, "gpa", present ? json_hex(r->gpa) :
-				       NULL);
-		json_object_object_add(run, "file_offset",
-				       run_file_offset(t, r, &off) ?
-				       json_hex(off) : NULL);
-		json_object_object_add(run, "page_size", r->page_shift ?
-			json_object_new_uint64(1ULL << r->page_shift) : NULL);
-		json_object_object_add(run, "flags",
-				       json_flags(r->flags, run_flags));
-		json_object_array_add(arr, run);
-	}
+	for (i = 0; i < t->count; i++)
+		json_object_array_add(arr, json_run(t, &t->runs[i]));
 	return arr;
 }
 
-struct json_object *json_translate(const struct translate_result *t)
+void print_json_translate(FILE *out, const struct translate_result *t)
 {
 	struct json_object *o = json_object_new_object();
+	struct json_doc d;
+	size_t i;
 
 	json_object_object_add(o, "source", json_object_new_string(t->source));
 	json_object_object_add(o, "pid", json_object_new_int(t->pid));
@@ -851,8 +951,12 @@ struct json_object *json_translate(const struct translate_result *t)
 		t->via_guest ? "guest" : "host"));
 	json_object_object_add(o, "addr", json_hex(t->addr));
 	json_object_object_add(o, "len", json_object_new_uint64(t->len));
-	json_object_object_add(o, "runs", json_runs(t));
-	return o;
+	json_doc_begin(&d, out, o);
+	json_list_begin(&d, "runs");
+	for (i = 0; i < t->count; i++)
+		json_list_add(&d, json_run(t, &t->runs[i]));
+	json_list_end(&d);
+	json_doc_end(&d);
 }
 
 /* ---- read -------------------------------------------------------------- */
@@ -1121,16 +1225,18 @@ void print_camera(FILE *out, const struct haywire_cameras *c)
 		cam->present_pages, cam->swapped_pages);
 }
 
-struct json_object *json_camera(const struct haywire_cameras *c)
+void print_json_camera(FILE *out, const struct haywire_cameras *c)
 {
 	struct json_object *o = json_camera_summary(c, (unsigned int)c->selected);
-	struct json_object *vmas = json_object_new_array_ext((int)c->vma_count);
 	struct translate_result t = { 0 };
+	struct json_doc d;
 	size_t i;
 
 	json_object_object_add(o, "generation",
 			       json_object_new_uint64(c->info.generation));
 	t.map = &c->info.location.map;
+	json_doc_begin(&d, out, o);
+	json_list_begin(&d, "vmas");
 	for (i = 0; i < c->vma_count; i++) {
 		const struct haywire_camera_vma *v = &c->vmas[i];
 		struct json_object *jv = json_object_new_object();
@@ -1145,10 +1251,10 @@ struct json_object *json_camera(const struct haywire_cameras *c)
 		t.runs = c->runs + v->run_first;
 		t.count = v->run_count;
 		json_object_object_add(jv, "runs", json_runs(&t));
-		json_object_array_add(vmas, jv);
+		json_list_add(&d, jv);
 	}
-	json_object_object_add(o, "vmas", vmas);
-	return o;
+	json_list_end(&d);
+	json_doc_end(&d);
 }
 
 /* ---- small answers ------------------------------------------------------ */
@@ -1326,20 +1432,21 @@ void print_diff(FILE *out, const struct diff_out *d)
 		"the views differ" : "no differences");
 }
 
-static struct json_object *json_proc_list(const struct haywire_proc *const *p,
-					  size_t n)
+static void json_proc_list(struct json_doc *d, const char *key,
+			   const struct haywire_proc *const *p, size_t n)
 {
-	struct json_object *arr = json_object_new_array_ext((int)n);
 	size_t i;
 
+	json_list_begin(d, key);
 	for (i = 0; i < n; i++)
-		json_object_array_add(arr, json_proc(p[i]));
-	return arr;
+		json_list_add(d, json_proc(p[i]));
+	json_list_end(d);
 }
 
-struct json_object *json_diff(const struct diff_out *d)
+void print_json_diff(FILE *out, const struct diff_out *d)
 {
 	struct json_object *o = json_object_new_object();
+	struct json_doc doc;
 
 	json_object_object_add(o, "source", json_object_new_string(d->source));
 	json_object_object_add(o, "generation",
@@ -1348,11 +1455,11 @@ struct json_object *json_diff(const struct diff_out *d)
 			       json_object_new_uint64(d->beacon_count));
 	json_object_object_add(o, "agentless_count",
 			       json_object_new_uint64(d->agentless_count));
-	json_object_object_add(o, "only_in_beacon",
-			       json_proc_list(d->only_beacon, d->n_beacon));
-	json_object_object_add(o, "only_in_agentless",
-			       json_proc_list(d->only_agentless, d->n_agentless));
 	json_object_object_add(o, "differences", json_object_new_uint64(
 		d->n_beacon + d->n_agentless));
-	return o;
+	json_doc_begin(&doc, out, o);
+	json_proc_list(&doc, "only_in_beacon", d->only_beacon, d->n_beacon);
+	json_proc_list(&doc, "only_in_agentless", d->only_agentless,
+		       d->n_agentless);
+	json_doc_end(&doc);
 }

@@ -33,8 +33,11 @@ void print_info(FILE *out, const struct haywire_info *info);
 /* A guest string as a JSON string (see output.c for non-UTF-8 bytes). */
 struct json_object *json_guest_string(const char *s, size_t len);
 struct json_object *json_info(const struct haywire_info *info);
-struct json_object *json_ps(const struct haywire_procs *procs);
-struct json_object *json_maps(const struct haywire_maps *maps);
+/* List outputs, written as a stream (see output.c); source: "beacon" ... */
+void print_json_ps(FILE *out, const struct haywire_procs *procs,
+		   const char *source);
+void print_json_maps(FILE *out, const struct haywire_maps *maps,
+		     const char *source);
 /* QEMU's RAM map (info), and what an agentless source found. */
 void print_qemu_ram(FILE *out, const struct haywire_qemu_ram *ram);
 void json_add_qemu_ram(struct json_object *o,
@@ -56,10 +59,22 @@ struct diff_out {
 };
 
 void print_diff(FILE *out, const struct diff_out *d);
-struct json_object *json_diff(const struct diff_out *d);
+void print_json_diff(FILE *out, const struct diff_out *d);
 
 /* Print and release a JSON value, one flavour everywhere. */
 void print_json(FILE *out, struct json_object *obj);
+
+/* A JSON document written as a stream: head members, then lists of
+ * records, each printed and released as it is added. */
+struct json_doc {
+	FILE *out;
+	size_t members, records;
+};
+void json_doc_begin(struct json_doc *d, FILE *out, struct json_object *head);
+void json_list_begin(struct json_doc *d, const char *key);
+void json_list_add(struct json_doc *d, struct json_object *record);
+void json_list_end(struct json_doc *d);
+void json_doc_end(struct json_doc *d);
 
 /* translate: runs of VA -> GPA -> file offset. */
 struct translate_result {
@@ -72,7 +87,7 @@ struct translate_result {
 	const struct haywire_gpa_map *map;	/* for file offsets */
 };
 void print_translate(FILE *out, const struct translate_result *t);
-struct json_object *json_translate(const struct translate_result *t);
+void print_json_translate(FILE *out, const struct translate_result *t);
 
 /* read: like hexdump -C, with virtual addresses in the offset column;
  * va is the address of buf[0]. */
@@ -88,7 +103,7 @@ struct json_object *json_detail(const struct haywire_detail *d);
 void print_cameras(FILE *out, const struct haywire_cameras *c);
 struct json_object *json_cameras(const struct haywire_cameras *c);
 void print_camera(FILE *out, const struct haywire_cameras *c);
-struct json_object *json_camera(const struct haywire_cameras *c);
+void print_json_camera(FILE *out, const struct haywire_cameras *c);
 
 /* The small answers: camera --off, refresh, ping. */
 struct json_object *json_camera_off(int camera, int32_t pid);

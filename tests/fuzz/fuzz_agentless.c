@@ -241,7 +241,7 @@ static void walk(const uint8_t *data, size_t size)
 	walker->version = size && (data[0] & 1) ? 6012 : 6001;
 	if (!haywire_agentless_procs(walker, &procs, &err)) {
 		print_ps(sink, procs);
-		print_json(sink, json_ps(procs));
+		print_json_ps(sink, procs, "beacon");
 		for (i = 0; i < procs->count && n < 4; i++)
 			pids[n++] = procs->procs[i].pid;
 		haywire_procs_free(procs);
@@ -252,7 +252,7 @@ static void walk(const uint8_t *data, size_t size)
 	for (i = 0; i < n; i++) {
 		if (!haywire_agentless_maps(walker, pids[i], &maps, &err)) {
 			print_maps(sink, maps);
-			print_json(sink, json_maps(maps));
+			print_json_maps(sink, maps, "beacon");
 			haywire_maps_free(maps);
 		}
 		if (!haywire_agentless_paging(walker, pids[i], &pg, &err)) {

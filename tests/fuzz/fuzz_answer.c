@@ -130,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (type) {
 		case HW_REQ_TRANSLATE:
 			print_translate(sink, &t);
-			print_json(sink, json_translate(&t));
+			print_json_translate(sink, &t);
 			break;
 		case HW_REQ_READ:
 			print_hexdump(sink, addr, dst, (size_t)len);

@@ -4,8 +4,11 @@
  * a 4 MiB guest RAM image (the rest zero). It runs discovery (without and
  * with a hint), info, ps, maps of several PIDs, the cameras (each active
  * camera's VMAs) and the ring layout, and formats every result as text and
- * JSON, as the haywire command would.
+ * JSON (the streaming writers), as the haywire command would. Then the
+ * input again as a second candidate 2 MiB on: discovery must never pick
+ * one of two valid indexes by itself, and pinning must pick the one asked.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +30,7 @@ static void maps_of(struct haywire_beacon *b, int32_t pid)
 	if (haywire_read_maps(b, pid, &maps, &err))
 		return;
 	print_maps(sink, maps);
-	print_json(sink, json_maps(maps));
+	print_json_maps(sink, maps, "beacon");
 	haywire_maps_free(maps);
 }
 
@@ -49,7 +52,7 @@ static void cameras(struct haywire_beacon *b)
 			continue;
 		if (one->selected >= 0) {
 			print_camera(sink, one);
-			print_json(sink, json_camera(one));
+			print_json_camera(sink, one);
 		}
 		haywire_cameras_free(one);
 	}
@@ -72,7 +75,7 @@ static void read_everything(struct haywire_beacon *b, const uint8_t *data,
 		size_t i;
 
 		print_ps(sink, procs);
-		print_json(sink, json_ps(procs));
+		print_json_ps(sink, procs, "beacon");
 		for (i = 0; i < procs->count && i < 4; i++)
 			maps_of(b, procs->procs[i].pid);
 		if (procs->count)
@@ -87,12 +90,85 @@ static void read_everything(struct haywire_beacon *b, const uint8_t *data,
 	}
 }
 
+#define SECOND (2u << 20)	/* where the second candidate goes */
+
+static void add_u64(size_t at, uint64_t v)
+{
+	uint64_t x;
+
+	memcpy(&x, image + at, sizeof(x));
+	x += v;
+	memcpy(image + at, &x, sizeof(x));
+}
+
+static bool pinned_ok(struct haywire_mem *mem, uint64_t gpa,
+		      uint64_t *offset)
+{
+	struct haywire_opts opts = { .attempts = 2, .sleep_us = 1,
+				     .deadline_ms = 1, .pin_index = true,
+				     .index_gpa = gpa };
+	struct haywire_error err;
+	struct haywire_beacon *b = haywire_discover(mem, &opts, &err);
+
+	if (!b)
+		return false;
+	*offset = haywire_beacon_location(b)->file_offset;
+	haywire_beacon_free(b);
+	return true;
+}
+
+/*
+ * The input at 0 and again at SECOND, moved there (self_gpa and the first
+ * extent follow, the nonce differs): whatever the bytes, two valid indexes
+ * are never resolved by discovery itself, a success is one of the two, and
+ * a pinned discovery takes the index at the GPA asked for.
+ */
+static void two_candidates(size_t size)
+{
+	struct haywire_opts opts = { .attempts = 2, .sleep_us = 1,
+				     .deadline_ms = 1 };
+	uint64_t gpa_a, off_a = 0, off_b = 0;
+	struct haywire_error err;
+	struct haywire_mem *mem;
+	struct haywire_beacon *b;
+	bool a, c;
+
+	if (size < offsetof(struct hw_index, extents) + 8 || size > SECOND)
+		return;
+	memcpy(image + SECOND, image, size);
+	add_u64(SECOND + offsetof(struct hw_index, self_gpa), SECOND);
+	add_u64(SECOND + offsetof(struct hw_index, extents), SECOND);
+	image[SECOND + offsetof(struct hw_index, nonce)] ^= 1;
+	memcpy(&gpa_a, image + offsetof(struct hw_index, self_gpa),
+	       sizeof(gpa_a));
+	mem = haywire_mem_from_buffer(image, IMAGE_SIZE, &err);
+	if (!mem)
+		abort();
+	a = pinned_ok(mem, gpa_a, &off_a);
+	c = pinned_ok(mem, gpa_a + SECOND, &off_b);
+	if ((a && off_a != 0) || (c && off_b != SECOND))
+		abort();	/* pinned to another place */
+	b = haywire_discover(mem, &opts, &err);
+	if (b) {
+		uint64_t at = haywire_beacon_location(b)->file_offset;
+
+		if ((a && c) || (at == 0 && !a) || (at == SECOND && !c))
+			abort();	/* a guess, or not what pinning finds */
+		haywire_beacon_free(b);
+	} else if (a && c && err.code != HAYWIRE_E_AMBIGUOUS) {
+		abort();
+	}
+	haywire_mem_close(mem);
+	memset(image + SECOND, 0, size);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* Few attempts, no sleeping: a busy beacon must not slow fuzzing. */
-	struct haywire_opts opts = { .attempts = 2, .sleep_us = 1 };
+	struct haywire_opts opts = { .attempts = 2, .sleep_us = 1,
+				     .deadline_ms = 1 };
 	struct haywire_error err;
 	struct haywire_mem *mem;
 	struct haywire_beacon *b;
@@ -134,5 +210,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b = haywire_discover(mem, &opts, &err);
 	haywire_beacon_free(b);
 	haywire_mem_close(mem);
+	two_candidates(size);
 	return 0;
 }

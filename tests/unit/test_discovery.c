@@ -104,7 +104,8 @@ static void test_scan_sparse_and_dense(void)
 	CHECK(b);
 	loc = haywire_beacon_location(b);
 	CHECK_U64(loc->file_offset, 40 * MIB);
-	CHECK_U64(loc->probes, 1);	/* one data run: the beacon */
+	/* 0 (a hole: SEEK_DATA jumps), the beacon, the hole after it */
+	CHECK_U64(loc->probes, 3);
 	CHECK_U64(loc->candidates, 1);
 	CHECK(!loc->hint_used);
 	CHECK_U64(loc->nonce, f.nonce);
@@ -155,10 +156,12 @@ static void test_hint_valid(void)
 	CHECK_U64(haywire_beacon_location(b)->probes, 32);
 	haywire_beacon_free(b);
 
+	/* The hint only orders the work: the whole file is still probed,
+	 * so a second beacon cannot hide behind it. */
 	b = discover(im.mem, &hint, &err);
 	CHECK(b);
 	CHECK(haywire_beacon_location(b)->hint_used);
-	CHECK_U64(haywire_beacon_location(b)->probes, 1);
+	CHECK_U64(haywire_beacon_location(b)->probes, 32);
 	CHECK_U64(haywire_beacon_location(b)->file_offset, 60 * MIB);
 	haywire_beacon_free(b);
 	close_image(&im);
@@ -195,19 +198,24 @@ static void test_hint_stale(void)
 	}
 	close_image(&im);
 
-	/* Right place and nonce but stale: scan for a fresher one. */
+	/* Right place and nonce, stale: still the only beacon. */
 	f.age_ms = 30000;
 	open_image(&im, &f);
 	hints[0].nonce = f.nonce;
 	b = discover(im.mem, &hints[0], &err);
 	CHECK(b);
-	CHECK(!haywire_beacon_location(b)->hint_used);
-	CHECK_U64(haywire_beacon_location(b)->file_offset, 60 * MIB);
-	haywire_beacon_free(b);
+	if (b) {
+		CHECK(haywire_beacon_location(b)->hint_used);
+		CHECK_U64(haywire_beacon_location(b)->file_offset, 60 * MIB);
+		haywire_beacon_free(b);
+	}
 	close_image(&im);
 }
 
-/* A guest that rebooted without unloading leaves an old index behind. */
+/*
+ * Two valid indexes: a forged one, or one a reboot left behind. Neither
+ * is taken, whatever their age or the hint says; pinning by GPA picks.
+ */
 static void test_several_candidates(void)
 {
 	uint64_t places[][2] = { { 8 * MIB, 40 * MIB }, { 40 * MIB, 8 * MIB } };
@@ -218,7 +226,9 @@ static void test_several_candidates(void)
 		struct haywire_error err;
 		struct haywire_beacon *b;
 		struct haywire_mem *mem;
-		char msg[256];
+		struct haywire_hint hint = { places[i][1], 0xc0ffee };
+		struct haywire_opts pin = { .pin_index = true };
+		char msg[256], gpa[32];
 		int fd = memfd_create("two", MFD_CLOEXEC);
 
 		fixture_defaults(&old);
@@ -232,15 +242,143 @@ static void test_several_candidates(void)
 		CHECK(!fixture_write(&cur, fd, NULL, msg, sizeof(msg)));
 		mem = open_fd(fd);
 		b = discover(mem, NULL, &err);
+		CHECK(!b);
+		CHECK_U64(err.code, HAYWIRE_E_AMBIGUOUS);
+		CHECK_MSG(&err, "2 beacons validate");
+		CHECK_MSG(&err, "nonce 0x1d, generation 1, 600.");
+		CHECK_MSG(&err, "nonce 0xc0ffee, generation 1, 0.");
+		CHECK(!strchr(err.msg, '\n'));
+		/* A hint is only a hint. */
+		b = discover(mem, &hint, &err);
+		CHECK(!b);
+		CHECK_U64(err.code, HAYWIRE_E_AMBIGUOUS);
+		/* Pinned: that one, and the other is not even validated. */
+		pin.index_gpa = places[i][1];
+		b = haywire_discover(mem, &pin, &err);
 		CHECK(b);
-		CHECK_U64(haywire_beacon_location(b)->candidates, 2);
-		CHECK_U64(haywire_beacon_location(b)->nonce, 0xc0ffee);
-		CHECK_U64(haywire_beacon_location(b)->file_offset,
-			  places[i][1]);
-		haywire_beacon_free(b);
+		if (b) {
+			CHECK_U64(haywire_beacon_location(b)->nonce, 0xc0ffee);
+			CHECK(haywire_beacon_location(b)->pinned);
+			CHECK_U64(haywire_beacon_location(b)->candidates, 2);
+			haywire_beacon_free(b);
+		}
+		pin.index_gpa = 20 * MIB;
+		b = haywire_discover(mem, &pin, &err);
+		CHECK(!b);
+		CHECK_U64(err.code, HAYWIRE_E_NO_BEACON);
+		snprintf(gpa, sizeof(gpa), "GPA 0x%llx", 20ULL * MIB);
+		CHECK_MSG(&err, gpa);
 		haywire_mem_close(mem);
 		close(fd);
 	}
+}
+
+/* Many forgeries: the message names a few and counts the rest. */
+static void test_many_forged(void)
+{
+	struct haywire_error err;
+	struct haywire_mem *mem;
+	char msg[256];
+	unsigned int i;
+	int fd = memfd_create("many", MFD_CLOEXEC);
+
+	for (i = 0; i < 12; i++) {
+		struct fixture f;
+
+		fixture_defaults(&f);
+		f.size = 64 * MIB;
+		f.index_offset = (uint64_t)(2 + 4 * i) * MIB;
+		f.nonce = 0x100 + i;
+		CHECK(!fixture_write(&f, fd, NULL, msg, sizeof(msg)));
+	}
+	mem = open_fd(fd);
+	CHECK(!discover(mem, NULL, &err));
+	CHECK_U64(err.code, HAYWIRE_E_AMBIGUOUS);
+	CHECK_MSG(&err, "12 beacons validate");
+	CHECK_MSG(&err, "and 9 more");
+	CHECK(strlen(err.msg) < HAYWIRE_MSG_MAX - 1);
+	haywire_mem_close(mem);
+	close(fd);
+
+	/* The longest entries: whole ones only, and the line ends whole. */
+	fd = memfd_create("long", MFD_CLOEXEC);
+	for (i = 0; i < 4; i++) {
+		struct fixture f;
+
+		fixture_defaults(&f);
+		f.index_offset = (uint64_t)(2 + 4 * i) * MIB;
+		f.nonce = 0xfffffffffffffff0ULL + i;
+		f.generation = 0x7fffffffffffffffULL;
+		f.age_ms = 999999999999LL;
+		CHECK(!fixture_write(&f, fd, NULL, msg, sizeof(msg)));
+	}
+	mem = open_fd(fd);
+	CHECK(!discover(mem, NULL, &err));
+	CHECK_U64(err.code, HAYWIRE_E_AMBIGUOUS);
+	CHECK_MSG(&err, "4 beacons validate");
+	CHECK_MSG(&err, "more; pin the kernel's by its GPA");
+	CHECK(!strstr(err.msg, "(nonce 0xfffffffffffffff3"));
+	haywire_mem_close(mem);
+	close(fd);
+}
+
+/*
+ * The module's index in hot-plugged RAM: a DIMM's file attached to the RAM
+ * file (haywire_mem_attach) is probed too, from its own start.
+ */
+static void test_index_in_attached(void)
+{
+	static char sets[][48] = {
+		"self_gpa=0x100200000", "extents[0].start=0x100200000",
+		"ram_range_count=2", "ram[0].start=0x100000",
+		"ram[0].size=0x3ee0000", "ram[1].start=0x100000000",
+		"ram[1].size=0x400000",
+	};
+	struct haywire_run run = { 4ULL << 30, 4 * MIB, 0 };
+	struct fixture ram, dimm;
+	struct haywire_error err;
+	struct haywire_beacon *b;
+	struct haywire_procs *procs;
+	struct image im;
+	char path[300], msg[256];
+	unsigned int i;
+	int fd;
+
+	fixture_defaults(&ram);
+	ram.gone = true;	/* an old HWGONE!! page: not a candidate */
+	open_image(&im, &ram);
+	fixture_defaults(&dimm);
+	dimm.size = 4 * MIB;
+	dimm.index_offset = 2 * MIB;
+	dimm.nonce = 0xd1aa;
+	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+		dimm.sets[dimm.nsets++] = sets[i];
+	snprintf(path, sizeof(path), "%s/dimm", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK(!fixture_write(&dimm, fd, NULL, msg, sizeof(msg)));
+	close(fd);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(!b);
+	CHECK_U64(err.code, HAYWIRE_E_GONE);
+	CHECK_RC(haywire_mem_attach(im.mem, path, &run, 1, &err), HAYWIRE_OK,
+		 &err);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(b);
+	if (b) {
+		CHECK_U64(haywire_beacon_location(b)->nonce, 0xd1aa);
+		CHECK_U64(haywire_beacon_location(b)->gpa, (4ULL << 30) + 2 * MIB);
+		CHECK_U64(haywire_beacon_location(b)->file_offset,
+			  64 * MIB + 2 * MIB);
+		CHECK_RC(haywire_read_procs(b, &procs, &err), HAYWIRE_OK,
+			 &err);
+		if (procs) {
+			CHECK_U64(procs->count, 8);
+			haywire_procs_free(procs);
+		}
+		haywire_beacon_free(b);
+	}
+	close_image(&im);
 }
 
 static void test_gone(void)
@@ -286,7 +424,7 @@ static void test_gone(void)
 /* Candidates that do not validate explain why nothing was found. */
 static void test_bad_candidates(void)
 {
-	struct haywire_opts quick = { .attempts = 3, .sleep_us = 1 };
+	struct haywire_opts quick = { .deadline_ms = 5 };
 	struct fixture f;
 	struct image im;
 	struct haywire_error err;
@@ -309,13 +447,23 @@ static void test_bad_candidates(void)
 	CHECK(!b);
 	CHECK_U64(err.code, HAYWIRE_E_BUSY);
 	CHECK_MSG(&err, "seq stayed odd");
-	CHECK_MSG(&err, "3 read attempts");
-	/* The defaults: 50 attempts in about 100 ms (not timed here). */
+	CHECK_MSG(&err, "try again");
+	/* The default deadline (not timed here). */
 	b = haywire_discover(im.mem, NULL, &err);
 	CHECK(!b);
 	CHECK_U64(err.code, HAYWIRE_E_BUSY);
-	CHECK_MSG(&err, "50 read attempts");
+	CHECK_MSG(&err, "looking again");
 	CHECK_MSG(&err, "try again");
+	close_image(&im);
+
+	/* Loaded, nothing published yet. */
+	fixture_defaults(&f);
+	f.sets[f.nsets++] = "generation=0";
+	open_image(&im, &f);
+	b = haywire_discover(im.mem, &quick, &err);
+	CHECK(!b);
+	CHECK_U64(err.code, HAYWIRE_E_BUSY);
+	CHECK_MSG(&err, "generation 0");
 	close_image(&im);
 
 	fixture_defaults(&f);
@@ -445,6 +593,8 @@ int main(void)
 	RUN(test_hint_valid);
 	RUN(test_hint_stale);
 	RUN(test_several_candidates);
+	RUN(test_many_forged);
+	RUN(test_index_in_attached);
 	RUN(test_gone);
 	RUN(test_bad_candidates);
 	RUN(test_sigbus);

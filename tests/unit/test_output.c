@@ -169,16 +169,21 @@ static void check_hex(struct json_object *o, const char *key, uint64_t want)
 }
 
 /* Round trip: what is printed parses back as JSON. */
-static struct json_object *reparse(struct json_object *obj)
+static struct json_object *parse_text(char *text)
 {
-	char *text = NULL;
-	struct json_object *back;
+	struct json_object *back = json_tokener_parse(text);
 
-	CAPTURE(text, print_json(out_, obj));
-	back = json_tokener_parse(text);
 	CHECK(back);
 	free(text);
 	return back;
+}
+
+static struct json_object *reparse(struct json_object *obj)
+{
+	char *text = NULL;
+
+	CAPTURE(text, print_json(out_, obj));
+	return parse_text(text);
 }
 
 static void test_json_documents(void)
@@ -237,7 +242,9 @@ static void test_json_documents(void)
 	json_object_put(doc);
 
 	CHECK_RC(haywire_read_procs(b, &procs, &err), HAYWIRE_OK, &err);
-	doc = reparse(json_ps(procs));
+	CAPTURE(text, print_json_ps(out_, procs, "beacon"));
+	doc = parse_text(text);
+	text = NULL;
 	member(doc, "generation", json_type_int);
 	member(doc, "age_ms", json_type_int);
 	member(doc, "stale", json_type_boolean);
@@ -289,7 +296,9 @@ static void test_json_documents(void)
 	haywire_procs_free(procs);
 
 	CHECK_RC(haywire_read_maps(b, 1, &maps, &err), HAYWIRE_OK, &err);
-	doc = reparse(json_maps(maps));
+	CAPTURE(text, print_json_maps(out_, maps, "beacon"));
+	doc = parse_text(text);
+	text = NULL;
 	if ((v = member(doc, "pid", json_type_int)))
 		CHECK_U64(json_object_get_int(v), 1);
 	member(doc, "generation", json_type_int);
@@ -358,7 +367,9 @@ static void test_translate(void)
 		  "0000000000602000 0000000000603000 swapped  -                -                4K   -\n"
 		  "0000000000603000 0000000002600000 unmapped -                -                -    -\n");
 	free(text);
-	doc = reparse(json_translate(&t));
+	CAPTURE(text, print_json_translate(out_, &t));
+	doc = parse_text(text);
+	text = NULL;
 	if ((v = member(doc, "source", json_type_string)))
 		CHECK_STR(json_object_get_string(v), "memfile");
 	if ((v = member(doc, "via", json_type_string)))
@@ -507,6 +518,44 @@ static void test_terminal_escapes(void)
 	CHECK_STR(format_guest(buf, 2, "\xc3\xa9", 2), "");
 }
 
+/* Streamed documents: empty lists, and head members before the lists. */
+static void test_json_stream(void)
+{
+	struct haywire_maps maps;
+	struct json_object *doc, *v;
+	struct json_doc d;
+	char *text = NULL;
+
+	memset(&maps, 0, sizeof(maps));
+	maps.proc.pid = 2;
+	CAPTURE(text, print_json_maps(out_, &maps, "beacon"));
+	doc = parse_text(text);
+	text = NULL;
+	if ((v = member(doc, "vmas", json_type_array)))
+		CHECK_U64(json_object_array_length(v), 0);
+	if ((v = member(doc, "source", json_type_string)))
+		CHECK_STR(json_object_get_string(v), "beacon");
+	json_object_put(doc);
+
+	/* Two lists, records with awkward strings. */
+	CAPTURE(text, {
+		json_doc_begin(&d, out_, json_object_new_object());
+		json_list_begin(&d, "a");
+		json_list_add(&d, json_guest_string("x\"\n\x1b\xff", 5));
+		json_list_add(&d, json_object_new_int(1));
+		json_list_end(&d);
+		json_list_begin(&d, "b");
+		json_list_end(&d);
+		json_doc_end(&d);
+	});
+	doc = parse_text(text);
+	if ((v = member(doc, "a", json_type_array)))
+		CHECK_U64(json_object_array_length(v), 2);
+	if ((v = member(doc, "b", json_type_array)))
+		CHECK_U64(json_object_array_length(v), 0);
+	json_object_put(doc);
+}
+
 int main(void)
 {
 	RUN(test_maps_lines);
@@ -516,5 +565,6 @@ int main(void)
 	RUN(test_flag_words);
 	RUN(test_json_documents);
 	RUN(test_terminal_escapes);
+	RUN(test_json_stream);
 	return check_done();
 }

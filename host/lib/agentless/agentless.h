@@ -128,6 +128,8 @@ struct hwi_name_cache {
 		char *name;	/* NULL: free slot */
 		uint32_t len;
 		uint32_t flags;
+		uint64_t arena_id;	/* kwalk.c: already in this arena, */
+		uint32_t arena_off;	/* at this offset */
 	} *slots;
 	size_t nslots, used;
 };

@@ -34,7 +34,17 @@
 struct arena {
 	char *p;
 	size_t len, cap;
+	uint64_t id;	/* new when emptied: names cached in it are gone */
 };
+
+/* Arena ids, unique in the process (handles may live in other threads). */
+static uint64_t arena_ids;
+
+static void arena_empty(struct arena *ar)
+{
+	ar->len = 1;
+	ar->id = __atomic_add_fetch(&arena_ids, 1, __ATOMIC_RELAXED);
+}
 
 static int arena_add(struct arena *ar, const char *s, size_t n, uint32_t *off,
 		     struct haywire_error *err)
@@ -70,8 +80,8 @@ static int arena_init(struct arena *ar, struct haywire_error *err)
 	if (!ar->p)
 		return hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
 	ar->p[0] = '\0';
-	ar->len = 1;
 	ar->cap = 4096;
+	arena_empty(ar);
 	return 0;
 }
 
@@ -120,19 +130,21 @@ static bool cache_grow(struct hwi_name_cache *c)
 	return true;
 }
 
-static void cache_put(struct hwi_name_cache *c, uint64_t k1, uint64_t k2,
-		      const char *name, uint32_t len, uint32_t flags)
+static struct hwi_name_entry *cache_put(struct hwi_name_cache *c, uint64_t k1,
+					uint64_t k2, const char *name,
+					uint32_t len, uint32_t flags)
 {
 	struct hwi_name_entry *e;
 
 	if ((c->used + 1) * 4 > c->nslots * 3 && !cache_grow(c))
-		return;		/* full: just do not cache */
+		return NULL;	/* full: just do not cache */
 	e = cache_slot(c, k1, k2);
 	if (e->name)
-		return;
+		return NULL;
 	e->name = malloc(len + 1);
 	if (!e->name)
-		return;
+		return NULL;
+	e->arena_id = 0;
 	memcpy(e->name, name, len);
 	e->name[len] = '\0';
 	e->k1 = k1;
@@ -140,6 +152,29 @@ static void cache_put(struct hwi_name_cache *c, uint64_t k1, uint64_t k2,
 	e->len = len;
 	e->flags = flags;
 	c->used++;
+	return e;
+}
+
+/*
+ * A cached name into the arena once per arena: a million processes of
+ * one executable cost its path once, so the strings are bounded by the
+ * distinct names the guest has, not by how often it repeats them.
+ */
+static int arena_add_cached(struct arena *ar, struct hwi_name_entry *e,
+			    uint32_t *off, struct haywire_error *err)
+{
+	int rc;
+
+	if (e->arena_id == ar->id && e->len) {
+		*off = e->arena_off;
+		return 0;
+	}
+	rc = arena_add(ar, e->name, e->len, off, err);
+	if (!rc) {
+		e->arena_id = ar->id;
+		e->arena_off = *off;
+	}
+	return rc;
 }
 
 /*
@@ -306,7 +341,7 @@ static int path_name(struct haywire_agentless *a, uint64_t vfsmnt,
 	if (hit && hit->name) {
 		*flags |= hit->flags;
 		*len = hit->len;
-		return arena_add(ar, hit->name, hit->len, off, err);
+		return arena_add_cached(ar, hit, off, err);
 	}
 	if (L->dentry_size > sizeof(d))
 		return hwi_fail(err, HAYWIRE_E_CORRUPT, "struct dentry too large");
@@ -418,8 +453,9 @@ done:
 		goto out;
 	}
 	*len = (uint32_t)plen(p);
-	cache_put(&a->names, vfsmnt, dentry, p->b + p->pos, *len, 0);
-	rc = arena_add(ar, p->b + p->pos, *len, off, err);
+	hit = cache_put(&a->names, vfsmnt, dentry, p->b + p->pos, *len, 0);
+	rc = hit ? arena_add_cached(ar, hit, off, err) :
+	     arena_add(ar, p->b + p->pos, *len, off, err);
 out:
 	free(p);
 	return rc;
@@ -770,7 +806,7 @@ static void collect_restart(void *arg)
 	struct collect *c = arg;
 
 	c->n = 0;
-	c->strings.len = 1;
+	arena_empty(&c->strings);
 }
 
 static int collect_task(struct haywire_agentless *a, uint64_t task, void *arg,
@@ -1217,8 +1253,13 @@ static int read_vmas(struct haywire_agentless *a, uint64_t mm,
 	facts.brk = hwi_get(mm_buf, &L->mm_brk);
 	facts.start_brk = hwi_get(mm_buf, &L->mm_start_brk);
 	facts.start_stack = hwi_get(mm_buf, &L->mm_start_stack);
-	if (map_count > INT32_MAX)
-		return hwi_fail(err, HAYWIRE_E_BUSY, "map_count %" PRIu64,
+	/* Every VMA is a vm_area_struct in guest RAM: a count beyond what
+	 * RAM holds is not to be believed (nor allocated for); as a torn
+	 * read it is busy, retried like any other. */
+	if (map_count > INT32_MAX ||
+	    map_count > a->ram_end / (L->vma_size ? L->vma_size : 1))
+		return hwi_fail(err, HAYWIRE_E_BUSY,
+				"map_count %" PRIu64 " is more VMAs than the guest's RAM can hold",
 				map_count);
 	rc = hwi_maple_walk(a, hwi_get(mm_buf, &L->mm_root),
 			    (uint32_t)hwi_get(mm_buf, &L->mm_mt_flags),
@@ -1295,7 +1336,7 @@ int haywire_agentless_maps(struct haywire_agentless *a, int32_t pid,
 		maps->count = 0;
 		free(offs);
 		offs = NULL;
-		ar.len = 1;
+		arena_empty(&ar);
 		rc = 0;
 	}
 	if (rc == HAYWIRE_E_BUSY) {

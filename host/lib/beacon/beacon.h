@@ -21,19 +21,26 @@ struct haywire_beacon {
 struct hwi_candidate {
 	uint64_t nonce;
 	uint64_t self_gpa;
+	uint64_t generation;
 	uint64_t publish_real_ns;
 	uint32_t interval_ms;
 	struct haywire_gpa_map map;
 };
 
 /* Read and validate the index at file offset `offset` with the seq
- * protocol (any nonce). */
-int hwi_probe_index(const struct haywire_mem *mem,
-		    const struct haywire_opts *opts, uint64_t offset,
+ * protocol (any nonce), once: HAYWIRE_E_BUSY if it was mid-update,
+ * unpublished or changing. */
+int hwi_probe_index(const struct haywire_mem *mem, uint64_t offset,
 		    struct hwi_candidate *cand, struct haywire_error *err);
 /* Whether a snapshot published at publish_real_ns is stale now. */
 bool hwi_stale(int64_t age_ms, uint32_t interval_ms);
-int64_t hwi_age_ms(uint64_t publish_real_ns);
+/* Age of a guest timestamp by the host's clock: never negative; a
+ * timestamp in the future gives age 0 and how far ahead it is. */
+void hwi_clock_age(uint64_t publish_real_ns, int64_t *age_ms,
+		   uint64_t *ahead_ms);
+/* Further ahead than clock skew explains (the stale bound, mirrored):
+ * not trusted until the generation is seen to advance. */
+bool hwi_future(uint64_t ahead_ms, uint32_t interval_ms);
 /* Discover again after a reload, keeping the options. */
 int hwi_rediscover(struct haywire_beacon *beacon, struct haywire_error *err);
 

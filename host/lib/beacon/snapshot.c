@@ -22,6 +22,22 @@
 #define DEFAULT_SLEEP_US	2000
 #define SPIN_ATTEMPTS		5	/* retried at once, then sleep */
 
+/*
+ * Records are copied through a bounce buffer of this size and decoded as
+ * they arrive, with seq looked at after each piece: a snapshot that
+ * changes is abandoned within one piece, not after a whole table, and no
+ * private copy of the raw table is ever made.
+ */
+#define PIECE_BYTES		(256U << 10)
+
+/* Decoded records are never larger than the records they come from, so a
+ * table costs at most its own bytes in host memory (plus a string
+ * reference each): the bound is the extents, never a count. */
+_Static_assert(sizeof(struct haywire_proc) <= sizeof(struct hw_proc),
+	       "a decoded process fits in the bytes of its record");
+_Static_assert(sizeof(struct haywire_vma) <= sizeof(struct hw_vma),
+	       "a decoded VMA fits in the bytes of its record");
+
 /* What a read copies, beyond the index. */
 enum {
 	READ_STATS = 1 << 0,
@@ -68,6 +84,7 @@ struct window {
 	uint64_t index_offset;
 	uint64_t nonce;		/* expected; 0 = take the index's */
 	unsigned int what;
+	uint32_t seq;		/* even seq the attempt started from */
 	int32_t pid;
 
 	struct hw_index ix;
@@ -76,7 +93,8 @@ struct window {
 	bool have_stats;
 	struct hw_stats stats;
 
-	unsigned char *raw;	/* process or VMA records, reused */
+	unsigned char *raw;	/* bounce buffer for records, reused */
+	size_t raw_cap;
 	struct haywire_proc *procs;
 	size_t nprocs;
 	struct haywire_vma *vmas;
@@ -88,6 +106,7 @@ struct window {
 	char *strings;		/* copies of the referenced strings */
 
 	enum outcome outcome;
+	enum outcome last;	/* read_window: the last busy outcome */
 	uint64_t magic_now;	/* what the magic was after the copy */
 	int rc;
 	struct haywire_error *err;
@@ -96,6 +115,7 @@ struct window {
 static void window_reset(struct window *w)
 {
 	free(w->raw);
+	w->raw_cap = 0;
 	free(w->procs);
 	free(w->vmas);
 	free(w->refs);
@@ -178,6 +198,22 @@ static int copy_logical(struct window *w, uint64_t logical, void *dst,
 		lo++;
 	}
 	return 0;
+}
+
+/*
+ * Whether seq moved since the attempt began: looked at right after each
+ * piece is copied and before it is decoded. The fence orders the copy
+ * before the load; it pairs with the guest's write barrier before the
+ * seq++ that ends a publication.
+ */
+static bool seq_moved(struct window *w)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (hwi_load_u32_acquire(w->mem, w->index_offset +
+				 offsetof(struct hw_index, seq)) == w->seq)
+		return false;
+	w->outcome = OUT_CHANGED;
+	return true;
 }
 
 static bool is_pow2(uint64_t v)
@@ -533,6 +569,8 @@ static int copy_strings(struct window *w)
 				  end - start);
 		if (rc)
 			return rc;
+		if (seq_moved(w))
+			return HAYWIRE_E_BUSY;
 		for (k = i; k < next; k++) {
 			const struct str_ref *r = &w->refs[k];
 			const char *str = w->strings + at + (r->off - start);
@@ -552,8 +590,50 @@ static int copy_strings(struct window *w)
 	return 0;
 }
 
+typedef int (*record_fn)(struct window *w, const unsigned char *raw,
+			 uint64_t record, void *arg);
+
+/*
+ * Copy records [first, first + n) of sec through the bounce buffer, a
+ * piece at a time, and hand each to fn (which validates and decodes it).
+ */
+static int each_record(struct window *w, const struct hw_section *sec,
+		       uint64_t first, size_t n, record_fn fn, void *arg)
+{
+	size_t stride = sec->entry_size, per = PIECE_BYTES / stride, i, j, k;
+	int rc;
+
+	if (per > n)
+		per = n;
+	if (w->raw_cap < per * stride) {
+		free(w->raw);
+		w->raw_cap = 0;
+		w->raw = alloc_array(w, per, stride);
+		if (!w->raw)
+			return HAYWIRE_E_NOMEM;
+		w->raw_cap = per * stride;
+	}
+	for (i = 0; i < n; i += k) {
+		k = n - i < per ? n - i : per;
+		rc = copy_logical(w, sec->offset + (first + i) * stride,
+				  w->raw, (uint64_t)k * stride);
+		if (rc)
+			return rc;
+		if (seq_moved(w))
+			return HAYWIRE_E_BUSY;
+		for (j = 0; j < k; j++) {
+			rc = fn(w, w->raw + j * stride, first + i + j, arg);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* prev: the record before, to check the order; NULL: not at hand. */
 static int decode_proc(struct window *w, const struct hw_proc *raw,
-		       uint64_t i, struct haywire_proc *p)
+		       uint64_t i, struct haywire_proc *p,
+		       const struct haywire_proc *prev)
 {
 	const struct hw_section *vsec = w->lay.sec[HW_SEC_VMAS];
 	uint64_t nvmas = vsec ? vsec->count : 0;
@@ -562,9 +642,9 @@ static int decode_proc(struct window *w, const struct hw_proc *raw,
 		return corrupt(w, "process record %llu: pid %d, tgid %d, ppid %d",
 			       (unsigned long long)i, raw->pid, raw->tgid,
 			       raw->ppid);
-	if (i > 0 && raw->pid <= p[-1].pid)
+	if (prev && raw->pid <= prev->pid)
 		return corrupt(w, "process record %llu: pid %d does not follow pid %d (not sorted)",
-			       (unsigned long long)i, raw->pid, p[-1].pid);
+			       (unsigned long long)i, raw->pid, prev->pid);
 	if (!raw->state || !strchr(STATE_LETTERS, raw->state))
 		return corrupt(w, "process record %llu (pid %d): state 0x%02x is not one of " STATE_LETTERS,
 			       (unsigned long long)i, raw->pid,
@@ -608,30 +688,68 @@ static int decode_proc(struct window *w, const struct hw_proc *raw,
 	return check_str(w, &raw->exe, "process", i);
 }
 
+static int take_proc(struct window *w, const unsigned char *raw,
+		     uint64_t record, void *arg)
+{
+	struct hw_proc rec;
+
+	(void)arg;
+	memcpy(&rec, raw, sizeof(rec));
+	return decode_proc(w, &rec, record, &w->procs[record],
+			   record ? &w->procs[record - 1] : NULL);
+}
+
+/*
+ * One process, by binary search over the table (sorted by pid): log2(n)
+ * records copied, seq checked after each, the one found validated. A maps
+ * or a host-side translate costs the same at 4 M processes as at 100.
+ */
+static int decode_one_proc(struct window *w)
+{
+	const struct hw_section *sec = w->lay.sec[HW_SEC_PROCS];
+	uint64_t lo = 0, hi = sec->count, mid;
+	struct hw_proc rec;
+	int rc;
+
+	w->procs = alloc_array(w, 1, sizeof(*w->procs));
+	if (!w->procs)
+		return HAYWIRE_E_NOMEM;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		rc = copy_logical(w, sec->offset + mid * sec->entry_size, &rec,
+				  sizeof(rec));
+		if (rc)
+			return rc;
+		if (seq_moved(w))
+			return HAYWIRE_E_BUSY;
+		if (rec.pid == w->pid) {
+			w->nprocs = 1;
+			return decode_proc(w, &rec, mid, w->procs, NULL);
+		}
+		if (rec.pid < w->pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 /* The process table, and the executables' paths if READ_EXES. */
 static int decode_procs(struct window *w)
 {
 	const struct hw_section *sec = w->lay.sec[HW_SEC_PROCS];
-	size_t n = (size_t)sec->count, stride = sec->entry_size, i;
+	size_t n = (size_t)sec->count;
 	int rc;
 
-	w->raw = alloc_array(w, n, stride);
+	/* n * entry_size lies inside the extents (validate_sections). */
 	w->procs = alloc_array(w, n, sizeof(*w->procs));
 	if (w->what & READ_EXES)
 		w->refs = alloc_array(w, n, sizeof(*w->refs));
-	if (!w->raw || !w->procs || ((w->what & READ_EXES) && !w->refs))
+	if (!w->procs || ((w->what & READ_EXES) && !w->refs))
 		return HAYWIRE_E_NOMEM;
-	rc = copy_logical(w, sec->offset, w->raw, (uint64_t)n * stride);
+	rc = each_record(w, sec, 0, n, take_proc, NULL);
 	if (rc)
 		return rc;
-	for (i = 0; i < n; i++) {
-		struct hw_proc rec;
-
-		memcpy(&rec, w->raw + i * stride, sizeof(rec));
-		rc = decode_proc(w, &rec, i, &w->procs[i]);
-		if (rc)
-			return rc;
-	}
 	w->nprocs = n;
 	return copy_strings(w);
 }
@@ -653,19 +771,49 @@ static int find_proc(const struct window *w, int32_t pid)
 	return -1;
 }
 
+static int take_vma(struct window *w, const unsigned char *raw,
+		    uint64_t record, void *arg)
+{
+	const struct haywire_proc *p = arg;
+	size_t i = (size_t)(record - p->vma_first);
+	struct haywire_vma *v = &w->vmas[i];
+	struct hw_vma rec;
+
+	memcpy(&rec, raw, sizeof(rec));
+	if (rec.start >= rec.end || rec.start % 4096 || rec.end % 4096)
+		return corrupt(w, "VMA record %llu (pid %d): range 0x%llx-0x%llx is empty or not page-aligned",
+			       (unsigned long long)record, p->pid,
+			       (unsigned long long)rec.start,
+			       (unsigned long long)rec.end);
+	if (i > 0 && rec.start < v[-1].end)
+		return corrupt(w, "VMA record %llu (pid %d): 0x%llx overlaps or precedes the VMA before it",
+			       (unsigned long long)record, p->pid,
+			       (unsigned long long)rec.start);
+	v->start = rec.start;
+	v->end = rec.end;
+	v->offset = rec.offset;
+	v->inode = rec.inode;
+	v->dev_major = rec.dev_major;
+	v->dev_minor = rec.dev_minor;
+	v->flags = rec.flags;
+	v->name_len = rec.name.len;
+	return add_ref(w, &rec.name, &v->name, "VMA", record);
+}
+
 /* One process's VMAs and their names. */
 static int decode_maps(struct window *w)
 {
 	const struct hw_section *sec = w->lay.sec[HW_SEC_VMAS];
 	const struct haywire_proc *p;
-	size_t n, stride, i;
+	size_t n;
 	int k = find_proc(w, w->pid), rc;
 
 	if (k < 0)
 		return hwi_fail(w->err, HAYWIRE_E_NOT_FOUND,
 				"no process with PID %d in snapshot generation %llu%s",
 				w->pid, (unsigned long long)w->ix.generation,
-				w->nprocs < w->ix.procs_total ?
+				w->lay.sec[HW_SEC_PROCS]->count <
+				w->ix.procs_total ?
 				" (the snapshot is truncated: it may be one of the processes left out)" :
 				"");
 	p = &w->procs[k];
@@ -682,45 +830,15 @@ static int decode_maps(struct window *w)
 	n = p->vma_count;
 	if (n == 0)
 		return 0;
-	stride = sec->entry_size;	/* vma_count > 0: the section exists */
-	free(w->raw);
-	w->raw = alloc_array(w, n, stride);
+	/* vma_count > 0: the section exists, and the records are inside it
+	 * (decode_proc), so inside the extents. */
 	w->vmas = alloc_array(w, n, sizeof(*w->vmas));
 	w->refs = alloc_array(w, n, sizeof(*w->refs));
-	if (!w->raw || !w->vmas || !w->refs)
+	if (!w->vmas || !w->refs)
 		return HAYWIRE_E_NOMEM;
-	rc = copy_logical(w, sec->offset + (uint64_t)p->vma_first * stride,
-			  w->raw, (uint64_t)n * stride);
+	rc = each_record(w, sec, p->vma_first, n, take_vma, (void *)p);
 	if (rc)
 		return rc;
-	for (i = 0; i < n; i++) {
-		struct haywire_vma *v = &w->vmas[i];
-		uint64_t record = (uint64_t)p->vma_first + i;
-		struct hw_vma rec;
-
-		memcpy(&rec, w->raw + i * stride, sizeof(rec));
-		if (rec.start >= rec.end || rec.start % 4096 ||
-		    rec.end % 4096)
-			return corrupt(w, "VMA record %llu (pid %d): range 0x%llx-0x%llx is empty or not page-aligned",
-				       (unsigned long long)record, p->pid,
-				       (unsigned long long)rec.start,
-				       (unsigned long long)rec.end);
-		if (i > 0 && rec.start < v[-1].end)
-			return corrupt(w, "VMA record %llu (pid %d): 0x%llx overlaps or precedes the VMA before it",
-				       (unsigned long long)record, p->pid,
-				       (unsigned long long)rec.start);
-		v->start = rec.start;
-		v->end = rec.end;
-		v->offset = rec.offset;
-		v->inode = rec.inode;
-		v->dev_major = rec.dev_major;
-		v->dev_minor = rec.dev_minor;
-		v->flags = rec.flags;
-		v->name_len = rec.name.len;
-		rc = add_ref(w, &rec.name, &v->name, "VMA", record);
-		if (rc)
-			return rc;
-	}
 	w->nvmas = n;
 	return copy_strings(w);
 }
@@ -971,7 +1089,12 @@ static int decode(struct window *w)
 			return rc;
 		w->have_stats = true;
 	}
-	if (w->what & (READ_PROCS | READ_MAPS)) {
+	if ((w->what & (READ_PROCS | READ_MAPS)) && w->pid > 0 &&
+	    !(w->what & READ_EXES)) {
+		rc = decode_one_proc(w);
+		if (rc)
+			return rc;
+	} else if (w->what & (READ_PROCS | READ_MAPS)) {
 		rc = decode_procs(w);
 		if (rc)
 			return rc;
@@ -1004,13 +1127,23 @@ static int attempt(void *arg)
 		w->outcome = OUT_ODD;
 		return 0;
 	}
-	hwi_copy(mem, at, &w->ix, sizeof(w->ix));
-	if (w->ix.magic == HW_MAGIC && w->ix.seq == s1 &&
-	    (!w->nonce || w->ix.nonce == w->nonce))
-		w->rc = decode(w);
-	else
-		w->outcome = OUT_CHANGED;
+	w->seq = s1;
+	if (hwi_load_u64(mem, at + offsetof(struct hw_index, generation)) ==
+	    0) {
+		/* Nothing published: no need to copy the rest (a flood of
+		 * such pages costs two loads each). */
+		w->outcome = OUT_UNPUBLISHED;
+	} else {
+		hwi_copy(mem, at, &w->ix, sizeof(w->ix));
+		if (w->ix.magic == HW_MAGIC && w->ix.seq == s1 &&
+		    (!w->nonce || w->ix.nonce == w->nonce) && !seq_moved(w))
+			w->rc = decode(w);
+		else
+			w->outcome = OUT_CHANGED;
+	}
 
+	/* Pairs with the guest's write barrier before its closing seq++:
+	 * everything above was read before seq is read again. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	w->magic_now = hwi_load_u64(mem, at);
 	nonce_now = hwi_load_u64(mem, at + offsetof(struct hw_index, nonce));
@@ -1021,6 +1154,8 @@ static int attempt(void *arg)
 		w->outcome = OUT_VANISHED;
 	else if (w->nonce && nonce_now != w->nonce)
 		w->outcome = OUT_RELOADED;
+	else if (w->outcome == OUT_UNPUBLISHED)
+		return 0;
 	else if (s2 != s1 || nonce_now != w->ix.nonce)
 		w->outcome = OUT_CHANGED;
 	return 0;
@@ -1034,14 +1169,24 @@ static void sleep_us(unsigned int us)
 		;
 }
 
-/* The retry loop around attempt(). Returns RELOADED for a new nonce. */
-static int read_window(const struct haywire_opts *opts, struct window *w,
-		       struct haywire_error *err)
+static const char *busy_reason(enum outcome last)
 {
-	unsigned int attempts = opts && opts->attempts ? opts->attempts :
-				DEFAULT_ATTEMPTS;
-	unsigned int pause = opts && opts->sleep_us ? opts->sleep_us :
-			     DEFAULT_SLEEP_US;
+	return last == OUT_ODD ?
+	       "the guest kept updating the snapshot (seq stayed odd; is the guest paused mid-update?)" :
+	       last == OUT_UNPUBLISHED ?
+	       "the module has not published a snapshot yet (generation 0)" :
+	       "the snapshot kept changing while it was copied";
+}
+
+/*
+ * The retry loop around attempt(), at most `attempts` times. Returns
+ * RELOADED for a new nonce. Each attempt gives up within one piece of a
+ * change (seq_moved), so the work is bounded by attempts pieces plus one
+ * whole snapshot.
+ */
+static int read_window(unsigned int attempts, unsigned int pause,
+		       struct window *w, struct haywire_error *err)
+{
 	uint64_t t0 = hwi_now_ns(CLOCK_MONOTONIC);
 	enum outcome last = OUT_ODD;
 	struct haywire_error tmp;
@@ -1049,8 +1194,9 @@ static int read_window(const struct haywire_opts *opts, struct window *w,
 	int rc;
 
 	w->err = &tmp;
-	if (w->index_offset % 8 || w->index_offset > w->mem->size ||
-	    w->mem->size - w->index_offset < HW_INDEX_SIZE)
+	/* span: the RAM file and any attached files (DIMMs, virtio-mem) */
+	if (w->index_offset % 8 || w->index_offset > w->mem->span ||
+	    w->mem->span - w->index_offset < HW_INDEX_SIZE)
 		return hwi_fail(err, HAYWIRE_E_INVALID,
 				"index offset 0x%llx is outside the RAM file",
 				(unsigned long long)w->index_offset);
@@ -1090,26 +1236,31 @@ static int read_window(const struct haywire_opts *opts, struct window *w,
 		}
 	}
 	window_reset(w);
+	w->last = last;
 	return hwi_fail(err, HAYWIRE_E_BUSY,
-			"beacon busy: %s through %u read attempts over %llu ms; try again",
-			last == OUT_ODD ?
-			"the guest kept updating the snapshot (seq stayed odd; is the guest paused mid-update?)" :
-			last == OUT_UNPUBLISHED ?
-			"the module has not published a snapshot yet (generation 0)" :
-			"the snapshot kept changing while it was copied",
-			attempts,
+			"beacon busy: %s through %u read attempt%s over %llu ms; try again",
+			busy_reason(last), attempts, attempts == 1 ? "" : "s",
 			(unsigned long long)((hwi_now_ns(CLOCK_MONOTONIC) - t0) /
 					     1000000));
 }
 
-/* Negative when the guest's clock is ahead; any u64 the guest writes. */
-int64_t hwi_age_ms(uint64_t publish_real_ns)
+/* Any u64 the guest writes: an age, or how far in the future it is. */
+void hwi_clock_age(uint64_t publish_real_ns, int64_t *age_ms,
+		   uint64_t *ahead_ms)
 {
 	uint64_t now = hwi_now_ns(CLOCK_REALTIME);
 
+	*age_ms = 0;
+	*ahead_ms = 0;
 	if (now >= publish_real_ns)
-		return (int64_t)((now - publish_real_ns) / 1000000);
-	return -(int64_t)((publish_real_ns - now) / 1000000);
+		*age_ms = (int64_t)((now - publish_real_ns) / 1000000);
+	else
+		*ahead_ms = (publish_real_ns - now) / 1000000;
+}
+
+bool hwi_future(uint64_t ahead_ms, uint32_t interval_ms)
+{
+	return ahead_ms > 3ULL * interval_ms + 1000;
 }
 
 bool hwi_stale(int64_t age_ms, uint32_t interval_ms)
@@ -1118,19 +1269,22 @@ bool hwi_stale(int64_t age_ms, uint32_t interval_ms)
 	       (uint64_t)age_ms > 3ULL * interval_ms + 1000;
 }
 
-int hwi_probe_index(const struct haywire_mem *mem,
-		    const struct haywire_opts *opts, uint64_t offset,
+int hwi_probe_index(const struct haywire_mem *mem, uint64_t offset,
 		    struct hwi_candidate *cand, struct haywire_error *err)
 {
 	struct window w = { .mem = mem, .index_offset = offset };
-	int rc = read_window(opts, &w, err);
+	int rc = read_window(1, 0, &w, err);
 
 	if (rc == RELOADED)	/* cannot happen without an expected nonce */
 		rc = hwi_fail(err, HAYWIRE_E_BUSY, "the beacon changed");
+	if (rc == HAYWIRE_E_BUSY)
+		hwi_fail(err, rc, "%s (index at file offset 0x%llx)",
+			 busy_reason(w.last), (unsigned long long)offset);
 	if (rc)
 		return rc;
 	cand->nonce = w.ix.nonce;
 	cand->self_gpa = w.ix.self_gpa;
+	cand->generation = w.ix.generation;
 	cand->publish_real_ns = w.ix.publish_real_ns;
 	cand->interval_ms = w.ix.interval_ms;
 	cand->map = w.map;
@@ -1177,7 +1331,8 @@ static void fill_info(const struct window *w, const struct haywire_beacon *b,
 	info->have_stats = w->have_stats;
 	if (w->have_stats)
 		info->stats = w->stats;
-	info->age_ms = hwi_age_ms(ix->publish_real_ns);
+	hwi_clock_age(ix->publish_real_ns, &info->age_ms, &info->ahead_ms);
+	info->future = hwi_future(info->ahead_ms, ix->interval_ms);
 	info->stale = hwi_stale(info->age_ms, ix->interval_ms);
 	info->truncated = (ix->flags & HW_IF_TRUNCATED) ||
 			  info->procs < info->procs_total ||
@@ -1195,7 +1350,10 @@ static int beacon_read(struct haywire_beacon *b, struct window *w,
 		w->mem = b->mem;
 		w->index_offset = b->loc.file_offset;
 		w->nonce = b->loc.nonce;
-		rc = read_window(&b->opts, w, err);
+		rc = read_window(b->opts.attempts ? b->opts.attempts :
+				 DEFAULT_ATTEMPTS,
+				 b->opts.sleep_us ? b->opts.sleep_us :
+				 DEFAULT_SLEEP_US, w, err);
 		if (rc != RELOADED)
 			return rc;
 		rc = hwi_rediscover(b, err);
@@ -1230,19 +1388,23 @@ int haywire_confirm_stale(struct haywire_beacon *b, struct haywire_info *info,
 	struct haywire_info now;
 	int rc;
 
-	if (!info->stale || wait_ms > CONFIRM_MAX_MS)
+	if ((!info->stale && !info->future) || wait_ms > CONFIRM_MAX_MS)
 		return 0;
 	while (hwi_now_ns(CLOCK_MONOTONIC) - start < wait_ms * 1000000ULL) {
 		nanosleep(&poll, NULL);
 		rc = haywire_read_info(b, &now, err);
 		if (rc)
 			return rc;
-		if (now.generation != info->generation ||
+		/* Live: the generation advances (or a new load began). */
+		if (now.generation > info->generation ||
 		    now.nonce != info->nonce) {
 			/* Published within the last poll: its apparent age
-			 * is the clocks' offset, to within CONFIRM_POLL_MS. */
+			 * is the clocks' offset, to within CONFIRM_POLL_MS
+			 * (negative: the guest's clock is ahead). */
 			info->stale = false;
-			info->clock_offset_ms = now.age_ms;
+			info->live = true;
+			info->clock_offset_ms = now.age_ms -
+						(int64_t)now.ahead_ms;
 			return 0;
 		}
 	}
@@ -1313,7 +1475,7 @@ int haywire_read_proc(struct haywire_beacon *b, int32_t pid,
 		      struct haywire_proc *proc, struct haywire_info *info,
 		      struct haywire_error *err)
 {
-	struct window w = { .what = READ_PROCS };
+	struct window w = { .what = READ_PROCS, .pid = pid };
 	int rc, k;
 
 	if (pid <= 0)
@@ -1327,7 +1489,8 @@ int haywire_read_proc(struct haywire_beacon *b, int32_t pid,
 		rc = hwi_fail(err, HAYWIRE_E_NOT_FOUND,
 			      "no process with PID %d in snapshot generation %llu%s",
 			      pid, (unsigned long long)w.ix.generation,
-			      w.nprocs < w.ix.procs_total ?
+			      w.lay.sec[HW_SEC_PROCS]->count <
+			      w.ix.procs_total ?
 			      " (the snapshot is truncated: it may be one of the processes left out)" :
 			      "");
 	} else {

@@ -27,6 +27,7 @@ const char *haywire_code_name(enum haywire_code code)
 	case HAYWIRE_E_QMP: return "qmp";
 	case HAYWIRE_E_MISMATCH: return "mismatch";
 	case HAYWIRE_E_RAM_MAP: return "ram-map";
+	case HAYWIRE_E_AMBIGUOUS: return "ambiguous";
 	}
 	return "unknown";
 }
