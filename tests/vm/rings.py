@@ -573,6 +573,6 @@ def la57(m):
                 r.check_translate)
     finally:
         try:
-            m.check("dmesg clean", m.check_dmesg)
+            m.check_end()
         finally:
             m.guest.stop()

@@ -16,6 +16,10 @@ everything passed.
 Only arm64:       HAYWIRE_KERNELS= tests/vm/run.sh
                   (or HAYWIRE_VM_CONFIGS="virt-1G virt-4G")
 Only x86-64:      HAYWIRE_ARM64_KERNELS= tests/vm/run.sh
+Debug kernel:     make check-debug (HAYWIRE_KERNELS=debug-6.1: lockdep,
+                  KASAN, ... see tools/build-debug-kernel.sh); its guests
+                  also fail on any kernel splat in their console log, which
+                  is kept in build/vm/console-debug-6.1-LABEL.log
 """
 
 import json
@@ -56,6 +60,15 @@ BIG_WORKLOAD = "manyvmas 40000"
 
 DMESG_BAD = ["WARNING:", "BUG:", "Oops", "Call Trace",
              "sleeping function called from invalid context", "refcount_t"]
+
+# What the debug kernel's checkers print (lockdep, PROVE_RCU,
+# DEBUG_ATOMIC_SLEEP, KASAN, DEBUG_OBJECTS, WARN, BUG): a debug guest's
+# console log must have none of these, from boot to shutdown.
+SPLATS = ["WARNING:", "BUG:", "Oops", "lockdep", "possible recursive locking",
+          "possible circular locking", "inconsistent lock state",
+          "suspicious RCU usage", "sleeping function called from invalid context",
+          "KASAN", "ODEBUG", "Call Trace", "refcount_t"]
+SPLAT_LINES = 30  # console lines shown from each splat on
 
 COMPARE_CHECKS = ("ps matches /proc", "maps --json match /proc/PID/maps",
                   "text maps match /proc/PID/maps byte for byte")
@@ -214,7 +227,8 @@ class Machine:
         self.mem = haywire_vm.parse_size(mem)
         vmlinuz, initrd, self.release = images
         self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine,
-                                      arch=self.arch, cpu=cpu, qmp=qmp)
+                                      arch=self.arch, cpu=cpu, qmp=qmp,
+                                      **haywire_vm.guest_options(kernel))
         self.ram = self.guest.ram_path
         self.big = self.mem >= 4 * GiB
         self.workloads = WORKLOADS + ([BIG_WORKLOAD] if self.big else [])
@@ -542,6 +556,36 @@ class Machine:
                if any(b in line for b in DMESG_BAD)]
         return [f"dmesg: {line}" for line in bad]
 
+    def check_console(self):
+        """Debug kernels: no splat on the console, shown from its first line
+        on; the whole log is kept under build/vm/."""
+        text = self.guest.console()
+        keep = os.path.join(TOP, "build", "vm",
+                            f"console-{self.kernel}-{self.label}.log")
+        os.makedirs(os.path.dirname(keep), exist_ok=True)
+        with open(keep, "w") as f:
+            f.write(text)
+        lines = text.splitlines()
+        diffs = []
+        shown_to = 0
+        for i, line in enumerate(lines):
+            if i < shown_to or not any(s in line for s in SPLATS):
+                continue
+            shown_to = i + SPLAT_LINES
+            diffs += [f"console: {x}" for x in lines[i:shown_to]] + ["console: ..."]
+        if diffs:
+            diffs.insert(0, f"kernel splat in the console log (all of it: {keep})")
+        return diffs
+
+    def check_end(self):
+        """The last checks of every guest, before it stops."""
+        try:
+            self.check("dmesg clean", self.check_dmesg)
+        finally:
+            if haywire_vm.is_debug(self.kernel):
+                self.check("console log has no kernel splat (debug kernel)",
+                           self.check_console)
+
     def lifecycle(self):
         """rmmod / insmod / bad parameters, one check each."""
         nonce = {}
@@ -646,7 +690,7 @@ class Machine:
                             ["test error:"] + traceback.format_exc().splitlines())
         finally:
             try:
-                self.check("dmesg clean", self.check_dmesg)
+                self.check_end()
             finally:
                 self.guest.stop()
 
