@@ -45,14 +45,18 @@ need_pkgs() {
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2
 }
 
-# The cloud kernel this one mirrors: its config, and the Debian version of
-# its image package (= the linux-source version with the same sources).
+# The cloud kernel this one mirrors: its config, and its upstream version
+# (from the config's header), which picks the linux-source-6.1 package
+# version (the newest Debian revision of that upstream version).
 kc=$("$top/tools/fetch-kernels.sh" 6.1 | tail -n 1)
 release=$(cat "$kc/release")
 cloud_config=$kc/root/boot/config-$release
-version=$("$apt" apt-cache show "linux-image-$release" 2>/dev/null |
-	awk '/^Version:/ { print $2; exit }')
-[ -n "$version" ] || { say "cannot resolve the version of linux-image-$release"; exit 1; }
+upstream=$(sed -n 's/^# Linux\/[^ ]* \([0-9][0-9.]*\) Kernel Configuration$/\1/p' "$cloud_config")
+[ -n "$upstream" ] || { say "no kernel version in the header of $cloud_config"; exit 1; }
+version=$("$apt" apt-cache show linux-source-6.1 2>/dev/null |
+	awk -v u="$upstream" '$1 == "Version:" && index($2, u "-") == 1 { print $2 }' |
+	sort -V | tail -n 1)
+[ -n "$version" ] || { say "no linux-source-6.1 of version $upstream-* in the archive index"; exit 1; }
 
 # The source, unpacked once per version.
 src=$base/src/$version
