@@ -41,8 +41,10 @@ need_pkgs() {
 	say "installing$missing"
 	sudo=
 	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get update -q >/dev/null
 	# shellcheck disable=SC2086
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2
+	$sudo env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends $missing >/dev/null
 }
 
 # The cloud kernel this one mirrors: its config, and its upstream version
