@@ -104,6 +104,18 @@ def guest_options(spec):
     return {}
 
 
+# KASAN's shadow (an eighth of RAM), lockdep's tables and the larger kernel
+# come out of a debug guest's RAM: it gets this much more than the
+# configuration says, so that the workloads sized for it still fit.
+DEBUG_EXTRA_MEM = 256 << 20
+
+
+def guest_mem(spec, mem):
+    """The RAM (bytes) a guest of this kernel spec gets for a configuration
+    of `mem` (bytes)."""
+    return mem + DEBUG_EXTRA_MEM if is_debug(spec) else mem
+
+
 def _host_boot_id():
     try:
         with open("/proc/sys/kernel/random/boot_id") as f:

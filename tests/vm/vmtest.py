@@ -224,9 +224,9 @@ class Machine:
         self.label = label
         self.arch = haywire_vm.spec_arch(kernel)
         self.machine = machine
-        self.mem = haywire_vm.parse_size(mem)
+        self.mem = haywire_vm.guest_mem(kernel, haywire_vm.parse_size(mem))
         vmlinuz, initrd, self.release = images
-        self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine,
+        self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=self.mem, machine=machine,
                                       arch=self.arch, cpu=cpu, qmp=qmp,
                                       **haywire_vm.guest_options(kernel))
         self.ram = self.guest.ram_path
@@ -558,7 +558,17 @@ class Machine:
 
     def check_console(self):
         """Debug kernels: no splat on the console, shown from its first line
-        on; the whole log is kept under build/vm/."""
+        on; the whole log is kept under build/vm/. A KERN_WARNING line
+        written first must show up, or the console would not show the
+        checkers' reports either (they print at KERN_WARNING and KERN_ERR)."""
+        marker = f"haywire-vmtest: console shows KERN_WARNING {os.getpid()}"
+        try:  # a guest that died still has its console read below
+            self.run(f"echo '<4>{marker}' > /dev/kmsg", timeout=30)
+            deadline = time.monotonic() + 30
+            while marker not in self.guest.console() and time.monotonic() < deadline:
+                time.sleep(0.2)
+        except haywire_vm.GuestError:
+            pass
         text = self.guest.console()
         keep = os.path.join(TOP, "build", "vm",
                             f"console-{self.kernel}-{self.label}.log")
@@ -575,6 +585,9 @@ class Machine:
             diffs += [f"console: {x}" for x in lines[i:shown_to]] + ["console: ..."]
         if diffs:
             diffs.insert(0, f"kernel splat in the console log (all of it: {keep})")
+        if marker not in text:
+            diffs.insert(0, "a KERN_WARNING line did not reach the console: "
+                         "splats would not either")
         return diffs
 
     def check_end(self):
