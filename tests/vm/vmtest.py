@@ -576,15 +576,18 @@ class Machine:
         with open(keep, "w") as f:
             f.write(text)
         lines = text.splitlines()
-        diffs = []
+        firsts, excerpts = [], []
         shown_to = 0
         for i, line in enumerate(lines):
             if i < shown_to or not any(s in line for s in SPLATS):
                 continue
             shown_to = i + SPLAT_LINES
-            diffs += [f"console: {x}" for x in lines[i:shown_to]] + ["console: ..."]
-        if diffs:
-            diffs.insert(0, f"kernel splat in the console log (all of it: {keep})")
+            firsts.append(f"splat: {line}")
+            excerpts += [f"console: {x}" for x in lines[i:shown_to]] + ["console: ..."]
+        diffs = []
+        if firsts:  # every splat's first line, then the excerpts
+            diffs = [f"{len(firsts)} kernel splat(s) in the console log "
+                     f"(all of it: {keep})"] + firsts + excerpts
         if marker not in text:
             diffs.insert(0, "a KERN_WARNING line did not reach the console: "
                          "splats would not either")
