@@ -24,6 +24,7 @@ Debug kernel:     make check-debug (HAYWIRE_KERNELS=debug-6.1: lockdep,
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -593,10 +594,34 @@ class Machine:
                          "splats would not either")
         return diffs
 
+    def check_checkers(self):
+        """Debug kernels: the checkers ran to the end. Lockdep switches
+        itself off (debug_locks 0) after its first report or when it runs
+        out of room; KASAN says it started; ODEBUG counts its warnings."""
+        diffs = []
+        out = self.run("cat /proc/lockdep_stats")[1]
+        if not re.search(r"^\s*debug_locks:\s+1$", out, re.M):
+            diffs.append("lockdep is off (debug_locks is not 1 in /proc/lockdep_stats)")
+        if not any("KernelAddressSanitizer initialized" in line
+                   for line in self.dmesg_lines()):
+            diffs.append("KASAN did not start (no 'KernelAddressSanitizer initialized')")
+        out = self.run("grep -qw debugfs /proc/mounts || "
+                       "mount -t debugfs debugfs /sys/kernel/debug; "
+                       "cat /sys/kernel/debug/debug_objects/stats")[1]
+        m = re.search(r"^warnings\s*:\s*(\d+)$", out, re.M)
+        if not m:
+            diffs.append(f"no ODEBUG statistics: {out.strip()[:200]!r}")
+        elif m.group(1) != "0":
+            diffs.append(f"ODEBUG counted {m.group(1)} warnings")
+        return diffs
+
     def check_end(self):
         """The last checks of every guest, before it stops."""
         try:
             self.check("dmesg clean", self.check_dmesg)
+            if haywire_vm.is_debug(self.kernel):
+                self.check("debug kernel's checkers stayed on (lockdep, KASAN, "
+                           "ODEBUG)", self.check_checkers)
         finally:
             if haywire_vm.is_debug(self.kernel):
                 self.check("console log has no kernel splat (debug kernel)",
