@@ -60,12 +60,17 @@ version=$("$apt" apt-cache show linux-source-6.1 2>/dev/null |
 	sort -V | tail -n 1)
 [ -n "$version" ] || { say "no linux-source-6.1 of version $upstream-* in the archive index"; exit 1; }
 
+# One build at a time (the tests of several checkouts may share the cache).
+mkdir -p "$base"
+exec 9> "$base/.lock"
+flock 9
+
 # The source, unpacked once per version.
 src=$base/src/$version
 if [ ! -f "$src/.done" ]; then
 	need_pkgs
 	say "fetching linux-source-6.1=$version"
-	tmp=$(mktemp -d "$base/.fetch.XXXXXX" 2>/dev/null || { mkdir -p "$base" && mktemp -d "$base/.fetch.XXXXXX"; })
+	tmp=$(mktemp -d "$base/.fetch.XXXXXX")
 	(cd "$tmp" && "$apt" apt-get -q download "linux-source-6.1=$version" >/dev/null)
 	dpkg-deb -x "$tmp"/linux-source-6.1_*.deb "$tmp/x"
 	rm -rf "$src"
@@ -115,7 +120,12 @@ for opt in KASAN KASAN_GENERIC PROVE_LOCKING PROVE_RCU DEBUG_ATOMIC_SLEEP \
 done
 hash=$( (echo "linux-source-6.1 $version"; cat "$cfgdir/.config") | sha256sum | cut -c1-16)
 out=$base/$hash
-if [ -n "$config_only" ] || [ -f "$out/.done" ]; then
+if [ -n "$config_only" ]; then
+	echo "$out"
+	exit 0
+fi
+if [ -f "$out/.done" ]; then
+	say "cached: $(cat "$out/release"), built in $(cat "$out/build-seconds") s"
 	echo "$out"
 	exit 0
 fi
