@@ -11,8 +11,8 @@
 # being over the source package version and the final .config, and has the
 # layout tools/fetch-kernels.sh gives the Debian kernels (release, vmlinuz,
 # kdir for make -C KDIR M=..., root/lib/modules/RELEASE); its path is the last
-# line printed. No debug information (so no BTF: the agentless tests skip
-# this kernel): that halves the build, which still takes about 16 minutes on
+# line printed. No debug information, to build faster (so no BTF: the
+# agentless tests skip this kernel); a build takes about 16 minutes on
 # 2 shared cores (nice -n 10); this is why it is not part of `make check`.
 #
 # usage: tools/build-debug-kernel.sh [--config-only]
