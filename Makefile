@@ -8,6 +8,9 @@
 #                         (make clean removes what it leaves in the tree)
 #   make san              host build with ASan + UBSan: build/san/haywire
 #   make check            set up this machine and run every test (TAP)
+#   make check-debug      build (once, cached) a lockdep/KASAN/... kernel from
+#                         Debian's linux-source and run the module's VM suite
+#                         on it (not part of check: the kernel build is long)
 #   make demo             set up this machine, boot a demo guest, show its ps
 #   make bench            print the performance figures
 #
@@ -59,7 +62,7 @@ CLI_SRCS := $(wildcard host/cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all host module san check demo bench deps clean
+.PHONY: all host module san check check-debug demo bench deps clean
 
 all: host
 host: $(BUILD)/haywire
@@ -97,6 +100,15 @@ deps:
 
 check: deps
 	tests/run.sh
+
+# The kernel is built first, in the open (about 16 minutes the first time);
+# HAYWIRE_VM_CONFIGS picks other machine configurations (default q35-512M,
+# which also runs the ring, lifecycle and 5-level paging checks). The
+# agentless tests skip this kernel (no BTF).
+check-debug: deps
+	tools/build-debug-kernel.sh
+	HAYWIRE_KERNELS=debug-6.1 HAYWIRE_ARM64_KERNELS= \
+		HAYWIRE_VM_CONFIGS="$${HAYWIRE_VM_CONFIGS:-q35-512M}" tests/vm/run.sh
 
 demo: deps
 	tools/demo.sh

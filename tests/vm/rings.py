@@ -711,6 +711,6 @@ def la57(m):
                 r.check_reboots)
     finally:
         try:
-            m.check("dmesg clean", m.check_dmesg)
+            m.check_end()
         finally:
             m.guest.stop()

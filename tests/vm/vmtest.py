@@ -19,10 +19,15 @@ Only arm64:       HAYWIRE_KERNELS= tests/vm/run.sh
 Only x86-64:      HAYWIRE_ARM64_KERNELS= tests/vm/run.sh
 Only the refresh stress guest (tests/vm/stress.py):
                   HAYWIRE_ARM64_KERNELS= HAYWIRE_VM_CONFIGS=q35-2G-stress
+Debug kernel:     make check-debug (HAYWIRE_KERNELS=debug-6.1: lockdep,
+                  KASAN, ... see tools/build-debug-kernel.sh); its guests
+                  also fail on any kernel splat in their console log, which
+                  is kept in build/vm/console-debug-6.1-LABEL.log
 """
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -67,6 +72,15 @@ BIG_WORKLOAD = "manyvmas 40000"
 
 DMESG_BAD = ["WARNING:", "BUG:", "Oops", "Call Trace",
              "sleeping function called from invalid context", "refcount_t"]
+
+# What the debug kernel's checkers print (lockdep, PROVE_RCU,
+# DEBUG_ATOMIC_SLEEP, KASAN, DEBUG_OBJECTS, WARN, BUG): a debug guest's
+# console log must have none of these, from boot to shutdown.
+SPLATS = ["WARNING:", "BUG:", "Oops", "lockdep", "possible recursive locking",
+          "possible circular locking", "inconsistent lock state",
+          "suspicious RCU usage", "sleeping function called from invalid context",
+          "KASAN", "ODEBUG", "Call Trace", "refcount_t"]
+SPLAT_LINES = 30  # console lines shown from each splat on
 
 COMPARE_CHECKS = ("ps matches /proc", "maps --json match /proc/PID/maps",
                   "text maps match /proc/PID/maps byte for byte")
@@ -232,12 +246,13 @@ class Machine:
         self.label = label
         self.arch = haywire_vm.spec_arch(kernel)
         self.machine = machine
-        self.mem = haywire_vm.parse_size(mem)
+        self.mem = haywire_vm.guest_mem(kernel, haywire_vm.parse_size(mem))
         vmlinuz, initrd, self.release = images
-        self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=mem, machine=machine,
+        self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=self.mem, machine=machine,
                                       arch=self.arch, cpu=cpu, qmp=qmp,
                                       dimm=dimm, cmdline=" ".join(filter(None, [
-                                          CONFIG_CMDLINE.get(label, ""), cmdline])))
+                                          CONFIG_CMDLINE.get(label, ""), cmdline])),
+                                      **haywire_vm.guest_options(kernel))
         self.ram = self.guest.ram_path
         self.big = self.mem >= 4 * GiB
         self.workloads = WORKLOADS + ([BIG_WORKLOAD] if self.big else [])
@@ -596,6 +611,77 @@ class Machine:
                if any(b in line for b in DMESG_BAD)]
         return [f"dmesg: {line}" for line in bad]
 
+    def check_console(self):
+        """Debug kernels: no splat on the console, shown from its first line
+        on; the whole log is kept under build/vm/. A KERN_WARNING line
+        written first must show up, or the console would not show the
+        checkers' reports either (they print at KERN_WARNING and KERN_ERR)."""
+        marker = f"haywire-vmtest: console shows KERN_WARNING {os.getpid()}"
+        try:  # a guest that died still has its console read below
+            self.run(f"echo '<4>{marker}' > /dev/kmsg", timeout=30)
+            deadline = time.monotonic() + 30
+            while marker not in self.guest.console() and time.monotonic() < deadline:
+                time.sleep(0.2)
+        except haywire_vm.GuestError:
+            pass
+        text = self.guest.console()
+        keep = os.path.join(TOP, "build", "vm",
+                            f"console-{self.kernel}-{self.label}.log")
+        os.makedirs(os.path.dirname(keep), exist_ok=True)
+        with open(keep, "w") as f:
+            f.write(text)
+        lines = text.splitlines()
+        firsts, excerpts = [], []
+        shown_to = 0
+        for i, line in enumerate(lines):
+            if i < shown_to or not any(s in line for s in SPLATS):
+                continue
+            shown_to = i + SPLAT_LINES
+            firsts.append(f"splat: {line}")
+            excerpts += [f"console: {x}" for x in lines[i:shown_to]] + ["console: ..."]
+        diffs = []
+        if firsts:  # every splat's first line, then the excerpts
+            diffs = [f"{len(firsts)} kernel splat(s) in the console log "
+                     f"(all of it: {keep})"] + firsts + excerpts
+        if marker not in text:
+            diffs.insert(0, "a KERN_WARNING line did not reach the console: "
+                         "splats would not either")
+        return diffs
+
+    def check_checkers(self):
+        """Debug kernels: the checkers ran to the end. Lockdep switches
+        itself off (debug_locks 0) after its first report or when it runs
+        out of room; KASAN says it started; ODEBUG counts its warnings."""
+        diffs = []
+        out = self.run("cat /proc/lockdep_stats")[1]
+        if not re.search(r"^\s*debug_locks:\s+1$", out, re.M):
+            diffs.append("lockdep is off (debug_locks is not 1 in /proc/lockdep_stats)")
+        if not any("KernelAddressSanitizer initialized" in line
+                   for line in self.dmesg_lines()):
+            diffs.append("KASAN did not start (no 'KernelAddressSanitizer initialized')")
+        out = self.run("grep -qw debugfs /proc/mounts || "
+                       "mount -t debugfs debugfs /sys/kernel/debug; "
+                       "cat /sys/kernel/debug/debug_objects/stats")[1]
+        m = re.search(r"^warnings\s*:\s*(\d+)$", out, re.M)
+        if not m:
+            diffs.append(f"no ODEBUG statistics: {out.strip()[:200]!r}")
+        elif m.group(1) != "0":
+            diffs.append(f"ODEBUG counted {m.group(1)} warnings")
+        return diffs
+
+    def check_end(self, dmesg=True):
+        """The last checks of every guest, before it stops."""
+        try:
+            if dmesg:
+                self.check("dmesg clean", self.check_dmesg)
+            if haywire_vm.is_debug(self.kernel):
+                self.check("debug kernel's checkers stayed on (lockdep, KASAN, "
+                           "ODEBUG)", self.check_checkers)
+        finally:
+            if haywire_vm.is_debug(self.kernel):
+                self.check("console log has no kernel splat (debug kernel)",
+                           self.check_console)
+
     def lifecycle(self):
         """rmmod / insmod / bad parameters, one check each."""
         nonce = {}
@@ -708,8 +794,8 @@ class Machine:
                             ["test error:"] + traceback.format_exc().splitlines())
         finally:
             try:
-                if not rebooted:
-                    self.check("dmesg clean", self.check_dmesg)
+                # a rebooted guest's dmesg is the new boot's
+                self.check_end(dmesg=not rebooted)
             finally:
                 self.guest.stop()
 
