@@ -199,6 +199,10 @@ struct haywire_location {
 	unsigned int busy;	/* of which never readable before the deadline
 				 * (ignored; a warning says so) */
 	unsigned int rejected;	/* of which failed validation (ignored) */
+	unsigned int frozen;	/* of which valid but frozen while this one
+				 * was alive: left by an earlier boot, or a
+				 * forgery that does not move (ignored; a
+				 * warning says so) */
 	bool pinned;		/* chosen by opts.index_gpa */
 	bool hint_used;		/* the hint's index is the one */
 	uint64_t ns;		/* discovery time, CLOCK_MONOTONIC */

@@ -136,7 +136,11 @@ struct hw_index {
 	__u64 vmas_total;		/* 200 VMAs of all processes (1.2: also
 					 *     those not walked) */
 	__u64 strings_total;		/* 208 string bytes wanted */
-	__u64 reserved2[4];		/* 216 */
+	__u32 poll_max_ms;		/* 216 1.2: longest pause of the request
+					 *     thread between two looks at the
+					 *     ring (and heartbeats); 0: unknown */
+	__u32 reserved2a;		/* 220 */
+	__u64 reserved2[3];		/* 224 */
 	struct hw_range extents[HW_MAX_EXTENTS];	/*  248 */
 	struct hw_range ram[HW_MAX_RAM_RANGES];		/* 1272 System RAM */
 	struct hw_section sections[HW_MAX_SECTIONS];	/* 1784 */
@@ -516,6 +520,7 @@ HW_ASSERT_OFFSET(hw_index, seq, 128);
 HW_ASSERT_OFFSET(hw_index, generation, 136);
 HW_ASSERT_OFFSET(hw_index, interval_ms, 168);
 HW_ASSERT_OFFSET(hw_index, procs_total, 192);
+HW_ASSERT_OFFSET(hw_index, poll_max_ms, 216);
 HW_ASSERT_OFFSET(hw_index, extents, 248);
 HW_ASSERT_OFFSET(hw_index, ram, 1272);
 HW_ASSERT_OFFSET(hw_index, sections, 1784);

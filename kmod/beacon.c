@@ -361,6 +361,7 @@ void beacon_publish(struct beacon *b, const struct beacon_publication *pub)
 	idx->publish_boot_ns = ktime_get_boottime_ns();
 	idx->publish_real_ns = ktime_get_real_ns();
 	idx->interval_ms = pub->interval_ms;
+	idx->poll_max_ms = pub->poll_max_ms;
 	idx->extent_count = b->nr_extents;
 	idx->logical_size = b->logical_size;
 	idx->section_count = pub->section_count;

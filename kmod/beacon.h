@@ -56,6 +56,7 @@ struct beacon {
 struct beacon_publication {
 	u32 flags;		/* HW_IF_* */
 	u32 interval_ms;
+	u32 poll_max_ms;
 	u32 procs_total;
 	u32 procs_mm_busy;
 	u64 vmas_total;

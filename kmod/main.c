@@ -356,6 +356,7 @@ static void publish(const struct layout *l, const struct snapshot *s,
 	struct beacon_publication pub = {
 		.flags = s->flags | (cs->over_budget ? HW_IF_BUDGET : 0),
 		.interval_ms = READ_ONCE(param_interval_ms.value),
+		.poll_max_ms = hw_poll_max_ms(),
 		.procs_total = s->procs_total,
 		.procs_mm_busy = s->procs_mm_busy,
 		.vmas_total = s->vmas_total,

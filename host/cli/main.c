@@ -198,6 +198,9 @@ static void warn_discovery(const struct haywire_location *loc)
 		     !loc->rejected ? "never became readable during discovery" :
 		     !loc->busy ? "fail validation" :
 		     "never became readable or fail validation");
+	if (loc->frozen)
+		warn("%u other valid beacon index%s did not change while this one was alive: ignored (left by an earlier boot of the guest, or a forgery; --index-gpa pins one)",
+		     loc->frozen, loc->frozen == 1 ? "" : "es");
 }
 
 static void warn_snapshot(struct haywire_beacon *b, struct haywire_info *info,

@@ -656,9 +656,9 @@ void print_info(FILE *out, const struct haywire_info *info)
 	fprintf(out, "index:         file offset 0x%" PRIx64 ", GPA 0x%" PRIx64
 		"\n", loc->file_offset, loc->gpa);
 	fprintf(out, "discovery:     %" PRIu64 ".%03" PRIu64 " ms, %u probes, "
-		"%u candidates (%u busy, %u invalid), %s\n",
+		"%u candidates (%u busy, %u invalid, %u frozen), %s\n",
 		loc->ns / 1000000, loc->ns / 1000 % 1000, loc->probes,
-		loc->candidates, loc->busy, loc->rejected,
+		loc->candidates, loc->busy, loc->rejected, loc->frozen,
 		loc->pinned ? "pinned by GPA" :
 		loc->hint_used ? "where the hint said" : "hint not used");
 	fprintf(out, "extents:       %u, %" PRIu64 " MiB total\n",
@@ -813,6 +813,8 @@ struct json_object *json_info(const struct haywire_info *info)
 	json_object_object_add(disc, "busy", json_object_new_uint64(loc->busy));
 	json_object_object_add(disc, "invalid",
 			       json_object_new_uint64(loc->rejected));
+	json_object_object_add(disc, "frozen",
+			       json_object_new_uint64(loc->frozen));
 	json_object_object_add(disc, "pinned",
 			       json_object_new_boolean(loc->pinned));
 	json_object_object_add(disc, "hint_used",

@@ -5,7 +5,8 @@
 # tests/hostile/hostile.c (floods, a live seq bumper, peak RSS of a child).
 #
 #   forged beacons (one extra, several): exit 9 listing them; --index-gpa
-#     and HAYWIRE_INDEX_GPA pick one; a hint never settles it
+#     and HAYWIRE_INDEX_GPA pick one; a hint never settles it; of several,
+#     the only one alive (generation or heartbeat moving) is taken, warned
 #   magic floods (256 and 2,048 busy candidates): the beacon is found, with
 #     a warning; a flood with no valid beacon is "busy"
 #   a live seq bumper: ps ends (0 or 4), never prints a torn table
@@ -36,8 +37,9 @@ hostile=$bin/hostile
 # Sparse files on disk: a 5 GiB image with 2,049 written pages costs 8 MiB.
 work=$(mktemp -d "${TMPDIR:-/tmp}/haywire-hostile.XXXXXX") || exit 1
 bumper=
+bumper2=
 cleanup() {
-	[ -n "$bumper" ] && kill "$bumper" 2>/dev/null
+	[ -n "$bumper$bumper2" ] && kill $bumper $bumper2 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -122,6 +124,29 @@ report "--index-gpa with no index there: exit 3" "$w"
 run 60 "$san" --mem "$img" --index-gpa 0x1234 ps
 w=$(why_not 2 1)
 report "--index-gpa not 2 MiB-aligned: usage" "$w"
+
+# A guest reset (or QEMU restarted on the same file) leaves the old index
+# behind, valid but frozen: the one that moves is the beacon, with a
+# warning. A forgery that moves too only makes two alive: refused.
+$hostile bump "$img" 32M 5000 &
+bumper=$!
+run 60 "$san" --mem "$img" ps
+w=$(why_not 0 1)
+[ "$(wc -l <"$work/out")" = 9 ] || w="$w; not the guest's 8 processes"
+has "$work/out" forged && w="$w; the forgery's processes"
+has "$work/err" "did not change while this one was alive" || w="$w; no warning"
+report "one alive, one frozen (a reset guest's old index): the live one, warned" "$w"
+
+$hostile bump "$img" 8M 5000 &
+bumper2=$!
+run 60 "$san" --mem "$img" ps
+w=$(why_not 9 1)
+has "$work/err" "more than one is alive" || w="$w; liveness not said"
+report "two alive: refused (exit 9)" "$w"
+kill "$bumper" "$bumper2"
+wait "$bumper" "$bumper2" 2>/dev/null
+bumper=
+bumper2=
 
 img=$work/several
 $mk --out "$img" --index-offset 32M --interval-ms 600000 || exit 1

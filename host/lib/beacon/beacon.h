@@ -24,6 +24,10 @@ struct hwi_candidate {
 	uint64_t generation;
 	uint64_t publish_real_ns;
 	uint32_t interval_ms;
+	uint32_t poll_max_ms;	/* 1.2; 0: unknown */
+	/* File offset of response slot 0's heartbeat (1.2: the module bumps
+	 * it every time it looks at the ring); 0 when there is none. */
+	uint64_t heartbeat_offset;
 	struct haywire_gpa_map map;
 };
 

@@ -13,8 +13,14 @@
  *  - every candidate is validated once; candidates that are busy (seq odd,
  *    generation 0, changing under the copy) are looked at again until one
  *    deadline for the whole discovery, never 50 retries each;
- *  - exactly one valid index is the beacon; more than one is an error
- *    listing them, and the caller pins the kernel's by its GPA.
+ *  - exactly one valid index is the beacon. When several validate, each
+ *    is watched for a moment: a guest that was reset (or whose QEMU was
+ *    restarted on the same file) leaves its old index behind, valid but
+ *    frozen. If exactly one of them is alive (its ring heartbeat or its
+ *    generation moves), it is the beacon and the frozen ones are ignored
+ *    with a warning; a forger gains nothing by this, since making its own
+ *    page move only makes two alive. Otherwise it is an error listing
+ *    them, and the caller pins the kernel's by its GPA.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +42,17 @@
 #define REVISIT_PAUSE_US	500	/* first pause; doubles up to 4 ms */
 #define REVISIT_PAUSE_MAX_US	4000
 #define LISTED_MAX		3	/* candidates named in one message */
+/*
+ * How long several valid candidates are watched for signs of life. The
+ * module bumps its heartbeat every time it looks at the ring, at least
+ * every poll_max_ms (1.2 publishes it: default 20, at most 1000), so a
+ * live module is always seen alive: the watch lasts twice the largest
+ * pause any candidate claims, bounded, and at least LIVE_WATCH_MS (also
+ * for 1.1 indexes, whose generation is all that moves).
+ */
+#define LIVE_WATCH_MS		150
+#define LIVE_WATCH_MAX_MS	2100
+#define LIVE_PAUSE_US		2000
 
 enum cand_state {
 	CAND_UNTRIED,
@@ -43,6 +60,7 @@ enum cand_state {
 	CAND_BUSY,
 	CAND_REJECTED,		/* version or validation failed */
 	CAND_SKIPPED,		/* not the pinned GPA */
+	CAND_FROZEN,		/* valid but not alive while another was */
 };
 
 struct cand {
@@ -57,7 +75,9 @@ struct scan {
 	uint64_t t0;
 	struct cand *cands;	/* offsets holding HW_MAGIC, in file order */
 	size_t n, cap;
-	size_t valid, busy, rejected;
+	size_t valid, busy, rejected, frozen;
+	size_t alive;		/* seen alive by sift_frozen() */
+	uint64_t watch_ms;	/* for how long it watched */
 	unsigned int probes;
 	bool gone_seen;
 	uint64_t gone_offset;
@@ -255,6 +275,65 @@ static void revisit(struct scan *s)
 	}
 }
 
+/* What moves in a live beacon: its generation and (1.2) its heartbeat. */
+static uint64_t pulse(const struct scan *s, const struct cand *c)
+{
+	uint64_t p = hwi_load_u64(s->mem, c->offset +
+				  offsetof(struct hw_index, generation));
+
+	if (c->info.heartbeat_offset)
+		p ^= hwi_load_u64(s->mem, c->info.heartbeat_offset) << 1;
+	return p;
+}
+
+/*
+ * Several valid candidates: watch them for LIVE_WATCH_MS (less once two
+ * are seen alive). If exactly one is alive, the others become FROZEN.
+ */
+static void sift_frozen(struct scan *s)
+{
+	uint64_t start = hwi_now_ns(CLOCK_MONOTONIC), *first;
+	uint64_t watch_ms = LIVE_WATCH_MS;
+	size_t i, alive = 0;
+	bool *moved;
+
+	first = calloc(s->n, sizeof(*first));
+	moved = calloc(s->n, sizeof(*moved));
+	if (!first || !moved)
+		goto out;	/* stays ambiguous */
+	for (i = 0; i < s->n; i++)
+		if (s->cands[i].state == CAND_VALID) {
+			first[i] = pulse(s, &s->cands[i]);
+			if (2ULL * s->cands[i].info.poll_max_ms > watch_ms)
+				watch_ms = 2ULL * s->cands[i].info.poll_max_ms;
+		}
+	if (watch_ms > LIVE_WATCH_MAX_MS)
+		watch_ms = LIVE_WATCH_MAX_MS;
+	s->watch_ms = watch_ms;
+	while (alive < 2 &&
+	       hwi_now_ns(CLOCK_MONOTONIC) - start < watch_ms * 1000000ULL) {
+		sleep_us(LIVE_PAUSE_US);
+		for (i = 0; i < s->n; i++)
+			if (s->cands[i].state == CAND_VALID && !moved[i] &&
+			    pulse(s, &s->cands[i]) != first[i]) {
+				moved[i] = true;
+				alive++;
+			}
+	}
+	s->alive = alive;
+	if (alive == 1) {
+		for (i = 0; i < s->n; i++)
+			if (s->cands[i].state == CAND_VALID && !moved[i]) {
+				s->cands[i].state = CAND_FROZEN;
+				s->frozen++;
+			}
+		s->valid = 1;
+	}
+out:
+	free(first);
+	free(moved);
+}
+
 static int scan_guarded(void *arg)
 {
 	struct scan *s = arg;
@@ -270,6 +349,8 @@ static int scan_guarded(void *arg)
 		if (s->cands[i].state == CAND_UNTRIED)
 			try_cand(s, &s->cands[i]);
 	revisit(s);
+	if (s->valid > 1 && !s->fatal)
+		sift_frozen(s);
 	for (i = 0; i < s->n; i++) {
 		s->busy += s->cands[i].state == CAND_BUSY;
 		s->rejected += s->cands[i].state == CAND_REJECTED;
@@ -332,14 +413,18 @@ static int ambiguous(const struct scan *s, struct haywire_error *err)
 {
 	/* The list gets what the rest of the line leaves. */
 	static const char head[] =
-		"NNNNNNNNNN beacons validate and a guest user can forge one, so none is taken: ";
+		"NNNNNNNNNN beacons validate (none changed in NNNNNNNNNN ms) and a guest user can forge one, so none is taken: ";
 	static const char tail[] = "; pin the kernel's by its GPA";
 	char list[HAYWIRE_MSG_MAX - sizeof(head) - sizeof(tail)];
+	char when[48];
 
+	snprintf(when, sizeof(when), "none changed in %llu ms",
+		 (unsigned long long)s->watch_ms);
 	list_cands(s, CAND_VALID, list, sizeof(list));
 	return hwi_fail(err, HAYWIRE_E_AMBIGUOUS,
-			"%zu beacons validate and a guest user can forge one, so none is taken: %s%s",
-			s->valid, list, tail);
+			"%zu beacons validate (%s) and a guest user can forge one, so none is taken: %s%s",
+			s->valid, s->alive ? "more than one is alive" : when,
+			list, tail);
 }
 
 /* No valid candidate: say why. */
@@ -411,6 +496,7 @@ static int discover_into(const struct haywire_mem *mem,
 		loc->candidates = (unsigned int)s.n;
 		loc->busy = (unsigned int)s.busy;
 		loc->rejected = (unsigned int)s.rejected;
+		loc->frozen = (unsigned int)s.frozen;
 		loc->pinned = opts->pin_index;
 		loc->hint_used = opts->hint &&
 				 opts->hint->file_offset == best->offset &&

@@ -1269,6 +1269,20 @@ bool hwi_stale(int64_t age_ms, uint32_t interval_ms)
 	       (uint64_t)age_ms > 3ULL * interval_ms + 1000;
 }
 
+/* Where response slot 0's heartbeat is (1.2), or 0. */
+static uint64_t heartbeat_offset(const struct window *w)
+{
+	const struct hw_section *rs = w->lay.sec[HW_SEC_RESPONSES];
+	uint64_t file;
+
+	if (w->ix.version_minor < 2 || !rs ||
+	    rs->entry_size < sizeof(struct hw_response) ||
+	    !logical_to_file(w, rs->offset, sizeof(struct hw_response), &file) ||
+	    file % 8)
+		return 0;
+	return file + offsetof(struct hw_response, heartbeat);
+}
+
 int hwi_probe_index(const struct haywire_mem *mem, uint64_t offset,
 		    struct hwi_candidate *cand, struct haywire_error *err)
 {
@@ -1287,7 +1301,9 @@ int hwi_probe_index(const struct haywire_mem *mem, uint64_t offset,
 	cand->generation = w.ix.generation;
 	cand->publish_real_ns = w.ix.publish_real_ns;
 	cand->interval_ms = w.ix.interval_ms;
+	cand->poll_max_ms = w.ix.poll_max_ms;
 	cand->map = w.map;
+	cand->heartbeat_offset = heartbeat_offset(&w);
 	return 0;
 }
 
