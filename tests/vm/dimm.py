@@ -36,11 +36,7 @@ PAGE = 4096
 def run(m):
     """Boot m (a vmtest.Machine with a DIMM and QMP) and run the checks."""
     vt = sys.modules[type(m).__module__]
-    try:
-        m.guest.start()
-    except vt.haywire_vm.GuestError as e:
-        m.tap.result(m.name("boots"), [str(e)])
-        m.guest.stop()
+    if not m.boot():
         return
     try:
         checks(m, vt)

@@ -555,11 +555,7 @@ class Rings:
             m.guest._kill()
             self.boot_again()		# a fresh boot on the same RAM file
             time.sleep(3)		# clients meet the new kernel, no module
-            rc, out = m.insmod(f"interval_ms={self.vt.INTERVAL_MS}")
-            if rc != 0:
-                diffs.append(f"{how}: insmod in the new boot failed: {out.strip()}")
-            else:
-                m.wait_info(lambda i: i["generation"] >= 1, "the new boot's snapshot")
+            diffs += [f"{how}: {d}" for d in m.load("the new boot's snapshot")[0]]
             time.sleep(2)
         finally:
             stop.set()
@@ -672,20 +668,14 @@ def checks(m):
 
 def la57(m):
     """A guest with 5-level paging: the read and translate checks there."""
-    vt = sys.modules[type(m).__module__]
     m.guest.cmdline = LA57_CMDLINE
-    try:
-        m.guest.start()
-    except vt.haywire_vm.GuestError as e:
-        m.tap.result(m.name("boots"), [str(e)])
-        m.guest.stop()
+    if not m.boot():
         return
     try:
         def setup():
-            rc, out = m.insmod(f"interval_ms={vt.INTERVAL_MS}")
-            if rc != 0:
-                return [f"insmod failed ({rc}): {out.strip()}"]
-            info = m.wait_info(lambda i: i["generation"] >= 1, "the first snapshot")
+            diffs, info = m.load()
+            if diffs:
+                return diffs
             if info["paging_levels"] != 5:
                 return [f"paging_levels {info['paging_levels']}: the guest did not "
                         "use 5-level paging (was it booted with la57?)"]

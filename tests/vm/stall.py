@@ -168,12 +168,7 @@ class Stall:
         self.latency["rmmod"] = time.monotonic() - t0
         if rc != 0:
             return [f"rmmod failed ({rc}): {out.strip()}"]
-        rc, out = self.m.insmod(f"interval_ms={self.vt.INTERVAL_MS}")
-        if rc != 0:
-            return [f"insmod again failed ({rc}): {out.strip()}"]
-        self.m.wait_info(lambda i: i["generation"] >= 1, "the reloaded module's "
-                         "first snapshot")
-        return []
+        return self.m.load("the reloaded module's first snapshot")[0]
 
     def check_log(self):
         bad = [line for line in self.m.dmesg_lines()

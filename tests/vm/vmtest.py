@@ -282,6 +282,24 @@ class Machine:
         return self.run(f"insmod /lib/modules/haywire.ko {args}".strip(),
                         check=False)
 
+    def boot(self):
+        """Start the guest: False, reported and stopped, if it did not boot."""
+        try:
+            self.guest.start()
+            return True
+        except haywire_vm.GuestError as e:
+            self.tap.result(self.name("boots"), [str(e)])
+            self.guest.stop()
+            return False
+
+    def load(self, what="the first snapshot"):
+        """insmod at the test interval and wait for the first snapshot:
+        (problems, that snapshot's info)."""
+        rc, out = self.insmod(f"interval_ms={INTERVAL_MS}")
+        if rc != 0:
+            return [f"insmod failed ({rc}): {out.strip()}"], None
+        return [], self.wait_info(lambda i: i["generation"] >= 1, what)
+
     def start_workloads(self):
         for i, w in enumerate(self.workloads):
             # created here: the background job's own redirection may not
@@ -716,12 +734,9 @@ class Machine:
             return diffs
 
         def reload():
-            rc, out = self.insmod(f"interval_ms={INTERVAL_MS}")
-            if rc != 0:
-                return [f"insmod failed ({rc}): {out.strip()}"]
-            info = self.wait_info(lambda i: i["generation"] >= 1,
-                                  "the reloaded module's first snapshot")
-            diffs = []
+            diffs, info = self.load("the reloaded module's first snapshot")
+            if diffs:
+                return diffs
             if info["nonce"] == nonce.get("before"):
                 diffs.append(f"nonce {info['nonce']} did not change on reload")
             ps = host(self.ram, "--json", "ps").json()
@@ -755,11 +770,7 @@ class Machine:
 
     def scenario(self):
         rebooted = False
-        try:
-            self.guest.start()
-        except haywire_vm.GuestError as e:
-            self.tap.result(self.name("boots"), [str(e)])
-            self.guest.stop()
+        if not self.boot():
             return
         try:
             self.tap.note(f"{self.name('')}booted in {self.guest.boot_seconds:.1f} s "
@@ -803,6 +814,7 @@ class Machine:
         rc, out = self.insmod(f"interval_ms={INTERVAL_MS}")
         if rc != 0:
             return [f"insmod failed ({rc}): {out.strip()}"]
+        # the workloads start before the first snapshot is waited for
         self.start_workloads()
         self.wait_info(lambda i: i["generation"] >= 1, "the first snapshot")
         return []
