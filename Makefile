@@ -83,7 +83,13 @@ all: host
 host: $(BUILD)/haywire
 
 # Library objects are position independent: the same objects make the
-# archive and the shared object.
+# archive and the shared object. (The stamp rebuilds the objects of a tree
+# built before they were.)
+$(LIB_OBJS): $(BUILD)/pic.stamp
+$(BUILD)/pic.stamp:
+	@mkdir -p $(dir $@)
+	@touch $@
+
 $(BUILD)/host/lib/%.o: host/lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HW_CFLAGS) $(CFLAGS) -fPIC -c -o $@ $<

@@ -16,7 +16,9 @@ export HAYWIRE_TOP="$top"
 # Order matters: builds first, cheap tests before VM boots.
 TESTS="
 tests/build.sh
+tests/install.sh
 tests/dkms.sh
+tests/deb.sh
 tests/unit/run.sh
 tests/badinput.sh
 tests/hostile/run.sh
