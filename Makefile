@@ -92,11 +92,11 @@ $(BUILD)/pic.stamp:
 
 $(BUILD)/host/lib/%.o: host/lib/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HW_CFLAGS) $(CFLAGS) -fPIC -c -o $@ $<
+	$(CC) $(HW_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HW_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(HW_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The archive's members depend on AGENTLESS: rebuild it when that changes.
 CONFIG_STAMP := $(BUILD)/agentless-$(AGENTLESS).stamp
