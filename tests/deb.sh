@@ -113,7 +113,7 @@ else
 	# shellcheck disable=SC2046
 	cc -std=gnu11 -Wall -Werror -o "$tmp/consumer" tests/install/consumer.c \
 		$(pkg-config --cflags --libs haywire)
-	ldd "$tmp/consumer" | grep -q "libhaywire.so.1 => /usr/lib/" ||
+	ldd "$tmp/consumer" | grep -Eq "libhaywire.so.1 => /(usr/)?lib/" ||
 		{ echo "consumer does not use the installed libhaywire.so.1"; exit 1; }
 	# shellcheck disable=SC2046
 	cc -std=gnu11 -O2 -D_GNU_SOURCE -Itests/unit -Iinclude -Ihost -o "$tmp/mkbeacon" \
