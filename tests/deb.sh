@@ -24,7 +24,12 @@ user_before=
 cleanup() {
 	rc=$?
 	if [ -n "$installed" ]; then
-		apt_get purge $pkgs > "$tmp/purge.log" 2>&1 || cat "$tmp/purge.log"
+		still=$(for p in $pkgs; do
+			dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' "$p" 2>/dev/null
+		done | awk '$1 !~ /^.n/ {print $2}')
+		# shellcheck disable=SC2086
+		[ -z "$still" ] || apt_get purge $still > "$tmp/purge.log" 2>&1 ||
+			cat "$tmp/purge.log"
 		restore_machine || rc=1
 	fi
 	rm -rf "$tmp"
@@ -126,7 +131,9 @@ else
 	dpkg -L $pkgs | sort -u > "$tmp/files"
 	apt_get purge $pkgs > "$tmp/purge.log" 2>&1 ||
 		{ cat "$tmp/purge.log"; echo "apt-get purge failed"; exit 1; }
-	left=$(while read -r f; do [ -f "$f" ] || [ -L "$f" ] && echo "$f"; done < "$tmp/files")
+	left=$(while read -r f; do
+		if [ -f "$f" ] || [ -L "$f" ]; then echo "$f"; fi
+	done < "$tmp/files")
 	[ -z "$left" ] || { echo "left after the purge:"; echo "$left"; exit 1; }
 	restore_machine
 	echo "apt-get purge: no file left; package set and users as before"
