@@ -132,7 +132,7 @@ else
 	apt_get purge $pkgs > "$tmp/purge.log" 2>&1 ||
 		{ cat "$tmp/purge.log"; echo "apt-get purge failed"; exit 1; }
 	left=$(while read -r f; do
-		if [ -f "$f" ] || [ -L "$f" ]; then echo "$f"; fi
+		if [ ! -d "$f" ] && { [ -e "$f" ] || [ -L "$f" ]; }; then echo "$f"; fi
 	done < "$tmp/files")
 	[ -z "$left" ] || { echo "left after the purge:"; echo "$left"; exit 1; }
 	restore_machine
