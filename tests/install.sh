@@ -2,8 +2,8 @@
 # make install DESTDIR=... lays out the expected files; a program built
 # against the installed header and library with pkg-config links (shared)
 # and reads a beacon image; the installed command and the man page agree on
-# every command and option (tests/mandrift.py); make uninstall leaves
-# nothing. Nothing outside a temporary directory is touched.
+# every command and option, as does the bash completion (tests/mandrift.py);
+# make uninstall leaves nothing. Nothing outside a temporary directory is touched.
 set -eu
 top=${HAYWIRE_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$top"
@@ -67,10 +67,21 @@ want=$(($(wc -l < "$tmp/ps") - 1))
 echo "consumer read $n processes from a mkbeacon image, as haywire ps does"
 
 # The man page documents what --help lists, and only that.
-python3 tests/mandrift.py "$dest$prefix/bin/haywire" docs/man/haywire.1.scd
+python3 tests/mandrift.py "$dest$prefix/bin/haywire" docs/man/haywire.1.scd \
+	tools/completion/haywire.bash
 man -l "$dest$prefix/share/man/man1/haywire.1" > /dev/null 2>&1 ||
 	{ echo "man cannot format haywire.1"; exit 1; }
-bash -n "$dest$prefix/share/bash-completion/completions/haywire"
+# The completion completes (with bash-completion's helpers, when present).
+comp=$dest$prefix/share/bash-completion/completions/haywire
+bash -n "$comp"
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+	got=$(bash -c '. /usr/share/bash-completion/bash_completion; . "$1"
+		COMP_WORDS=(haywire --mem x p); COMP_CWORD=3
+		COMP_LINE="haywire --mem x p"; COMP_POINT=${#COMP_LINE}; _haywire
+		echo "${COMPREPLY[*]}"' sh "$comp")
+	[ "$got" = "ps ping" ] || { echo "completing 'haywire --mem x p': '$got'"; exit 1; }
+	echo "completion: 'haywire --mem x p' -> $got"
+fi
 
 make -s uninstall DESTDIR="$dest" PREFIX=$prefix > "$tmp/log"
 left=$(find "$dest" 2>/dev/null || true)

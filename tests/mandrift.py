@@ -2,7 +2,10 @@
 """The help/man-page drift check: the commands and options haywire --help
 lists must be those haywire(1) documents, both ways.
 
-usage: tests/mandrift.py HAYWIRE MAN_SCD
+usage: tests/mandrift.py HAYWIRE MAN_SCD [COMPLETION]
+
+With COMPLETION (tools/completion/haywire.bash), its "commands" and "opts"
+word lists are checked against haywire --help the same way.
 
 haywire --help: a command is the first word of a line indented by two
 spaces in a section whose heading starts with "commands"; an option is any
@@ -53,6 +56,14 @@ def from_man(text):
     return commands, options
 
 
+def from_completion(text):
+    words = {}
+    for name in ("commands", "opts"):
+        m = re.search(name + r"='([^']*)'", text)
+        words[name] = set(m.group(1).split()) if m else set()
+    return words["commands"], words["opts"]
+
+
 def main():
     haywire, man = sys.argv[1], sys.argv[2]
     help_text = subprocess.run([haywire, "--help"], check=True,
@@ -65,12 +76,18 @@ def main():
         print("mandrift: found no commands or options on one side: "
               "the parsers need updating")
         return 1
+    sides = [(man, mc, mo)]
+    if len(sys.argv) > 3:
+        with open(sys.argv[3], encoding="utf-8") as f:
+            cc, co = from_completion(f.read())
+        sides.append((sys.argv[3], cc, co))
     diffs = []
-    for kind, h, m in (("command", hc, mc), ("option", ho, mo)):
-        for name in sorted(h - m):
-            diffs.append(f"{kind} '{name}' is in haywire --help but not in {man}")
-        for name in sorted(m - h):
-            diffs.append(f"{kind} '{name}' is in {man} but not in haywire --help")
+    for other, oc, oo in sides:
+        for kind, h, m in (("command", hc, oc), ("option", ho, oo)):
+            for name in sorted(h - m):
+                diffs.append(f"{kind} '{name}' is in haywire --help but not in {other}")
+            for name in sorted(m - h):
+                diffs.append(f"{kind} '{name}' is in {other} but not in haywire --help")
     for d in diffs:
         print(d)
     print(f"help: {len(hc)} commands, {len(ho)} options; "
