@@ -19,10 +19,24 @@ src=$out/haywire-$version
 rm -rf "$src"
 rm -f "$out"/haywire*_"$version"* "$out"/libhaywire*_"$version"*
 mkdir -p "$src"
-# (A tracked file deleted in the working tree is left out.)
-(cd "$top" && git ls-files -z --cached --others --exclude-standard |
-	python3 -c 'import os,sys; sys.stdout.write("".join(f + "\0" for f in sys.stdin.read().split("\0") if f and os.path.lexists(f)))' |
-	xargs -0 cp -P --parents -t "$src")
+# (A tracked file deleted in the working tree is left out.) Outside git,
+# everything but build/ and .cache/.
+if git -C "$top" rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
+		python3 -c 'import os,sys; sys.stdout.write("".join(f + "\0" for f in sys.stdin.read().split("\0") if f and os.path.lexists(f)))' |
+		xargs -0 cp -P --parents -t "$src")
+else
+	tar -C "$top" --exclude=./build --exclude=./.cache -cf - . | tar -C "$src" -xf -
+fi
+
+# One version everywhere: the changelog's is the command's and the module's.
+for v in "$(sed -n 's/^#define HAYWIRE_VERSION "\(.*\)"/\1/p' "$top/host/haywire.h")" \
+	"$(sed -n 's/^MODULE_VERSION("\(.*\)");/\1/p' "$top/kmod/main.c")"; do
+	[ "$v" = "$version" ] || {
+		echo "make deb: debian/changelog says $version, host/haywire.h or kmod/main.c $v"
+		exit 1
+	}
+done
 
 cd "$src"
 # One job per core at most: the machine is shared.
