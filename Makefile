@@ -13,6 +13,8 @@
 #                         on it (not part of check: the kernel build is long)
 #   make demo             set up this machine, boot a demo guest, show its ps
 #   make bench            print the performance figures
+#   make shared man       build/libhaywire.so.1, build/shared/haywire (the
+#                         command on the shared library), build/man/
 #   make install          install the command, libhaywire (shared, static,
 #                         header, pkg-config), man pages, bash completion and
 #                         the systemd unit (PREFIX=/usr/local, DESTDIR)

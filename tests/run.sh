@@ -18,11 +18,11 @@ TESTS="
 tests/build.sh
 tests/install.sh
 tests/dkms.sh
-tests/deb.sh
 tests/unit/run.sh
 tests/badinput.sh
 tests/hostile/run.sh
 tests/fuzz/run.sh
+tests/deb.sh
 tests/vm/run.sh
 "
 
