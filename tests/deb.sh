@@ -53,7 +53,7 @@ restore_machine() {
 	packages > "$tmp/pkgs.after"
 	new=$(comm -13 "$tmp/pkgs.before" "$tmp/pkgs.after")
 	if [ -n "$new" ]; then
-		echo "purging what the install pulled in:" $new
+		echo "purging what the install pulled in:" "$new"
 		# shellcheck disable=SC2086
 		apt_get purge $new > "$tmp/purge2.log" 2>&1 || cat "$tmp/purge2.log"
 		packages > "$tmp/pkgs.after"

@@ -34,11 +34,11 @@ lib=$dest$prefix/lib/libhaywire.so.1
 soname=$(readelf -d "$lib" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$soname" = libhaywire.so.1 ] || { echo "soname '$soname', not libhaywire.so.1"; exit 1; }
 internal=$(nm -D --defined-only "$lib" | awk '$3 !~ /^haywire_/ && $2 ~ /[TDBR]/ {print $3}')
-[ -z "$internal" ] || { echo "libhaywire.so exports internal symbols:" $internal; exit 1; }
+[ -z "$internal" ] || { echo "libhaywire.so exports internal symbols:" "$internal"; exit 1; }
 echo "libhaywire.so: soname $soname, exports $(nm -D --defined-only "$lib" | grep -c ' T haywire_') haywire_* functions and nothing else"
 
 # The installed command runs with the installed library.
-export LD_LIBRARY_PATH=$dest$prefix/lib
+export LD_LIBRARY_PATH="$dest$prefix/lib"
 "$dest$prefix/bin/haywire" --version
 ldd "$dest$prefix/bin/haywire" | grep -q "$lib" ||
 	{ echo "installed haywire does not use the installed libhaywire.so.1"; exit 1; }
@@ -62,8 +62,10 @@ head -n 3 "$tmp/out"
 HOME=$tmp "$dest$prefix/bin/haywire" --no-hint --mem "$tmp/ram" ps > "$tmp/ps"
 n=$(($(wc -l < "$tmp/out") - 1))
 want=$(($(wc -l < "$tmp/ps") - 1))
-[ "$n" -eq "$want" ] && [ "$n" -gt 0 ] ||
-	{ echo "consumer saw $n processes, haywire ps $want"; exit 1; }
+if [ "$n" -ne "$want" ] || [ "$n" -eq 0 ]; then
+	echo "consumer saw $n processes, haywire ps $want"
+	exit 1
+fi
 echo "consumer read $n processes from a mkbeacon image, as haywire ps does"
 
 # The man page documents what --help lists, and only that.
