@@ -128,7 +128,9 @@ else
 	HOME=$tmp "$tmp/consumer" "$tmp/ram" | head -n 1
 	HOME=$tmp /usr/bin/haywire --no-hint --mem "$tmp/ram" ps | tail -n 1
 
+	# shellcheck disable=SC2086
 	dpkg -L $pkgs | sort -u > "$tmp/files"
+	# shellcheck disable=SC2086
 	apt_get purge $pkgs > "$tmp/purge.log" 2>&1 ||
 		{ cat "$tmp/purge.log"; echo "apt-get purge failed"; exit 1; }
 	left=$(while read -r f; do
@@ -168,6 +170,6 @@ cp "$ko" "$tmp/haywire.ko"
 echo "haywire-dkms: dkms built $(modinfo -F vermagic "$tmp/haywire.ko")"
 
 # The guest: that module, ps and maps against /proc.
-HAYWIRE_KERNELS=$kernel HAYWIRE_ARM64_KERNELS= HAYWIRE_VM_CONFIGS=q35-512M \
+HAYWIRE_KERNELS=$kernel HAYWIRE_ARM64_KERNELS="" HAYWIRE_VM_CONFIGS=q35-512M \
 	HAYWIRE_VM_MODULE=$tmp/haywire.ko HAYWIRE_VM_CHECKS=compare \
 	python3 tests/vm/vmtest.py
