@@ -26,6 +26,9 @@ for f in bin/haywire lib/libhaywire.so.1.0.0 lib/libhaywire.so.1 \
 	[ -e "$dest$prefix/$f" ] || { echo "not installed: $prefix/$f"; fail=1; }
 done
 [ $fail -eq 0 ] || exit 1
+grep -q "^ExecStart=$prefix/bin/haywire exporter " \
+	"$dest$prefix/lib/systemd/system/haywire-exporter.service" ||
+	{ echo "the installed unit does not run $prefix/bin/haywire"; exit 1; }
 # Internal headers stay private.
 extra=$(find "$dest$prefix/include" -type f | grep -v -e '/haywire\.h$' -e '/haywire_protocol\.h$' || true)
 [ -z "$extra" ] || { echo "unexpected headers installed: $extra"; exit 1; }

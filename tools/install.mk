@@ -16,11 +16,17 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 MANIFEST       ?= $(DATADIR)/haywire/manifest
 
 INSTALL_FILES := $(BUILD)/shared/haywire $(BUILD)/$(SOLIB) \
-	$(BUILD)/libhaywire.a $(BUILD)/haywire.pc $(MAN_PAGES)
+	$(BUILD)/libhaywire.a $(BUILD)/haywire.pc $(MAN_PAGES) \
+	$(BUILD)/haywire-exporter.service
 
-# Regenerated every time: it records PREFIX and LIBDIR.
+# Regenerated every time: they record PREFIX, LIBDIR and BINDIR.
 .PHONY: FORCE
 $(BUILD)/haywire.pc: FORCE
+
+# The unit names /usr/bin/haywire: the command where this install puts it.
+$(BUILD)/haywire-exporter.service: tools/systemd/haywire-exporter.service FORCE
+	@mkdir -p $(dir $@)
+	sed 's|/usr/bin/haywire |$(BINDIR)/haywire |' $< > $@
 
 # One line per file: mode, source, destination (tools/install.sh).
 install: $(INSTALL_FILES)
@@ -36,7 +42,7 @@ install: $(INSTALL_FILES)
 	 "644 $(BUILD)/man/haywire.1 $(MANDIR)/man1/haywire.1" \
 	 "644 $(BUILD)/man/haywire.7 $(MANDIR)/man7/haywire.7" \
 	 "644 tools/completion/haywire.bash $(BASHCOMPDIR)/haywire" \
-	 "644 tools/systemd/haywire-exporter.service $(SYSTEMDUNITDIR)/haywire-exporter.service" \
+	 "644 $(BUILD)/haywire-exporter.service $(SYSTEMDUNITDIR)/haywire-exporter.service" \
 	| DESTDIR="$(DESTDIR)" MANIFEST="$(MANIFEST)" tools/install.sh install
 
 uninstall:
