@@ -13,6 +13,15 @@
 #                         on it (not part of check: the kernel build is long)
 #   make demo             set up this machine, boot a demo guest, show its ps
 #   make bench            print the performance figures
+#   make shared man       build/libhaywire.so.1, build/shared/haywire (the
+#                         command on the shared library), build/man/
+#   make install          install the command, libhaywire (shared, static,
+#                         header, pkg-config), man pages, bash completion and
+#                         the systemd unit (PREFIX=/usr/local, DESTDIR)
+#   make uninstall        remove exactly what make install installed (it
+#                         keeps a manifest: $(PREFIX)/share/haywire/manifest)
+#   make deb              the Debian packages (haywire, libhaywire1,
+#                         libhaywire-dev, haywire-dkms) into build/deb/
 #
 # The module itself is built by Kbuild (see ./Kbuild):
 #   make -C <KDIR> M=$(CURDIR) modules
@@ -40,13 +49,20 @@ endif
 
 # A machine without the build dependencies: one line saying what to run,
 # before the compiler meets a missing header. Only goals that compile.
-COMPILE_GOALS := $(filter-out deps check demo bench module clean,\
+COMPILE_GOALS := $(filter-out deps check demo bench module clean uninstall deb,\
 	$(or $(MAKECMDGOALS),all))
 ifneq ($(COMPILE_GOALS),)
 ifneq ($(shell pkg-config --exists $(NEEDED_PKGS) 2>/dev/null && echo ok),ok)
 $(error missing build dependencies (pkg-config: $(NEEDED_PKGS)): run 'make deps' (tools/install-deps.sh))
 endif
 endif
+
+# The library's one public header is host/haywire.h, which includes
+# include/haywire_protocol.h: both are installed, in $(includedir)/haywire.
+VERSION := $(shell sed -n 's/^\#define HAYWIRE_VERSION "\(.*\)"/\1/p' host/haywire.h)
+SOVERSION := 1
+SONAME := libhaywire.so.$(SOVERSION)
+SOLIB := libhaywire.so.$(SOVERSION).0.0
 
 HW_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla $(WERROR) -D_GNU_SOURCE \
@@ -62,14 +78,27 @@ CLI_SRCS := $(wildcard host/cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all host module san check check-debug demo bench deps clean
+.PHONY: all host shared man module san check check-debug demo bench deps clean \
+	install uninstall deb
 
 all: host
 host: $(BUILD)/haywire
 
+# Library objects are position independent: the same objects make the
+# archive and the shared object. (The stamp rebuilds the objects of a tree
+# built before they were.)
+$(LIB_OBJS): $(BUILD)/pic.stamp
+$(BUILD)/pic.stamp:
+	@mkdir -p $(dir $@)
+	@touch $@
+
+$(BUILD)/host/lib/%.o: host/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HW_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -c -o $@ $<
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HW_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(HW_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The archive's members depend on AGENTLESS: rebuild it when that changes.
 CONFIG_STAMP := $(BUILD)/agentless-$(AGENTLESS).stamp
@@ -85,6 +114,41 @@ $(BUILD)/libhaywire.a: $(LIB_OBJS) $(CONFIG_STAMP)
 $(BUILD)/haywire: $(CLI_OBJS) $(BUILD)/libhaywire.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libhaywire.a \
 		$(JSON_LIBS) $(AGENTLESS_LIBS)
+
+# The shared library exports the API of haywire.h (haywire_*) and nothing
+# else: the internal hwi_* functions stay local (host/lib/libhaywire.map).
+$(BUILD)/$(SOLIB): $(LIB_OBJS) $(CONFIG_STAMP) host/lib/libhaywire.map
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) \
+		-Wl,--version-script,host/lib/libhaywire.map -Wl,-z,defs \
+		-o $@ $(LIB_OBJS) $(JSON_LIBS) $(AGENTLESS_LIBS)
+
+$(BUILD)/libhaywire.so: $(BUILD)/$(SOLIB)
+	ln -sf $(SOLIB) $(BUILD)/$(SONAME)
+	ln -sf $(SOLIB) $@
+
+# The installed command uses the shared library; build/haywire, which the
+# tests run from the tree, links the archive.
+$(BUILD)/shared/haywire: $(CLI_OBJS) $(BUILD)/libhaywire.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) -L$(BUILD) -lhaywire \
+		$(JSON_LIBS)
+
+shared: $(BUILD)/shared/haywire
+
+$(BUILD)/haywire.pc: tools/haywire.pc.in host/haywire.h Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@REQUIRES_PRIVATE@|$(NEEDED_PKGS)|' $< > $@
+
+MAN_SRCS := docs/man/haywire.1.scd docs/man/haywire.7.scd
+MAN_PAGES := $(MAN_SRCS:docs/man/%.scd=$(BUILD)/man/%)
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@
+
+man: $(MAN_PAGES)
+
+include tools/install.mk
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer

@@ -16,11 +16,13 @@ export HAYWIRE_TOP="$top"
 # Order matters: builds first, cheap tests before VM boots.
 TESTS="
 tests/build.sh
+tests/install.sh
 tests/dkms.sh
 tests/unit/run.sh
 tests/badinput.sh
 tests/hostile/run.sh
 tests/fuzz/run.sh
+tests/deb.sh
 tests/vm/run.sh
 "
 

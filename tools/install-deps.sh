@@ -1,6 +1,10 @@
 #!/bin/sh
 # Install the Debian packages Haywire needs to build, test and demo, if they
 # are missing. Everything comes from the machine's configured Debian archive.
+#
+# usage: tools/install-deps.sh [deb]
+#   deb  only what make deb needs besides the build dependencies: Debian's
+#        packaging tools (make check's tests/deb.sh runs it too)
 set -eu
 
 # The arm64 guests need the cross compiler (the module and, with the arm64
@@ -12,7 +16,13 @@ pkgs="gcc make pkg-config libc6-dev libjson-c-dev
       clang libclang-rt-14-dev llvm
       qemu-system-x86 qemu-utils cpio gzip xz-utils kmod
       python3 dwarves dkms debian-archive-keyring ca-certificates
-      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm"
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
+      scdoc man-db"
+
+# make deb: debhelper with dh-dkms, and lintian to check the packages.
+if [ "${1:-}" = deb ]; then
+	pkgs="$pkgs debhelper dh-dkms lintian dpkg-dev fakeroot"
+fi
 
 missing=
 for p in $pkgs; do

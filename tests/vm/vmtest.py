@@ -19,6 +19,11 @@ Only arm64:       HAYWIRE_KERNELS= tests/vm/run.sh
 Only x86-64:      HAYWIRE_ARM64_KERNELS= tests/vm/run.sh
 Only the refresh stress guest (tests/vm/stress.py):
                   HAYWIRE_ARM64_KERNELS= HAYWIRE_VM_CONFIGS=q35-2G-stress
+A given module:   HAYWIRE_VM_MODULE=PATH.ko (its vermagic must be the
+                  kernel's; one kernel) instead of building one, and
+                  HAYWIRE_VM_CHECKS=compare: only load it, compare ps and
+                  maps with /proc and check dmesg (tests/deb.sh, for the
+                  module haywire-dkms builds)
 Debug kernel:     make check-debug (HAYWIRE_KERNELS=debug-6.1: lockdep,
                   KASAN, ... see tools/build-debug-kernel.sh); its guests
                   also fail on any kernel splat in their console log, which
@@ -61,6 +66,8 @@ CONFIGS = [  # label, architecture, QEMU machine, RAM
 CONFIG_CMDLINE = {"q35-512M": "pti=on"}
 # the configurations that also run the module lifecycle checks
 LIFECYCLE_CONFIGS = {"q35-512M", "virt-1G"}
+# HAYWIRE_VM_CHECKS=compare: load the module, compare, check dmesg; no more.
+ONLY_COMPARE = os.environ.get("HAYWIRE_VM_CHECKS") == "compare"
 # arm64 virt: all guest RAM is one range starting at 1 GiB
 VIRT_RAM_BASE = 0x40000000
 
@@ -224,11 +231,18 @@ def build(kernels):
     for k in kernels:
         kc = haywire_vm.kernel_dir(k)
         release = open(os.path.join(kc, "release")).read().strip()
-        # our own build directory: other builds may run at the same time
-        ko = sh([os.path.join(TOP, "tools", "build-module.sh"),
-                 os.path.join(kc, "kdir"),
-                 os.path.join(TOP, "build", "vm", "module", release)]
-                ).splitlines()[-1]
+        ko = os.environ.get("HAYWIRE_VM_MODULE")
+        if ko:
+            magic = sh(["modinfo", "-F", "vermagic", ko])
+            if not magic.startswith(release + " "):
+                raise CheckError(f"HAYWIRE_VM_MODULE {ko} is for '{magic}', "
+                                 f"not {release}")
+        else:
+            # our own build directory: other builds may run at the same time
+            ko = sh([os.path.join(TOP, "tools", "build-module.sh"),
+                     os.path.join(kc, "kdir"),
+                     os.path.join(TOP, "build", "vm", "module", release)]
+                    ).splitlines()[-1]
         initrd = os.path.join(TOP, "build", "vm", f"initrd-{release}.cpio.gz")
         sh([os.path.join(TOP, "tools", "mkinitramfs.sh"), initrd, kc, ko,
             *programs[haywire_vm.spec_arch(k)]])
@@ -780,6 +794,8 @@ class Machine:
             self.compare_scenario()
             self.check("info --json sane, index where the RAM map says",
                        self.check_info)
+            if ONLY_COMPARE:
+                return
             # virt has no RAM hole below 4 GiB: all of it is one range from
             # 1 GiB, which "index where the RAM map says" already covers
             if self.big and self.machine != "virt":
@@ -898,7 +914,8 @@ def main():
         Machine(tap, k, label, machine, mem, images[k]).scenario()
         tap.note(f"{k} {label}: {time.monotonic() - t0:.0f} s")
     # 5-level paging, for the kernels the x86-64 ring configuration ran
-    for k in dict.fromkeys(r[0] for r in runs if r[1] == rings.LA57_WITH):
+    for k in dict.fromkeys(r[0] for r in runs
+                           if r[1] == rings.LA57_WITH and not ONLY_COMPARE):
         t0 = time.monotonic()
         rings.la57(Machine(tap, k, "q35-la57", "q35", rings.LA57_MEM,
                            images[k], cpu=rings.LA57_CPU))

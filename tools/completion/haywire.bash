@@ -1,0 +1,56 @@
+# bash completion for haywire(1)
+# Commands and options are those of haywire --help (tests/mandrift.py
+# checks both against the man page).
+
+_haywire()
+{
+	local cur prev words cword
+	_init_completion || return
+
+	local commands='info ps maps translate read diff bench camera refresh detail ping'
+	local opts='--mem --source --qmp --qmp-timeout --btf --system-map --json
+		--via-guest --timeout -o --off --runs --no-hint --index-gpa --help
+		--version'
+
+	case $prev in
+	--mem | --btf | --system-map | -o)
+		_filedir
+		return
+		;;
+	--qmp)
+		_filedir
+		return
+		;;
+	--source)
+		COMPREPLY=($(compgen -W 'beacon memfile qmp' -- "$cur"))
+		return
+		;;
+	--qmp-timeout | --timeout | --runs | --index-gpa)
+		return
+		;;
+	esac
+
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		return
+	fi
+
+	# The command is the first word that is neither an option nor an
+	# option's value.
+	local i have=
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		--mem | --source | --qmp | --qmp-timeout | --btf | --system-map | \
+			--timeout | -o | --runs | --index-gpa)
+			((i++))
+			;;
+		-*) ;;
+		*)
+			have=${words[i]}
+			break
+			;;
+		esac
+	done
+	[[ -z $have ]] && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+} &&
+	complete -F _haywire haywire
