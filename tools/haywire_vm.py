@@ -321,7 +321,10 @@ class Guest:
         """Run one shell command line in the guest; return (rc, output)."""
         if "\n" in command:
             raise ValueError("one line per command")
-        self.sock.sendall(command.encode() + b"\n")
+        try:
+            self.sock.sendall(command.encode() + b"\n")
+        except OSError as e:  # the guest is gone (rebooted, died)
+            raise GuestError(f"guest command channel closed: {e}") from e
         deadline = time.monotonic() + timeout
         out = self._read_until(b"@@rc ", deadline)
         tail = self._read_until(b"\n", deadline)

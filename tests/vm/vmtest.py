@@ -701,18 +701,21 @@ class Machine:
             diffs.append(f"ODEBUG counted {m.group(1)} warnings")
         return diffs
 
-    def check_end(self, dmesg=True):
-        """The last checks of every guest, before it stops."""
+    def check_end(self):
+        """The last checks of every guest while it runs, before it stops."""
         try:
-            if dmesg:
-                self.check("dmesg clean", self.check_dmesg)
+            self.check("dmesg clean", self.check_dmesg)
             if haywire_vm.is_debug(self.kernel):
                 self.check("debug kernel's checkers stayed on (lockdep, KASAN, "
                            "ODEBUG)", self.check_checkers)
         finally:
-            if haywire_vm.is_debug(self.kernel):
-                self.check("console log has no kernel splat (debug kernel)",
-                           self.check_console)
+            self.check_console_end()
+
+    def check_console_end(self):
+        """Debug kernels: the console log, also of a guest that is gone."""
+        if haywire_vm.is_debug(self.kernel):
+            self.check("console log has no kernel splat (debug kernel)",
+                       self.check_console)
 
     def lifecycle(self):
         """rmmod / insmod / bad parameters, one check each."""
@@ -812,7 +815,8 @@ class Machine:
             if self.label in LIFECYCLE_CONFIGS:
                 self.lifecycle()
             if stall.wanted(self):
-                self.check("dmesg clean", self.check_dmesg)
+                # everything that needs this boot's guest, then the reboot
+                self.check_end()
                 rebooted = True  # from here on, whatever happens
                 self.check("reboot with a client pinging: magic gone, clean errors",
                            lambda: stall.check_reboot(self, sys.modules[__name__]))
@@ -821,8 +825,10 @@ class Machine:
                             ["test error:"] + traceback.format_exc().splitlines())
         finally:
             try:
-                # a rebooted guest's dmesg is the new boot's
-                self.check_end(dmesg=not rebooted)
+                if rebooted:  # the console again: the reboot included
+                    self.check_console_end()
+                else:
+                    self.check_end()
             finally:
                 self.guest.stop()
 
