@@ -392,7 +392,8 @@ static void test_pti_user_copy(void)
 #define APXN		(1ULL << 53)
 #define AUXN		(1ULL << 54)
 #define APROTNONE	(1ULL << 58)	/* before 6.10 */
-#define APAGE		(AV | AT | AAF | ANG | APXN)	/* a user page */
+#define ASH		(3ULL << 8)	/* inner shareable; LPA2: PA 50..51 */
+#define APAGE		(AV | AT | AAF | ANG | APXN | ASH)	/* a user page */
 
 /* The arm64 table at `level` for va, creating the path down from root. */
 static uint64_t a64_table_for(uint64_t root, unsigned int levels,
@@ -534,6 +535,46 @@ static void test_arm64_absent_entries(void)
 	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_PROTNONE);
 }
 
+/*
+ * LPA2 (Debian's 6.12 on a CPU with FEAT_LPA2): 5 levels over 52-bit
+ * addresses, the top one of 16 entries; address bits 50..51 in bits 8..9.
+ */
+static void test_arm64_lpa2(void)
+{
+	struct haywire_error err;
+	struct collected c;
+	uint64_t root = new_table(), va = 0xffff8000000ULL, hi = 0xf000000000000ULL;
+	uint64_t *top;
+
+	a64_set(root, 5, va, 1, 0x100000 | AV | AT | AAF | ANG | AUSER | AWRITE);
+	a64_set(root, 5, va + 4096, 1, 0x101000 | AV | AT | AAF | AUSER | AWRITE);
+	/* a page at physical 2^50 + 0x200000: bits 50..51 in bits 8..9 */
+	a64_set(root, 5, va + 8192, 1, 0x200000 | (1ULL << 8) | AV | AT | AAF |
+		AUSER);
+	CHECK_RC(a64_translate(root, 5, "6.12.12-arm64", va, 3 * 4096, &c,
+			       &err), 0, &err);
+	CHECK_U64(c.n, 2);
+	CHECK_RUN(c.runs[0], va, 2 * 4096, HAYWIRE_PAGE_PRESENT, 0x100000, 12);
+	CHECK_RUN(c.runs[1], va + 8192, 4096, HAYWIRE_PAGE_PRESENT,
+		  (1ULL << 50) | 0x200000, 12);
+	/* A user address above 48 bits, in the top table's entry 15. */
+	a64_set(root, 5, hi, 1, 0x300000 | AV | AT | AAF | AUSER);
+	CHECK_RC(a64_translate(root, 5, "6.12.12-arm64", hi, 4096, &c, &err),
+		 0, &err);
+	CHECK_RUN(c.runs[0], hi, 4096, HAYWIRE_PAGE_PRESENT, 0x300000, 12);
+	top = entry(root, 15);
+	CHECK(*top != 0);
+	/* 52 bits is the limit. */
+	CHECK_RC(a64_translate(root, 5, "6.12.12-arm64", 1ULL << 52, 4096, &c,
+			       &err), HAYWIRE_E_INVALID, &err);
+	/* A table whose address has bits 50..51: beyond RAM, not truncated. */
+	*entry(root, 1) = (1ULL << 9) | AV | AT;
+	CHECK_RC(a64_translate(root, 5, "6.12.12-arm64", 1ULL << 48, 4096, &c,
+			       &err), HAYWIRE_E_INVALID, &err);
+	CHECK_MSG(&err, "not in the RAM file");
+	*entry(root, 1) = 0;
+}
+
 /* What the arm64 walker refuses: granules, LPA2, blocks at level 0. */
 static void test_arm64_refusals(void)
 {
@@ -550,9 +591,9 @@ static void test_arm64_refusals(void)
 	CHECK_RC(haywire_paging_init(&pg, HW_ARCH_ARM64, 4, 4096, "linux",
 				     root, &err), HAYWIRE_E_INVALID, &err);
 	CHECK_MSG(&err, "PROT_NONE");
-	CHECK_RC(a64_translate(root, 5, "6.12.0", 0x1000, 4096, &c, &err),
+	CHECK_RC(a64_translate(root, 6, "6.12.0", 0x1000, 4096, &c, &err),
 		 HAYWIRE_E_INVALID, &err);
-	CHECK_MSG(&err, "LPA2");
+	CHECK_MSG(&err, "levels");
 	/* A level-0 (512 GiB) block does not exist with 4 KiB. */
 	*entry(root, 0) = 0x40000000ULL | AV | AAF;
 	CHECK_RC(a64_translate(root, 4, "6.1.0", 0x1000, 4096, &c, &err),
@@ -575,6 +616,7 @@ int main(void)
 	RUN(test_pti_user_copy);
 	RUN(test_arm64_pages_and_blocks);
 	RUN(test_arm64_absent_entries);
+	RUN(test_arm64_lpa2);
 	RUN(test_arm64_refusals);
 	teardown();
 	return check_done();

@@ -38,6 +38,15 @@
 #define A64_UXN		(1ULL << 54)
 #define A64_PROT_NONE	(1ULL << 58)	/* before 6.10: PTE_PROT_NONE */
 #define A64_ADDR_MASK	0x0000fffffffff000ULL	/* bits 12..47 */
+/*
+ * With FEAT_LPA2 (52-bit addresses, TCR_EL1.DS; Linux 6.9+ with 52-bit VAs
+ * on a CPU that has it: 5 levels, a 16-entry level -1) an entry holds
+ * address bits 12..49 in place and 50..51 in bits 8..9, where the
+ * shareability was (Linux's __pte_to_phys()); level 0 may then be a block.
+ */
+#define LPA2_ADDR_LOW	0x0003fffffffff000ULL	/* bits 12..49 */
+#define LPA2_ADDR_HIGH	0x0000000000000300ULL	/* bits 8..9: 50..51 */
+#define LPA2_HIGH_SHIFT	42
 
 /* With PTI the user copy of a pgd is the page after the kernel's copy. */
 #define PTI_USER_PGD_OFFSET	4096ULL
@@ -161,12 +170,13 @@ enum pt_entry { PT_LEAF, PT_TABLE, PT_BAD };
  */
 struct pt_arch {
 	const char *name;
-	uint64_t addr_mask;		/* a table's address in an entry */
+	unsigned int max_va_bits;	/* of a root's space: 57, 48 or 52 */
 	uint64_t run_bits;
 	enum pt_entry (*decode)(const struct walk *w, uint64_t pte,
 				unsigned int level, uint32_t *rights,
 				struct haywire_xlate_run *r);
 	bool pti;			/* x86: look for PTI's user copy */
+	bool lpa2;			/* arm64: 52-bit descriptors */
 	/*
 	 * arm64: a root maps 2^bits of addresses, TTBR0's from 0 and TTBR1's
 	 * up to 2^64; x86: one root maps both halves of 2^bits, the upper
@@ -195,6 +205,7 @@ static enum pt_entry x86_decode(const struct walk *w, uint64_t pte,
 		return PT_LEAF;
 	}
 	*rights = leaf_flags(pte, *rights);
+	r->gpa = pte & PTE_ADDR_MASK;	/* the table's */
 	return PT_TABLE;
 }
 
@@ -221,6 +232,15 @@ static bool a64_prot_none(const struct walk *w, uint64_t pte)
  * The contiguous hint only tells the TLB that 16 neighbours agree: each
  * entry still says everything, so it is not decoded.
  */
+/* The output address of an arm64 entry (a table's, a block's, a page's). */
+static uint64_t a64_addr(const struct walk *w, uint64_t pte)
+{
+	if (!w->arch->lpa2)
+		return pte & A64_ADDR_MASK;
+	return (pte & LPA2_ADDR_LOW) |
+	       ((pte & LPA2_ADDR_HIGH) << LPA2_HIGH_SHIFT);
+}
+
 static enum pt_entry a64_decode(const struct walk *w, uint64_t pte,
 				unsigned int level, uint32_t *rights,
 				struct haywire_xlate_run *r)
@@ -232,7 +252,7 @@ static enum pt_entry a64_decode(const struct walk *w, uint64_t pte,
 		if (a64_prot_none(w, pte) && (last || !(pte & A64_TABLE))) {
 			r->state = HAYWIRE_PAGE_PRESENT;
 			r->flags = HAYWIRE_XF_PROTNONE;
-			r->gpa = pte & A64_ADDR_MASK & ~(level_span(level) - 1);
+			r->gpa = a64_addr(w, pte) & ~(level_span(level) - 1);
 		} else if (pte) {
 			r->state = HAYWIRE_PAGE_SWAPPED;
 		} else {
@@ -241,10 +261,12 @@ static enum pt_entry a64_decode(const struct walk *w, uint64_t pte,
 		}
 		return PT_LEAF;
 	}
-	if (!last && (pte & A64_TABLE))
+	if (!last && (pte & A64_TABLE)) {
+		r->gpa = a64_addr(w, pte);	/* the table's */
 		return PT_TABLE;
-	if (level > 3)
-		return PT_BAD;		/* no 512 GiB blocks with 4 KiB */
+	}
+	if (level > (w->arch->lpa2 ? 4U : 3U))
+		return PT_BAD;		/* no such block with 4 KiB */
 	r->state = HAYWIRE_PAGE_PRESENT;
 	r->flags = 0;
 	if (pte & A64_WRITE)
@@ -253,13 +275,13 @@ static enum pt_entry a64_decode(const struct walk *w, uint64_t pte,
 		r->flags |= HAYWIRE_XF_USER;
 	if (pte & A64_UXN)
 		r->flags |= HAYWIRE_XF_NX;
-	r->gpa = pte & A64_ADDR_MASK & ~(level_span(level) - 1);
+	r->gpa = a64_addr(w, pte) & ~(level_span(level) - 1);
 	return PT_LEAF;
 }
 
 static const struct pt_arch x86_64_arch = {
 	.name = "x86-64",
-	.addr_mask = PTE_ADDR_MASK,
+	.max_va_bits = 57,
 	.run_bits = PTE_ADDR_MASK | PTE_PRESENT | PTE_RW | PTE_USER | PTE_NX,
 	.decode = x86_decode,
 	.pti = true,
@@ -267,10 +289,20 @@ static const struct pt_arch x86_64_arch = {
 
 static const struct pt_arch arm64_arch = {
 	.name = "arm64",
-	.addr_mask = A64_ADDR_MASK,
+	.max_va_bits = 48,
 	.run_bits = A64_ADDR_MASK | A64_VALID | A64_TABLE | A64_USER |
 		    A64_WRITE | A64_UXN,
 	.decode = a64_decode,
+	.root_per_half = true,
+};
+
+static const struct pt_arch arm64_lpa2_arch = {
+	.name = "arm64 (LPA2)",
+	.max_va_bits = 52,
+	.run_bits = LPA2_ADDR_LOW | LPA2_ADDR_HIGH | A64_VALID | A64_TABLE |
+		    A64_USER | A64_WRITE | A64_UXN,
+	.decode = a64_decode,
+	.lpa2 = true,
 	.root_per_half = true,
 };
 
@@ -356,8 +388,8 @@ static int walk_table(struct walk *w, uint64_t table_gpa, unsigned int level,
 		w->next_pte = 0;
 		switch (w->arch->decode(w, pte, level, &rights, &r)) {
 		case PT_TABLE:
-			rc = walk_table(w, pte & w->arch->addr_mask, level - 1,
-					va, lo, hi, rights);
+			rc = walk_table(w, r.gpa, level - 1, va, lo, hi,
+					rights);
 			if (rc)
 				return rc;
 			continue;
@@ -408,8 +440,10 @@ static const struct pt_arch *paging_arch(const struct haywire_paging *paging,
 	if (paging->arch == HW_ARCH_ARM64) {
 		if (levels == 3 || levels == 4)
 			return &arm64_arch;
+		if (levels == 5)
+			return &arm64_lpa2_arch;
 		hwi_fail(err, HAYWIRE_E_INVALID,
-			 "unsupported arm64 paging: %u levels (the host-side walk supports 3 or 4 levels with the 4 KiB granule, not 52-bit LPA2 addresses)",
+			 "unsupported arm64 paging: %u levels (the host-side walk supports 3, 4 and 5 (LPA2) with the 4 KiB granule)",
 			 levels);
 		return NULL;
 	}
@@ -472,11 +506,13 @@ int haywire_translate(const struct haywire_phys *phys,
 	w.arch = paging_arch(paging, err);
 	if (!w.arch)
 		return HAYWIRE_E_INVALID;
+	if (bits > w.arch->max_va_bits)
+		bits = w.arch->max_va_bits;	/* LPA2's level -1: 16 entries */
 	/* x86: bit bits - 1 is the sign; arm64: the bits above the root's
 	 * 2^bits say which half (TTBR0 all 0, TTBR1 all 1). */
 	sign_bits = bits + (w.arch->root_per_half ? 1 : 0);
 	half = 1ULL << (sign_bits - 1);
-	if (paging->root & ~w.arch->addr_mask)
+	if (paging->root & ~PTE_ADDR_MASK)
 		return hwi_fail(err, HAYWIRE_E_CORRUPT,
 				"page-table root 0x%llx is not a page-aligned physical address",
 				(unsigned long long)paging->root);
