@@ -546,6 +546,12 @@ static void test_arm64_lpa2(void)
 	uint64_t root = new_table(), va = 0xffff8000000ULL, hi = 0xf000000000000ULL;
 	uint64_t *top;
 
+	/* The top table is 128 bytes: Linux allocates it from a slab. */
+	CHECK_RC(a64_translate(root + 128, 5, "6.12.12-arm64", va, 4096, &c,
+			       &err), 0, &err);
+	CHECK_RC(a64_translate(root + 64, 5, "6.12.12-arm64", va, 4096, &c,
+			       &err), HAYWIRE_E_CORRUPT, &err);
+	CHECK_MSG(&err, "128-byte-aligned");
 	a64_set(root, 5, va, 1, 0x100000 | AV | AT | AAF | ANG | AUSER | AWRITE);
 	a64_set(root, 5, va + 4096, 1, 0x101000 | AV | AT | AAF | AUSER | AWRITE);
 	/* a page at physical 2^50 + 0x200000: bits 50..51 in bits 8..9 */

@@ -500,7 +500,7 @@ int haywire_translate(const struct haywire_phys *phys,
 	};
 	unsigned int levels = paging->levels;
 	unsigned int bits = 12 + 9 * levels, sign_bits;
-	uint64_t half;
+	uint64_t half, top_bytes;
 	int rc;
 
 	w.arch = paging_arch(paging, err);
@@ -512,10 +512,13 @@ int haywire_translate(const struct haywire_phys *phys,
 	 * 2^bits say which half (TTBR0 all 0, TTBR1 all 1). */
 	sign_bits = bits + (w.arch->root_per_half ? 1 : 0);
 	half = 1ULL << (sign_bits - 1);
-	if (paging->root & ~PTE_ADDR_MASK)
+	/* The top table is a page, but LPA2's 16 entries are 128 bytes. */
+	top_bytes = 8ULL << (bits - (12 + 9 * (levels - 1)));
+	if (paging->root % top_bytes || paging->root >> 52)
 		return hwi_fail(err, HAYWIRE_E_CORRUPT,
-				"page-table root 0x%llx is not a page-aligned physical address",
-				(unsigned long long)paging->root);
+				"page-table root 0x%llx is not a %llu-byte-aligned physical address",
+				(unsigned long long)paging->root,
+				(unsigned long long)top_bytes);
 	if (!len)
 		return 0;
 	if (canonical(va, sign_bits) != va || len - 1 > UINT64_MAX - va)
