@@ -628,6 +628,21 @@ class Machine:
         self.check("rings: read returns the known bytes (host-side)", r.check_read)
         self.check("rings: translate host-side == --via-guest == /proc/PID/pagemap",
                    r.check_translate)
+        if self.mem > 3 * GiB:
+            self.check("host-side translation reached RAM above 4 GiB",
+                       lambda: self.check_high_frames(r))
+
+    def check_high_frames(self, r):
+        """Some page of the known workload is in RAM above 4 GiB: the high
+        part of the map was exercised, not only assumed."""
+        lay = r.lay
+        runs = r.translate(lay["pages"], lay["thp"] + lay["thp_len"] - lay["pages"])
+        top = max((compare.hexint(x["gpa"]) + x["len"] for x in runs
+                   if x["state"] == "present"), default=0)
+        if top > 4 * GiB:
+            return []
+        return [f"the highest present GPA ends at {top:#x}, below 4 GiB: RAM above "
+                "4 GiB was NOT exercised by this guest"]
 
     def check_high_index(self):
         """With RAM above 4 GiB the index should be there (ZONE_NORMAL)."""
