@@ -461,7 +461,8 @@ int haywire_read_proc(struct haywire_beacon *beacon, int32_t pid,
 /*
  * Translate or read a process's memory with no guest involvement: its
  * page-table root and the paging mode come from the latest snapshot, the
- * walk reads the tables straight from the RAM file (x86-64 guests only).
+ * walk reads the tables straight from the RAM file (x86-64, and arm64 with
+ * the 4 KiB granule).
  * Runs go to fn as they are found. Afterwards the latest snapshot must
  * still list the process with the same page-table root, or the result is
  * reported as HAYWIRE_E_NOT_FOUND (the process exited during the walk and
