@@ -11,7 +11,8 @@ each (4 KiB pages, and transparent huge pages), and runs build/bench-rings
 translation of the 1 GiB range, host-side read throughput against memcpy
 from the mapping. Prints one figure per line, then the host-side walk of
 1 GiB in 4 KiB pages per guest beside the first one's (the arm64 target:
-within 1.5x of x86-64); asserts nothing.
+within 1.5x of x86-64), and tools/bench-walk.c: the same walk over one
+synthetic layout per architecture, without a guest; asserts nothing.
 
     HAYWIRE_BENCH_KERNELS="6.1 6.1-arm64"   (HAYWIRE_BENCH_KERNEL: one)
 """
@@ -32,6 +33,7 @@ from vmtest import haywire_vm  # noqa: E402
 KERNELS = os.environ.get("HAYWIRE_BENCH_KERNELS",
                          os.environ.get("HAYWIRE_BENCH_KERNEL", "6.1 6.1-arm64")).split()
 BENCH = os.path.join(TOP, "build", "bench-rings")
+WALK = os.path.join(TOP, "build", "bench-walk")
 MIB = 1024
 
 
@@ -94,6 +96,12 @@ def main():
     vmtest.sh(["cc", "-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-Werror",
                "-D_GNU_SOURCE", "-Iinclude", "-Ihost", "-o", BENCH,
                "tools/bench-rings.c", "build/libhaywire.a"])
+    libs = subprocess.run(["pkg-config", "--libs", "json-c"], capture_output=True,
+                          text=True).stdout.split() + subprocess.run(
+        [os.path.join(HERE, "host-libs.sh")], capture_output=True, text=True).stdout.split()
+    vmtest.sh(["cc", "-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-Werror",
+               "-D_GNU_SOURCE", "-Iinclude", "-Ihost", "-o", WALK,
+               "tools/bench-walk.c", "build/libhaywire.a"] + libs)
     walks = [bench_guest(k, images[k]) for k in KERNELS]
     print(f"## host-side walk of {MIB} MiB in 4 KiB pages (translate_walk p50)")
     base = walks[0][1]
@@ -101,6 +109,9 @@ def main():
         ratio = f"{us / base:.2f}x the first" if us and base else "-"
         shown = f"{us / 1e3:.2f} ms" if us else "not measured"
         print(f"translate_walk_4k: {shown} {name}; {ratio}")
+    print("## the same walk on one synthetic layout per architecture "
+          "(tools/bench-walk.c)", flush=True)
+    subprocess.run([WALK])
     return 0
 
 
