@@ -224,14 +224,6 @@ static bool a64_prot_none(const struct walk *w, uint64_t pte)
 	return (pte & A64_NG) && !(pte & A64_USER) && (pte & A64_UXN);
 }
 
-/*
- * arm64, 4 KiB granule: a valid entry above the last level with the table
- * bit is a table, without it a block (1 GiB at level 3, 2 MiB at level 2;
- * none at level 4); at the last level a page. Linux sets no hierarchical
- * rights in user tables (APTable, UXNTable stay 0): the leaf alone has them.
- * The contiguous hint only tells the TLB that 16 neighbours agree: each
- * entry still says everything, so it is not decoded.
- */
 /* The output address of an arm64 entry (a table's, a block's, a page's). */
 static uint64_t a64_addr(const struct walk *w, uint64_t pte)
 {
@@ -241,6 +233,14 @@ static uint64_t a64_addr(const struct walk *w, uint64_t pte)
 	       ((pte & LPA2_ADDR_HIGH) << LPA2_HIGH_SHIFT);
 }
 
+/*
+ * arm64, 4 KiB granule: a valid entry above the last level with the table
+ * bit is a table, without it a block (1 GiB at level 3, 2 MiB at level 2;
+ * 512 GiB at level 4 with LPA2 only); at the last level a page. Linux sets no hierarchical
+ * rights in user tables (APTable, UXNTable stay 0): the leaf alone has them.
+ * The contiguous hint only tells the TLB that 16 neighbours agree: each
+ * entry still says everything, so it is not decoded.
+ */
 static enum pt_entry a64_decode(const struct walk *w, uint64_t pte,
 				unsigned int level, uint32_t *rights,
 				struct haywire_xlate_run *r)
