@@ -393,6 +393,8 @@ struct haywire_paging {
 	unsigned int levels;	/* x86-64: 4 or 5; arm64: 3 or 4 */
 	unsigned int arch;	/* HW_ARCH_*; 0: x86-64 */
 	bool arm64_present_invalid;
+	bool arm64_ttbr1;	/* root is TTBR1's: upper-half addresses only
+				 * (else TTBR0's: lower-half only) */
 };
 
 /*

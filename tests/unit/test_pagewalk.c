@@ -482,6 +482,26 @@ static void test_arm64_pages_and_blocks(void)
 	CHECK_RC(a64_translate(root3, 3, "6.12.9", 0x1000, 0x1000, &c, &err),
 		 0, &err);
 	CHECK_RUN(c.runs[0], 0x1000, 0x1000, HAYWIRE_PAGE_PRESENT, 0x200000, 12);
+	/* A process's tables are TTBR0's: kernel addresses are refused, and
+	 * TTBR1's tables take only them. */
+	CHECK_RC(a64_translate(root, 4, "6.1.0", 0xffff000000001000ULL, 0x1000,
+			       &c, &err), HAYWIRE_E_INVALID, &err);
+	CHECK_MSG(&err, "kernel half");
+	{
+		struct haywire_paging pg;
+
+		CHECK_RC(haywire_paging_init(&pg, HW_ARCH_ARM64, 4, 4096,
+					     "6.1.0", root, &err), 0, &err);
+		pg.arm64_ttbr1 = true;
+		memset(&c, 0, sizeof(c));
+		CHECK_RC(haywire_translate(&phys, &pg, 0xffff008012345000ULL,
+					   0x1000, collect, &c, &err), 0, &err);
+		CHECK_RUN(c.runs[0], 0xffff008012345000ULL, 0x1000,
+			  HAYWIRE_PAGE_PRESENT, 0x52345000ULL, 30);
+		CHECK_RC(haywire_translate(&phys, &pg, 0x1000, 0x1000, collect,
+					   &c, &err), HAYWIRE_E_INVALID, &err);
+		CHECK_MSG(&err, "user half");
+	}
 	/* Beyond 39 bits is not a 3-level address. */
 	CHECK_RC(a64_translate(root3, 3, "6.12.9", 0x8000000000ULL, 0x1000,
 			       &c, &err), HAYWIRE_E_INVALID, &err);

@@ -529,6 +529,14 @@ int haywire_translate(const struct haywire_phys *phys,
 		return hwi_fail(err, HAYWIRE_E_INVALID,
 				"range 0x%llx+0x%llx crosses the non-canonical address hole",
 				(unsigned long long)va, (unsigned long long)len);
+	/* arm64: each half has its own root; the other half's would be
+	 * walked through the wrong tables. */
+	if (w.arch->root_per_half && (va >= half) != paging->arm64_ttbr1)
+		return hwi_fail(err, HAYWIRE_E_INVALID,
+				"address 0x%llx is in the %s half, which these tables (TTBR%d's) do not map",
+				(unsigned long long)va,
+				va >= half ? "kernel" : "user",
+				paging->arm64_ttbr1 ? 1 : 0);
 
 	/* Walk in a bits-wide space: strip the sign extension of upper-half
 	 * addresses and put it back on every run reported. */
