@@ -379,11 +379,33 @@ struct haywire_phys_mem {
 int haywire_phys_mem_read(void *ctx, uint64_t gpa, void *dst, size_t len,
 			  struct haywire_error *err);
 
-/* An address space: its top-level table and the paging mode. */
+/*
+ * An address space: its top-level table and the paging mode. arch 0 is
+ * x86-64 (what every caller meant before arm64). On arm64 root is TTBR0's
+ * table for user (lower-half) addresses or TTBR1's for the upper half, with
+ * the 4 KiB granule only; arm64_present_invalid says how the guest's kernel
+ * marks PROT_NONE (6.10+: PTE_PRESENT_INVALID; before: PTE_PROT_NONE):
+ * haywire_paging_init() sets it from the kernel release.
+ */
 struct haywire_paging {
-	uint64_t root;		/* physical address (CR3 without PCID bits) */
-	unsigned int levels;	/* 4 or 5 */
+	uint64_t root;		/* physical address (CR3 without PCID bits,
+				 * or TTBRn_EL1 without ASID and CnP) */
+	unsigned int levels;	/* x86-64: 4 or 5; arm64: 3 or 4 */
+	unsigned int arch;	/* HW_ARCH_*; 0: x86-64 */
+	bool arm64_present_invalid;
+	bool arm64_ttbr1;	/* root is TTBR1's: upper-half addresses only
+				 * (else TTBR0's: lower-half only) */
 };
+
+/*
+ * The paging of an address space of a guest of arch running kernel
+ * `release` (uname -r) with `page_size` base pages: HAYWIRE_E_INVALID for
+ * what the walker does not support (arm64 16/64 KiB granules, LPA2).
+ */
+int haywire_paging_init(struct haywire_paging *paging, unsigned int arch,
+			unsigned int levels, unsigned int page_size,
+			const char *release, uint64_t root,
+			struct haywire_error *err);
 
 enum haywire_page_state {
 	HAYWIRE_PAGE_UNMAPPED = 0,	/* no entry */
@@ -413,9 +435,9 @@ struct haywire_xlate_run {
 typedef int (*haywire_run_fn)(void *arg, const struct haywire_xlate_run *run);
 
 /*
- * Walk the page tables for [va, va + len): x86-64 4- or 5-level paging,
- * 4 KiB, 2 MiB and 1 GiB pages, Linux's non-present encodings (swap
- * entries; PROT_NONE with its inverted frame number). Returns 0, a code, or
+ * Walk the page tables for [va, va + len): x86-64 4- or 5-level paging, or
+ * arm64 3- or 4-level with the 4 KiB granule; 4 KiB, 2 MiB and 1 GiB pages,
+ * Linux's non-present encodings (swap entries; PROT_NONE). Returns 0, a code, or
  * what fn returned to stop.
  */
 int haywire_translate(const struct haywire_phys *phys,
@@ -441,7 +463,8 @@ int haywire_read_proc(struct haywire_beacon *beacon, int32_t pid,
 /*
  * Translate or read a process's memory with no guest involvement: its
  * page-table root and the paging mode come from the latest snapshot, the
- * walk reads the tables straight from the RAM file (x86-64 guests only).
+ * walk reads the tables straight from the RAM file (x86-64, and arm64 with
+ * the 4 KiB granule).
  * Runs go to fn as they are found. Afterwards the latest snapshot must
  * still list the process with the same page-table root, or the result is
  * reported as HAYWIRE_E_NOT_FOUND (the process exited during the walk and

@@ -169,12 +169,16 @@ int main(int argc, char **argv)
 	if (haywire_read_proc(b, pid, &proc, &info, &err))
 		die("process", &err);
 	{
-		struct haywire_paging pg = { proc.pgd, info.paging_levels };
+		struct haywire_paging pg;
 		struct haywire_phys_mem pm = {
 			mem, &haywire_beacon_location(b)->map };
 		struct haywire_phys phys = { haywire_phys_mem_read, &pm };
 		uint64_t count = 0;
 
+		if (haywire_paging_init(&pg, info.arch, info.paging_levels,
+					info.page_size, info.kernel_release,
+					proc.pgd, &err))
+			die("paging", &err);
 		for (i = 0; i <= runs; i++) {
 			count = 0;
 			t0 = now_ns();

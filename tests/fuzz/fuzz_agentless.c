@@ -102,6 +102,7 @@ static struct haywire_agentless *make_walker(void)
 	a->info.page_offset_base = POB;
 	a->kpaging.root = 0;
 	a->kpaging.levels = 4;
+	a->kpaging.arch = HW_ARCH_X86_64;
 	a->nr_cpus = 2;
 	a->cpu_offset = malloc(sizeof(cpu_offsets));
 	a->cpu_online = malloc(sizeof(cpu_online));

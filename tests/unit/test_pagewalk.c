@@ -3,7 +3,9 @@
  * Host-side page-table walks: page tables laid out by hand in a buffer that
  * stands for guest RAM, covering 4-level and 5-level paging, 4 KiB, 2 MiB
  * and 1 GiB leaves, swap and PROT_NONE entries, upper-half addresses, run
- * merging, bad roots and tables outside RAM, and reads through the tables.
+ * merging, bad roots and tables outside RAM, and reads through the tables;
+ * and arm64 descriptors (4 KiB granule, 3 and 4 levels, blocks, the
+ * contiguous hint, swap and both PROT_NONE encodings).
  */
 #include "check.h"
 
@@ -106,7 +108,9 @@ static int translate(uint64_t root, unsigned int levels, uint64_t va,
 		     uint64_t len, struct collected *c,
 		     struct haywire_error *err)
 {
-	struct haywire_paging pg = { root, levels };
+	struct haywire_paging pg = {
+		.root = root, .levels = levels, .arch = HW_ARCH_X86_64,
+	};
 
 	memset(c, 0, sizeof(*c));
 	return haywire_translate(&phys, &pg, va, len, collect, c, err);
@@ -229,7 +233,9 @@ static void test_absent_entries(void)
 	struct collected c;
 	uint64_t root = new_table(), va = 0x7f0000000000ULL;
 	unsigned char buf[16];
-	struct haywire_paging pg = { root, 4 };
+	struct haywire_paging pg = {
+		.root = root, .levels = 4, .arch = HW_ARCH_X86_64,
+	};
 
 	set_pte(root, 4, va, 1, 0x3e00ULL);		/* a swap entry */
 	/* PROT_NONE: not present, frame number inverted (L1TF). */
@@ -322,7 +328,9 @@ static void test_read_virt(void)
 {
 	struct haywire_error err;
 	uint64_t root = new_table(), va = 0x10000;
-	struct haywire_paging pg = { root, 4 };
+	struct haywire_paging pg = {
+		.root = root, .levels = 4, .arch = HW_ARCH_X86_64,
+	};
 	unsigned char buf[8192];
 
 	set_pte(root, 4, va, 1, 0x200000 | P | US);
@@ -371,6 +379,255 @@ static void test_pti_user_copy(void)
 	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_USER | HAYWIRE_XF_NX);
 }
 
+/* ---- arm64 ---------------------------------------------------------- */
+
+#define AV		(1ULL << 0)	/* valid */
+#define AT		(1ULL << 1)	/* table (page at the last level) */
+#define AUSER		(1ULL << 6)
+#define ARDONLY		(1ULL << 7)
+#define AAF		(1ULL << 10)
+#define ANG		(1ULL << 11)
+#define AWRITE		(1ULL << 51)
+#define ACONT		(1ULL << 52)
+#define APXN		(1ULL << 53)
+#define AUXN		(1ULL << 54)
+#define APROTNONE	(1ULL << 58)	/* before 6.10 */
+#define ASH		(3ULL << 8)	/* inner shareable; LPA2: PA 50..51 */
+#define APAGE		(AV | AT | AAF | ANG | APXN | ASH)	/* a user page */
+
+/* The arm64 table at `level` for va, creating the path down from root. */
+static uint64_t a64_table_for(uint64_t root, unsigned int levels,
+			      uint64_t va, unsigned int level)
+{
+	uint64_t t = root;
+	unsigned int l;
+
+	for (l = levels; l > level; l--) {
+		uint64_t *e = entry(t, index_at(va, l));
+
+		if (!(*e & AV))
+			*e = new_table() | AV | AT;
+		t = *e & 0x0000fffffffff000ULL;
+	}
+	return t;
+}
+
+static void a64_set(uint64_t root, unsigned int levels, uint64_t va,
+		    unsigned int level, uint64_t value)
+{
+	*entry(a64_table_for(root, levels, va, level), index_at(va, level)) =
+		value;
+}
+
+static int a64_translate(uint64_t root, unsigned int levels,
+			 const char *release, uint64_t va, uint64_t len,
+			 struct collected *c, struct haywire_error *err)
+{
+	struct haywire_paging pg;
+	int rc = haywire_paging_init(&pg, HW_ARCH_ARM64, levels, 4096, release,
+				     root, err);
+
+	memset(c, 0, sizeof(*c));
+	return rc ? rc : haywire_translate(&phys, &pg, va, len, collect, c,
+					   err);
+}
+
+/* Pages, rights from the leaf alone, the contiguous hint, 1 GiB and 2 MiB
+ * blocks, with 4 and 3 levels. */
+static void test_arm64_pages_and_blocks(void)
+{
+	struct haywire_error err;
+	struct collected c;
+	uint64_t root = new_table(), root3 = new_table(), va = 0xaaaa00000000ULL;
+	unsigned int i;
+
+	/* 16 contiguous-hint pages then 2 without it: one run (the hint is
+	 * a TLB matter); then a read-only executable page. */
+	for (i = 0; i < 18; i++)
+		a64_set(root, 4, va + i * 4096, 1, (0x100000 + i * 4096ULL) |
+			APAGE | AUSER | AWRITE | AUXN | (i < 16 ? ACONT : 0));
+	a64_set(root, 4, va + 18 * 4096, 1, 0x300000 | APAGE | AUSER | ARDONLY);
+	CHECK_RC(a64_translate(root, 4, "6.1.0-31-arm64", va, 20 * 4096, &c,
+			       &err), 0, &err);
+	CHECK_U64(c.n, 3);
+	CHECK_RUN(c.runs[0], va, 18 * 4096, HAYWIRE_PAGE_PRESENT, 0x100000, 12);
+	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_WRITE | HAYWIRE_XF_USER |
+		  HAYWIRE_XF_NX);
+	CHECK_RUN(c.runs[1], va + 18 * 4096, 4096, HAYWIRE_PAGE_PRESENT,
+		  0x300000, 12);
+	CHECK_U64(c.runs[1].flags, HAYWIRE_XF_USER);
+	CHECK_RUN(c.runs[2], va + 19 * 4096, 4096, HAYWIRE_PAGE_UNMAPPED, 0, 0);
+
+	/* A 2 MiB block (table bit clear at level 2) and a 1 GiB block. */
+	a64_set(root, 4, 0x40000000ULL, 2, 0x600000 | AV | AAF | AUSER | AUXN);
+	a64_set(root, 4, 0x8000000000ULL, 3, 0x40000000ULL | AV | AAF | AWRITE);
+	CHECK_RC(a64_translate(root, 4, "6.1.0", 0x40001000ULL, 0x3000, &c,
+			       &err), 0, &err);
+	CHECK_RUN(c.runs[0], 0x40001000ULL, 0x3000, HAYWIRE_PAGE_PRESENT,
+		  0x601000, 21);
+	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_USER | HAYWIRE_XF_NX);
+	CHECK_RC(a64_translate(root, 4, "6.1.0", 0x8012345000ULL, 0x1000, &c,
+			       &err), 0, &err);
+	CHECK_RUN(c.runs[0], 0x8012345000ULL, 0x1000, HAYWIRE_PAGE_PRESENT,
+		  0x52345000ULL, 30);
+	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_WRITE);
+
+	/* 3 levels (39-bit VAs): the top level maps 1 GiB and may be a block. */
+	a64_set(root3, 3, 0x7fc0000000ULL, 3, 0x40000000ULL | AV | AAF | AUSER);
+	a64_set(root3, 3, 0x1000, 1, 0x200000 | APAGE | AUSER);
+	CHECK_RC(a64_translate(root3, 3, "6.12.9", 0x7fc0001000ULL, 0x1000,
+			       &c, &err), 0, &err);
+	CHECK_RUN(c.runs[0], 0x7fc0001000ULL, 0x1000, HAYWIRE_PAGE_PRESENT,
+		  0x40001000ULL, 30);
+	CHECK_RC(a64_translate(root3, 3, "6.12.9", 0x1000, 0x1000, &c, &err),
+		 0, &err);
+	CHECK_RUN(c.runs[0], 0x1000, 0x1000, HAYWIRE_PAGE_PRESENT, 0x200000, 12);
+	/* A process's tables are TTBR0's: kernel addresses are refused, and
+	 * TTBR1's tables take only them. */
+	CHECK_RC(a64_translate(root, 4, "6.1.0", 0xffff000000001000ULL, 0x1000,
+			       &c, &err), HAYWIRE_E_INVALID, &err);
+	CHECK_MSG(&err, "kernel half");
+	{
+		struct haywire_paging pg;
+
+		CHECK_RC(haywire_paging_init(&pg, HW_ARCH_ARM64, 4, 4096,
+					     "6.1.0", root, &err), 0, &err);
+		pg.arm64_ttbr1 = true;
+		memset(&c, 0, sizeof(c));
+		CHECK_RC(haywire_translate(&phys, &pg, 0xffff008012345000ULL,
+					   0x1000, collect, &c, &err), 0, &err);
+		CHECK_RUN(c.runs[0], 0xffff008012345000ULL, 0x1000,
+			  HAYWIRE_PAGE_PRESENT, 0x52345000ULL, 30);
+		CHECK_RC(haywire_translate(&phys, &pg, 0x1000, 0x1000, collect,
+					   &c, &err), HAYWIRE_E_INVALID, &err);
+		CHECK_MSG(&err, "user half");
+	}
+	/* Beyond 39 bits is not a 3-level address. */
+	CHECK_RC(a64_translate(root3, 3, "6.12.9", 0x8000000000ULL, 0x1000,
+			       &c, &err), HAYWIRE_E_INVALID, &err);
+	CHECK_MSG(&err, "canonical");
+}
+
+/*
+ * Swap and PROT_NONE as each kernel writes them: before 6.10 PROT_NONE is
+ * bit 58 and a swap offset may set bit 11; from 6.10 PROT_NONE is nG
+ * (PTE_PRESENT_INVALID) without user access and with UXN, and bit 58 may
+ * be a swap offset bit.
+ */
+static void test_arm64_absent_entries(void)
+{
+	struct haywire_error err;
+	struct collected c;
+	uint64_t root = new_table(), va = 0xffff00000000ULL;
+	uint64_t old_pn = 0x200000 | AT | AAF | ANG | APROTNONE | AUXN | APXN;
+	uint64_t new_pn = 0x201000 | AT | AAF | ANG | AUXN | APXN;
+	uint64_t old_swap = (0x123ULL << 8) | (3ULL << 3) | ANG;
+	uint64_t new_swap = (0x1234567ULL << 12) | (1ULL << 58);
+
+	a64_set(root, 4, va, 1, old_pn);
+	a64_set(root, 4, va + 4096, 1, new_pn);
+	a64_set(root, 4, va + 2 * 4096, 1, old_swap);
+	a64_set(root, 4, va + 3 * 4096, 1, new_swap);
+	/* 6.1: bit 58 is PROT_NONE; nG is a swap offset bit. */
+	CHECK_RC(a64_translate(root, 4, "6.1.0-31-arm64", va, 4 * 4096, &c,
+			       &err), 0, &err);
+	CHECK_U64(c.n, 3);
+	CHECK_RUN(c.runs[0], va, 4096, HAYWIRE_PAGE_PRESENT, 0x200000, 12);
+	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_PROTNONE);
+	CHECK_RUN(c.runs[1], va + 4096, 2 * 4096, HAYWIRE_PAGE_SWAPPED, 0, 12);
+	CHECK_RUN(c.runs[2], va + 3 * 4096, 4096, HAYWIRE_PAGE_PRESENT,
+		  0x1234567000ULL, 12);
+	/* 6.12: nG with UXN and without user access is PROT_NONE; bit 58 is
+	 * a swap offset bit. */
+	CHECK_RC(a64_translate(root, 4, "6.12.12-arm64", va, 4 * 4096, &c,
+			       &err), 0, &err);
+	CHECK_U64(c.n, 2);
+	CHECK_RUN(c.runs[0], va, 2 * 4096, HAYWIRE_PAGE_PRESENT, 0x200000, 12);
+	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_PROTNONE);
+	CHECK_RUN(c.runs[1], va + 2 * 4096, 2 * 4096, HAYWIRE_PAGE_SWAPPED, 0,
+		  12);
+	/* A PROT_NONE 2 MiB block (table bit clear) under 6.12. */
+	a64_set(root, 4, 0x40000000ULL, 2, 0x400000 | AAF | ANG | AUXN);
+	CHECK_RC(a64_translate(root, 4, "6.12.12-arm64", 0x40001000ULL, 4096,
+			       &c, &err), 0, &err);
+	CHECK_RUN(c.runs[0], 0x40001000ULL, 4096, HAYWIRE_PAGE_PRESENT,
+		  0x401000, 21);
+	CHECK_U64(c.runs[0].flags, HAYWIRE_XF_PROTNONE);
+}
+
+/*
+ * LPA2 (Debian's 6.12 on a CPU with FEAT_LPA2): 5 levels over 52-bit
+ * addresses, the top one of 16 entries; address bits 50..51 in bits 8..9.
+ */
+static void test_arm64_lpa2(void)
+{
+	struct haywire_error err;
+	struct collected c;
+	uint64_t root = new_table(), va = 0xffff8000000ULL, hi = 0xf000000000000ULL;
+	uint64_t *top;
+
+	/* The top table is 128 bytes: Linux allocates it from a slab. */
+	CHECK_RC(a64_translate(root + 128, 5, "6.12.12-arm64", va, 4096, &c,
+			       &err), 0, &err);
+	CHECK_RC(a64_translate(root + 64, 5, "6.12.12-arm64", va, 4096, &c,
+			       &err), HAYWIRE_E_CORRUPT, &err);
+	CHECK_MSG(&err, "128-byte-aligned");
+	a64_set(root, 5, va, 1, 0x100000 | AV | AT | AAF | ANG | AUSER | AWRITE);
+	a64_set(root, 5, va + 4096, 1, 0x101000 | AV | AT | AAF | AUSER | AWRITE);
+	/* a page at physical 2^50 + 0x200000: bits 50..51 in bits 8..9 */
+	a64_set(root, 5, va + 8192, 1, 0x200000 | (1ULL << 8) | AV | AT | AAF |
+		AUSER);
+	CHECK_RC(a64_translate(root, 5, "6.12.12-arm64", va, 3 * 4096, &c,
+			       &err), 0, &err);
+	CHECK_U64(c.n, 2);
+	CHECK_RUN(c.runs[0], va, 2 * 4096, HAYWIRE_PAGE_PRESENT, 0x100000, 12);
+	CHECK_RUN(c.runs[1], va + 8192, 4096, HAYWIRE_PAGE_PRESENT,
+		  (1ULL << 50) | 0x200000, 12);
+	/* A user address above 48 bits, in the top table's entry 15. */
+	a64_set(root, 5, hi, 1, 0x300000 | AV | AT | AAF | AUSER);
+	CHECK_RC(a64_translate(root, 5, "6.12.12-arm64", hi, 4096, &c, &err),
+		 0, &err);
+	CHECK_RUN(c.runs[0], hi, 4096, HAYWIRE_PAGE_PRESENT, 0x300000, 12);
+	top = entry(root, 15);
+	CHECK(*top != 0);
+	/* 52 bits is the limit. */
+	CHECK_RC(a64_translate(root, 5, "6.12.12-arm64", 1ULL << 52, 4096, &c,
+			       &err), HAYWIRE_E_INVALID, &err);
+	/* A table whose address has bits 50..51: beyond RAM, not truncated. */
+	*entry(root, 1) = (1ULL << 9) | AV | AT;
+	CHECK_RC(a64_translate(root, 5, "6.12.12-arm64", 1ULL << 48, 4096, &c,
+			       &err), HAYWIRE_E_INVALID, &err);
+	CHECK_MSG(&err, "not in the RAM file");
+	*entry(root, 1) = 0;
+}
+
+/* What the arm64 walker refuses: granules, LPA2, blocks at level 0. */
+static void test_arm64_refusals(void)
+{
+	struct haywire_error err;
+	struct haywire_paging pg;
+	struct collected c;
+	uint64_t root = new_table();
+
+	CHECK_RC(haywire_paging_init(&pg, HW_ARCH_ARM64, 3, 65536, "6.1.0",
+				     root, &err), HAYWIRE_E_INVALID, &err);
+	CHECK_MSG(&err, "4 KiB granule");
+	CHECK_RC(haywire_paging_init(&pg, HW_ARCH_ARM64, 4, 16384, "6.1.0",
+				     root, &err), HAYWIRE_E_INVALID, &err);
+	CHECK_RC(haywire_paging_init(&pg, HW_ARCH_ARM64, 4, 4096, "linux",
+				     root, &err), HAYWIRE_E_INVALID, &err);
+	CHECK_MSG(&err, "PROT_NONE");
+	CHECK_RC(a64_translate(root, 6, "6.12.0", 0x1000, 4096, &c, &err),
+		 HAYWIRE_E_INVALID, &err);
+	CHECK_MSG(&err, "levels");
+	/* A level-0 (512 GiB) block does not exist with 4 KiB. */
+	*entry(root, 0) = 0x40000000ULL | AV | AAF;
+	CHECK_RC(a64_translate(root, 4, "6.1.0", 0x1000, 4096, &c, &err),
+		 HAYWIRE_E_CORRUPT, &err);
+	CHECK_MSG(&err, "not a valid descriptor");
+	*entry(root, 0) = 0;
+}
+
 int main(void)
 {
 	setup();
@@ -383,6 +640,10 @@ int main(void)
 	RUN(test_sparse_space);
 	RUN(test_read_virt);
 	RUN(test_pti_user_copy);
+	RUN(test_arm64_pages_and_blocks);
+	RUN(test_arm64_absent_entries);
+	RUN(test_arm64_lpa2);
+	RUN(test_arm64_refusals);
 	teardown();
 	return check_done();
 }

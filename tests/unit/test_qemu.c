@@ -74,6 +74,11 @@ static void test_registers(void)
 	CHECK_RC(haywire_parse_registers(" PC=ffff800008000000 X00=0000\n",
 					 &r, &err), HAYWIRE_E_QMP, &err);
 	CHECK_MSG(&err, "no CR0 value: is this an x86-64 guest?");
+	/* arm64 as QEMU 7.2 prints it: said plainly */
+	CHECK_RC(haywire_parse_registers("CPU#0\n PC=ffff800008000000 X00=0000000000000000\n"
+					 "PSTATE=400003c5 -Z-- EL1h\n",
+					 &r, &err), HAYWIRE_E_QMP, &err);
+	CHECK_MSG(&err, "arm64 guest");
 	CHECK_RC(haywire_parse_registers("CR0=80050033 CR3=zz CR4=0 EFER=0",
 					 &r, &err), HAYWIRE_E_QMP, &err);
 	CHECK_MSG(&err, "no CR3 value");

@@ -7,8 +7,9 @@
 #   HAYWIRE_KERNELS="6.1 6.12"         x86-64 kernels to test
 #   HAYWIRE_ARM64_KERNELS="6.1-arm64 6.12-arm64"
 #                                      arm64 kernels to test (beacon only)
-#   HAYWIRE_VM_CONFIGS="q35-512M q35-4G pc-4G virt-1G virt-4G q35-512M-la57
-#                       q35-512M-dimm q35-2G-stress"
+#   HAYWIRE_VM_CONFIGS="q35-512M q35-4G pc-4G virt-1G virt-4G virt-6G
+#                       virt-3G-nohigh q35-512M-la57 q35-512M-dimm
+#                       q35-2G-stress"
 #                                      machine configurations (virt: arm64;
 #                                      la57: 5-level paging, agentless only;
 #                                      dimm: tests/vm/dimm.py;

@@ -259,11 +259,12 @@ def check_rights(m, vt, pid):
             diffs.append(f"PTI is not on in this guest (pti=on): {out.strip()!r}")
     vmas = vma_perms(m, pid)
     ways = {"host-side": (), "--via-guest": ("--via-guest",)}
-    if m.arch != "amd64":
-        del ways["host-side"]  # host-side walks are x86-64 only
+    # x86-64's [vsyscall] is above the user half, not in the process's
+    # tables; arm64 user space reaches 2^48 (its stack) or 2^52 (LPA2)
+    user_top = 1 << 47 if m.arch == "amd64" else 1 << 52
     for how, opts in ways.items():
         for lo, hi, perms in vmas:
-            if hi > 1 << 47:  # [vsyscall]: not the process's tables
+            if hi > user_top:
                 continue
             r = vt.host(m.ram, *opts, "--json", "translate", str(pid),
                         hex(lo), hex(hi - lo))

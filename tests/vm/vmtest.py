@@ -58,7 +58,14 @@ CONFIGS = [  # label, architecture, QEMU machine, RAM
     ("pc-4G", "amd64", "pc", "4G"),
     ("virt-1G", "arm64", "virt", "1G"),
     ("virt-4G", "arm64", "virt", "4G"),
+    # the GPA map with RAM above 4 GiB (virt's RAM is one range from 1 GiB,
+    # which crosses 4 GiB from 3 GiB of RAM on), and with highmem=off
+    # (QEMU then caps RAM at 3 GiB, ending at 4 GiB): the map checks and
+    # host-side reads and translation only (VIRT_MAP_CONFIGS)
+    ("virt-6G", "arm64", "virt", "6G"),
+    ("virt-3G-nohigh", "arm64", "virt,highmem=off", "3G"),
 ]
+VIRT_MAP_CONFIGS = {"virt-6G", "virt-3G-nohigh"}
 # Extra kernel command line per configuration: the 512 MiB x86-64 guest runs
 # with page-table isolation forced on (TCG's qemu64 is not vulnerable to
 # Meltdown, so it is off by default): its ring and page-rights checks then
@@ -190,9 +197,15 @@ def wait_info(ram, cond, what, timeout=60):
         time.sleep(0.1)
 
 
+def machine_type(machine):
+    """"virt,highmem=off" -> "virt"."""
+    return machine.split(",")[0]
+
+
 def gpa_to_offset(gpa, machine, mem):
     """Where QEMU puts a guest-physical address in the RAM file (None: not
     RAM). Independent of the host command's own derivation, on purpose."""
+    machine = machine_type(machine)
     if machine == "virt":
         if VIRT_RAM_BASE <= gpa < VIRT_RAM_BASE + mem:
             return gpa - VIRT_RAM_BASE
@@ -263,13 +276,16 @@ class Machine:
         self.mem = haywire_vm.guest_mem(kernel, haywire_vm.parse_size(mem))
         vmlinuz, initrd, self.release = images
         self.guest = haywire_vm.Guest(vmlinuz, initrd, mem=self.mem, machine=machine,
-                                      arch=self.arch, cpu=cpu, qmp=qmp,
+                                      arch=self.arch, cpu=cpu,
+                                      qmp=qmp or self.arch == "arm64",
                                       dimm=dimm, cmdline=" ".join(filter(None, [
                                           CONFIG_CMDLINE.get(label, ""), cmdline])),
                                       **haywire_vm.guest_options(kernel))
         self.ram = self.guest.ram_path
         self.big = self.mem >= 4 * GiB
         self.workloads = WORKLOADS + ([BIG_WORKLOAD] if self.big else [])
+        if label in VIRT_MAP_CONFIGS:
+            self.workloads = ["maps"]  # the map checks need no more
 
     def name(self, what):
         return f"{self.kernel} {self.label} {what}"
@@ -616,6 +632,50 @@ class Machine:
         guest = int(fields["time.tv_sec"]) + int(fields["time.tv_usec"]) / 1e6
         return guest - (before + after) / 2
 
+    def check_virt_map(self):
+        """virt: QEMU's own map (info mtree -f, through --qmp) equals the
+        beacon's, and both are one range of all of RAM at 1 GiB."""
+        r = host(self.ram, "--qmp", self.guest.qmp_path, "--json", "info")
+        if r.rc != 0:
+            return [f"{r.cmd()} exited {r.rc}: {r.err.strip()}"]
+        info = r.json()
+        want = [{"gpa": hex(VIRT_RAM_BASE), "size": self.mem, "file_offset": "0x0"}]
+        diffs = []
+        if info.get("qemu_map") != want:
+            diffs.append(f"QEMU's map {info.get('qemu_map')}, expected {want}")
+        if info.get("gpa_map") != info.get("qemu_map"):
+            diffs.append(f"the beacon's map {info.get('gpa_map')} differs from "
+                         f"QEMU's {info.get('qemu_map')}")
+        return diffs
+
+    def map_scenario(self):
+        """The VIRT_MAP_CONFIGS guests: the map, then host-side reads and
+        translation against the guest's pagemap (frames of a guest this
+        size are mostly above 4 GiB, or up to it with highmem=off)."""
+        self.check("GPA map: QEMU's (info mtree -f) == the beacon's == "
+                   "one range at 1 GiB", self.check_virt_map)
+        r = rings.Rings(self)
+        if not self.check("rings: hw-workload known starts", r.start_known):
+            return
+        self.check("rings: read returns the known bytes (host-side)", r.check_read)
+        self.check("rings: translate host-side == --via-guest == /proc/PID/pagemap",
+                   r.check_translate)
+        if self.mem > 3 * GiB:
+            self.check("host-side translation reached RAM above 4 GiB",
+                       lambda: self.check_high_frames(r))
+
+    def check_high_frames(self, r):
+        """Some page of the known workload is in RAM above 4 GiB: the high
+        part of the map was exercised, not only assumed."""
+        lay = r.lay
+        runs = r.translate(lay["pages"], lay["thp"] + lay["thp_len"] - lay["pages"])
+        top = max((compare.hexint(x["gpa"]) + x["len"] for x in runs
+                   if x["state"] == "present"), default=0)
+        if top > 4 * GiB:
+            return []
+        return [f"the highest present GPA ends at {top:#x}, below 4 GiB: RAM above "
+                "4 GiB was NOT exercised by this guest"]
+
     def check_high_index(self):
         """With RAM above 4 GiB the index should be there (ZONE_NORMAL)."""
         gpa = compare.hexint(self.info()["index_gpa"])
@@ -794,14 +854,22 @@ class Machine:
                           f"({self.guest.accel}); RAM file {self.ram}")
             if not self.check("insmod haywire.ko and start workloads", self.setup):
                 return
+            if self.label in VIRT_MAP_CONFIGS:
+                self.check("info --json sane, index where the RAM map says",
+                           self.check_info)
+                self.map_scenario()
+                return
             self.compare_scenario()
             self.check("info --json sane, index where the RAM map says",
                        self.check_info)
             if ONLY_COMPARE:
                 return
+            if self.arch == "arm64":
+                self.check("GPA map: QEMU's (info mtree -f) == the beacon's == "
+                           "one range at 1 GiB", self.check_virt_map)
             # virt has no RAM hole below 4 GiB: all of it is one range from
             # 1 GiB, which "index where the RAM map says" already covers
-            if self.big and self.machine != "virt":
+            if self.big and machine_type(self.machine) != "virt":
                 self.check("index above 4 GiB (high RAM map exercised)",
                            self.check_high_index)
             if self.big:

@@ -336,7 +336,10 @@ static int locate_text(struct haywire_agentless *a,
 		roots[n++] = root & ~PTI_USER_BIT;
 	roots[n++] = root;
 	for (i = 0; i < n; i++) {
-		struct haywire_paging pg = { roots[i], a->info.paging_levels };
+		struct haywire_paging pg = {
+			.root = roots[i], .levels = a->info.paging_levels,
+			.arch = HW_ARCH_X86_64,
+		};
 		struct first_present f = { 0 };
 		bool ok;
 		int rc;
@@ -596,8 +599,9 @@ struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys
 	/* The kernel's own page tables, if they agree about the text. */
 	if (hwi_ksym(a, "init_top_pgt", &sym)) {
 		struct haywire_paging pg = {
-			a->info.text_pa + (sym - a->info.text_va),
-			a->info.paging_levels
+			.root = a->info.text_pa + (sym - a->info.text_va),
+			.levels = a->info.paging_levels,
+			.arch = HW_ARCH_X86_64,
 		};
 
 		rc = translate_one(phys, &pg, a->info.text_va, &pa, err);

@@ -1019,9 +1019,9 @@ int haywire_agentless_paging(struct haywire_agentless *a, int32_t pid,
 		return hwi_fail(err, HAYWIRE_E_BUSY,
 				"pid %d: its page-table root 0x%" PRIx64 " is not in the direct map",
 				pid, pgd);
-	paging->root = pgd - a->info.page_offset_base;
-	paging->levels = a->info.paging_levels;
-	return 0;
+	return haywire_paging_init(paging, HW_ARCH_X86_64,
+				   a->info.paging_levels, 4096, NULL,
+				   pgd - a->info.page_offset_base, err);
 }
 
 struct vma_entry {

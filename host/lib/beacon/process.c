@@ -20,16 +20,13 @@ static int process_paging(struct haywire_beacon *b, int32_t pid,
 
 	if (rc)
 		return rc;
-	if (info.arch != HW_ARCH_X86_64)
-		return hwi_fail(err, HAYWIRE_E_INVALID,
-				"host-side page-table walks support x86-64 guests only: ask the guest instead (haywire --via-guest)");
 	if (proc->pgd == 0 || (proc->flags & HW_PF_NO_MM))
 		return hwi_fail(err, HAYWIRE_E_NOT_FOUND,
 				"process %d (%s) has no address space (a kernel thread, a zombie, or exiting)",
 				pid, proc->comm);
-	paging->root = proc->pgd;
-	paging->levels = info.paging_levels;
-	return 0;
+	return haywire_paging_init(paging, info.arch, info.paging_levels,
+				   info.page_size, info.kernel_release,
+				   proc->pgd, err);
 }
 
 /*
