@@ -40,6 +40,7 @@ sys.path.insert(0, HERE)
 import haywire_vm  # noqa: E402
 import compare  # noqa: E402
 import dimm  # noqa: E402
+import monitor  # noqa: E402
 import rings  # noqa: E402
 import stress  # noqa: E402
 import stall  # noqa: E402
@@ -778,6 +779,8 @@ class Machine:
                 self.check("beacon grew past its first extent",
                            self.check_grown)
             self.check("maps of a missing pid exits 5", self.check_missing_pid)
+            if monitor.wanted(self):
+                monitor.checks(self)
             if rings.wanted(self):
                 rings.checks(self)
             if stall.wanted(self):
