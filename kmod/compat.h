@@ -16,6 +16,7 @@
 #include <linux/pgtable.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/vmstat.h>
 #include "haywire_protocol.h"
 
@@ -339,12 +340,20 @@ static inline const char *hw_vma_anon_name(const struct vm_area_struct *vma)
 #endif
 
 /*
- * Whether /proc scales tick-based CPU times to the scheduler's runtime
- * (cputime_adjust()); with native accounting it shows them as they are.
+ * The split of the group's CPU time /proc last published, read without its
+ * lock; false when /proc does not scale tick-based times to the runtime
+ * (native accounting: struct prev_cputime is then empty).
  */
-static inline bool hw_cputime_scaled(void)
+static inline bool hw_prev_cputime(const struct signal_struct *sig,
+				   u64 *ut, u64 *st)
 {
-	return !IS_ENABLED(CONFIG_VIRT_CPU_ACCOUNTING_NATIVE);
+#ifndef CONFIG_VIRT_CPU_ACCOUNTING_NATIVE
+	*ut = READ_ONCE(sig->prev_cputime.utime);
+	*st = READ_ONCE(sig->prev_cputime.stime);
+	return true;
+#else
+	return false;
+#endif
 }
 
 /* 5.14 renamed task->state to __state (task_is_running() since then). */

@@ -269,13 +269,11 @@ static void fill_creds(struct task_struct *task, struct hw_proc_detail *d)
 static void split_runtime(struct signal_struct *sig, u64 rtime, u64 *ut,
 			  u64 *st)
 {
-	u64 prev_ut = READ_ONCE(sig->prev_cputime.utime);
-	u64 prev_st = READ_ONCE(sig->prev_cputime.stime);
-	u64 utime = *ut, stime = *st;
+	u64 utime = *ut, stime = *st, prev_ut, prev_st;
 
-	if (!hw_cputime_scaled()) {
+	if (!hw_prev_cputime(sig, &prev_ut, &prev_st))
 		return;
-	} else if (prev_ut + prev_st >= rtime) {
+	if (prev_ut + prev_st >= rtime) {
 		*ut = prev_ut;
 		*st = prev_st;
 		return;
