@@ -310,6 +310,7 @@ static int cmd_info(struct ctx *ctx, struct haywire_error *err)
 {
 	const struct haywire_qemu_ram *ram = haywire_source_qemu_ram(ctx->src);
 	const char *name = source_name(ctx);
+	struct haywire_guest_stat *gs = NULL;
 	struct haywire_info info;
 	struct json_object *obj;
 	int rc;
@@ -332,20 +333,30 @@ static int cmd_info(struct ctx *ctx, struct haywire_error *err)
 	rc = haywire_read_info(ctx->b, &info, err);
 	if (rc)
 		return rc;
+	/* 1.3: the per-CPU times too (a later snapshot: best effort) */
+	if (info.have_guest && haywire_read_guest(ctx->b, &gs, err)) {
+		warn("per-CPU times not shown: %s", err->msg);
+		gs = NULL;
+	}
 	warn_snapshot(ctx->b, &info, true);
 	print_warnings();
 	if (ctx->cli->json) {
 		obj = json_info(&info);
+		if (gs)
+			json_add_cpus(obj, gs);
 		if (ram)
 			json_add_qemu_ram(obj, ram);
 		print_json_with_source(obj, ctx->src);
 	} else {
 		print_info(stdout, &info);
+		if (gs)
+			print_cpus(stdout, gs);
 		if (ram) {
 			print_qemu_ram(stdout, ram);
 			fprintf(stdout, "map check:     QEMU's map and the beacon's agree\n");
 		}
 	}
+	haywire_guest_stat_free(gs);
 	return 0;
 }
 

@@ -1653,3 +1653,46 @@ void print_json_diff(FILE *out, const struct diff_out *d)
 		       d->n_agentless);
 	json_doc_end(&doc);
 }
+
+/* ---- 1.3: per-CPU times (info) --------------------------------------- */
+
+void print_cpus(FILE *out, const struct haywire_guest_stat *gs)
+{
+	size_t i;
+
+	fprintf(out, "CPU times, ms:%s\n", gs->cpus_truncated ?
+		" (fewer CPUs published than possible)" : "");
+	fprintf(out, "  %4s %10s %8s %10s %12s %8s %8s %8s %8s\n", "CPU",
+		"user", "nice", "system", "idle", "iowait", "irq", "softirq",
+		"steal");
+	for (i = 0; i < gs->cpu_count; i++) {
+		const struct haywire_cpu_time *c = &gs->cpus[i];
+
+		fprintf(out, "  %4u %10" PRIu64 " %8" PRIu64 " %10" PRIu64
+			" %12" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64
+			" %8" PRIu64 "%s\n", c->cpu, c->user / 1000000,
+			c->nice / 1000000, c->system / 1000000,
+			c->idle / 1000000, c->iowait / 1000000,
+			c->irq / 1000000, c->softirq / 1000000,
+			c->steal / 1000000, c->online ? "" : " offline");
+	}
+}
+
+void json_add_cpus(struct json_object *o, const struct haywire_guest_stat *gs)
+{
+	struct json_object *arr = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < gs->cpu_count; i++) {
+		struct json_object *c = json_cpu_time(&gs->cpus[i]);
+
+		json_object_object_add(c, "cpu",
+				       json_object_new_uint64(gs->cpus[i].cpu));
+		json_object_object_add(c, "online", json_object_new_boolean(
+			gs->cpus[i].online));
+		json_object_array_add(arr, c);
+	}
+	json_object_object_add(o, "cpus", arr);
+	json_object_object_add(o, "cpus_truncated",
+			       json_object_new_boolean(gs->cpus_truncated));
+}

@@ -36,6 +36,9 @@ struct json_object *json_info(const struct haywire_info *info);
 /* 1.3: the guest-wide section and a CPU's times. */
 struct json_object *json_guest(const struct haywire_guest *g);
 struct json_object *json_cpu_time(const struct haywire_cpu_time *c);
+/* info: the per-CPU times of haywire_read_guest. */
+void print_cpus(FILE *out, const struct haywire_guest_stat *gs);
+void json_add_cpus(struct json_object *o, const struct haywire_guest_stat *gs);
 /* List outputs, written as a stream (see output.c); source: "beacon" ... */
 void print_json_ps(FILE *out, const struct haywire_procs *procs,
 		   const char *source);
