@@ -31,6 +31,10 @@ struct cli {
 	unsigned int timeout_ms;	/* for each answer to a request */
 	const char *out_path;		/* read -o */
 	unsigned int runs;		/* bench --runs */
+	bool containers;		/* ps --containers */
+	bool follow;			/* events --follow */
+	uint64_t events_from;		/* events --from: HAYWIRE_EVENTS_* or
+					 * a sequence number */
 	int status;			/* exit status of a success, or 0 */
 };
 
@@ -47,6 +51,7 @@ void cli_close_source(struct cli *cli, struct haywire_source *src);
 
 int cmd_diff(struct cli *cli, char **argv, struct haywire_error *err);
 int cmd_bench(struct cli *cli, char **argv, struct haywire_error *err);
+int cmd_events(struct cli *cli, char **argv, struct haywire_error *err);
 
 /* VADDR: hexadecimal, 0x optional, as /proc/PID/maps prints addresses. */
 bool parse_address(const char *s, uint64_t *v);

@@ -35,7 +35,8 @@ static const char usage_text[] =
 	"  info       the beacon (version, kernel, snapshot age, counts, where it\n"
 	"             was found, the guest-physical map, the module's stats);\n"
 	"             agentless: the kernel that was found\n"
-	"  ps         the guest's processes\n"
+	"  ps         the guest's processes, with CPU TIME and %CPU as ps shows\n"
+	"             them; --containers adds CGROUP, PIDNS and NSPID\n"
 	"  maps PID   the memory map of process PID, as /proc/PID/maps\n"
 	"  translate PID VADDR [LEN]\n"
 	"             where [VADDR, VADDR + LEN) of process PID lives: runs of\n"
@@ -60,6 +61,9 @@ static const char usage_text[] =
 	"  detail PID process details: command line, directory, ids, times,\n"
 	"             faults, signals\n"
 	"  ping       round trip to the guest\n"
+	"  events     lifecycle events (fork, exec, exit), one a line (JSON\n"
+	"             lines with --json), from now or --from N|oldest; with\n"
+	"             --follow until interrupted; gaps said as \"lost N events\"\n"
 	"  translate and read with --via-guest also ask the module\n"
 	"\n"
 	"VADDR is hexadecimal (0x optional); LEN is decimal or 0x hexadecimal,\n"
@@ -91,6 +95,9 @@ static const char usage_text[] =
 	"                      parts of its answer together (default 5000)\n"
 	"  -o FILE             read: write the raw bytes to FILE (- for stdout)\n"
 	"  --runs N            bench: repetitions per figure (default 5)\n"
+	"  --containers        ps: the cgroup, PID namespace and pid inside it\n"
+	"  --follow            events: keep reading until SIGINT\n"
+	"  --from N            events: from event N, oldest, or now (default)\n"
 	"  --no-hint           neither use nor update the cached index location\n"
 	"  --index-gpa GPA     take only the beacon index at guest-physical GPA\n"
 	"                      (hexadecimal), when several validate (default:\n"
@@ -303,6 +310,7 @@ static int cmd_info(struct ctx *ctx, struct haywire_error *err)
 {
 	const struct haywire_qemu_ram *ram = haywire_source_qemu_ram(ctx->src);
 	const char *name = source_name(ctx);
+	struct haywire_guest_stat *gs = NULL;
 	struct haywire_info info;
 	struct json_object *obj;
 	int rc;
@@ -325,20 +333,30 @@ static int cmd_info(struct ctx *ctx, struct haywire_error *err)
 	rc = haywire_read_info(ctx->b, &info, err);
 	if (rc)
 		return rc;
+	/* 1.3: the per-CPU times too (a later snapshot: best effort) */
+	if (info.have_guest && haywire_read_guest(ctx->b, &gs, err)) {
+		warn("per-CPU times not shown: %s", err->msg);
+		gs = NULL;
+	}
 	warn_snapshot(ctx->b, &info, true);
 	print_warnings();
 	if (ctx->cli->json) {
 		obj = json_info(&info);
+		if (gs)
+			json_add_cpus(obj, gs);
 		if (ram)
 			json_add_qemu_ram(obj, ram);
 		print_json_with_source(obj, ctx->src);
 	} else {
 		print_info(stdout, &info);
+		if (gs)
+			print_cpus(stdout, gs);
 		if (ram) {
 			print_qemu_ram(stdout, ram);
 			fprintf(stdout, "map check:     QEMU's map and the beacon's agree\n");
 		}
 	}
+	haywire_guest_stat_free(gs);
 	return 0;
 }
 
@@ -354,7 +372,7 @@ static int cmd_ps(struct ctx *ctx, struct haywire_error *err)
 	if (ctx->cli->json)
 		print_json_ps(stdout, procs, source_name(ctx));
 	else
-		print_ps(stdout, procs);
+		print_ps(stdout, procs, ctx->cli->containers);
 	haywire_procs_free(procs);
 	return 0;
 }
@@ -771,6 +789,8 @@ static const struct command commands[] = {
 	{ "detail", 1, 1, "one argument, a PID", false, false, true,
 	  cmd_detail, NULL },
 	{ "ping", 0, 0, "no arguments", false, false, true, cmd_ping, NULL },
+	{ "events", 0, 0, "no arguments", false, false, true, NULL,
+	  cmd_events },
 };
 
 static bool valid_pid(const char *s)
@@ -926,7 +946,8 @@ int main(int argc, char **argv)
 {
 	enum { OPT_MEM = 256, OPT_JSON, OPT_NO_HINT, OPT_VERSION, OPT_SOURCE,
 	       OPT_QMP, OPT_QMP_TIMEOUT, OPT_BTF, OPT_SYSTEM_MAP, OPT_RUNS,
-	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF, OPT_INDEX_GPA };
+	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF, OPT_INDEX_GPA,
+	       OPT_CONTAINERS, OPT_FOLLOW, OPT_FROM };
 	static const struct option options[] = {
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -941,6 +962,9 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "off", no_argument, NULL, OPT_OFF },
 		{ "index-gpa", required_argument, NULL, OPT_INDEX_GPA },
+		{ "containers", no_argument, NULL, OPT_CONTAINERS },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "from", required_argument, NULL, OPT_FROM },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -953,6 +977,7 @@ int main(int argc, char **argv)
 	struct ctx ctx = { 0 };
 	unsigned int i;
 	char **args;
+	bool have_from = false;
 	uint64_t v;
 	int opt, nargs, rc;
 
@@ -1012,6 +1037,23 @@ int main(int argc, char **argv)
 		case OPT_INDEX_GPA:
 			index_gpa = optarg;
 			break;
+		case OPT_CONTAINERS:
+			cli.containers = true;
+			break;
+		case OPT_FOLLOW:
+			cli.follow = true;
+			break;
+		case OPT_FROM:
+			if (!strcmp(optarg, "oldest"))
+				v = HAYWIRE_EVENTS_OLDEST;
+			else if (!strcmp(optarg, "now"))
+				v = HAYWIRE_EVENTS_NOW;
+			else if (!parse_count(optarg, UINT64_MAX - 1, &v))
+				return usage_error("--from takes an event number (1 ..), oldest or now, not '%s'",
+						   optarg);
+			cli.events_from = v;
+			have_from = true;
+			break;
 		case 'o':
 			cli.out_path = optarg;
 			break;
@@ -1066,6 +1108,12 @@ int main(int argc, char **argv)
 		return usage_error("read takes -o or --json, not both");
 	if (cli.off && (strcmp(cmd->name, "camera") || nargs != 1))
 		return usage_error("--off goes with camera PID");
+	if ((cli.follow || have_from) && strcmp(cmd->name, "events"))
+		return usage_error("--follow and --from are for events, not '%s'",
+				   cmd->name);
+	if (cli.containers && strcmp(cmd->name, "ps"))
+		return usage_error("--containers is for ps, not '%s'",
+				   cmd->name);
 	if (nargs && !valid_pid(args[0]))
 		return usage_error("'%s' is not a PID", args[0]);
 	if (nargs)

@@ -45,6 +45,7 @@ sys.path.insert(0, HERE)
 import haywire_vm  # noqa: E402
 import compare  # noqa: E402
 import dimm  # noqa: E402
+import monitor  # noqa: E402
 import rings  # noqa: E402
 import stress  # noqa: E402
 import stall  # noqa: E402
@@ -100,6 +101,8 @@ COMPARE_CHECKS = ("ps matches /proc", "maps --json match /proc/PID/maps",
                   "text maps match /proc/PID/maps byte for byte")
 
 INTERVAL_MS = 100
+# HAYWIRE_VM_ONLY=monitor: after setup, only tests/vm/monitor.py's checks
+ONLY = os.environ.get("HAYWIRE_VM_ONLY", "")
 ATTEMPTS = 3
 MAX_DIFF_LINES = 40
 
@@ -859,6 +862,9 @@ class Machine:
                            self.check_info)
                 self.map_scenario()
                 return
+            if ONLY == "monitor":
+                monitor.checks(self)
+                return
             self.compare_scenario()
             self.check("info --json sane, index where the RAM map says",
                        self.check_info)
@@ -876,6 +882,8 @@ class Machine:
                 self.check("beacon grew past its first extent",
                            self.check_grown)
             self.check("maps of a missing pid exits 5", self.check_missing_pid)
+            if monitor.wanted(self):
+                monitor.checks(self)
             if rings.wanted(self):
                 rings.checks(self)
             if stall.wanted(self):
