@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One guest watched over time, for haywire top and haywire exporter (see
+ * monitor.h).
+ *
+ * The bound: a monitor must not hang on one guest. The RAM file is mapped
+ * once and kept; discovery gets a short deadline and each snapshot read a
+ * few attempts with a short pause, so a guest whose seq stays odd or keeps
+ * moving (a stuck or hostile writer) turns into GUEST_BUSY after about
+ * READ_ATTEMPTS * READ_PAUSE_US plus the copies, and the next guest is read.
+ *
+ * Staleness: the snapshot's age compares the guest's clock with the host's,
+ * and guest clocks can be off. A snapshot that looks stale by the clocks is
+ * stale only if its generation also did not move since the previous read
+ * of this guest; a first read that looks stale is reported stale.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "monitor.h"
+
+#define READ_ATTEMPTS		8
+#define READ_PAUSE_US		1000
+#define DISCOVERY_DEADLINE_MS	60
+
+static const char *const reason_names[GUEST_REASONS] = {
+	[GUEST_OK] = "ok",
+	[GUEST_NO_FILE] = "no_file",
+	[GUEST_NO_BEACON] = "no_beacon",
+	[GUEST_GONE] = "gone",
+	[GUEST_BUSY] = "busy",
+	[GUEST_STALE] = "stale",
+	[GUEST_INVALID] = "invalid",
+	[GUEST_AMBIGUOUS] = "ambiguous",
+	[GUEST_ERROR] = "error",
+};
+
+const char *guest_reason_name(enum guest_reason reason)
+{
+	return reason < GUEST_REASONS ? reason_names[reason] : "error";
+}
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t proc_cpu_ns(const struct haywire_proc *p)
+{
+	(void)p;
+	return 0;
+}
+
+bool procs_have_cpu(const struct haywire_procs *procs)
+{
+	(void)procs;
+	return false;
+}
+
+void guest_init(struct guest *g, const char *name, const char *path)
+{
+	memset(g, 0, sizeof(*g));
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	snprintf(g->path, sizeof(g->path), "%s", path);
+	g->opts.attempts = READ_ATTEMPTS;
+	g->opts.sleep_us = READ_PAUSE_US;
+	g->opts.deadline_ms = DISCOVERY_DEADLINE_MS;
+}
+
+static void baseline_free(struct cpu_baseline *b)
+{
+	free(b->samples);
+	memset(b, 0, sizeof(*b));
+}
+
+void guest_close(struct guest *g)
+{
+	haywire_beacon_free(g->beacon);
+	haywire_mem_close(g->mem);
+	baseline_free(&g->older);
+	baseline_free(&g->latest);
+	g->beacon = NULL;
+	g->mem = NULL;
+}
+
+void guest_view_free(struct guest_view *v)
+{
+	haywire_procs_free(v->procs);
+	free(v->cpu_pct);
+	v->procs = NULL;
+	v->cpu_pct = NULL;
+}
+
+static enum guest_reason reason_of(enum haywire_code code)
+{
+	switch (code) {
+	case HAYWIRE_E_FILE:
+	case HAYWIRE_E_NOT_RAM:
+	case HAYWIRE_E_IO:
+		return GUEST_NO_FILE;
+	case HAYWIRE_E_NO_BEACON:
+		return GUEST_NO_BEACON;
+	case HAYWIRE_E_GONE:
+		return GUEST_GONE;
+	case HAYWIRE_E_BUSY:
+	case HAYWIRE_E_TIMEOUT:
+		return GUEST_BUSY;
+	case HAYWIRE_E_CORRUPT:
+	case HAYWIRE_E_VERSION:
+	case HAYWIRE_E_RAM_MAP:
+		return GUEST_INVALID;
+	case HAYWIRE_E_AMBIGUOUS:
+		return GUEST_AMBIGUOUS;
+	default:
+		return GUEST_ERROR;
+	}
+}
+
+/* A failed read: say why, and let go of what must be found again. */
+static void read_failed(struct guest *g, struct guest_view *v,
+			const struct haywire_error *err)
+{
+	v->reason = reason_of(err->code);
+	snprintf(v->msg, sizeof(v->msg), "%s", err->msg);
+	/* The file shrank or went: map it again next time. */
+	if (err->code == HAYWIRE_E_IO || err->code == HAYWIRE_E_FILE ||
+	    err->code == HAYWIRE_E_NOT_RAM) {
+		haywire_beacon_free(g->beacon);
+		haywire_mem_close(g->mem);
+		g->beacon = NULL;
+		g->mem = NULL;
+	} else if (err->code != HAYWIRE_E_BUSY) {
+		/* No beacon, unloaded, ambiguous: discover afresh. */
+		haywire_beacon_free(g->beacon);
+		g->beacon = NULL;
+	}
+}
+
+static bool open_beacon(struct guest *g, struct haywire_error *err)
+{
+	if (!g->mem)
+		g->mem = haywire_mem_open(g->path, err);
+	if (g->mem && !g->beacon)
+		g->beacon = haywire_discover(g->mem, &g->opts, err);
+	return g->beacon != NULL;
+}
+
+static bool take_baseline(struct cpu_baseline *b,
+			  const struct haywire_procs *procs)
+{
+	size_t i;
+
+	b->samples = calloc(procs->count ? procs->count : 1,
+			    sizeof(*b->samples));
+	if (!b->samples)
+		return false;
+	b->count = procs->count;
+	b->generation = procs->info.generation;
+	b->mono_ns = procs->info.publish_mono_ns;
+	for (i = 0; i < procs->count; i++) {
+		b->samples[i].pid = procs->procs[i].pid;
+		b->samples[i].start_time_ns = procs->procs[i].start_time_ns;
+		b->samples[i].cpu_ns = proc_cpu_ns(&procs->procs[i]);
+	}
+	return true;
+}
+
+/*
+ * %CPU of each process against the older snapshot: both lists are sorted
+ * by pid; a process is the same one if its start time is too (a pid reused
+ * in between is a new process, counted from its start).
+ */
+static void compute_cpu(const struct cpu_baseline *old,
+			const struct haywire_procs *procs,
+			struct guest_view *v)
+{
+	uint64_t span = procs->info.publish_mono_ns - old->mono_ns;
+	size_t i, j = 0;
+
+	if (procs->info.publish_mono_ns <= old->mono_ns)
+		return;
+	v->cpu_pct = calloc(procs->count ? procs->count : 1,
+			    sizeof(*v->cpu_pct));
+	if (!v->cpu_pct)
+		return;
+	v->cpu_interval_s = (double)span / 1e9;
+	for (i = 0; i < procs->count; i++) {
+		const struct haywire_proc *p = &procs->procs[i];
+		uint64_t now = proc_cpu_ns(p), before = 0;
+
+		while (j < old->count && old->samples[j].pid < p->pid)
+			j++;
+		if (j < old->count && old->samples[j].pid == p->pid &&
+		    old->samples[j].start_time_ns == p->start_time_ns)
+			before = old->samples[j].cpu_ns;
+		else if (p->start_time_ns < procs->info.publish_boot_ns &&
+			 procs->info.publish_boot_ns - p->start_time_ns < span)
+			span = procs->info.publish_boot_ns - p->start_time_ns;
+		v->cpu_pct[i] = now > before ?
+			100.0 * (double)(now - before) / (double)span : 0.0;
+		span = procs->info.publish_mono_ns - old->mono_ns;
+	}
+}
+
+/* Move the baselines on when a new generation arrives, then compute. */
+static void update_cpu(struct guest *g, struct guest_view *v)
+{
+	const struct haywire_procs *procs = v->procs;
+
+	if (!g->latest.samples ||
+	    procs->info.generation != g->latest.generation) {
+		struct cpu_baseline next = { 0 };
+
+		if (!take_baseline(&next, procs))
+			return;
+		baseline_free(&g->older);
+		g->older = g->latest;
+		g->latest = next;
+	}
+	if (g->older.samples)
+		compute_cpu(&g->older, procs, v);
+}
+
+void guest_read(struct guest *g, struct guest_view *v)
+{
+	struct haywire_error err = { 0 };
+	uint64_t t0 = monotonic_ns();
+	bool moved;
+
+	memset(v, 0, sizeof(*v));
+	if (!open_beacon(g, &err) ||
+	    haywire_read_info(g->beacon, &v->info, &err) ||
+	    haywire_read_procs(g->beacon, &v->procs, &err)) {
+		read_failed(g, v, &err);
+		v->read_ns = monotonic_ns() - t0;
+		return;
+	}
+	v->has_data = true;
+	/* The index of the process table's snapshot, the stats of info's. */
+	v->info.nonce = v->procs->info.nonce;
+	if (g->seen && v->info.nonce != g->nonce) {
+		v->restarted = true;
+		v->old_nonce = g->nonce;
+		baseline_free(&g->older);
+		baseline_free(&g->latest);
+	}
+	moved = g->seen && !v->restarted &&
+		v->procs->info.generation != g->generation;
+	g->seen = true;
+	g->nonce = v->info.nonce;
+	g->generation = v->procs->info.generation;
+	if ((v->info.stale || v->info.future) && !moved) {
+		v->reason = GUEST_STALE;
+		snprintf(v->msg, sizeof(v->msg),
+			 "snapshot generation %llu published %lld ms ago by the guest's clock and not replaced since the last read",
+			 (unsigned long long)g->generation,
+			 (long long)v->info.age_ms);
+	}
+	update_cpu(g, v);
+	v->read_ns = monotonic_ns() - t0;
+}
