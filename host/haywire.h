@@ -230,6 +230,28 @@ haywire_beacon_location(const struct haywire_beacon *beacon);
 
 /* ---- snapshots ----------------------------------------------------- */
 
+/* 1.3: CPU time in ns, as a cpu line of /proc/stat (which shows ticks). */
+struct haywire_cpu_time {
+	uint64_t user, nice, system, idle, iowait, irq, softirq, steal;
+	uint32_t cpu;			/* CPU number; 0 in the total */
+	bool online;
+};
+
+/* 1.3: the guest as a whole at the snapshot's refresh. */
+struct haywire_guest {
+	uint64_t uptime_ns;		/* CLOCK_BOOTTIME */
+	double load[3];			/* 1, 5, 15 minutes */
+	uint64_t load_raw[3];		/* fixed point << HW_LOAD_FSHIFT */
+	uint32_t nr_running, nr_blocked, nr_threads;
+	uint32_t nr_cpus;		/* online */
+	uint32_t nr_possible;
+	uint64_t forks;			/* since boot */
+	/* kB, as /proc/meminfo */
+	uint64_t mem_total, mem_free, mem_available, buffers, cached;
+	uint64_t swap_total, swap_free, shmem, slab, sreclaimable;
+	struct haywire_cpu_time cpu_total;	/* all CPUs */
+};
+
 /* The decoded index of one snapshot. */
 struct haywire_info {
 	unsigned int version_major, version_minor;
@@ -257,6 +279,10 @@ struct haywire_info {
 
 	bool have_stats;		/* read by haywire_read_info only */
 	struct hw_stats stats;
+	/* 1.3: the guest-wide section of the same snapshot (read_info and
+	 * read_procs); false from older modules */
+	bool have_guest;
+	struct haywire_guest guest;
 
 	int64_t age_ms;		/* host CLOCK_REALTIME - publish_real_ns; never
 				 * negative (see ahead_ms) */
@@ -291,6 +317,19 @@ struct haywire_proc {
 	const char *exe;	/* "" if none; NULL from haywire_read_maps */
 	uint32_t exe_len;
 	uint32_t vma_first, vma_count, vma_total;
+	/* 1.3 (monitor true; zeros and "" otherwise): the whole thread group,
+	 * as /proc/PID/stat */
+	bool monitor;
+	uint64_t utime_ns, stime_ns;	/* fields 14, 15, in ns */
+	uint64_t min_flt, maj_flt;	/* fields 10, 12 */
+	int32_t nice;			/* field 19 */
+	int32_t last_cpu;		/* field 39 */
+	const char *cgroup;	/* cgroup v2 path, "" if unknown; NULL from
+				 * haywire_read_maps */
+	uint32_t cgroup_len;
+	uint64_t pidns_inum;		/* PID namespace inode (ls -L
+					 * /proc/PID/ns/pid), 0 if unknown */
+	int32_t ns_pid;			/* tgid inside that namespace */
 };
 
 struct haywire_vma {
@@ -346,6 +385,87 @@ int haywire_confirm_stale(struct haywire_beacon *beacon,
 			  struct haywire_info *info, struct haywire_error *err);
 void haywire_procs_free(struct haywire_procs *procs);
 void haywire_maps_free(struct haywire_maps *maps);
+
+/*
+ * 1.3: %CPU as procps's ps shows it: the process's CPU time over the time
+ * since it started (guest CLOCK_BOOTTIME of the snapshot), in percent.
+ */
+double haywire_proc_cpu_percent(const struct haywire_proc *proc,
+				const struct haywire_info *info);
+
+/* 1.3: the guest-wide section with the per-CPU times of one snapshot. */
+struct haywire_guest_stat {
+	struct haywire_info info;	/* info.guest: the totals */
+	size_t cpu_count;
+	struct haywire_cpu_time *cpus;	/* by CPU number */
+	bool cpus_truncated;		/* fewer records than possible CPUs */
+};
+
+/* HAYWIRE_E_NOT_FOUND: the module publishes no guest section (< 1.3). */
+int haywire_read_guest(struct haywire_beacon *beacon,
+		       struct haywire_guest_stat **out,
+		       struct haywire_error *err);
+void haywire_guest_stat_free(struct haywire_guest_stat *stat);
+
+/* ---- 1.3: lifecycle events ----------------------------------------- */
+
+struct haywire_event {
+	uint64_t seq;			/* event number, from 1 per beacon */
+	uint64_t boot_ns;		/* guest CLOCK_BOOTTIME */
+	uint64_t real_ns;		/* guest CLOCK_REALTIME */
+	unsigned int type;		/* enum hw_event_type */
+	uint32_t flags;			/* HW_EF_* */
+	int32_t pid, tgid, ppid;
+	int32_t exit_code;		/* HW_EV_EXIT: wait status */
+	uint32_t cpu;
+	char comm[HW_COMM_LEN];		/* NUL-terminated */
+	char filename[HW_EVENT_FILENAME_LEN];	/* HW_EV_EXEC, NUL-terminated */
+	uint32_t filename_len;		/* whole length in the guest */
+};
+
+/* "fork", "exec", "exit" or "unknown". */
+const char *haywire_event_type_name(unsigned int type);
+
+#define HAYWIRE_EVENTS_NOW	0		/* only events after the first read */
+#define HAYWIRE_EVENTS_OLDEST	UINT64_MAX	/* the oldest still in the ring */
+
+/* Where a reader is in a beacon's event stream; the caller keeps it. */
+struct haywire_event_cursor {
+	uint64_t nonce;		/* beacon the numbers belong to; 0: not yet */
+	uint64_t next;		/* next event number wanted */
+	uint64_t from;		/* HAYWIRE_EVENTS_NOW, _OLDEST or a number:
+				 * where the first read starts */
+};
+
+void haywire_event_cursor_init(struct haywire_event_cursor *cur,
+			       uint64_t from);
+
+struct haywire_event_batch {
+	size_t count;		/* events stored in the caller's array */
+	uint64_t lost;		/* events between the cursor and these that the
+				 * ring overwrote before they were read: exact */
+	bool restarted;		/* the beacon's nonce changed (module reload,
+				 * guest reboot): the cursor restarted at the
+				 * new ring's oldest event; events of the old
+				 * ring not read before are unknown */
+	uint64_t old_nonce, nonce;
+	uint64_t head;		/* last event number written in the guest */
+	uint32_t slots;		/* ring records */
+	uint64_t overwritten;	/* the ring's count of overwritten events */
+	bool more;		/* more events are ready now: read again */
+};
+
+/*
+ * Read up to max events from the cursor on, in order, and advance it.
+ * Every event number the cursor passes is either returned or counted in
+ * batch->lost. HAYWIRE_E_NOT_FOUND: no event ring (module < 1.3 or loaded
+ * with events=0); HAYWIRE_E_CORRUPT: the ring fails validation.
+ */
+int haywire_read_events(struct haywire_beacon *beacon,
+			struct haywire_event_cursor *cur,
+			struct haywire_event *out, size_t max,
+			struct haywire_event_batch *batch,
+			struct haywire_error *err);
 
 /* ---- hint cache ---------------------------------------------------- */
 

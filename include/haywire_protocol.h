@@ -36,11 +36,16 @@
  * entry_size as the stride and ignore the tail they do not know).
  */
 #define HW_VERSION_MAJOR	1
-#define HW_VERSION_MINOR	2	/* 1.1: request rings, cameras;
+#define HW_VERSION_MINOR	3	/* 1.1: request rings, cameras;
 				 * 1.2: refresh budget figures, claim words,
 				 * request checks, echoed questions, ring
 				 * heartbeat, READ statuses 9 and 10, detail
-				 * flag HW_DF_CMDLINE_UNAVAILABLE */
+				 * flag HW_DF_CMDLINE_UNAVAILABLE;
+				 * 1.3: monitoring: hw_proc grows to 192
+				 * bytes (CPU time, nice, last CPU, faults,
+				 * cgroup, PID namespace), guest-wide
+				 * section, per-CPU times, lifecycle event
+				 * ring */
 
 #define HW_INDEX_SIZE		4096	/* the index occupies logical [0, 4096) */
 #define HW_EXTENT_ALIGN		(2ULL << 20)	/* extent GPA and size granule */
@@ -74,6 +79,12 @@ enum hw_section_kind {
 	HW_SEC_CAMERAS = 7,	/* struct hw_camera[HW_MAX_CAMERAS] */
 	HW_SEC_CAMERA_VMAS = 8,	/* struct hw_camera_vma[count] */
 	HW_SEC_PAGE_RUNS = 9,	/* struct hw_page_run[count] */
+	/* 1.3: monitoring */
+	HW_SEC_GUEST = 10,	/* struct hw_guest[1]; per snapshot */
+	HW_SEC_EVENTS = 11,	/* struct hw_event_ring, then struct
+				 * hw_event[count] (entry_size each); fixed
+				 * pages, written at event time */
+	HW_SEC_CPUS = 12,	/* struct hw_cpu_time[count]; per snapshot */
 };
 
 struct hw_section {
@@ -165,6 +176,7 @@ struct hw_str {
 #define HW_PF_BUDGET_CUT	(1U << 7) /* 1.2: time budget ran out inside
 					   * its VMA walk (also
 					   * VMAS_TRUNCATED) */
+#define HW_PF_CGROUP_TRUNCATED	(1U << 8) /* 1.3: cgroup path did not fit */
 
 /* One process (thread-group leader). 128 bytes. */
 struct hw_proc {
@@ -190,8 +202,20 @@ struct hw_proc {
 	__u32 vma_first;		/*  96 index of its first VMA record */
 	__u32 vma_count;		/* 100 VMA records published */
 	__u32 vma_total;		/* 104 VMAs the process has */
-	__u32 reserved1;		/* 108 */
-	__u64 reserved2[2];		/* 112 */
+	__s32 nice;			/* 108 1.3: -20 .. 19, as /proc stat 19 */
+	/* 1.3: the whole thread group, dead threads included, as
+	 * /proc/PID/stat fields 14, 15, 10 and 12 */
+	__u64 utime_ns;			/* 112 user CPU time */
+	__u64 stime_ns;			/* 120 system CPU time */
+	/* 1.3: entry_size 192 from here on (1.2 readers stop at 128) */
+	__u64 min_flt;			/* 128 minor faults */
+	__u64 maj_flt;			/* 136 major faults */
+	struct hw_str cgroup;		/* 144 cgroup v2 path ("/" root); {0,0}
+					 *     if unknown (no v2 hierarchy) */
+	__u64 pidns_inum;		/* 152 inode of its PID namespace */
+	__s32 ns_pid;			/* 160 tgid as seen in that namespace */
+	__s32 last_cpu;			/* 164 CPU it last ran on (stat 39) */
+	__u64 reserved3[3];		/* 168 */
 };
 
 /* VMA flags (hw_vma.flags): r w x and s(hared) / p(rivate) as in maps. */
@@ -501,6 +525,114 @@ struct hw_camera_vma {
 	__u64 reserved;		/* 40 */
 };
 
+/*
+ * ---- 1.3: monitoring --------------------------------------------------------
+ *
+ * The guest as a whole, taken at each refresh (HW_SEC_GUEST, one record),
+ * with the same sources /proc uses. Memory in kB as /proc/meminfo, CPU
+ * times in ns (/proc/stat shows them in USER_HZ ticks).
+ */
+#define HW_LOAD_FSHIFT		11	/* load averages: fixed point, as the
+					 * kernel's avenrun (FSHIFT) */
+
+struct hw_cpu_time {
+	__u64 user;		/*  0 ns, as the cpu lines of /proc/stat */
+	__u64 nice;		/*  8 */
+	__u64 system;		/* 16 */
+	__u64 idle;		/* 24 */
+	__u64 iowait;		/* 32 */
+	__u64 irq;		/* 40 */
+	__u64 softirq;		/* 48 */
+	__u64 steal;		/* 56 */
+	__u32 cpu;		/* 64 CPU number (HW_SEC_CPUS); 0 in the total */
+	__u32 online;		/* 68 1 if online */
+	__u64 reserved;		/* 72 */
+};
+
+struct hw_guest {
+	__u64 uptime_ns;	/*   0 CLOCK_BOOTTIME at the refresh */
+	__u64 idle_ns;		/*   8 reserved (0) */
+	__u64 load[3];		/*  16 1, 5, 15 min, << HW_LOAD_FSHIFT */
+	__u32 nr_running;	/*  40 runnable tasks (/proc/stat procs_running) */
+	__u32 nr_blocked;	/*  44 in I/O wait (procs_blocked) */
+	__u32 nr_threads;	/*  48 all tasks (/proc/loadavg 4th field) */
+	__u32 nr_cpus;		/*  52 online CPUs */
+	__u32 nr_possible;	/*  56 possible CPUs (HW_SEC_CPUS count, unless
+				 *     truncated) */
+	__s32 last_pid;		/*  60 reserved (0) */
+	__u64 forks;		/*  64 processes forked since boot (/proc/stat
+				 *     processes) */
+	__u64 ctxt;		/*  72 reserved (0) */
+	/* memory, kB, as /proc/meminfo */
+	__u64 mem_total;	/*  80 */
+	__u64 mem_free;		/*  88 */
+	__u64 mem_available;	/*  96 */
+	__u64 buffers;		/* 104 */
+	__u64 cached;		/* 112 */
+	__u64 swap_total;	/* 120 */
+	__u64 swap_free;	/* 128 */
+	__u64 shmem;		/* 136 */
+	__u64 slab;		/* 144 SReclaimable + SUnreclaim */
+	__u64 sreclaimable;	/* 152 */
+	__u64 mem_reserved[6];	/* 160 */
+	struct hw_cpu_time cpu_total;	/* 208 all CPUs, as the cpu line */
+	__u64 reserved[4];	/* 288 */
+};
+
+/*
+ * Lifecycle events (HW_SEC_EVENTS): a ring in pages that never move,
+ * written when the event happens. The section's offset is the ring header,
+ * records follow it at offset + sizeof(struct hw_event_ring); count records
+ * of entry_size bytes. Event n (from 1) goes to record (n - 1) % count.
+ *
+ * Writer (guest, under one lock): head = n; rec.seq = 0; wmb; fill the
+ * record; wmb; rec.seq = n; wmb; head_done = n.
+ * Reader (host), wanting event n: s1 = rec.seq (acquire); copy; rmb;
+ * s2 = rec.seq. s1 == s2 == n: event n. s1 == s2 > n (or n <= head_done -
+ * count): event n was overwritten, lost. Otherwise not written yet. After
+ * the copy, the index's magic and nonce still as before: the ring is
+ * still ours (unload marks the index gone before freeing it).
+ */
+enum hw_event_type {
+	HW_EV_FORK = 1,		/* pid, tgid: the child; ppid: the parent's tgid */
+	HW_EV_EXEC = 2,		/* filename: the file as passed to execve */
+	HW_EV_EXIT = 3,		/* exit_code: as wait() reports it */
+};
+
+#define HW_EF_THREAD		(1U << 0) /* a thread, not a process (pid !=
+					   * tgid, or a non-last thread exit) */
+#define HW_EF_FILENAME_TRUNCATED (1U << 1) /* filename_len > stored bytes */
+
+#define HW_EVENT_FILENAME_LEN	184	/* stored bytes, NUL included */
+
+struct hw_event_ring {
+	__u64 head;		/*  0 last event number taken (0: none yet) */
+	__u64 head_done;	/*  8 last event number completely written */
+	__u64 overwritten;	/* 16 events overwritten so far (their
+				 *     records reused): head_done - count */
+	__u32 slots;		/* 24 = the section's count */
+	__u32 record_size;	/* 28 = the section's entry_size */
+	__u64 boot_ns;		/* 32 CLOCK_BOOTTIME when the ring started */
+	__u64 reserved[3];	/* 40 */
+};
+
+struct hw_event {
+	__u64 seq;		/*   0 event number; 0 while being written */
+	__u64 boot_ns;		/*   8 CLOCK_BOOTTIME of the event */
+	__u64 real_ns;		/*  16 CLOCK_REALTIME of the event */
+	__u16 type;		/*  24 enum hw_event_type */
+	__u16 flags;		/*  26 HW_EF_* */
+	__s32 pid;		/*  28 */
+	__s32 tgid;		/*  32 */
+	__s32 ppid;		/*  36 tgid of the real parent */
+	__s32 exit_code;	/*  40 HW_EV_EXIT */
+	__u32 cpu;		/*  44 CPU the event happened on */
+	char comm[HW_COMM_LEN];	/*  48 after the event (exec: the new one) */
+	__u32 filename_len;	/*  64 HW_EV_EXEC: whole length */
+	__u32 reserved;		/*  68 */
+	char filename[HW_EVENT_FILENAME_LEN];	/* 72 NUL-terminated */
+};
+
 /* Compile-time layout checks: the same on every side that includes this. */
 #define HW_ASSERT_OFFSET(type, field, off) \
 	_Static_assert(offsetof(struct type, field) == (off), \
@@ -524,7 +656,21 @@ HW_ASSERT_OFFSET(hw_index, poll_max_ms, 216);
 HW_ASSERT_OFFSET(hw_index, extents, 248);
 HW_ASSERT_OFFSET(hw_index, ram, 1272);
 HW_ASSERT_OFFSET(hw_index, sections, 1784);
-HW_ASSERT_SIZE(hw_proc, 128);
+HW_ASSERT_SIZE(hw_proc, 192);
+HW_ASSERT_OFFSET(hw_proc, nice, 108);
+HW_ASSERT_OFFSET(hw_proc, utime_ns, 112);
+HW_ASSERT_OFFSET(hw_proc, min_flt, 128);
+HW_ASSERT_OFFSET(hw_proc, cgroup, 144);
+HW_ASSERT_OFFSET(hw_proc, pidns_inum, 152);
+HW_ASSERT_OFFSET(hw_proc, last_cpu, 164);
+HW_ASSERT_SIZE(hw_cpu_time, 80);
+HW_ASSERT_SIZE(hw_guest, 320);
+HW_ASSERT_OFFSET(hw_guest, mem_total, 80);
+HW_ASSERT_OFFSET(hw_guest, cpu_total, 208);
+HW_ASSERT_SIZE(hw_event_ring, 64);
+HW_ASSERT_SIZE(hw_event, 256);
+HW_ASSERT_OFFSET(hw_event, comm, 48);
+HW_ASSERT_OFFSET(hw_event, filename, 72);
 HW_ASSERT_OFFSET(hw_proc, comm, 40);
 HW_ASSERT_OFFSET(hw_proc, start_time_ns, 56);
 HW_ASSERT_OFFSET(hw_proc, pgd, 80);

@@ -288,7 +288,7 @@ static int validate_new_sections(struct window *w)
 static int validate_sections(struct window *w)
 {
 	static const uint32_t known_size[HW_SEC_PAGE_RUNS + 1] = {
-		[HW_SEC_PROCS] = sizeof(struct hw_proc),
+		[HW_SEC_PROCS] = 128,	/* 1.2 records; 1.3 adds to 192 */
 		[HW_SEC_VMAS] = sizeof(struct hw_vma),
 		[HW_SEC_STRINGS] = 1,
 		[HW_SEC_STATS] = sizeof(struct hw_stats),

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libhaywire 1.3 monitoring: %CPU, the guest-wide section with per-CPU
+ * times, and the lifecycle event ring.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "beacon.h"
+
+double haywire_proc_cpu_percent(const struct haywire_proc *proc,
+				const struct haywire_info *info)
+{
+	uint64_t now = info->publish_boot_ns, cpu;
+
+	if (!proc->monitor || now <= proc->start_time_ns)
+		return 0.0;
+	cpu = proc->utime_ns + proc->stime_ns;
+	return 100.0 * (double)cpu / (double)(now - proc->start_time_ns);
+}
+
+const char *haywire_event_type_name(unsigned int type)
+{
+	switch (type) {
+	case HW_EV_FORK:
+		return "fork";
+	case HW_EV_EXEC:
+		return "exec";
+	case HW_EV_EXIT:
+		return "exit";
+	default:
+		return "unknown";
+	}
+}
+
+void haywire_event_cursor_init(struct haywire_event_cursor *cur,
+			       uint64_t from)
+{
+	memset(cur, 0, sizeof(*cur));
+	cur->from = from;
+}
+
+int haywire_read_guest(struct haywire_beacon *beacon,
+		       struct haywire_guest_stat **out,
+		       struct haywire_error *err)
+{
+	(void)beacon;
+	*out = NULL;
+	return hwi_fail(err, HAYWIRE_E_NOT_FOUND, "not implemented yet");
+}
+
+void haywire_guest_stat_free(struct haywire_guest_stat *stat)
+{
+	if (stat)
+		free(stat->cpus);
+	free(stat);
+}
+
+int haywire_read_events(struct haywire_beacon *beacon,
+			struct haywire_event_cursor *cur,
+			struct haywire_event *out, size_t max,
+			struct haywire_event_batch *batch,
+			struct haywire_error *err)
+{
+	(void)beacon; (void)cur; (void)out; (void)max;
+	memset(batch, 0, sizeof(*batch));
+	return hwi_fail(err, HAYWIRE_E_NOT_FOUND, "not implemented yet");
+}
