@@ -62,6 +62,31 @@ static const char usage_text[] =
 	"  ping       round trip to the guest\n"
 	"  translate and read with --via-guest also ask the module\n"
 	"\n"
+	"monitoring (beacon source):\n"
+	"  top        a live view of the guest, as top: header (uptime, load,\n"
+	"             tasks, CPU, memory) and processes by %CPU, updated every\n"
+	"             snapshot interval; keys q quit, P %CPU, M memory, N PID,\n"
+	"             T CPU time (no kill: the host does not signal guest\n"
+	"             processes). -d SECONDS the delay, -b batch mode to stdout,\n"
+	"             -n N stop after N updates\n"
+	"  exporter   Prometheus metrics of many guests on http://ADDR:PORT/metrics\n"
+	"             (see docs/monitoring.md). No --mem: the guests come from\n"
+	"             --vm NAME=RAMFILE (repeat it), --glob PATTERN (RAM files,\n"
+	"             vm label = the file's name), --config FILE; --listen\n"
+	"             ADDR:PORT (default 127.0.0.1:9847, loopback), --top N\n"
+	"             (0 .. 50, default 0: the top N processes by CPU and by\n"
+	"             memory per guest), --scrapes N (print the last of N\n"
+	"             scrapes to stdout instead of serving HTTP).\n"
+	"             The config file has one directive per line, words\n"
+	"             separated by blanks, '#' starts a comment:\n"
+	"               listen ADDR:PORT    numeric IPv4, or IPv6 in brackets\n"
+	"               vm NAME PATH        a guest's RAM file; NAME: 1..64 of\n"
+	"                                   A-Z a-z 0-9 _ - . :\n"
+	"               glob PATTERN        RAM files, matched at every scrape\n"
+	"               top N               as --top\n"
+	"             The command line adds guests to the file's; its --listen\n"
+	"             and --top win.\n"
+	"\n"
 	"VADDR is hexadecimal (0x optional); LEN is decimal or 0x hexadecimal,\n"
 	"with an optional K, M or G suffix.\n"
 	"\n"
@@ -771,6 +796,9 @@ static const struct command commands[] = {
 	{ "detail", 1, 1, "one argument, a PID", false, false, true,
 	  cmd_detail, NULL },
 	{ "ping", 0, 0, "no arguments", false, false, true, cmd_ping, NULL },
+	{ "top", 0, 0, "no arguments", false, false, true, NULL, cmd_top },
+	{ "exporter", 0, 0, "no arguments", false, false, true, NULL,
+	  cmd_exporter },
 };
 
 static bool valid_pid(const char *s)
@@ -830,6 +858,22 @@ static bool parse_count(const char *s, uint64_t max, uint64_t *v)
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	return !errno && !*end && *v >= 1 && *v <= max;
+}
+
+/* Seconds with up to three decimals, 0.1 .. 3600, as milliseconds. */
+static bool parse_seconds(const char *s, uint64_t *ms)
+{
+	char *end;
+	double v;
+
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || v < 0.1 || v > 3600)
+		return false;
+	*ms = (uint64_t)(v * 1000.0 + 0.5);
+	return true;
 }
 
 /* PID VADDR [LEN] of translate, read and bench. */
@@ -926,7 +970,8 @@ int main(int argc, char **argv)
 {
 	enum { OPT_MEM = 256, OPT_JSON, OPT_NO_HINT, OPT_VERSION, OPT_SOURCE,
 	       OPT_QMP, OPT_QMP_TIMEOUT, OPT_BTF, OPT_SYSTEM_MAP, OPT_RUNS,
-	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF, OPT_INDEX_GPA };
+	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF, OPT_INDEX_GPA, OPT_VM,
+	       OPT_GLOB, OPT_LISTEN, OPT_TOP, OPT_CONFIG, OPT_SCRAPES };
 	static const struct option options[] = {
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -941,6 +986,12 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "off", no_argument, NULL, OPT_OFF },
 		{ "index-gpa", required_argument, NULL, OPT_INDEX_GPA },
+		{ "vm", required_argument, NULL, OPT_VM },
+		{ "glob", required_argument, NULL, OPT_GLOB },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "scrapes", required_argument, NULL, OPT_SCRAPES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -951,6 +1002,7 @@ int main(int argc, char **argv)
 	const struct command *cmd = NULL;
 	struct haywire_error err = { 0 };
 	struct ctx ctx = { 0 };
+	bool top_opts = false, exporter_opts = false;
 	unsigned int i;
 	char **args;
 	uint64_t v;
@@ -962,8 +1014,57 @@ int main(int argc, char **argv)
 	cli.opts.system_map_path = env("HAYWIRE_SYSTEM_MAP");
 	opterr = 0;	/* our own one-line messages */
 	/* GNU getopt permutes: options may come after the command. */
-	while ((opt = getopt_long(argc, argv, ":ho:", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":ho:d:bn:", options, NULL)) != -1) {
 		switch (opt) {
+		case 'd':
+			if (!parse_seconds(optarg, &v))
+				return usage_error("-d takes seconds (0.1 .. 3600), not '%s'",
+						   optarg);
+			cli.top.delay_ms = (unsigned int)v;
+			top_opts = true;
+			break;
+		case 'b':
+			cli.top.batch = true;
+			top_opts = true;
+			break;
+		case 'n':
+			if (!parse_count(optarg, 1000000, &v))
+				return usage_error("-n takes a count (1 .. 1000000), not '%s'",
+						   optarg);
+			cli.top.iterations = (unsigned int)v;
+			top_opts = true;
+			break;
+		case OPT_VM:
+		case OPT_GLOB:
+			if ((opt == OPT_VM ? cli.exporter.nvms :
+			     cli.exporter.nglobs) == EXPORTER_MAX_ARGS)
+				return usage_error("too many %s options",
+						   opt == OPT_VM ? "--vm" : "--glob");
+			if (opt == OPT_VM)
+				cli.exporter.vms[cli.exporter.nvms++] = optarg;
+			else
+				cli.exporter.globs[cli.exporter.nglobs++] = optarg;
+			exporter_opts = true;
+			break;
+		case OPT_LISTEN:
+			cli.exporter.listen = optarg;
+			exporter_opts = true;
+			break;
+		case OPT_TOP:
+			cli.exporter.top = optarg;
+			exporter_opts = true;
+			break;
+		case OPT_CONFIG:
+			cli.exporter.config = optarg;
+			exporter_opts = true;
+			break;
+		case OPT_SCRAPES:
+			if (!parse_count(optarg, 1000, &v))
+				return usage_error("--scrapes takes a count (1 .. 1000), not '%s'",
+						   optarg);
+			cli.exporter.scrapes = (unsigned int)v;
+			exporter_opts = true;
+			break;
 		case OPT_MEM:
 			cli.opts.mem_path = optarg;
 			break;
@@ -1066,6 +1167,19 @@ int main(int argc, char **argv)
 		return usage_error("read takes -o or --json, not both");
 	if (cli.off && (strcmp(cmd->name, "camera") || nargs != 1))
 		return usage_error("--off goes with camera PID");
+	if (top_opts && strcmp(cmd->name, "top"))
+		return usage_error("-d, -b and -n are for top, not '%s'", cmd->name);
+	if (exporter_opts && strcmp(cmd->name, "exporter"))
+		return usage_error("--vm, --glob, --listen, --top, --config and --scrapes are for exporter, not '%s'",
+				   cmd->name);
+	if (!strcmp(cmd->name, "exporter") && (cli.opts.mem_path || cli.json ||
+					       cli.opts.kind != HAYWIRE_SOURCE_BEACON))
+		return usage_error("exporter takes its guests from --vm, --glob or --config, not --mem (nor --json or --source)");
+	if (!strcmp(cmd->name, "exporter")) {
+		haywire_catch_sigbus();
+		rc = cmd_exporter(&cli, args, &err);
+		return rc ? fail(&err) : cli.status;
+	}
 	if (nargs && !valid_pid(args[0]))
 		return usage_error("'%s' is not a PID", args[0]);
 	if (nargs)

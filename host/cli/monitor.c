@@ -14,6 +14,7 @@
  * stale only if its generation also did not move since the previous read
  * of this guest; a first read that looks stale is reported stale.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,14 +52,27 @@ uint64_t monotonic_ns(void)
 
 uint64_t proc_cpu_ns(const struct haywire_proc *p)
 {
-	(void)p;
-	return 0;
+	return p->monitor ? p->utime_ns + p->stime_ns : 0;
 }
 
+/* A module before 1.3 publishes no CPU times (monitor false). */
 bool procs_have_cpu(const struct haywire_procs *procs)
 {
-	(void)procs;
-	return false;
+	return procs->count && procs->procs[0].monitor;
+}
+
+const char *const cpu_mode_names[CPU_MODES] = {
+	"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",
+};
+
+uint64_t cpu_mode_ns(const struct haywire_cpu_time *t, enum cpu_mode mode)
+{
+	const uint64_t v[CPU_MODES] = {
+		t->user, t->nice, t->system, t->idle, t->iowait, t->irq,
+		t->softirq, t->steal,
+	};
+
+	return mode < CPU_MODES ? v[mode] : 0;
 }
 
 void guest_init(struct guest *g, const char *name, const char *path)
@@ -89,6 +103,8 @@ void guest_close(struct guest *g)
 
 void guest_view_free(struct guest_view *v)
 {
+	haywire_guest_stat_free(v->gstat);
+	v->gstat = NULL;
 	haywire_procs_free(v->procs);
 	free(v->cpu_pct);
 	v->procs = NULL;
@@ -161,6 +177,8 @@ static bool take_baseline(struct cpu_baseline *b,
 	b->count = procs->count;
 	b->generation = procs->info.generation;
 	b->mono_ns = procs->info.publish_mono_ns;
+	b->have_total = procs->info.have_guest;
+	b->total = procs->info.guest.cpu_total;
 	for (i = 0; i < procs->count; i++) {
 		b->samples[i].pid = procs->procs[i].pid;
 		b->samples[i].start_time_ns = procs->procs[i].start_time_ns;
@@ -206,6 +224,30 @@ static void compute_cpu(const struct cpu_baseline *old,
 	}
 }
 
+/* %Cpu(s): each mode's share of the time all CPUs spent in between. */
+static void compute_split(const struct cpu_baseline *old,
+			  const struct haywire_info *info,
+			  struct guest_view *v)
+{
+	uint64_t d[CPU_MODES], sum = 0;
+	unsigned int m;
+
+	if (!old->have_total || !info->have_guest)
+		return;
+	for (m = 0; m < CPU_MODES; m++) {
+		uint64_t a = cpu_mode_ns(&old->total, m);
+		uint64_t b = cpu_mode_ns(&info->guest.cpu_total, m);
+
+		d[m] = b > a ? b - a : 0;
+		sum += d[m];
+	}
+	if (!sum)
+		return;
+	for (m = 0; m < CPU_MODES; m++)
+		v->cpu_split[m] = 100.0 * (double)d[m] / (double)sum;
+	v->have_cpu_split = true;
+}
+
 /* Move the baselines on when a new generation arrives, then compute. */
 static void update_cpu(struct guest *g, struct guest_view *v)
 {
@@ -221,8 +263,10 @@ static void update_cpu(struct guest *g, struct guest_view *v)
 		g->older = g->latest;
 		g->latest = next;
 	}
-	if (g->older.samples)
+	if (g->older.samples) {
 		compute_cpu(&g->older, procs, v);
+		compute_split(&g->older, &procs->info, v);
+	}
 }
 
 void guest_read(struct guest *g, struct guest_view *v)
@@ -236,6 +280,14 @@ void guest_read(struct guest *g, struct guest_view *v)
 	    haywire_read_info(g->beacon, &v->info, &err) ||
 	    haywire_read_procs(g->beacon, &v->procs, &err)) {
 		read_failed(g, v, &err);
+		v->read_ns = monotonic_ns() - t0;
+		return;
+	}
+	if (g->want_cpus &&
+	    haywire_read_guest(g->beacon, &v->gstat, &err) &&
+	    err.code != HAYWIRE_E_NOT_FOUND) {
+		read_failed(g, v, &err);
+		guest_view_free(v);
 		v->read_ns = monotonic_ns() - t0;
 		return;
 	}

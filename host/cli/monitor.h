@@ -47,7 +47,15 @@ struct cpu_baseline {
 	uint64_t mono_ns;		/* guest CLOCK_MONOTONIC at publish */
 	size_t count;
 	struct cpu_sample *samples;	/* sorted by pid */
+	bool have_total;
+	struct haywire_cpu_time total;	/* the guest's, all CPUs */
 };
+
+/* The guest's CPU time split as top's %Cpu(s) line shows it. */
+enum cpu_mode { CPU_USER, CPU_NICE, CPU_SYSTEM, CPU_IDLE, CPU_IOWAIT,
+		CPU_IRQ, CPU_SOFTIRQ, CPU_STEAL, CPU_MODES };
+extern const char *const cpu_mode_names[CPU_MODES];
+uint64_t cpu_mode_ns(const struct haywire_cpu_time *t, enum cpu_mode mode);
 
 struct guest {
 	char name[GUEST_NAME_MAX + 1];
@@ -55,6 +63,7 @@ struct guest {
 	struct haywire_mem *mem;
 	struct haywire_beacon *beacon;
 	struct haywire_opts opts;	/* the read bound */
+	bool want_cpus;			/* also read the per-CPU times */
 	bool seen;			/* nonce, generation valid */
 	uint64_t nonce, generation;
 	/* %CPU: older and latest distinct snapshots */
@@ -70,6 +79,10 @@ struct guest_view {
 	double *cpu_pct;		/* per procs->procs[i]; NULL until two
 					 * snapshots of one boot were seen */
 	double cpu_interval_s;		/* what cpu_pct is averaged over */
+	bool have_cpu_split;		/* cpu_split valid */
+	double cpu_split[CPU_MODES];	/* percent of all CPUs' time */
+	struct haywire_guest_stat *gstat; /* per-CPU times (want_cpus), or
+					   * NULL (module < 1.3) */
 	bool restarted;			/* nonce changed: started over */
 	uint64_t old_nonce;
 	uint64_t read_ns;		/* host time this read took */
