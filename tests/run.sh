@@ -18,6 +18,7 @@ TESTS="
 tests/build.sh
 tests/dkms.sh
 tests/unit/run.sh
+tests/monitor/run.sh
 tests/badinput.sh
 tests/hostile/run.sh
 tests/fuzz/run.sh

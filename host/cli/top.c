@@ -204,7 +204,7 @@ static void process_row(FILE *out, const struct top *t, size_t i)
 			 (double)p->rss_kb / (double)info->guest.mem_total);
 	else
 		snprintf(mem, sizeof(mem), "    -");
-	fprintf(out, "%7d %-8u %3s %3s %7" PRIu64 " %6" PRIu64 " %c %5.1f %s %6" PRIu64
+	fprintf(out, "%7d %-8u %3s %3s %7" PRIu64 " %6" PRIu64 " %c %5.1f %s %3" PRIu64
 		":%02" PRIu64 ".%02" PRIu64 " %s%s%s\n", p->pid, p->uid, pr, ni,
 		p->vsize_kb, p->rss_kb, p->state, row_cpu(t, i), mem,
 		cs / 6000, cs / 100 % 60, cs % 100,
