@@ -672,6 +672,33 @@ static void emit_states(struct scrape *s)
 	}
 }
 
+static void emit_events(struct scrape *s)
+{
+	unsigned int i;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		const char *name = pass ? "haywire_events_lost_total" :
+				   "haywire_events_total";
+		bool header = false;
+
+		for (i = 0; i < s->e->nguests; i++) {
+			const struct guest_view *v = &s->views[i];
+
+			if (!v->has_data || !v->have_events)
+				continue;
+			if (!header)
+				family(&s->out, name, "counter", pass ?
+				       "Lifecycle events the guest's ring overwrote before any reader could read them." :
+				       "Lifecycle events (fork, exec, exit) the guest wrote since the module was loaded.");
+			header = true;
+			sample_u64(&s->out, name, s->e->guests[i]->g.name,
+				   pass ? v->events_overwritten :
+				   v->events_head);
+		}
+	}
+}
+
 static void emit_cpu_times(struct scrape *s)
 {
 	bool header = false;
@@ -778,6 +805,7 @@ static char *scrape(struct exporter *e, size_t *len)
 	emit_scalars(&s);
 	emit_states(&s);
 	emit_cpu_times(&s);
+	emit_events(&s);
 	if (e->top_n) {
 		emit_top_family(&s, true);
 		emit_top_family(&s, false);

@@ -269,6 +269,29 @@ static void update_cpu(struct guest *g, struct guest_view *v)
 	}
 }
 
+/*
+ * The event ring's counters, from a cursor that follows the ring (at most
+ * a few events copied per read; the events themselves are for haywire
+ * events). No ring (module < 1.3, or events=0) or a bad one: no counts.
+ */
+static void read_event_counts(struct guest *g, struct guest_view *v)
+{
+	struct haywire_event ev[4];
+	struct haywire_event_batch batch;
+	struct haywire_error err;
+
+	if (!g->events.nonce && !g->events.next)
+		haywire_event_cursor_init(&g->events, HAYWIRE_EVENTS_NOW);
+	if (haywire_read_events(g->beacon, &g->events, ev, 4, &batch, &err))
+		return;
+	/* Skip to the newest: only the counts are wanted here. */
+	if (batch.head + 1 > g->events.next)
+		g->events.next = batch.head + 1;
+	v->have_events = true;
+	v->events_head = batch.head;
+	v->events_overwritten = batch.overwritten;
+}
+
 void guest_read(struct guest *g, struct guest_view *v)
 {
 	struct haywire_error err = { 0 };
@@ -291,6 +314,8 @@ void guest_read(struct guest *g, struct guest_view *v)
 		v->read_ns = monotonic_ns() - t0;
 		return;
 	}
+	if (g->want_cpus)
+		read_event_counts(g, v);
 	v->has_data = true;
 	/* The index of the process table's snapshot, the stats of info's. */
 	v->info.nonce = v->procs->info.nonce;

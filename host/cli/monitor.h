@@ -63,7 +63,9 @@ struct guest {
 	struct haywire_mem *mem;
 	struct haywire_beacon *beacon;
 	struct haywire_opts opts;	/* the read bound */
-	bool want_cpus;			/* also read the per-CPU times */
+	bool want_cpus;			/* also read the per-CPU times and
+					 * the event ring's counts */
+	struct haywire_event_cursor events;
 	bool seen;			/* nonce, generation valid */
 	uint64_t nonce, generation;
 	/* %CPU: older and latest distinct snapshots */
@@ -83,6 +85,9 @@ struct guest_view {
 	double cpu_split[CPU_MODES];	/* percent of all CPUs' time */
 	struct haywire_guest_stat *gstat; /* per-CPU times (want_cpus), or
 					   * NULL (module < 1.3) */
+	bool have_events;		/* the event ring's counts (want_cpus) */
+	uint64_t events_head;		/* events written since module load */
+	uint64_t events_overwritten;	/* of which the ring overwrote */
 	bool restarted;			/* nonce changed: started over */
 	uint64_t old_nonce;
 	uint64_t read_ns;		/* host time this read took */
