@@ -142,6 +142,16 @@ static void read_failed(struct guest *g, struct guest_view *v,
 {
 	v->reason = reason_of(err->code);
 	snprintf(v->msg, sizeof(v->msg), "%s", err->msg);
+	/*
+	 * After an unload, discovery finds no beacon, or only the pages of
+	 * the old one that never become readable: still "gone" until a
+	 * beacon is found again.
+	 */
+	if (err->code == HAYWIRE_E_GONE)
+		g->gone = true;
+	else if (g->gone && !g->beacon && (err->code == HAYWIRE_E_BUSY ||
+					   err->code == HAYWIRE_E_NO_BEACON))
+		v->reason = GUEST_GONE;
 	/* The file shrank or went: map it again next time. */
 	if (err->code == HAYWIRE_E_IO || err->code == HAYWIRE_E_FILE ||
 	    err->code == HAYWIRE_E_NOT_RAM) {
@@ -160,8 +170,11 @@ static bool open_beacon(struct guest *g, struct haywire_error *err)
 {
 	if (!g->mem)
 		g->mem = haywire_mem_open(g->path, err);
-	if (g->mem && !g->beacon)
+	if (g->mem && !g->beacon) {
 		g->beacon = haywire_discover(g->mem, &g->opts, err);
+		if (g->beacon)
+			g->gone = false;
+	}
 	return g->beacon != NULL;
 }
 

@@ -67,6 +67,7 @@ struct guest {
 					 * the event ring's counts */
 	struct haywire_event_cursor events;
 	bool seen;			/* nonce, generation valid */
+	bool gone;			/* unloaded, no beacon found since */
 	uint64_t nonce, generation;
 	/* %CPU: older and latest distinct snapshots */
 	struct cpu_baseline older, latest;
