@@ -136,12 +136,37 @@ static enum guest_reason reason_of(enum haywire_code code)
 	}
 }
 
+/*
+ * An unloading module may leave its index mid-update (seq odd) with the
+ * magic already HWGONE!!: a read of the beacon found before then says busy
+ * for good. The magic says what it is.
+ */
+static bool magic_gone(struct guest *g)
+{
+	uint64_t magic;
+
+	if (!g->beacon || !g->mem ||
+	    haywire_mem_read(g->mem, haywire_beacon_location(g->beacon)->file_offset,
+			     &magic, sizeof(magic), NULL))
+		return false;
+	return magic != HW_MAGIC;
+}
+
 /* A failed read: say why, and let go of what must be found again. */
 static void read_failed(struct guest *g, struct guest_view *v,
 			const struct haywire_error *err)
 {
 	v->reason = reason_of(err->code);
 	snprintf(v->msg, sizeof(v->msg), "%s", err->msg);
+	if (err->code == HAYWIRE_E_BUSY && magic_gone(g)) {
+		v->reason = GUEST_GONE;
+		snprintf(v->msg, sizeof(v->msg),
+			 "the beacon's magic is gone (the haywire module was unloaded or the guest rebooted)");
+		g->gone = true;
+		haywire_beacon_free(g->beacon);
+		g->beacon = NULL;
+		return;
+	}
 	/*
 	 * After an unload, discovery finds no beacon, or only the pages of
 	 * the old one that never become readable: still "gone" until a
