@@ -245,10 +245,11 @@ struct haywire_guest {
 	uint32_t nr_running, nr_blocked, nr_threads;
 	uint32_t nr_cpus;		/* online */
 	uint32_t nr_possible;
-	uint64_t forks;			/* since boot */
+	uint32_t flags;			/* HW_GF_* */
 	/* kB, as /proc/meminfo */
 	uint64_t mem_total, mem_free, mem_available, buffers, cached;
-	uint64_t swap_total, swap_free, shmem, slab, sreclaimable;
+	uint64_t swap_total;		/* 0 with HW_GF_NO_SWAP_TOTAL */
+	uint64_t swap_free, shmem, slab, sreclaimable;
 	struct haywire_cpu_time cpu_total;	/* all CPUs */
 };
 

@@ -532,6 +532,8 @@ struct hw_camera_vma {
  * with the same sources /proc uses. Memory in kB as /proc/meminfo, CPU
  * times in ns (/proc/stat shows them in USER_HZ ticks).
  */
+#define HW_GF_NO_SWAP_TOTAL	(1U << 0) /* swap_total unknown: no exported
+					   * source (si_swapinfo is not) */
 #define HW_LOAD_FSHIFT		11	/* load averages: fixed point, as the
 					 * kernel's avenrun (FSHIFT) */
 
@@ -559,9 +561,9 @@ struct hw_guest {
 	__u32 nr_cpus;		/*  52 online CPUs */
 	__u32 nr_possible;	/*  56 possible CPUs (HW_SEC_CPUS count, unless
 				 *     truncated) */
-	__s32 last_pid;		/*  60 reserved (0) */
-	__u64 forks;		/*  64 processes forked since boot (/proc/stat
-				 *     processes) */
+	__u32 flags;		/*  60 HW_GF_* */
+	__u64 forks;		/*  64 reserved (0): total_forks is not
+				 *     exported */
 	__u64 ctxt;		/*  72 reserved (0) */
 	/* memory, kB, as /proc/meminfo */
 	__u64 mem_total;	/*  80 */
@@ -569,7 +571,7 @@ struct hw_guest {
 	__u64 mem_available;	/*  96 */
 	__u64 buffers;		/* 104 */
 	__u64 cached;		/* 112 */
-	__u64 swap_total;	/* 120 */
+	__u64 swap_total;	/* 120 0 with HW_GF_NO_SWAP_TOTAL */
 	__u64 swap_free;	/* 128 */
 	__u64 shmem;		/* 136 */
 	__u64 slab;		/* 144 SReclaimable + SUnreclaim */

@@ -138,21 +138,61 @@ static u64 reach(const struct beacon *b)
 	return max(b->logical_size, min(b->cap, b->logical_size + slots));
 }
 
-int beacon_init(struct beacon *b, u64 cap_bytes)
+/*
+ * 1.3: the event ring's pages, right after the fixed area, mapped once on
+ * their own: unlike beacon->base this mapping never moves, so probes may
+ * write through it while the beacon grows.
+ */
+static int map_events(struct beacon *b)
+{
+	unsigned long first = BEACON_FIXED_SIZE >> PAGE_SHIFT;
+	unsigned long nr = b->events_size >> PAGE_SHIFT, n = 0, at = 0;
+	struct page **pages;
+	unsigned int i, j;
+
+	if (!nr)
+		return 0;
+	pages = kvmalloc_array(nr, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	for (i = 0; i < b->nr_extents && n < nr; i++)
+		for (j = 0; j < (1U << b->extents[i].order) && n < nr; j++)
+			if (at++ >= first)
+				pages[n++] = nth_page(b->extents[i].page, j);
+	b->events = vmap(pages, nr, VM_MAP, PAGE_KERNEL);
+	kvfree(pages);
+	return b->events ? 0 : -ENOMEM;
+}
+
+int beacon_init(struct beacon *b, u64 cap_bytes, u64 events_bytes)
 {
 	struct hw_index *idx;
 	int err;
 
 	memset(b, 0, sizeof(*b));
 	b->cap = round_down(cap_bytes, HW_EXTENT_ALIGN);
+	b->events_size = PAGE_ALIGN(events_bytes);
+	b->fixed_size = BEACON_FIXED_SIZE + b->events_size;
+	if (b->fixed_size > b->cap / 2) {
+		pr_err("the event ring (%llu bytes) needs max_mb of at least %llu\n",
+		       b->events_size, DIV_ROUND_UP(b->fixed_size * 3, SZ_1M));
+		return -EINVAL;
+	}
 	err = add_extent(b, b->cap);
+	while (!err && b->logical_size < b->fixed_size)
+		err = add_extent(b, b->cap - b->logical_size);
 	if (err) {
-		pr_err("cannot allocate the first beacon extent (2 or 4 MiB of contiguous memory)\n");
+		pr_err("cannot allocate the first beacon extents (2 or 4 MiB of contiguous memory each)\n");
+		free_extents_from(b, 0);
 		return err;
 	}
 	err = remap(b);
+	if (!err)
+		err = map_events(b);
 	if (err) {
 		pr_err("cannot map the beacon\n");
+		if (b->base)
+			vunmap(b->base);
 		free_extents_from(b, 0);
 		return err;
 	}
@@ -232,6 +272,9 @@ void beacon_destroy(struct beacon *b)
 		 * its second look at seq and at the magic.
 		 */
 		smp_mb();
+		if (b->events)
+			vunmap(b->events);
+		b->events = NULL;
 		vunmap(b->base);
 		b->base = NULL;
 		b->index = NULL;
@@ -248,6 +291,11 @@ void *beacon_fixed_area(const struct beacon *b)
 	return page_address(b->extents[0].page);
 }
 
+void *beacon_events_area(const struct beacon *b)
+{
+	return b->events;
+}
+
 /*
  * The largest snapshot that beacon_place() can take next: below the
  * published one or above it (growing up to the cap when may_grow), and never
@@ -256,13 +304,13 @@ void *beacon_fixed_area(const struct beacon *b)
 u64 beacon_max_buffer(const struct beacon *b, bool may_grow)
 {
 	u64 top = may_grow ? reach(b) : b->logical_size;
-	u64 half = (reach(b) - BEACON_FIXED_SIZE) / 2;
+	u64 half = (reach(b) - b->fixed_size) / 2;
 	u64 room;
 
 	if (!b->pub_end)
-		room = top - BEACON_FIXED_SIZE;
+		room = top - b->fixed_size;
 	else
-		room = max(b->pub_start - BEACON_FIXED_SIZE,
+		room = max(b->pub_start - b->fixed_size,
 			   top > b->pub_end ? top - b->pub_end : 0);
 	return round_down(min(room, half), BEACON_SECTION_ALIGN);
 }
@@ -296,8 +344,8 @@ static int grow(struct beacon *b, u64 want)
 int beacon_place(struct beacon *b, u64 size, bool may_grow, u64 *offset)
 {
 	bool at_bottom = !b->pub_end ||
-			 BEACON_FIXED_SIZE + size <= b->pub_start;
-	u64 end = (at_bottom ? BEACON_FIXED_SIZE : b->pub_end) + size;
+			 b->fixed_size + size <= b->pub_start;
+	u64 end = (at_bottom ? b->fixed_size : b->pub_end) + size;
 	int err;
 
 	if (size > beacon_max_buffer(b, may_grow))
@@ -309,7 +357,7 @@ int beacon_place(struct beacon *b, u64 size, bool may_grow, u64 *offset)
 		if (err)
 			return err;
 	}
-	*offset = at_bottom ? BEACON_FIXED_SIZE :
+	*offset = at_bottom ? b->fixed_size :
 		  round_down(b->logical_size - size, BEACON_SECTION_ALIGN);
 	return 0;
 }

@@ -40,6 +40,10 @@ struct beacon {
 	unsigned int nr_extents;
 	u64 logical_size;	/* sum of extent sizes */
 	u64 cap;		/* most logical_size may grow to */
+	/* 1.3: the event ring follows the fixed area; snapshots go above */
+	u64 events_size;	/* bytes at logical BEACON_FIXED_SIZE */
+	u64 fixed_size;		/* BEACON_FIXED_SIZE + events_size */
+	void *events;		/* its own mapping, which never moves */
 	void *base;		/* vmap of all extents, in logical order */
 	struct hw_index *index;	/* = base */
 	/* logical range the published sections occupy; pub_end 0: none */
@@ -67,7 +71,8 @@ struct beacon_publication {
 	u64 size;
 };
 
-int beacon_init(struct beacon *b, u64 cap_bytes);
+/* events_bytes: room for the event ring after the fixed area (0: none). */
+int beacon_init(struct beacon *b, u64 cap_bytes, u64 events_bytes);
 void beacon_set_magic(struct beacon *b);
 void beacon_destroy(struct beacon *b);
 
@@ -82,6 +87,8 @@ static inline void *beacon_at(const struct beacon *b, u64 offset)
  * beacon->base, it stays put while the beacon grows.
  */
 void *beacon_fixed_area(const struct beacon *b);
+/* 1.3: the event ring's bytes, or NULL. */
+void *beacon_events_area(const struct beacon *b);
 void beacon_publish(struct beacon *b, const struct beacon_publication *pub);
 void beacon_mark_stalled(struct beacon *b);
 

@@ -15,6 +15,8 @@
 #include <linux/percpu_counter.h>
 #include <linux/pgtable.h>
 #include <linux/capability.h>
+#include <linux/sched.h>
+#include <linux/vmstat.h>
 #include "haywire_protocol.h"
 
 /* ---- architecture --------------------------------------------------- */
@@ -323,5 +325,41 @@ static inline const char *hw_vma_anon_name(const struct vm_area_struct *vma)
  */
 #define HW_HAS_ANON_SHMEM_NAME \
 	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0))
+
+/* ---- 1.3 monitoring -------------------------------------------------- */
+
+/*
+ * 6.16 added "bool group_dead" to the sched_process_exit tracepoint; the
+ * probe's prototype must match the tracepoint's exactly.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
+#define HW_EXIT_PROBE_EXTRA_ARGS	, bool group_dead
+#else
+#define HW_EXIT_PROBE_EXTRA_ARGS
+#endif
+
+/* 5.14 renamed task->state to __state (task_is_running() since then). */
+static inline bool hw_task_running(const struct task_struct *t)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 14, 0)
+	return READ_ONCE(t->__state) == TASK_RUNNING;
+#else
+	return READ_ONCE(t->state) == TASK_RUNNING;
+#endif
+}
+
+/*
+ * Swap-cache pages, as /proc/meminfo subtracts them from Cached: a node
+ * counter since 5.13 (NR_SWAPCACHE); before, only total_swapcache_pages(),
+ * which is not exported, so 5.10 counts them in Cached.
+ */
+static inline unsigned long hw_swapcache_pages(void)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 13, 0) && defined(CONFIG_SWAP)
+	return global_node_page_state(NR_SWAPCACHE);
+#else
+	return 0;
+#endif
+}
 
 #endif /* HAYWIRE_COMPAT_H */

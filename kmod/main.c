@@ -20,6 +20,8 @@
 
 #include "beacon.h"
 #include "camera.h"
+#include "events.h"
+#include "guest.h"
 #include "refresh.h"
 #include "request.h"
 #include "walk.h"
@@ -44,6 +46,9 @@ static struct ranged_param param_interval_ms = { 1000, 10, 3600000, true };
 static struct ranged_param param_max_mb = { 64, 4, MAX_MB_LIMIT, false };
 static struct ranged_param param_budget_ms = { 500, 1, 60000, false };
 static struct ranged_param param_poll_max = { 20, 1, 1000, false };
+/* 1.3: lifecycle event records (0: no probes, no ring) */
+static struct ranged_param param_events = { 8192, 0, HW_EVENTS_MAX, false };
+static struct hw_guest_snap guest_snap;
 static bool allow_read;
 
 static DECLARE_WAIT_QUEUE_HEAD(refresh_wait);
@@ -92,6 +97,8 @@ module_param_cb(budget_ms, &ranged_param_ops, &param_budget_ms, 0644);
 MODULE_PARM_DESC(budget_ms, "Time budget per refresh in ms, 1..60000 (default 500); VMAs are skipped after it");
 module_param_cb(poll_max_ms, &ranged_param_ops, &param_poll_max, 0644);
 MODULE_PARM_DESC(poll_max_ms, "Longest interval between looks at the request page when idle, in ms, 1..1000 (default 20)");
+module_param_cb(events, &ranged_param_ops, &param_events, 0444);
+MODULE_PARM_DESC(events, "Lifecycle event ring records, 256 bytes each, in the beacon (default 8192; 0: off)");
 module_param(allow_read, bool, 0644);
 MODULE_PARM_DESC(allow_read, "Answer host requests to read process memory (default 0: refused)");
 
@@ -209,7 +216,7 @@ static void plan_budget(struct refresh_clock *c, unsigned int cams_on)
 
 /* Where each section of a snapshot goes, from logical offset start on. */
 struct layout {
-	u64 stats, procs, vmas, strings, cams, cam_vmas, runs, end;
+	u64 stats, guest, cpus, procs, vmas, strings, cams, cam_vmas, runs, end;
 };
 
 static struct layout layout_at(u64 start, const struct snapshot *s,
@@ -219,7 +226,10 @@ static struct layout layout_at(u64 start, const struct snapshot *s,
 	struct layout l;
 
 	l.stats = start;
-	l.procs = l.stats + ALIGN(sizeof(struct hw_stats), a);
+	l.guest = l.stats + ALIGN(sizeof(struct hw_stats), a);
+	l.cpus = l.guest + ALIGN(sizeof(struct hw_guest), a);
+	l.procs = l.stats + ALIGN(sizeof(struct hw_stats), a) +
+		  hw_guest_size(&guest_snap);
 	l.vmas = l.procs + ALIGN((u64)s->nr_procs * sizeof(struct hw_proc), a);
 	l.strings = l.vmas + ALIGN((u64)s->nr_vmas * sizeof(struct hw_vma), a);
 	l.cams = l.strings + ALIGN(s->string_bytes, a);
@@ -261,6 +271,10 @@ static void walk_guest(struct refresh_clock *c, u64 total)
 static void copy_sections(const struct layout *l, const struct snapshot *s,
 			  const struct camera_snap *cs)
 {
+	memcpy(beacon_at(&beacon, l->guest), &guest_snap.guest,
+	       sizeof(guest_snap.guest));
+	memcpy(beacon_at(&beacon, l->cpus), guest_snap.cpus,
+	       (size_t)guest_snap.nr_cpus * sizeof(*guest_snap.cpus));
 	memcpy(beacon_at(&beacon, l->procs), s->procs,
 	       (size_t)s->nr_procs * sizeof(struct hw_proc));
 	memcpy(beacon_at(&beacon, l->vmas), s->vmas,
@@ -347,6 +361,12 @@ static void set_sections(struct beacon_publication *pub,
 		    l->cam_vmas, cs->nr_vmas);
 	set_section(pub, HW_SEC_PAGE_RUNS, sizeof(struct hw_page_run),
 		    l->runs, cs->nr_runs);
+	set_section(pub, HW_SEC_GUEST, sizeof(struct hw_guest), l->guest, 1);
+	set_section(pub, HW_SEC_CPUS, sizeof(struct hw_cpu_time), l->cpus,
+		    guest_snap.nr_cpus);
+	if (beacon.events_size)
+		set_section(pub, HW_SEC_EVENTS, sizeof(struct hw_event),
+			    BEACON_FIXED_SIZE, param_events.value);
 }
 
 /* Copy the walked snapshot and cameras to their place l, publish. */
@@ -401,11 +421,14 @@ static int refresh_locked(void)
 	struct refresh_clock c;
 	struct layout l;
 	bool may_grow = take_grow_turn();
-	u64 grown = beacon.grow_events, off;
+	u64 grown = beacon.grow_events, off, room;
 	int err;
 
 	plan_budget(&c, camera_take(&cameras));
-	walk_guest(&c, beacon_max_buffer(&beacon, may_grow));
+	hw_guest_take(&guest_snap);
+	room = beacon_max_buffer(&beacon, may_grow);
+	/* The guest-wide sections take a fixed size of every snapshot. */
+	walk_guest(&c, room - min(room, hw_guest_size(&guest_snap)));
 	l = layout_at(0, s, &cameras);
 	err = beacon_place(&beacon, l.end, may_grow, &off);
 	count_refresh(s, &cameras);
@@ -476,13 +499,19 @@ static int __init haywire_init(void)
 	err = hw_walker_init(&walker, &staging);
 	if (!err)
 		err = camera_snap_init(&cameras, &staging);
+	if (!err)
+		err = hw_guest_init(&guest_snap);
 	if (err) {
 		pr_err("cannot allocate staging memory\n");
 		goto free_walker;
 	}
-	err = beacon_init(&beacon, beacon_cap);
+	err = beacon_init(&beacon, beacon_cap,
+			  hw_events_bytes(param_events.value));
 	if (err)
 		goto free_walker;
+	err = hw_events_start(beacon_events_area(&beacon), param_events.value);
+	if (err)
+		goto destroy;
 
 	/* A refresh that stalls leaves the next one a size that fits as is. */
 	err = refresh();
@@ -516,8 +545,10 @@ static int __init haywire_init(void)
 stop_refresh:
 	kthread_stop(refresh_task);
 destroy:
+	hw_events_stop();
 	beacon_destroy(&beacon);
 free_walker:
+	hw_guest_free(&guest_snap);
 	camera_snap_free(&cameras);
 	hw_walker_free(&walker);
 	return err;
@@ -528,8 +559,11 @@ static void __exit haywire_exit(void)
 	/* Requests first: they may ask the refresh thread for refreshes. */
 	hw_requests_stop();
 	kthread_stop(refresh_task);
+	/* No probe writes the ring once this returns. */
+	hw_events_stop();
 	mutex_lock(&refresh_lock);
 	beacon_destroy(&beacon);
+	hw_guest_free(&guest_snap);
 	camera_clear_all();
 	camera_snap_free(&cameras);
 	hw_walker_free(&walker);

@@ -17,6 +17,9 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/cputime.h>
+#include <linux/cgroup.h>
+#include <linux/kernfs.h>
+#include <linux/pid_namespace.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -262,25 +265,36 @@ static void fill_creds(struct task_struct *task, struct hw_proc_detail *d)
  * thread is scaled by task_cputime_adjusted() (as /proc/PID/task/TID/stat)
  * and exited threads add their unscaled times kept in the signal struct.
  */
-static void fill_times(struct task_struct *task, struct hw_proc_detail *d)
+void hw_task_times(struct task_struct *task, struct hw_times *tm)
 {
 	struct signal_struct *sig = task->signal;
 	struct task_struct *t;
 	u64 ut, st;
 
 	rcu_read_lock();
-	d->utime_ns = sig->utime;
-	d->stime_ns = sig->stime;
-	d->min_flt = sig->min_flt;
-	d->maj_flt = sig->maj_flt;
+	tm->utime_ns = sig->utime;
+	tm->stime_ns = sig->stime;
+	tm->min_flt = sig->min_flt;
+	tm->maj_flt = sig->maj_flt;
 	for_each_thread(task, t) {
 		task_cputime_adjusted(t, &ut, &st);
-		d->utime_ns += ut;
-		d->stime_ns += st;
-		d->min_flt += t->min_flt;
-		d->maj_flt += t->maj_flt;
+		tm->utime_ns += ut;
+		tm->stime_ns += st;
+		tm->min_flt += t->min_flt;
+		tm->maj_flt += t->maj_flt;
 	}
 	rcu_read_unlock();
+}
+
+static void fill_times(struct task_struct *task, struct hw_proc_detail *d)
+{
+	struct hw_times tm;
+
+	hw_task_times(task, &tm);
+	d->utime_ns = tm.utime_ns;
+	d->stime_ns = tm.stime_ns;
+	d->min_flt = tm.min_flt;
+	d->maj_flt = tm.maj_flt;
 	/* As /proc/PID/status: the thread-group leader's own. */
 	d->nvcsw = task->nvcsw;
 	d->nivcsw = task->nivcsw;
@@ -367,4 +381,42 @@ u32 hw_process_detail(struct task_struct *task, void *buf, size_t cap,
 		memcpy(cmdline + d->cmdline_len, cwd, cwd_len);
 	d->cwd_len = cwd_len;
 	return sizeof(*d) + d->cmdline_len + d->cwd_len;
+}
+
+/*
+ * 1.3: the path of the task's cgroup in the v2 hierarchy, as
+ * /proc/PID/cgroup shows it from the initial cgroup namespace, into buf.
+ * The cgroup and its kernfs node are freed only after RCU. Returns the
+ * length, -ENAMETOOLONG if it did not fit, or another error.
+ */
+int hw_task_cgroup(struct task_struct *task, char *buf, size_t size)
+{
+	struct cgroup *cgrp;
+	int len;
+
+	rcu_read_lock();
+	cgrp = task_dfl_cgroup(task);
+	len = cgrp && cgrp->kn ?
+	      kernfs_path_from_node(cgrp->kn, NULL, buf, size) : -ENOENT;
+	rcu_read_unlock();
+	/* Up to 6.x the full length, truncated copy; later -E2BIG. */
+	if (len == -E2BIG || (len >= 0 && (size_t)len >= size))
+		return -ENAMETOOLONG;
+	return len;
+}
+
+/* 1.3: the task's PID namespace and its process id in there. */
+void hw_task_pidns(struct task_struct *task, u64 *inum, s32 *ns_pid)
+{
+	struct pid_namespace *ns;
+
+	*inum = 0;
+	*ns_pid = 0;
+	rcu_read_lock();
+	ns = task_active_pid_ns(task);
+	if (ns) {
+		*inum = ns->ns.inum;
+		*ns_pid = task_tgid_nr_ns(task, ns);
+	}
+	rcu_read_unlock();
 }

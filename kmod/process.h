@@ -23,6 +23,18 @@ struct hw_ids {
 
 void hw_task_ids(struct task_struct *task, struct hw_ids *ids);
 
+/* CPU time and faults of the whole thread group, as /proc/PID/stat. */
+struct hw_times {
+	u64 utime_ns;
+	u64 stime_ns;
+	u64 min_flt;
+	u64 maj_flt;
+};
+
+void hw_task_times(struct task_struct *task, struct hw_times *tm);
+int hw_task_cgroup(struct task_struct *task, char *buf, size_t size);
+void hw_task_pidns(struct task_struct *task, u64 *inum, s32 *ns_pid);
+
 /* The process (thread-group leader) pid, with a reference; or NULL. */
 struct task_struct *hw_process_get(struct pid *pid);
 

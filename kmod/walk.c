@@ -645,6 +645,38 @@ static void seed_name_cache(const struct hw_walk_task *t,
 			   HW_VF_NAME_TRUNCATED : 0;
 }
 
+/* 1.3: CPU time, faults, scheduling and container identity. */
+static void fill_monitor(struct walker *w, struct task_struct *task,
+			 struct hw_proc *p)
+{
+	struct hw_times tm;
+	int len, err;
+
+	hw_task_times(task, &tm);
+	p->utime_ns = tm.utime_ns;
+	p->stime_ns = tm.stime_ns;
+	p->min_flt = tm.min_flt;
+	p->maj_flt = tm.maj_flt;
+	p->nice = task_nice(task);
+	p->last_cpu = task_cpu(task);
+	hw_task_pidns(task, &p->pidns_inum, &p->ns_pid);
+	len = hw_task_cgroup(task, w->scratch, PATH_MAX);
+	if (len < 0) {
+		/* {0, 0}: unknown */
+		if (len == -ENAMETOOLONG)
+			p->flags |= HW_PF_CGROUP_TRUNCATED;
+		return;
+	}
+	err = intern(w, w->scratch, len, 0, &p->cgroup);
+	if (err == -ENOBUFS && grow_during_walk(w))
+		err = intern(w, w->scratch, len, 0, &p->cgroup);
+	if (err) {
+		p->cgroup = empty_str;
+		p->flags |= HW_PF_CGROUP_TRUNCATED;
+		note_cut(w, err);
+	}
+}
+
 /* One process record, without its VMAs; takes the mm and exe references. */
 static void fill_process(struct walker *w, struct hw_walk_task *t,
 			 struct hw_proc *p)
@@ -663,6 +695,7 @@ static void fill_process(struct walker *w, struct hw_walk_task *t,
 		p->flags |= HW_PF_KTHREAD;
 	if (task->flags & PF_WQ_WORKER)
 		p->flags |= HW_PF_WQ_WORKER;
+	fill_monitor(w, task, p);
 
 	t->mm = get_task_mm(task);
 	if (!t->mm) {

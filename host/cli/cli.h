@@ -53,6 +53,10 @@ struct cli {
 	unsigned int timeout_ms;	/* for each answer to a request */
 	const char *out_path;		/* read -o */
 	unsigned int runs;		/* bench --runs */
+	bool containers;		/* ps --containers */
+	bool follow;			/* events --follow */
+	uint64_t events_from;		/* events --from: HAYWIRE_EVENTS_* or
+					 * a sequence number */
 	int status;			/* exit status of a success, or 0 */
 	struct exporter_args exporter;
 	struct top_args top;
@@ -73,6 +77,7 @@ int cmd_diff(struct cli *cli, char **argv, struct haywire_error *err);
 int cmd_bench(struct cli *cli, char **argv, struct haywire_error *err);
 int cmd_top(struct cli *cli, char **argv, struct haywire_error *err);
 int cmd_exporter(struct cli *cli, char **argv, struct haywire_error *err);
+int cmd_events(struct cli *cli, char **argv, struct haywire_error *err);
 
 /* VADDR: hexadecimal, 0x optional, as /proc/PID/maps prints addresses. */
 bool parse_address(const char *s, uint64_t *v);

@@ -35,7 +35,8 @@ static const char usage_text[] =
 	"  info       the beacon (version, kernel, snapshot age, counts, where it\n"
 	"             was found, the guest-physical map, the module's stats);\n"
 	"             agentless: the kernel that was found\n"
-	"  ps         the guest's processes\n"
+	"  ps         the guest's processes, with CPU TIME and %CPU as ps shows\n"
+	"             them; --containers adds CGROUP, PIDNS and NSPID\n"
 	"  maps PID   the memory map of process PID, as /proc/PID/maps\n"
 	"  translate PID VADDR [LEN]\n"
 	"             where [VADDR, VADDR + LEN) of process PID lives: runs of\n"
@@ -60,6 +61,9 @@ static const char usage_text[] =
 	"  detail PID process details: command line, directory, ids, times,\n"
 	"             faults, signals\n"
 	"  ping       round trip to the guest\n"
+	"  events     lifecycle events (fork, exec, exit), one a line (JSON\n"
+	"             lines with --json), from now or --from N|oldest; with\n"
+	"             --follow until interrupted; gaps said as \"lost N events\"\n"
 	"  translate and read with --via-guest also ask the module\n"
 	"\n"
 	"monitoring (beacon source):\n"
@@ -116,6 +120,9 @@ static const char usage_text[] =
 	"                      parts of its answer together (default 5000)\n"
 	"  -o FILE             read: write the raw bytes to FILE (- for stdout)\n"
 	"  --runs N            bench: repetitions per figure (default 5)\n"
+	"  --containers        ps: the cgroup, PID namespace and pid inside it\n"
+	"  --follow            events: keep reading until SIGINT\n"
+	"  --from N            events: from event N, oldest, or now (default)\n"
 	"  --no-hint           neither use nor update the cached index location\n"
 	"  --index-gpa GPA     take only the beacon index at guest-physical GPA\n"
 	"                      (hexadecimal), when several validate (default:\n"
@@ -379,7 +386,7 @@ static int cmd_ps(struct ctx *ctx, struct haywire_error *err)
 	if (ctx->cli->json)
 		print_json_ps(stdout, procs, source_name(ctx));
 	else
-		print_ps(stdout, procs);
+		print_ps(stdout, procs, ctx->cli->containers);
 	haywire_procs_free(procs);
 	return 0;
 }
@@ -799,6 +806,8 @@ static const struct command commands[] = {
 	{ "top", 0, 0, "no arguments", false, false, true, NULL, cmd_top },
 	{ "exporter", 0, 0, "no arguments", false, false, true, NULL,
 	  cmd_exporter },
+	{ "events", 0, 0, "no arguments", false, false, true, NULL,
+	  cmd_events },
 };
 
 static bool valid_pid(const char *s)
@@ -972,6 +981,8 @@ int main(int argc, char **argv)
 	       OPT_QMP, OPT_QMP_TIMEOUT, OPT_BTF, OPT_SYSTEM_MAP, OPT_RUNS,
 	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF, OPT_INDEX_GPA, OPT_VM,
 	       OPT_GLOB, OPT_LISTEN, OPT_TOP, OPT_CONFIG, OPT_SCRAPES };
+	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF, OPT_INDEX_GPA,
+	       OPT_CONTAINERS, OPT_FOLLOW, OPT_FROM };
 	static const struct option options[] = {
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -992,6 +1003,9 @@ int main(int argc, char **argv)
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "scrapes", required_argument, NULL, OPT_SCRAPES },
+		{ "containers", no_argument, NULL, OPT_CONTAINERS },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "from", required_argument, NULL, OPT_FROM },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -1005,6 +1019,7 @@ int main(int argc, char **argv)
 	bool top_opts = false, exporter_opts = false;
 	unsigned int i;
 	char **args;
+	bool have_from = false;
 	uint64_t v;
 	int opt, nargs, rc;
 
@@ -1113,6 +1128,23 @@ int main(int argc, char **argv)
 		case OPT_INDEX_GPA:
 			index_gpa = optarg;
 			break;
+		case OPT_CONTAINERS:
+			cli.containers = true;
+			break;
+		case OPT_FOLLOW:
+			cli.follow = true;
+			break;
+		case OPT_FROM:
+			if (!strcmp(optarg, "oldest"))
+				v = HAYWIRE_EVENTS_OLDEST;
+			else if (!strcmp(optarg, "now"))
+				v = HAYWIRE_EVENTS_NOW;
+			else if (!parse_count(optarg, UINT64_MAX - 1, &v))
+				return usage_error("--from takes an event number (1 ..), oldest or now, not '%s'",
+						   optarg);
+			cli.events_from = v;
+			have_from = true;
+			break;
 		case 'o':
 			cli.out_path = optarg;
 			break;
@@ -1180,6 +1212,12 @@ int main(int argc, char **argv)
 		rc = cmd_exporter(&cli, args, &err);
 		return rc ? fail(&err) : cli.status;
 	}
+	if ((cli.follow || have_from) && strcmp(cmd->name, "events"))
+		return usage_error("--follow and --from are for events, not '%s'",
+				   cmd->name);
+	if (cli.containers && strcmp(cmd->name, "ps"))
+		return usage_error("--containers is for ps, not '%s'",
+				   cmd->name);
 	if (nargs && !valid_pid(args[0]))
 		return usage_error("'%s' is not a PID", args[0]);
 	if (nargs)

@@ -52,6 +52,7 @@ static const struct flag_name proc_flags[] = {
 	{ HW_PF_VMAS_SKIPPED, "vmas_skipped" },
 	{ HW_PF_EXE_TRUNCATED, "exe_truncated" },
 	{ HW_PF_BUDGET_CUT, "budget_cut" },
+	{ HW_PF_CGROUP_TRUNCATED, "cgroup_truncated" },
 	{ 0, NULL },
 };
 
@@ -478,26 +479,77 @@ void print_json_maps(FILE *out, const struct haywire_maps *maps,
 
 /* ---- ps -------------------------------------------------------------- */
 
-void print_ps(FILE *out, const struct haywire_procs *procs)
+/* CPU time as ps's TIME column: [DD-]HH:MM:SS. */
+static void format_cpu_time(char *buf, size_t n, uint64_t ns)
+{
+	uint64_t s = ns / 1000000000;
+
+	if (s >= 86400)
+		snprintf(buf, n, "%" PRIu64 "-%02" PRIu64 ":%02" PRIu64
+			 ":%02" PRIu64, s / 86400, s / 3600 % 24, s / 60 % 60,
+			 s % 60);
+	else
+		snprintf(buf, n, "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64,
+			 s / 3600, s / 60 % 60, s % 60);
+}
+
+/* %CPU as procps prints it: per mille, truncated, as "I.F". */
+static void format_cpu_percent(char *buf, size_t n,
+			       const struct haywire_proc *p,
+			       const struct haywire_info *info)
+{
+	unsigned int permille =
+		(unsigned int)(haywire_proc_cpu_percent(p, info) * 10.0);
+
+	snprintf(buf, n, "%u.%u", permille / 10, permille % 10);
+}
+
+static void print_ps_containers(FILE *out, const struct haywire_proc *p)
+{
+	if (!p->monitor) {
+		fprintf(out, " %-24s %10s %6s", "-", "-", "-");
+		return;
+	}
+	fputc(' ', out);
+	if (p->cgroup && p->cgroup_len)
+		fprintf(out, "%-24s", p->cgroup);
+	else
+		fprintf(out, "%-24s", "-");
+	fprintf(out, " %10" PRIu64 " %6d", p->pidns_inum, p->ns_pid);
+}
+
+void print_ps(FILE *out, const struct haywire_procs *procs, bool containers)
 {
 	size_t i;
 
-	fprintf(out, "%7s %7s %5s S %4s %9s %8s %9s %-18s %s\n", "PID",
-		"PPID", "UID", "THR", "VSZ", "RSS", "START", "COMMAND", "EXE");
+	fprintf(out, "%7s %7s %5s S %4s %9s %8s %9s %8s %5s", "PID", "PPID",
+		"UID", "THR", "VSZ", "RSS", "START", "TIME", "%CPU");
+	if (containers)
+		fprintf(out, " %-24s %10s %6s", "CGROUP", "PIDNS", "NSPID");
+	fprintf(out, " %-18s %s\n", "COMMAND", "EXE");
 	for (i = 0; i < procs->count; i++) {
 		const struct haywire_proc *p = &procs->procs[i];
 		char comm[GUEST_TEXT_MAX(HW_COMM_LEN)];
-		char command[sizeof(comm) + 2];
+		char command[sizeof(comm) + 2], time[32] = "-", pcpu[16] = "-";
 
 		format_guest(comm, sizeof(comm), p->comm,
 			     strnlen(p->comm, HW_COMM_LEN));
 		snprintf(command, sizeof(command),
 			 p->flags & HW_PF_KTHREAD ? "[%s]" : "%s", comm);
+		if (p->monitor) {
+			format_cpu_time(time, sizeof(time),
+					p->utime_ns + p->stime_ns);
+			format_cpu_percent(pcpu, sizeof(pcpu), p,
+					   &procs->info);
+		}
 		fprintf(out, "%7d %7d %5u %c %4u %9" PRIu64 " %8" PRIu64
-			" %6" PRIu64 ".%02" PRIu64 " %-18s ", p->pid, p->ppid,
+			" %6" PRIu64 ".%02" PRIu64 " %8s %5s", p->pid, p->ppid,
 			p->uid, p->state, p->threads, p->vsize_kb, p->rss_kb,
 			p->start_time_ns / 1000000000,
-			p->start_time_ns / 10000000 % 100, command);
+			p->start_time_ns / 10000000 % 100, time, pcpu);
+		if (containers)
+			print_ps_containers(out, p);
+		fprintf(out, " %-18s ", command);
 		if (p->exe_len)
 			print_guest(out, p->exe, p->exe_len);
 		else
@@ -506,7 +558,31 @@ void print_ps(FILE *out, const struct haywire_procs *procs)
 	}
 }
 
-static struct json_object *json_proc(const struct haywire_proc *p)
+/* 1.3 fields, when the snapshot has them. */
+static void json_add_monitor(struct json_object *o,
+			     const struct haywire_proc *p,
+			     const struct haywire_info *info)
+{
+	if (!p->monitor || !info)
+		return;
+	json_object_object_add(o, "utime_ns", json_object_new_uint64(p->utime_ns));
+	json_object_object_add(o, "stime_ns", json_object_new_uint64(p->stime_ns));
+	json_object_object_add(o, "cpu_percent", json_object_new_double(
+		haywire_proc_cpu_percent(p, info)));
+	json_object_object_add(o, "min_flt", json_object_new_uint64(p->min_flt));
+	json_object_object_add(o, "maj_flt", json_object_new_uint64(p->maj_flt));
+	json_object_object_add(o, "nice", json_object_new_int(p->nice));
+	json_object_object_add(o, "last_cpu", json_object_new_int(p->last_cpu));
+	json_object_object_add(o, "cgroup", p->cgroup && p->cgroup_len ?
+			       json_guest_string(p->cgroup, p->cgroup_len) :
+			       NULL);
+	json_object_object_add(o, "pidns_inum",
+			       json_object_new_uint64(p->pidns_inum));
+	json_object_object_add(o, "ns_pid", json_object_new_int(p->ns_pid));
+}
+
+static struct json_object *json_proc(const struct haywire_proc *p,
+				     const struct haywire_info *info)
 {
 	struct json_object *o = json_object_new_object();
 	char state[2] = { p->state, '\0' };
@@ -538,6 +614,7 @@ static struct json_object *json_proc(const struct haywire_proc *p)
 	json_object_object_add(o, "vma_total",
 			       json_object_new_uint64(p->vma_total));
 	json_object_object_add(o, "flags", json_flags(p->flags, proc_flags));
+	json_add_monitor(o, p, info);
 	return o;
 }
 
@@ -562,7 +639,7 @@ void print_json_ps(FILE *out, const struct haywire_procs *procs,
 	json_doc_begin(&d, out, o);
 	json_list_begin(&d, "processes");
 	for (i = 0; i < procs->count; i++)
-		json_list_add(&d, json_proc(&procs->procs[i]));
+		json_list_add(&d, json_proc(&procs->procs[i], &procs->info));
 	json_list_end(&d);
 	json_doc_end(&d);
 }
@@ -605,6 +682,57 @@ static void print_gpa_runs(FILE *out, const struct haywire_run *runs,
 		fprintf(out, "  GPA 0x%" PRIx64 "-0x%" PRIx64 " -> file 0x%"
 			PRIx64 "\n", runs[i].gpa, runs[i].gpa + runs[i].size,
 			runs[i].file_offset);
+}
+
+/* /proc/loadavg's rounding: two decimals of the fixed-point value. */
+static void format_load(char *buf, size_t n, uint64_t raw)
+{
+	const uint64_t one = 1ULL << HW_LOAD_FSHIFT;
+	uint64_t x = raw + one / 200;
+
+	snprintf(buf, n, "%" PRIu64 ".%02" PRIu64, x >> HW_LOAD_FSHIFT,
+		 ((x & (one - 1)) * 100) >> HW_LOAD_FSHIFT);
+}
+
+/* 1.3: the guest-wide section (haywire info). */
+static void print_guest_section(FILE *out, const struct haywire_info *info)
+{
+	const struct haywire_guest *g = &info->guest;
+	const struct haywire_cpu_time *c = &g->cpu_total;
+	char load[3][32];
+	unsigned int i;
+
+	if (!info->have_guest) {
+		fprintf(out, "guest:         none published (module < 1.3)\n");
+		return;
+	}
+	for (i = 0; i < 3; i++)
+		format_load(load[i], sizeof(load[i]), g->load_raw[i]);
+	fprintf(out, "guest:\n");
+	fprintf(out, "  uptime       %" PRIu64 ".%02" PRIu64 " s\n",
+		g->uptime_ns / 1000000000, g->uptime_ns / 10000000 % 100);
+	fprintf(out, "  load         %s %s %s\n", load[0], load[1], load[2]);
+	fprintf(out, "  tasks        %u running, %u blocked, %u in all\n",
+		g->nr_running, g->nr_blocked, g->nr_threads);
+	fprintf(out, "  CPUs         %u online of %u\n", g->nr_cpus,
+		g->nr_possible);
+	fprintf(out, "  memory kB    total %" PRIu64 ", free %" PRIu64
+		", available %" PRIu64 ", buffers %" PRIu64 ", cached %"
+		PRIu64 ", shmem %" PRIu64 ", slab %" PRIu64 "\n", g->mem_total,
+		g->mem_free, g->mem_available, g->buffers, g->cached,
+		g->shmem, g->slab);
+	if (g->flags & HW_GF_NO_SWAP_TOTAL)
+		fprintf(out, "  swap kB      total unknown, free %" PRIu64 "\n",
+			g->swap_free);
+	else
+		fprintf(out, "  swap kB      total %" PRIu64 ", free %" PRIu64
+			"\n", g->swap_total, g->swap_free);
+	fprintf(out, "  CPU ms       user %" PRIu64 ", nice %" PRIu64
+		", system %" PRIu64 ", idle %" PRIu64 ", iowait %" PRIu64
+		", irq %" PRIu64 ", softirq %" PRIu64 ", steal %" PRIu64 "\n",
+		c->user / 1000000, c->nice / 1000000, c->system / 1000000,
+		c->idle / 1000000, c->iowait / 1000000, c->irq / 1000000,
+		c->softirq / 1000000, c->steal / 1000000);
 }
 
 void print_info(FILE *out, const struct haywire_info *info)
@@ -677,6 +805,7 @@ void print_info(FILE *out, const struct haywire_info *info)
 		fprintf(out, "  0x%" PRIx64 "-0x%" PRIx64 "\n",
 			(uint64_t)info->ram[i].start,
 			(uint64_t)(info->ram[i].start + info->ram[i].size));
+	print_guest_section(out, info);
 	if (!info->have_stats) {
 		fprintf(out, "stats:         none published\n");
 		return;
@@ -739,6 +868,59 @@ static struct json_object *json_stats(const struct haywire_info *info)
 	json_object_object_add(o, "ns_per_vma", json_object_new_uint64(
 		ns_per(info->stats.last_walk_vmas_ns,
 		       info->stats.last_vmas)));
+	return o;
+}
+
+struct json_object *json_cpu_time(const struct haywire_cpu_time *c)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "user_ns", json_object_new_uint64(c->user));
+	json_object_object_add(o, "nice_ns", json_object_new_uint64(c->nice));
+	json_object_object_add(o, "system_ns", json_object_new_uint64(c->system));
+	json_object_object_add(o, "idle_ns", json_object_new_uint64(c->idle));
+	json_object_object_add(o, "iowait_ns", json_object_new_uint64(c->iowait));
+	json_object_object_add(o, "irq_ns", json_object_new_uint64(c->irq));
+	json_object_object_add(o, "softirq_ns",
+			       json_object_new_uint64(c->softirq));
+	json_object_object_add(o, "steal_ns", json_object_new_uint64(c->steal));
+	return o;
+}
+
+struct json_object *json_guest(const struct haywire_guest *g)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *load = json_object_new_array();
+	struct json_object *raw = json_object_new_array();
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		json_object_array_add(load, json_object_new_double(g->load[i]));
+		json_object_array_add(raw, json_object_new_uint64(g->load_raw[i]));
+	}
+	json_object_object_add(o, "uptime_ns", json_object_new_uint64(g->uptime_ns));
+	json_object_object_add(o, "load", load);
+	json_object_object_add(o, "load_raw", raw);
+	json_object_object_add(o, "nr_running", json_object_new_uint64(g->nr_running));
+	json_object_object_add(o, "nr_blocked", json_object_new_uint64(g->nr_blocked));
+	json_object_object_add(o, "nr_threads", json_object_new_uint64(g->nr_threads));
+	json_object_object_add(o, "nr_cpus", json_object_new_uint64(g->nr_cpus));
+	json_object_object_add(o, "nr_possible", json_object_new_uint64(g->nr_possible));
+	json_object_object_add(o, "mem_total_kb", json_object_new_uint64(g->mem_total));
+	json_object_object_add(o, "mem_free_kb", json_object_new_uint64(g->mem_free));
+	json_object_object_add(o, "mem_available_kb",
+			       json_object_new_uint64(g->mem_available));
+	json_object_object_add(o, "buffers_kb", json_object_new_uint64(g->buffers));
+	json_object_object_add(o, "cached_kb", json_object_new_uint64(g->cached));
+	json_object_object_add(o, "swap_total_kb",
+			       g->flags & HW_GF_NO_SWAP_TOTAL ? NULL :
+			       json_object_new_uint64(g->swap_total));
+	json_object_object_add(o, "swap_free_kb", json_object_new_uint64(g->swap_free));
+	json_object_object_add(o, "shmem_kb", json_object_new_uint64(g->shmem));
+	json_object_object_add(o, "slab_kb", json_object_new_uint64(g->slab));
+	json_object_object_add(o, "sreclaimable_kb",
+			       json_object_new_uint64(g->sreclaimable));
+	json_object_object_add(o, "cpu", json_cpu_time(&g->cpu_total));
 	return o;
 }
 
@@ -841,6 +1023,8 @@ struct json_object *json_info(const struct haywire_info *info)
 	json_object_object_add(o, "ram", arr);
 
 	json_object_object_add(o, "stats", json_stats(info));
+	json_object_object_add(o, "guest", info->have_guest ?
+			       json_guest(&info->guest) : NULL);
 	return o;
 }
 
@@ -1441,7 +1625,7 @@ static void json_proc_list(struct json_doc *d, const char *key,
 
 	json_list_begin(d, key);
 	for (i = 0; i < n; i++)
-		json_list_add(d, json_proc(p[i]));
+		json_list_add(d, json_proc(p[i], NULL));
 	json_list_end(d);
 }
 

@@ -27,12 +27,15 @@ void format_proc_flags(char *buf, size_t n, uint32_t flags);
 /* One line of /proc/PID/maps, exactly as the kernel prints it. */
 void print_maps_line(FILE *out, const struct haywire_vma *vma);
 void print_maps(FILE *out, const struct haywire_maps *maps);
-void print_ps(FILE *out, const struct haywire_procs *procs);
+void print_ps(FILE *out, const struct haywire_procs *procs, bool containers);
 void print_info(FILE *out, const struct haywire_info *info);
 
 /* A guest string as a JSON string (see output.c for non-UTF-8 bytes). */
 struct json_object *json_guest_string(const char *s, size_t len);
 struct json_object *json_info(const struct haywire_info *info);
+/* 1.3: the guest-wide section and a CPU's times. */
+struct json_object *json_guest(const struct haywire_guest *g);
+struct json_object *json_cpu_time(const struct haywire_cpu_time *c);
 /* List outputs, written as a stream (see output.c); source: "beacon" ... */
 void print_json_ps(FILE *out, const struct haywire_procs *procs,
 		   const char *source);

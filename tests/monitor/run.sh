@@ -1,7 +1,7 @@
 #!/bin/sh
 # haywire top and haywire exporter on fixture RAM files (no guest booted):
 # see tests/monitor/monitor_test.py. The VM part (a real Prometheus
-# scraping two live guests) is tests/vm/monitor.py.
+# scraping two live guests) is tests/vm/prom.py.
 set -eu
 top=${HAYWIRE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top"

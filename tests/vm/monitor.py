@@ -1,231 +1,296 @@
-"""A real Prometheus scraping haywire exporter, which watches two live
-guests (run by tests/vm/vmtest.py, configuration "q35-512M-monitor", 6.1
-only; two 512 MiB guests, one after the other booted, both running).
+"""Monitoring checks (protocol 1.3) on a guest vmtest set up, module loaded:
 
-The test starts Debian's prometheus on loopback (a temporary config and
-storage directory, --web.listen-address=127.0.0.1:PORT, scrape interval
-1 s) and the exporter on another loopback port, then asks Prometheus's
-HTTP API (/api/v1/query) and compares with what each guest says about
-itself:
-  - haywire_up 1 with reason ok for both guests;
-  - haywire_processes against the guest's own count of /proc/PID entries,
-    taken just before and just after the query (tolerance: the count may
-    move between the two by the test's own shell commands; the metric must
-    lie between the lower and the upper count, widened by 2);
-  - guest-wide metrics against /proc/meminfo (MemTotal exactly: it does
-    not move; SwapTotal exactly) and /proc/loadavg's task count;
-then guest A unloads its module: Prometheus shows haywire_up{vm="a"} 0 with
-reason "gone", while guest B stays up and its generation keeps advancing.
+- the new per-process fields (CPU time, faults, nice, last CPU, cgroup,
+  PID namespace) against the guest's /proc/PID/stat, cgroup, ns/pid and
+  status; the guest-wide section against /proc/meminfo, /proc/stat,
+  /proc/loadavg and /proc/uptime. Tolerances only where the value moves
+  between the guest's read and the snapshot (said at each check);
+- a burst of 5,000 short-lived processes (tests/guest/burst.c) followed by
+  `haywire events --follow --json`: every fork, exec and exit seen;
+- the module reloaded with a ring of 64 records: `events --from 1` reports
+  exactly the events it lost.
 """
-
 import json
 import os
-import shutil
-import socket
+import signal
 import subprocess
-import tempfile
+import sys
 import time
-import urllib.parse
-import urllib.request
 
-CONFIG = "q35-512M-monitor"
-KERNELS = ("6.1",)
-MEM = "512M"
-INTERVAL_MS = 500
-WAIT = 180		# seconds: a bound on TCG guests and a loaded machine
+MONITOR_CONFIGS = {"q35-512M", "virt-1G"}
+BURST = int(os.environ.get("HAYWIRE_BURST", "5000"))
+SMALL_RING = 64
+USER_HZ = 100
+TICK_NS = 1000000000 // USER_HZ
+
+# One guest command line: every process's stat, cgroup, PID namespace and
+# NSpid, then the guest-wide files, each line tagged.
+TRUTH = ("cat /proc/uptime | sed 's/^/U0 /'; "
+         "for d in /proc/[0-9]*; do p=${d#/proc/}; "
+         "s=$(cat $d/stat 2>/dev/null) || continue; echo \"P $p $s\"; "
+         "sed \"s/^/C $p /\" $d/cgroup 2>/dev/null; "
+         "echo \"N $p $(readlink $d/ns/pid 2>/dev/null)\"; "
+         "grep '^NSpid' $d/status 2>/dev/null | sed \"s/^/S $p /\"; done; "
+         "sed 's/^/M /' /proc/meminfo; sed 's/^/T /' /proc/stat; "
+         "sed 's/^/L /' /proc/loadavg; sed 's/^/U1 /' /proc/uptime")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def wanted(m):
+    return m.label in MONITOR_CONFIGS
 
 
-class Prom:
-    def __init__(self, workdir, target):
-        self.port = free_port()
-        self.dir = workdir
-        conf = os.path.join(workdir, "prometheus.yml")
-        with open(conf, "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                    "scrape_configs:\n  - job_name: haywire\n"
-                    f"    static_configs:\n      - targets: ['{target}']\n")
-        self.log = open(os.path.join(workdir, "prometheus.log"), "w")
-        self.proc = subprocess.Popen(
-            ["prometheus", f"--config.file={conf}",
-             f"--storage.tsdb.path={os.path.join(workdir, 'data')}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+def parse_truth(text):
+    t = {"stat": {}, "cgroup": {}, "ns": {}, "nspid": {}, "mem": {},
+         "cpu": None, "procs_running": None, "procs_blocked": None}
+    for line in text.splitlines():
+        tag, _, rest = line.partition(" ")
+        if tag == "P":
+            pid, _, stat = rest.partition(" ")
+            # comm may hold spaces and parentheses: fields after the last ')'
+            fields = stat[stat.rindex(")") + 2:].split()
+            t["stat"][int(pid)] = fields  # fields[0] is field 3 (state)
+        elif tag == "C":
+            pid, _, line2 = rest.partition(" ")
+            if line2.startswith("0::"):
+                t["cgroup"][int(pid)] = line2[3:]
+        elif tag == "N":
+            pid, _, link = rest.partition(" ")
+            if link.startswith("pid:["):
+                t["ns"][int(pid)] = int(link[5:-1])
+        elif tag == "S":
+            pid, _, line2 = rest.partition(" ")
+            t["nspid"][int(pid)] = int(line2.split()[-1])
+        elif tag == "M":
+            key, _, val = rest.partition(":")
+            t["mem"][key] = int(val.split()[0])
+        elif tag == "T":
+            f = rest.split()
+            if f[0] == "cpu":
+                t["cpu"] = [int(x) for x in f[1:9]]
+            elif f[0] in ("procs_running", "procs_blocked"):
+                t[f[0]] = int(f[1])
+        elif tag == "L":
+            t["load"] = rest.split()
+        elif tag in ("U0", "U1"):
+            t[tag] = float(rest.split()[0])
+    return t
 
-    def query(self, q):
-        url = (f"http://127.0.0.1:{self.port}/api/v1/query?" +
-               urllib.parse.urlencode({"query": q}))
-        with urllib.request.urlopen(url, timeout=30) as r:
-            doc = json.loads(r.read())
-        if doc.get("status") != "success":
-            raise RuntimeError(f"query {q}: {doc}")
-        return {tuple(sorted(x["metric"].items())): float(x["value"][1])
-                for x in doc["data"]["result"]}
 
-    def one(self, q):
-        res = self.query(q)
-        return next(iter(res.values())) if len(res) == 1 else None
+def stat_field(fields, n):
+    """/proc/PID/stat field n (1-based, as proc(5) numbers them)."""
+    return int(fields[n - 3])
 
-    def wait(self, q, cond, what):
-        deadline = time.monotonic() + WAIT
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                last = self.one(q)
-                if last is not None and cond(last):
-                    return last
-            except OSError as e:  # not listening yet
-                last = str(e)
-            time.sleep(0.5)
-        raise RuntimeError(f"timed out waiting for {what}: {q} = {last}")
 
-    def stop(self):
-        self.proc.terminate()
+class Monitor:
+    def __init__(self, m):
+        self.m = m
+        self.vt = sys.modules[type(m).__module__]
+
+    def host(self, *args, **kw):
+        return self.vt.host(self.m.ram, *args, **kw)
+
+    def snapshot_after(self):
+        """A process table and info published after now."""
+        gen = self.m.info()["generation"]
+        self.m.wait_info(lambda i: i["generation"] >= gen + 2,
+                         "two snapshots after the guest's reads")
+        return (self.host("--json", "ps").json(),
+                self.host("--json", "info").json())
+
+    # -- fields ------------------------------------------------------------
+
+    def check_procs(self):
+        rc, out = self.m.run(TRUTH, timeout=120)
+        t = parse_truth(out)
+        ps, info = self.snapshot_after()
+        # CPU time can grow by at most this between the two reads (all CPUs)
+        window = (info["publish_boot_ns"] - int(t["U0"] * 1e9)) * 2 // TICK_NS + 2
+        diffs = []
+        seen = 0
+        for p in ps["processes"]:
+            pid = p["pid"]
+            f = t["stat"].get(pid)
+            if f is None:
+                continue
+            seen += 1
+            if "utime_ns" not in p:
+                diffs.append(f"pid {pid}: no 1.3 fields in ps --json")
+                continue
+            slack = p["threads"] + 1  # per-thread scaling vs the group's
+            for name, n in (("utime", 14), ("stime", 15)):
+                want = stat_field(f, n)
+                got = p[f"{name}_ns"] // TICK_NS
+                # moves between the reads, by at most `window` ticks
+                if not want - slack <= got <= want + window + slack:
+                    diffs.append(f"pid {pid}: {name} {got} ticks, /proc {want} "
+                                 f"(window {window})")
+            moved = (p["utime_ns"] + p["stime_ns"]) // TICK_NS != \
+                stat_field(f, 14) + stat_field(f, 15)
+            for name, n in (("min_flt", 10), ("maj_flt", 12)):
+                want = stat_field(f, n)
+                # exact unless the process ran between the reads
+                if p[name] < want or (not moved and p[name] != want):
+                    diffs.append(f"pid {pid}: {name} {p[name]}, /proc {want}")
+            if p["nice"] != stat_field(f, 19):
+                diffs.append(f"pid {pid}: nice {p['nice']}, /proc {stat_field(f, 19)}")
+            if not 0 <= p["last_cpu"] < info["guest"]["nr_possible"]:
+                diffs.append(f"pid {pid}: last CPU {p['last_cpu']}")
+            if pid in t["cgroup"] and p["cgroup"] != t["cgroup"][pid]:
+                diffs.append(f"pid {pid}: cgroup {p['cgroup']!r}, /proc "
+                             f"{t['cgroup'][pid]!r}")
+            if pid in t["ns"] and p["pidns_inum"] != t["ns"][pid]:
+                diffs.append(f"pid {pid}: PID namespace {p['pidns_inum']}, "
+                             f"/proc {t['ns'][pid]}")
+            if pid in t["nspid"] and p["ns_pid"] != t["nspid"][pid]:
+                diffs.append(f"pid {pid}: NSpid {p['ns_pid']}, /proc "
+                             f"{t['nspid'][pid]}")
+        if seen < 10:
+            diffs.append(f"only {seen} processes in both ps and /proc")
+        return diffs[:40]
+
+    def check_guest(self):
+        rc, out = self.m.run(TRUTH, timeout=120)
+        t = parse_truth(out)
+        _, info = self.snapshot_after()
+        g = info["guest"]
+        diffs = []
+        if g is None:
+            return ["info --json has no guest section"]
+        mem = t["mem"]
+        if g["mem_total_kb"] != mem["MemTotal"]:
+            diffs.append(f"MemTotal {g['mem_total_kb']}, /proc {mem['MemTotal']}")
+        if g["swap_free_kb"] != mem["SwapFree"]:
+            diffs.append(f"SwapFree {g['swap_free_kb']}, /proc {mem['SwapFree']}")
+        if g["swap_total_kb"] not in (None, mem["SwapTotal"]):
+            diffs.append(f"SwapTotal {g['swap_total_kb']}, /proc {mem['SwapTotal']}")
+        # these move between the reads: within 8 MiB
+        for key, name in (("mem_free_kb", "MemFree"),
+                          ("mem_available_kb", "MemAvailable"),
+                          ("buffers_kb", "Buffers"), ("cached_kb", "Cached"),
+                          ("shmem_kb", "Shmem"), ("slab_kb", "Slab")):
+            if abs(g[key] - mem[name]) > 8192:
+                diffs.append(f"{name} {g[key]} kB, /proc {mem[name]} kB")
+        elapsed = g["uptime_ns"] / 1e9 - t["U1"]
+        if not -0.011 <= elapsed <= 120:
+            diffs.append(f"uptime {g['uptime_ns'] / 1e9:.2f} s, /proc {t['U1']}")
+        window = int((g["uptime_ns"] / 1e9 - t["U0"]) * USER_HZ * g["nr_possible"]) + 2
+        names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq",
+                 "steal")
+        for i, name in enumerate(names):
+            got = g["cpu"][f"{name}_ns"] // TICK_NS
+            want = t["cpu"][i]
+            # grows between the reads, by at most the elapsed ticks
+            if not want - 1 <= got <= want + window:
+                diffs.append(f"cpu {name} {got} ticks, /proc/stat {want} "
+                             f"(window {window})")
+        running, total = (int(x) for x in t["load"][3].split("/"))
+        # task counts move (the reading shell forks): a few either way
+        if abs(g["nr_threads"] - total) > 10:
+            diffs.append(f"tasks {g['nr_threads']}, /proc/loadavg {total}")
+        if not 1 <= g["nr_running"] <= g["nr_threads"]:
+            diffs.append(f"nr_running {g['nr_running']} of {g['nr_threads']}")
+        if abs(g["nr_blocked"] - t["procs_blocked"]) > 5:
+            diffs.append(f"nr_blocked {g['nr_blocked']}, /proc/stat "
+                         f"{t['procs_blocked']}")
+        for i in range(3):
+            # updated every 5 s: within 1.0 of the value read
+            if abs(g["load"][i] - float(t["load"][i])) > 1.0:
+                diffs.append(f"load[{i}] {g['load'][i]:.2f}, /proc/loadavg "
+                             f"{t['load'][i]}")
+        return diffs
+
+    # -- events --------------------------------------------------------------
+
+    def check_burst(self):
+        follower = subprocess.Popen(
+            [self.vt.HAYWIRE, "--mem", self.m.ram, "events", "--follow", "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-
-
-def run(vt, tap, kernel, images):
-    if not shutil.which("prometheus"):
-        tap.n += 1
-        print(f"ok {tap.n} {kernel} {CONFIG} # SKIP prometheus is not installed")
-        return
-    guests = {name: vt.Machine(tap, kernel, f"{CONFIG}-{name}", "q35", MEM, images)
-              for name in ("a", "b")}
-    work = tempfile.mkdtemp(prefix="haywire-prom-")
-    exporter = prom = None
-    try:
-        for name, m in guests.items():
-            m.guest.start()
-            tap.note(f"{m.name('')}booted in {m.guest.boot_seconds:.1f} s")
-            m.run(f"insmod /lib/modules/haywire.ko interval_ms={INTERVAL_MS}")
-            m.run("sleep 100000 & sleep 100000 &")
-        port = free_port()
-        exporter = subprocess.Popen(
-            [vt.HAYWIRE, "exporter", "--listen", f"127.0.0.1:{port}",
-             "--top", "3"] +
-            [x for name, m in guests.items() for x in ("--vm", f"{name}={m.ram}")],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "exporter.log"), "w"))
-        prom = Prom(work, f"127.0.0.1:{port}")
-        checks(vt, tap, guests, prom)
-    except Exception as e:
-        tap.result(f"{kernel} {CONFIG} ran to the end", [f"{type(e).__name__}: {e}"])
-    finally:
-        if prom:
-            prom.stop()
-        if exporter:
-            exporter.terminate()
+            time.sleep(1.0)  # it takes "now" on its first read
+            t0 = time.monotonic()
+            rc, out = self.m.run(f"hw-burst {BURST}", timeout=60 + BURST * 0.5)
+            self.m.vt_note = time.monotonic() - t0
+            burst_pid = int(out.split()[1])
+            time.sleep(1.0)
+        finally:
+            follower.send_signal(signal.SIGINT)
             try:
-                exporter.wait(timeout=30)
+                stdout, stderr = follower.communicate(timeout=60)
             except subprocess.TimeoutExpired:
-                exporter.kill()
-                exporter.wait()
-        for m in guests.values():
-            m.guest.stop()
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def proc_count(m):
-    return len([x for x in m.run("ls /proc")[1].split() if x.isdigit()])
-
-
-def meminfo(m):
-    out = {}
-    for line in m.run("cat /proc/meminfo")[1].splitlines():
-        key, _, rest = line.partition(":")
-        parts = rest.split()
-        if parts:
-            out[key] = int(parts[0]) * 1024
-    return out
-
-
-def checks(vt, tap, guests, prom):
-    kernel = guests["a"].kernel
-
-    def check(what, fn):
-        try:
-            diffs = fn()
-        except Exception as e:
-            diffs = [f"{type(e).__name__}: {e}"]
-        tap.result(f"{kernel} {CONFIG} {what}", diffs)
-
-    def both_up():
-        for name in guests:
-            prom.wait(f'haywire_up{{vm="{name}"}}', lambda v: v == 1,
-                      f"guest {name} up in Prometheus")
+                follower.kill()
+                stdout, stderr = follower.communicate()
+                return ["events --follow did not exit on SIGINT"]
         diffs = []
-        for name in guests:
-            r = prom.one(f'haywire_up_reason{{vm="{name}"}}')
-            res = prom.query(f'haywire_up_reason{{vm="{name}"}}')
-            reasons = [dict(k)["reason"] for k in res]
-            if reasons != ["ok"] or r != 1:
-                diffs.append(f"guest {name}: reasons {reasons}")
+        if follower.returncode != 0:
+            diffs.append(f"events --follow exited {follower.returncode}: "
+                         f"{stderr.decode(errors='replace').strip()}")
+        events = [json.loads(x) for x in stdout.decode().splitlines()]
+        lost = [e for e in events if e["type"] == "lost"]
+        if lost:
+            diffs.append(f"the follower lost events: {lost[:5]}")
+        seqs = [e["seq"] for e in events if "seq" in e]
+        if seqs != list(range(seqs[0], seqs[0] + len(seqs))) if seqs else True:
+            diffs.append("event numbers are not consecutive")
+        for kind in ("fork", "exec", "exit"):
+            n = sum(1 for e in events if e["type"] == kind and
+                    e["ppid"] == burst_pid and e["pid"] != burst_pid)
+            if n != BURST:
+                diffs.append(f"{n} {kind} events of the burst's children, "
+                             f"expected {BURST}")
+        bad = [e for e in events if e["type"] == "exit" and
+               e["ppid"] == burst_pid and e["exit_code"] != 0]
+        if bad:
+            diffs.append(f"children exits with a nonzero code: {bad[:3]}")
+        self.m.tap.note(f"{self.m.name('')}burst of {BURST}: {len(events)} events "
+                        f"followed, guest run {self.m.vt_note:.1f} s")
         return diffs
 
-    def processes():
+    def check_small_ring(self):
+        self.m.run("rmmod haywire")
+        rc, out = self.m.insmod(f"interval_ms={self.vt.INTERVAL_MS} "
+                                f"events={SMALL_RING}")
+        if rc:
+            return [f"insmod events={SMALL_RING} failed: {out.strip()}"]
+        self.m.wait_info(lambda i: i["generation"] >= 1, "the first snapshot")
+        self.m.run("hw-burst 300", timeout=300)
+        r = self.host("--json", "events", "--from", "1")
+        if r.rc:
+            return [f"{r.cmd()} exited {r.rc}: {r.err.strip()}"]
+        lines = [json.loads(x) for x in r.out.splitlines()]
+        lost = sum(e["count"] for e in lines if e["type"] == "lost")
+        got = [e["seq"] for e in lines if "seq" in e]
         diffs = []
-        for name, m in guests.items():
-            for _ in range(3):
-                before = proc_count(m)
-                # a sample scraped after "before": wait for a fresh one
-                time.sleep(2 + INTERVAL_MS / 1000)
-                got = prom.one(f'haywire_processes{{vm="{name}"}}')
-                after = proc_count(m)
-                lo, hi = min(before, after) - 2, max(before, after) + 2
-                if got is not None and lo <= got <= hi:
-                    break
-            else:
-                diffs.append(f"guest {name}: haywire_processes {got}, the "
-                             f"guest counts {before} then {after} in /proc")
-            states = prom.query(f'haywire_processes_by_state{{vm="{name}"}}')
-            if abs(sum(states.values()) - got) > 2:
-                diffs.append(f"guest {name}: states sum to {sum(states.values())}, "
-                             f"processes {got}")
+        if not got:
+            return ["no events read back"]
+        # exact: every number from 1 to the last is either delivered or lost
+        if lost + len(got) != got[-1]:
+            diffs.append(f"{lost} lost + {len(got)} read != last event {got[-1]}")
+        if got != sorted(set(got)):
+            diffs.append("event numbers not increasing")
+        if got[-1] <= SMALL_RING * 3 or lost < got[-1] - SMALL_RING - 200:
+            diffs.append(f"ring of {SMALL_RING}: last {got[-1]}, lost {lost}, "
+                         f"read {len(got)}")
+        self.m.tap.note(f"{self.m.name('')}ring of {SMALL_RING}: last event "
+                        f"{got[-1]}, lost {lost}, read {len(got)}")
+        # back to the module vmtest loaded
+        self.m.run("rmmod haywire")
+        rc, out = self.m.insmod(f"interval_ms={self.vt.INTERVAL_MS}")
+        if rc:
+            diffs.append(f"insmod again failed: {out.strip()}")
+        self.m.wait_info(lambda i: i["generation"] >= 1, "the first snapshot")
         return diffs
 
-    def guest_wide():
-        diffs = []
-        for name, m in guests.items():
-            mi = meminfo(m)
-            for field in ("MemTotal", "SwapTotal"):
-                got = prom.one(f'haywire_guest_memory_{field}_bytes{{vm="{name}"}}')
-                if got != mi[field]:
-                    diffs.append(f"guest {name}: {field} {got} in Prometheus, "
-                                 f"{mi[field]} in /proc/meminfo")
-            cpus = prom.query(f'haywire_guest_cpu_seconds_total{{vm="{name}",mode="idle"}}')
-            if len(cpus) != 2:
-                diffs.append(f"guest {name}: idle time of {len(cpus)} CPUs, the guest has 2")
-        return diffs
+    def run(self):
+        m = self.m
+        m.check("ps --json: CPU time, faults, nice, CPU, cgroup, PID namespace "
+                "as /proc", self.check_procs)
+        m.check("info --json: guest section as /proc/meminfo, stat, loadavg, "
+                "uptime", self.check_guest)
+        m.check(f"events --follow: every fork, exec and exit of a {BURST}-process "
+                "burst", self.check_burst)
+        m.check(f"events with a {SMALL_RING}-record ring: lost counted exactly",
+                self.check_small_ring)
 
-    def unload():
-        gen_b = prom.one('haywire_snapshot_generation{vm="b"}')
-        guests["a"].run("rmmod haywire")
-        prom.wait('haywire_up{vm="a"}', lambda v: v == 0, "guest a down")
-        diffs = []
-        reasons = [dict(k)["reason"] for k in
-                   prom.query('haywire_up_reason{vm="a"}')]
-        if reasons != ["gone"]:
-            diffs.append(f"guest a after rmmod: reasons {reasons}, want gone")
-        if prom.one('haywire_up{vm="b"}') != 1:
-            diffs.append("guest b is not up while a is down")
-        prom.wait('haywire_snapshot_generation{vm="b"}',
-                  lambda v: gen_b is not None and v > gen_b,
-                  "guest b's generation to advance")
-        return diffs
 
-    check("Prometheus scrapes the exporter: both guests up, reason ok", both_up)
-    check("haywire_processes and by-state counts match each guest's /proc",
-          processes)
-    check("guest-wide metrics match /proc/meminfo (MemTotal, SwapTotal), 2 CPUs",
-          guest_wide)
-    check("guest a rmmod: haywire_up 0 reason gone; b stays up and advances",
-          unload)
+def checks(m):
+    Monitor(m).run()

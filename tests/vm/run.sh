@@ -13,7 +13,7 @@
 #                                      la57: 5-level paging, agentless only;
 #                                      dimm: tests/vm/dimm.py;
 #                                      q35-2G-stress: tests/vm/stress.py;
-#                                      q35-512M-monitor: tests/vm/monitor.py)
+#                                      q35-512M-monitor: tests/vm/prom.py)
 #   HAYWIRE_STORM_SECONDS=60           length of the stress guest's storm
 # An empty list selects none: HAYWIRE_KERNELS= runs only the arm64 guests,
 # HAYWIRE_ARM64_KERNELS= only the x86-64 ones.

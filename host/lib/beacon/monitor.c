@@ -40,29 +40,3 @@ void haywire_event_cursor_init(struct haywire_event_cursor *cur,
 	cur->from = from;
 }
 
-int haywire_read_guest(struct haywire_beacon *beacon,
-		       struct haywire_guest_stat **out,
-		       struct haywire_error *err)
-{
-	(void)beacon;
-	*out = NULL;
-	return hwi_fail(err, HAYWIRE_E_NOT_FOUND, "not implemented yet");
-}
-
-void haywire_guest_stat_free(struct haywire_guest_stat *stat)
-{
-	if (stat)
-		free(stat->cpus);
-	free(stat);
-}
-
-int haywire_read_events(struct haywire_beacon *beacon,
-			struct haywire_event_cursor *cur,
-			struct haywire_event *out, size_t max,
-			struct haywire_event_batch *batch,
-			struct haywire_error *err)
-{
-	(void)beacon; (void)cur; (void)out; (void)max;
-	memset(batch, 0, sizeof(*batch));
-	return hwi_fail(err, HAYWIRE_E_NOT_FOUND, "not implemented yet");
-}

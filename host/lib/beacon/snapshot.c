@@ -35,6 +35,14 @@
  * reference each): the bound is the extents, never a count. */
 _Static_assert(sizeof(struct haywire_proc) <= sizeof(struct hw_proc),
 	       "a decoded process fits in the bytes of its record");
+/* 1.2 process records are 128 bytes: a decoded one may take up to twice
+ * that (and still never more than twice the table's bytes). */
+#define PROC_RECORD_MIN		128
+_Static_assert(sizeof(struct haywire_proc) <= 2 * PROC_RECORD_MIN,
+	       "a decoded process fits in twice a 1.2 record");
+#define MAX_CPUS		(64U << 10)
+#define MAX_EVENT_SLOTS		(1U << 20)
+#define MAX_KIND		HW_SEC_CPUS
 _Static_assert(sizeof(struct haywire_vma) <= sizeof(struct hw_vma),
 	       "a decoded VMA fits in the bytes of its record");
 
@@ -46,6 +54,9 @@ enum {
 	READ_MAPS = 1 << 3,
 	READ_RING = 1 << 4,
 	READ_CAMERAS = 1 << 5,
+	READ_GUEST = 1 << 6,	/* 1.3 */
+	READ_CPUS = 1 << 7,
+	READ_EVENTS = 1 << 8,
 };
 
 /* How one attempt ended. */
@@ -67,7 +78,7 @@ struct layout {
 	uint64_t logical[HW_MAX_EXTENTS];
 	uint64_t file[HW_MAX_EXTENTS];
 	uint64_t size[HW_MAX_EXTENTS];
-	const struct hw_section *sec[HW_SEC_PAGE_RUNS + 1];	/* by kind */
+	const struct hw_section *sec[MAX_KIND + 1];	/* by kind */
 };
 
 /* A string to copy: its place in the table and where the result goes. */
@@ -101,6 +112,11 @@ struct window {
 	size_t nvmas;
 	struct haywire_ring_layout ring;
 	struct haywire_cameras *cams;
+	bool have_guest;
+	struct haywire_guest guest;
+	struct haywire_cpu_time *cpus;
+	size_t ncpus;
+	struct events_read *ev;		/* READ_EVENTS */
 	struct str_ref *refs;
 	size_t nrefs;
 	char *strings;		/* copies of the referenced strings */
@@ -120,6 +136,10 @@ static void window_reset(struct window *w)
 	free(w->vmas);
 	free(w->refs);
 	free(w->strings);
+	free(w->cpus);
+	w->cpus = NULL;
+	w->ncpus = 0;
+	w->have_guest = false;
 	haywire_cameras_free(w->cams);
 	w->cams = NULL;
 	w->raw = NULL;
@@ -259,6 +279,20 @@ static int validate_new_sections(struct window *w)
 			return corrupt(w, "%s count %llu exceeds 2^32 - 1",
 				       kind_name(i),
 				       (unsigned long long)w->lay.sec[i]->count);
+	if (w->lay.sec[HW_SEC_GUEST] && w->lay.sec[HW_SEC_GUEST]->count != 1)
+		return corrupt(w, "guest section count %llu is not 1",
+			       (unsigned long long)w->lay.sec[HW_SEC_GUEST]->count);
+	if (w->lay.sec[HW_SEC_CPUS] &&
+	    w->lay.sec[HW_SEC_CPUS]->count > MAX_CPUS)
+		return corrupt(w, "CPU count %llu exceeds %u",
+			       (unsigned long long)w->lay.sec[HW_SEC_CPUS]->count,
+			       MAX_CPUS);
+	if (w->lay.sec[HW_SEC_EVENTS] &&
+	    (w->lay.sec[HW_SEC_EVENTS]->count < 1 ||
+	     w->lay.sec[HW_SEC_EVENTS]->count > MAX_EVENT_SLOTS))
+		return corrupt(w, "event ring of %llu records is not in 1..%u",
+			       (unsigned long long)w->lay.sec[HW_SEC_EVENTS]->count,
+			       MAX_EVENT_SLOTS);
 	if (!rq)
 		return 0;
 	if (rq->count < 1 || rq->count > HW_RING_SLOTS ||
@@ -287,8 +321,11 @@ static int validate_new_sections(struct window *w)
 
 static int validate_sections(struct window *w)
 {
-	static const uint32_t known_size[HW_SEC_PAGE_RUNS + 1] = {
-		[HW_SEC_PROCS] = 128,	/* 1.2 records; 1.3 adds to 192 */
+	static const uint32_t known_size[MAX_KIND + 1] = {
+		[HW_SEC_PROCS] = PROC_RECORD_MIN, /* 1.3 records: 192 */
+		[HW_SEC_GUEST] = sizeof(struct hw_guest),
+		[HW_SEC_EVENTS] = sizeof(struct hw_event),
+		[HW_SEC_CPUS] = sizeof(struct hw_cpu_time),
 		[HW_SEC_VMAS] = sizeof(struct hw_vma),
 		[HW_SEC_STRINGS] = 1,
 		[HW_SEC_STATS] = sizeof(struct hw_stats),
@@ -313,7 +350,7 @@ static int validate_sections(struct window *w)
 			if (ix->sections[j].kind == s->kind)
 				return corrupt(w, "sections[%u] and sections[%u] are both of kind %u",
 					       j, i, s->kind);
-		if (s->kind <= HW_SEC_PAGE_RUNS && s->kind != 0 &&
+		if (s->kind <= MAX_KIND && s->kind != 0 &&
 		    s->entry_size < known_size[s->kind])
 			return corrupt(w, "sections[%u] (%s) entry_size %u is below %u",
 				       i, kind_name(s->kind), s->entry_size,
@@ -333,6 +370,9 @@ static int validate_sections(struct window *w)
 				       i, (unsigned long long)s->count,
 				       s->entry_size);
 		bytes = s->count * s->entry_size;
+		/* 1.3: the event records follow the ring's header */
+		if (s->kind == HW_SEC_EVENTS)
+			bytes += sizeof(struct hw_event_ring);
 		if (s->offset < HW_INDEX_SIZE ||
 		    s->offset > ix->logical_size ||
 		    bytes > ix->logical_size - s->offset)
@@ -341,7 +381,7 @@ static int validate_sections(struct window *w)
 				       (unsigned long long)s->offset,
 				       (unsigned long long)bytes,
 				       (unsigned long long)ix->logical_size);
-		if (s->kind >= 1 && s->kind <= HW_SEC_PAGE_RUNS)
+		if (s->kind >= 1 && s->kind <= MAX_KIND)
 			w->lay.sec[s->kind] = s;
 	}
 	rc = validate_new_sections(w);
@@ -630,6 +670,54 @@ static int each_record(struct window *w, const struct hw_section *sec,
 	return 0;
 }
 
+/* Whether this snapshot's process records carry the 1.3 fields. */
+static bool procs_have_monitor(const struct window *w)
+{
+	return w->ix.version_minor >= 3 &&
+	       w->lay.sec[HW_SEC_PROCS]->entry_size >= sizeof(struct hw_proc);
+}
+
+/* A record of entry_size bytes into a full struct hw_proc (zero tail). */
+static void proc_record(const struct window *w, const void *raw,
+			struct hw_proc *rec)
+{
+	size_t n = w->lay.sec[HW_SEC_PROCS]->entry_size;
+
+	if (n > sizeof(*rec))
+		n = sizeof(*rec);
+	memset(rec, 0, sizeof(*rec));
+	memcpy(rec, raw, n);
+}
+
+/* 1.3: CPU time, faults, scheduling, cgroup and PID namespace. */
+static int decode_proc_monitor(struct window *w, const struct hw_proc *raw,
+			       uint64_t i, struct haywire_proc *p)
+{
+	p->cgroup = NULL;
+	if (!procs_have_monitor(w)) {
+		p->cgroup = "";
+		return 0;
+	}
+	if (raw->nice < -20 || raw->nice > 19 || raw->last_cpu < 0 ||
+	    raw->ns_pid < 0)
+		return corrupt(w, "process record %llu (pid %d): nice %d, last CPU %d, namespace pid %d",
+			       (unsigned long long)i, raw->pid, raw->nice,
+			       raw->last_cpu, raw->ns_pid);
+	p->monitor = true;
+	p->utime_ns = raw->utime_ns;
+	p->stime_ns = raw->stime_ns;
+	p->min_flt = raw->min_flt;
+	p->maj_flt = raw->maj_flt;
+	p->nice = raw->nice;
+	p->last_cpu = raw->last_cpu;
+	p->pidns_inum = raw->pidns_inum;
+	p->ns_pid = raw->ns_pid;
+	p->cgroup_len = raw->cgroup.len;
+	if (w->refs)
+		return add_ref(w, &raw->cgroup, &p->cgroup, "process", i);
+	return check_str(w, &raw->cgroup, "process", i);
+}
+
 /* prev: the record before, to check the order; NULL: not at hand. */
 static int decode_proc(struct window *w, const struct hw_proc *raw,
 		       uint64_t i, struct haywire_proc *p,
@@ -637,6 +725,7 @@ static int decode_proc(struct window *w, const struct hw_proc *raw,
 {
 	const struct hw_section *vsec = w->lay.sec[HW_SEC_VMAS];
 	uint64_t nvmas = vsec ? vsec->count : 0;
+	int rc;
 
 	if (raw->pid <= 0 || raw->tgid != raw->pid || raw->ppid < 0)
 		return corrupt(w, "process record %llu: pid %d, tgid %d, ppid %d",
@@ -683,6 +772,9 @@ static int decode_proc(struct window *w, const struct hw_proc *raw,
 	p->vma_first = raw->vma_first;
 	p->vma_count = raw->vma_count;
 	p->vma_total = raw->vma_total;
+	rc = decode_proc_monitor(w, raw, i, p);
+	if (rc)
+		return rc;
 	if (w->refs)
 		return add_ref(w, &raw->exe, &p->exe, "process", i);
 	return check_str(w, &raw->exe, "process", i);
@@ -694,7 +786,7 @@ static int take_proc(struct window *w, const unsigned char *raw,
 	struct hw_proc rec;
 
 	(void)arg;
-	memcpy(&rec, raw, sizeof(rec));
+	proc_record(w, raw, &rec);
 	return decode_proc(w, &rec, record, &w->procs[record],
 			   record ? &w->procs[record - 1] : NULL);
 }
@@ -708,6 +800,9 @@ static int decode_one_proc(struct window *w)
 {
 	const struct hw_section *sec = w->lay.sec[HW_SEC_PROCS];
 	uint64_t lo = 0, hi = sec->count, mid;
+	unsigned char raw[sizeof(struct hw_proc)];
+	size_t n = sec->entry_size < sizeof(raw) ? sec->entry_size :
+		   sizeof(raw);
 	struct hw_proc rec;
 	int rc;
 
@@ -716,8 +811,9 @@ static int decode_one_proc(struct window *w)
 		return HAYWIRE_E_NOMEM;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		rc = copy_logical(w, sec->offset + mid * sec->entry_size, &rec,
-				  sizeof(rec));
+		rc = copy_logical(w, sec->offset + mid * sec->entry_size, raw,
+				  n);
+		proc_record(w, raw, &rec);
 		if (rc)
 			return rc;
 		if (seq_moved(w))
@@ -743,8 +839,9 @@ static int decode_procs(struct window *w)
 
 	/* n * entry_size lies inside the extents (validate_sections). */
 	w->procs = alloc_array(w, n, sizeof(*w->procs));
+	/* Two strings a process: the executable and (1.3) the cgroup. */
 	if (w->what & READ_EXES)
-		w->refs = alloc_array(w, n, sizeof(*w->refs));
+		w->refs = alloc_array(w, n ? 2 * n : 1, sizeof(*w->refs));
 	if (!w->procs || ((w->what & READ_EXES) && !w->refs))
 		return HAYWIRE_E_NOMEM;
 	rc = each_record(w, sec, 0, n, take_proc, NULL);
@@ -1074,6 +1171,258 @@ static int decode_cameras(struct window *w)
 	return decode_camera_vmas(w, selected_first);
 }
 
+
+/* ---- 1.3: the guest as a whole ----------------------------------------- */
+
+static void decode_cpu_time(const struct hw_cpu_time *raw,
+			    struct haywire_cpu_time *ct)
+{
+	ct->user = raw->user;
+	ct->nice = raw->nice;
+	ct->system = raw->system;
+	ct->idle = raw->idle;
+	ct->iowait = raw->iowait;
+	ct->irq = raw->irq;
+	ct->softirq = raw->softirq;
+	ct->steal = raw->steal;
+	ct->cpu = raw->cpu;
+	ct->online = raw->online != 0;
+}
+
+static int decode_guest(struct window *w)
+{
+	const struct hw_section *sec = w->lay.sec[HW_SEC_GUEST];
+	struct haywire_guest *g = &w->guest;
+	struct hw_guest raw;
+	unsigned int i;
+	int rc;
+
+	if (!sec)
+		return 0;
+	rc = copy_logical(w, sec->offset, &raw, sizeof(raw));
+	if (rc)
+		return rc;
+	if (seq_moved(w))
+		return HAYWIRE_E_BUSY;
+	if (raw.mem_free > raw.mem_total ||
+	    raw.mem_available > raw.mem_total ||
+	    raw.nr_cpus > raw.nr_possible || raw.nr_possible > MAX_CPUS ||
+	    raw.nr_running > raw.nr_threads ||
+	    raw.nr_blocked > raw.nr_threads)
+		return corrupt(w, "guest section: memory %llu/%llu/%llu kB (free/available/total), CPUs %u of %u, tasks %u running and %u blocked of %u do not add up",
+			       (unsigned long long)raw.mem_free,
+			       (unsigned long long)raw.mem_available,
+			       (unsigned long long)raw.mem_total,
+			       raw.nr_cpus, raw.nr_possible, raw.nr_running,
+			       raw.nr_blocked, raw.nr_threads);
+	memset(g, 0, sizeof(*g));
+	g->uptime_ns = raw.uptime_ns;
+	for (i = 0; i < 3; i++) {
+		g->load_raw[i] = raw.load[i];
+		g->load[i] = (double)raw.load[i] / (1 << HW_LOAD_FSHIFT);
+	}
+	g->nr_running = raw.nr_running;
+	g->nr_blocked = raw.nr_blocked;
+	g->nr_threads = raw.nr_threads;
+	g->nr_cpus = raw.nr_cpus;
+	g->nr_possible = raw.nr_possible;
+	g->flags = raw.flags;
+	g->mem_total = raw.mem_total;
+	g->mem_free = raw.mem_free;
+	g->mem_available = raw.mem_available;
+	g->buffers = raw.buffers;
+	g->cached = raw.cached;
+	g->swap_total = raw.swap_total;
+	g->swap_free = raw.swap_free;
+	g->shmem = raw.shmem;
+	g->slab = raw.slab;
+	g->sreclaimable = raw.sreclaimable;
+	decode_cpu_time(&raw.cpu_total, &g->cpu_total);
+	w->have_guest = true;
+	return 0;
+}
+
+static int take_cpu(struct window *w, const unsigned char *raw,
+		    uint64_t record, void *arg)
+{
+	struct hw_cpu_time rec;
+
+	(void)arg;
+	memcpy(&rec, raw, sizeof(rec));
+	if (rec.cpu != record)
+		return corrupt(w, "CPU record %llu says CPU %u",
+			       (unsigned long long)record, rec.cpu);
+	decode_cpu_time(&rec, &w->cpus[record]);
+	return 0;
+}
+
+static int decode_cpus(struct window *w)
+{
+	const struct hw_section *sec = w->lay.sec[HW_SEC_CPUS];
+	size_t n = sec ? (size_t)sec->count : 0;
+	int rc;
+
+	if (!n)
+		return 0;
+	w->cpus = alloc_array(w, n, sizeof(*w->cpus));
+	if (!w->cpus)
+		return HAYWIRE_E_NOMEM;
+	rc = each_record(w, sec, 0, n, take_cpu, NULL);
+	if (!rc)
+		w->ncpus = n;
+	return rc;
+}
+
+/* ---- 1.3: lifecycle events --------------------------------------------- */
+
+/* One events read: the caller's cursor, buffer and what came of it. */
+struct events_read {
+	uint64_t next;		/* in: first event wanted (resolved) */
+	uint64_t from;		/* in: HAYWIRE_EVENTS_* when next is 0 */
+	struct haywire_event *out;
+	size_t max;
+	/* out (an attempt that is retried writes them again) */
+	uint64_t next_out;	/* the cursor after these */
+	size_t count;
+	uint64_t lost;
+	uint64_t head;
+	uint64_t overwritten;
+	uint32_t slots;
+	bool more;
+};
+
+static int decode_event(struct window *w, const struct hw_event *raw,
+			struct haywire_event *ev)
+{
+	size_t stored;
+
+	if (raw->type < HW_EV_FORK || raw->type > HW_EV_EXIT ||
+	    raw->pid <= 0 || raw->tgid <= 0 || raw->ppid < 0 ||
+	    !memchr(raw->comm, 0, sizeof(raw->comm)) ||
+	    !memchr(raw->filename, 0, sizeof(raw->filename)))
+		return corrupt(w, "event %llu: type %u, pid %d, tgid %d, ppid %d, or an unterminated name",
+			       (unsigned long long)raw->seq, raw->type,
+			       raw->pid, raw->tgid, raw->ppid);
+	stored = strlen(raw->filename);
+	if (raw->flags & HW_EF_FILENAME_TRUNCATED ?
+	    stored != HW_EVENT_FILENAME_LEN - 1 ||
+	    raw->filename_len <= stored :
+	    raw->filename_len != stored)
+		return corrupt(w, "event %llu: filename of %zu bytes stored, %u said (flags 0x%x)",
+			       (unsigned long long)raw->seq, stored,
+			       raw->filename_len, raw->flags);
+	ev->seq = raw->seq;
+	ev->boot_ns = raw->boot_ns;
+	ev->real_ns = raw->real_ns;
+	ev->type = raw->type;
+	ev->flags = raw->flags;
+	ev->pid = raw->pid;
+	ev->tgid = raw->tgid;
+	ev->ppid = raw->ppid;
+	ev->exit_code = raw->exit_code;
+	ev->cpu = raw->cpu;
+	memcpy(ev->comm, raw->comm, sizeof(ev->comm));
+	memcpy(ev->filename, raw->filename, sizeof(ev->filename));
+	ev->filename_len = raw->filename_len;
+	return 0;
+}
+
+/*
+ * Event n from its slot, torn-free: the slot's number before and after the
+ * copy (docs/protocol.md, "Events"). 1: got it; 0: overwritten (or being
+ * overwritten) before it could be read.
+ */
+static int read_event(struct window *w, uint64_t n, struct haywire_event *ev)
+{
+	const struct hw_section *sec = w->lay.sec[HW_SEC_EVENTS];
+	uint64_t at = sec->offset + sizeof(struct hw_event_ring) +
+		      ((n - 1) % sec->count) * sec->entry_size;
+	struct hw_event raw;
+	uint64_t s2;
+	int rc;
+
+	rc = copy_logical(w, at, &raw, sizeof(raw));
+	if (rc)
+		return rc;
+	/* Pairs with the guest's write barrier before it stores the slot's
+	 * seq: the copy above happens before the second look. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	rc = copy_logical(w, at, &s2, sizeof(s2));
+	if (rc)
+		return rc;
+	if (raw.seq == n && s2 == n) {
+		rc = decode_event(w, &raw, ev);
+		return rc ? rc : 1;
+	}
+	/* Every number up to head_done was written once: a smaller one in
+	 * the slot cannot be. 0 or changing: being overwritten. */
+	if (raw.seq == s2 && raw.seq && raw.seq < n)
+		return corrupt(w, "event slot of %llu holds the older event %llu",
+			       (unsigned long long)n,
+			       (unsigned long long)raw.seq);
+	return 0;
+}
+
+static int decode_events(struct window *w)
+{
+	const struct hw_section *sec = w->lay.sec[HW_SEC_EVENTS];
+	struct events_read *er = w->ev;
+	struct hw_event_ring ring;
+	uint64_t next, oldest;
+	int rc;
+
+	if (!sec)
+		return hwi_fail(w->err, HAYWIRE_E_NOT_FOUND,
+				"the guest's haywire module keeps no lifecycle events (protocol %u.%u; events need 1.3 and the module parameter events > 0)",
+				w->ix.version_major, w->ix.version_minor);
+	rc = copy_logical(w, sec->offset, &ring, sizeof(ring));
+	if (rc)
+		return rc;
+	/* Pairs with the guest's write barrier before it stores head_done:
+	 * records up to head_done are read after it. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (ring.slots != sec->count || ring.record_size != sec->entry_size ||
+	    ring.head_done > ring.head || ring.head - ring.head_done > 4096)
+		return corrupt(w, "event ring header: %u slots of %u bytes (section: %llu of %u), head %llu, done %llu",
+			       ring.slots, ring.record_size,
+			       (unsigned long long)sec->count, sec->entry_size,
+			       (unsigned long long)ring.head,
+			       (unsigned long long)ring.head_done);
+	er->head = ring.head_done;
+	er->slots = ring.slots;
+	er->overwritten = ring.overwritten;
+	next = er->next;
+	oldest = ring.head_done > ring.slots ? ring.head_done - ring.slots + 1
+					      : 1;
+	if (!next)
+		next = er->from == HAYWIRE_EVENTS_NOW ? ring.head_done + 1 :
+		       er->from == HAYWIRE_EVENTS_OLDEST ? oldest : er->from;
+	if (next > ring.head_done + 1)
+		return hwi_fail(w->err, HAYWIRE_E_INVALID,
+				"event %llu has not happened yet (the last is %llu)",
+				(unsigned long long)next,
+				(unsigned long long)ring.head_done);
+	er->count = 0;
+	er->lost = 0;
+	if (next < oldest) {
+		er->lost = oldest - next;
+		next = oldest;
+	}
+	while (er->count < er->max && next <= ring.head_done) {
+		rc = read_event(w, next, &er->out[er->count]);
+		if (rc < 0 || rc > 1)
+			return rc;
+		if (rc == 1)
+			er->count++;
+		else
+			er->lost++;
+		next++;
+	}
+	er->next_out = next;
+	er->more = next <= ring.head_done;
+	return 0;
+}
+
 static int decode(struct window *w)
 {
 	const struct hw_section *stats;
@@ -1105,6 +1454,12 @@ static int decode(struct window *w)
 		rc = decode_ring(w);
 	if (!rc && (w->what & READ_CAMERAS))
 		rc = decode_cameras(w);
+	if (!rc && (w->what & READ_GUEST))
+		rc = decode_guest(w);
+	if (!rc && (w->what & READ_CPUS))
+		rc = decode_cpus(w);
+	if (!rc && (w->what & READ_EVENTS))
+		rc = decode_events(w);
 	return rc;
 }
 
@@ -1347,6 +1702,9 @@ static void fill_info(const struct window *w, const struct haywire_beacon *b,
 	info->have_stats = w->have_stats;
 	if (w->have_stats)
 		info->stats = w->stats;
+	info->have_guest = w->have_guest;
+	if (w->have_guest)
+		info->guest = w->guest;
 	hwi_clock_age(ix->publish_real_ns, &info->age_ms, &info->ahead_ms);
 	info->future = hwi_future(info->ahead_ms, ix->interval_ms);
 	info->stale = hwi_stale(info->age_ms, ix->interval_ms);
@@ -1383,7 +1741,7 @@ static int beacon_read(struct haywire_beacon *b, struct window *w,
 int haywire_read_info(struct haywire_beacon *b, struct haywire_info *info,
 		      struct haywire_error *err)
 {
-	struct window w = { .what = READ_STATS };
+	struct window w = { .what = READ_STATS | READ_GUEST };
 	int rc = beacon_read(b, &w, err);
 
 	if (!rc)
@@ -1431,7 +1789,7 @@ int haywire_confirm_stale(struct haywire_beacon *b, struct haywire_info *info,
 int haywire_read_procs(struct haywire_beacon *b, struct haywire_procs **out,
 		       struct haywire_error *err)
 {
-	struct window w = { .what = READ_PROCS | READ_EXES };
+	struct window w = { .what = READ_PROCS | READ_EXES | READ_GUEST };
 	struct haywire_procs *r;
 	int rc;
 
@@ -1574,4 +1932,91 @@ void haywire_maps_free(struct haywire_maps *maps)
 		free(maps->string_copy);
 		free(maps);
 	}
+}
+
+int haywire_read_guest(struct haywire_beacon *b,
+		       struct haywire_guest_stat **out,
+		       struct haywire_error *err)
+{
+	struct window w = { .what = READ_GUEST | READ_CPUS };
+	struct haywire_guest_stat *r;
+	int rc;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
+	rc = beacon_read(b, &w, err);
+	if (!rc && !w.have_guest)
+		rc = hwi_fail(err, HAYWIRE_E_NOT_FOUND,
+			      "the guest's haywire module publishes no guest-wide figures (protocol %u.%u; they need 1.3): update the module in the guest",
+			      w.ix.version_major, w.ix.version_minor);
+	if (rc) {
+		window_reset(&w);
+		free(r);
+		return rc;
+	}
+	fill_info(&w, b, &r->info);
+	r->cpus = w.cpus;
+	r->cpu_count = w.ncpus;
+	r->cpus_truncated = w.ncpus < w.guest.nr_possible;
+	w.cpus = NULL;
+	window_reset(&w);
+	*out = r;
+	return 0;
+}
+
+int haywire_read_events(struct haywire_beacon *b,
+			struct haywire_event_cursor *cur,
+			struct haywire_event *out, size_t max,
+			struct haywire_event_batch *batch,
+			struct haywire_error *err)
+{
+	struct events_read er;
+	struct window w;
+	uint64_t assumed;
+	int rc, tries;
+
+	memset(batch, 0, sizeof(*batch));
+	if (max && !out)
+		return hwi_fail(err, HAYWIRE_E_INVALID, "no event buffer");
+	for (tries = 0; tries < 3; tries++) {
+		assumed = b->loc.nonce;
+		memset(&er, 0, sizeof(er));
+		memset(&w, 0, sizeof(w));
+		er.out = out;
+		er.max = max;
+		if (cur->nonce == assumed) {
+			er.next = cur->next;
+		} else if (cur->nonce) {
+			/* A new beacon (reload, reboot): from its oldest. */
+			er.from = HAYWIRE_EVENTS_OLDEST;
+		} else {
+			er.from = cur->from;
+		}
+		w.what = READ_EVENTS;
+		w.ev = &er;
+		rc = beacon_read(b, &w, err);
+		window_reset(&w);
+		if (rc)
+			return rc;
+		/* Discovered again while reading: resolve against it. */
+		if (w.ix.nonce == assumed)
+			break;
+	}
+	if (w.ix.nonce != assumed)
+		return hwi_fail(err, HAYWIRE_E_BUSY,
+				"the haywire module was reloaded while reading events; try again");
+	batch->restarted = cur->nonce && cur->nonce != assumed;
+	batch->old_nonce = cur->nonce;
+	batch->nonce = assumed;
+	batch->count = er.count;
+	batch->lost = er.lost;
+	batch->head = er.head;
+	batch->slots = er.slots;
+	batch->overwritten = er.overwritten;
+	batch->more = er.more;
+	cur->nonce = assumed;
+	cur->next = er.next_out;
+	return 0;
 }

@@ -1,0 +1,231 @@
+"""A real Prometheus scraping haywire exporter, which watches two live
+guests (run by tests/vm/vmtest.py, configuration "q35-512M-monitor", 6.1
+only; two 512 MiB guests, one after the other booted, both running).
+
+The test starts Debian's prometheus on loopback (a temporary config and
+storage directory, --web.listen-address=127.0.0.1:PORT, scrape interval
+1 s) and the exporter on another loopback port, then asks Prometheus's
+HTTP API (/api/v1/query) and compares with what each guest says about
+itself:
+  - haywire_up 1 with reason ok for both guests;
+  - haywire_processes against the guest's own count of /proc/PID entries,
+    taken just before and just after the query (tolerance: the count may
+    move between the two by the test's own shell commands; the metric must
+    lie between the lower and the upper count, widened by 2);
+  - guest-wide metrics against /proc/meminfo (MemTotal exactly: it does
+    not move; SwapTotal exactly) and /proc/loadavg's task count;
+then guest A unloads its module: Prometheus shows haywire_up{vm="a"} 0 with
+reason "gone", while guest B stays up and its generation keeps advancing.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+CONFIG = "q35-512M-monitor"
+KERNELS = ("6.1",)
+MEM = "512M"
+INTERVAL_MS = 500
+WAIT = 180		# seconds: a bound on TCG guests and a loaded machine
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Prom:
+    def __init__(self, workdir, target):
+        self.port = free_port()
+        self.dir = workdir
+        conf = os.path.join(workdir, "prometheus.yml")
+        with open(conf, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                    "scrape_configs:\n  - job_name: haywire\n"
+                    f"    static_configs:\n      - targets: ['{target}']\n")
+        self.log = open(os.path.join(workdir, "prometheus.log"), "w")
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--config.file={conf}",
+             f"--storage.tsdb.path={os.path.join(workdir, 'data')}",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def query(self, q):
+        url = (f"http://127.0.0.1:{self.port}/api/v1/query?" +
+               urllib.parse.urlencode({"query": q}))
+        with urllib.request.urlopen(url, timeout=30) as r:
+            doc = json.loads(r.read())
+        if doc.get("status") != "success":
+            raise RuntimeError(f"query {q}: {doc}")
+        return {tuple(sorted(x["metric"].items())): float(x["value"][1])
+                for x in doc["data"]["result"]}
+
+    def one(self, q):
+        res = self.query(q)
+        return next(iter(res.values())) if len(res) == 1 else None
+
+    def wait(self, q, cond, what):
+        deadline = time.monotonic() + WAIT
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = self.one(q)
+                if last is not None and cond(last):
+                    return last
+            except OSError as e:  # not listening yet
+                last = str(e)
+            time.sleep(0.5)
+        raise RuntimeError(f"timed out waiting for {what}: {q} = {last}")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def run(vt, tap, kernel, images):
+    if not shutil.which("prometheus"):
+        tap.n += 1
+        print(f"ok {tap.n} {kernel} {CONFIG} # SKIP prometheus is not installed")
+        return
+    guests = {name: vt.Machine(tap, kernel, f"{CONFIG}-{name}", "q35", MEM, images)
+              for name in ("a", "b")}
+    work = tempfile.mkdtemp(prefix="haywire-prom-")
+    exporter = prom = None
+    try:
+        for name, m in guests.items():
+            m.guest.start()
+            tap.note(f"{m.name('')}booted in {m.guest.boot_seconds:.1f} s")
+            m.run(f"insmod /lib/modules/haywire.ko interval_ms={INTERVAL_MS}")
+            m.run("sleep 100000 & sleep 100000 &")
+        port = free_port()
+        exporter = subprocess.Popen(
+            [vt.HAYWIRE, "exporter", "--listen", f"127.0.0.1:{port}",
+             "--top", "3"] +
+            [x for name, m in guests.items() for x in ("--vm", f"{name}={m.ram}")],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "exporter.log"), "w"))
+        prom = Prom(work, f"127.0.0.1:{port}")
+        checks(vt, tap, guests, prom)
+    except Exception as e:
+        tap.result(f"{kernel} {CONFIG} ran to the end", [f"{type(e).__name__}: {e}"])
+    finally:
+        if prom:
+            prom.stop()
+        if exporter:
+            exporter.terminate()
+            try:
+                exporter.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                exporter.kill()
+                exporter.wait()
+        for m in guests.values():
+            m.guest.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def proc_count(m):
+    return len([x for x in m.run("ls /proc")[1].split() if x.isdigit()])
+
+
+def meminfo(m):
+    out = {}
+    for line in m.run("cat /proc/meminfo")[1].splitlines():
+        key, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts:
+            out[key] = int(parts[0]) * 1024
+    return out
+
+
+def checks(vt, tap, guests, prom):
+    kernel = guests["a"].kernel
+
+    def check(what, fn):
+        try:
+            diffs = fn()
+        except Exception as e:
+            diffs = [f"{type(e).__name__}: {e}"]
+        tap.result(f"{kernel} {CONFIG} {what}", diffs)
+
+    def both_up():
+        for name in guests:
+            prom.wait(f'haywire_up{{vm="{name}"}}', lambda v: v == 1,
+                      f"guest {name} up in Prometheus")
+        diffs = []
+        for name in guests:
+            r = prom.one(f'haywire_up_reason{{vm="{name}"}}')
+            res = prom.query(f'haywire_up_reason{{vm="{name}"}}')
+            reasons = [dict(k)["reason"] for k in res]
+            if reasons != ["ok"] or r != 1:
+                diffs.append(f"guest {name}: reasons {reasons}")
+        return diffs
+
+    def processes():
+        diffs = []
+        for name, m in guests.items():
+            for _ in range(3):
+                before = proc_count(m)
+                # a sample scraped after "before": wait for a fresh one
+                time.sleep(2 + INTERVAL_MS / 1000)
+                got = prom.one(f'haywire_processes{{vm="{name}"}}')
+                after = proc_count(m)
+                lo, hi = min(before, after) - 2, max(before, after) + 2
+                if got is not None and lo <= got <= hi:
+                    break
+            else:
+                diffs.append(f"guest {name}: haywire_processes {got}, the "
+                             f"guest counts {before} then {after} in /proc")
+            states = prom.query(f'haywire_processes_by_state{{vm="{name}"}}')
+            if abs(sum(states.values()) - got) > 2:
+                diffs.append(f"guest {name}: states sum to {sum(states.values())}, "
+                             f"processes {got}")
+        return diffs
+
+    def guest_wide():
+        diffs = []
+        for name, m in guests.items():
+            mi = meminfo(m)
+            for field in ("MemTotal", "SwapTotal"):
+                got = prom.one(f'haywire_guest_memory_{field}_bytes{{vm="{name}"}}')
+                if got != mi[field]:
+                    diffs.append(f"guest {name}: {field} {got} in Prometheus, "
+                                 f"{mi[field]} in /proc/meminfo")
+            cpus = prom.query(f'haywire_guest_cpu_seconds_total{{vm="{name}",mode="idle"}}')
+            if len(cpus) != 2:
+                diffs.append(f"guest {name}: idle time of {len(cpus)} CPUs, the guest has 2")
+        return diffs
+
+    def unload():
+        gen_b = prom.one('haywire_snapshot_generation{vm="b"}')
+        guests["a"].run("rmmod haywire")
+        prom.wait('haywire_up{vm="a"}', lambda v: v == 0, "guest a down")
+        diffs = []
+        reasons = [dict(k)["reason"] for k in
+                   prom.query('haywire_up_reason{vm="a"}')]
+        if reasons != ["gone"]:
+            diffs.append(f"guest a after rmmod: reasons {reasons}, want gone")
+        if prom.one('haywire_up{vm="b"}') != 1:
+            diffs.append("guest b is not up while a is down")
+        prom.wait('haywire_snapshot_generation{vm="b"}',
+                  lambda v: gen_b is not None and v > gen_b,
+                  "guest b's generation to advance")
+        return diffs
+
+    check("Prometheus scrapes the exporter: both guests up, reason ok", both_up)
+    check("haywire_processes and by-state counts match each guest's /proc",
+          processes)
+    check("guest-wide metrics match /proc/meminfo (MemTotal, SwapTotal), 2 CPUs",
+          guest_wide)
+    check("guest a rmmod: haywire_up 0 reason gone; b stays up and advances",
+          unload)
