@@ -473,13 +473,20 @@ GUEST_FN(v_running, (double)gw->nr_running)
 GUEST_FN(v_blocked, (double)gw->nr_blocked)
 GUEST_FN(v_nthreads, (double)gw->nr_threads)
 GUEST_FN(v_cpus, (double)gw->nr_cpus)
-GUEST_FN(v_forks, (double)gw->forks)
 GUEST_FN(v_mem_total, KB(gw->mem_total))
 GUEST_FN(v_mem_free, KB(gw->mem_free))
 GUEST_FN(v_mem_avail, KB(gw->mem_available))
 GUEST_FN(v_buffers, KB(gw->buffers))
 GUEST_FN(v_cached, KB(gw->cached))
-GUEST_FN(v_swap_total, KB(gw->swap_total))
+/* A kernel that does not export the swap total: none rather than 0. */
+static double v_swap_total(const struct guest_view *v, bool *has)
+{
+	const struct haywire_guest *gw = &v->procs->info.guest;
+
+	*has = v->procs->info.have_guest &&
+	       !(gw->flags & HW_GF_NO_SWAP_TOTAL);
+	return KB(gw->swap_total);
+}
 GUEST_FN(v_swap_free, KB(gw->swap_free))
 GUEST_FN(v_shmem, KB(gw->shmem))
 GUEST_FN(v_slab, KB(gw->slab))
@@ -543,9 +550,6 @@ static const struct scalar scalars[] = {
 	{ "haywire_guest_threads", "gauge", "Threads in the guest.",
 	  v_nthreads, true },
 	{ "haywire_guest_cpus_online", "gauge", "Online guest CPUs.", v_cpus,
-	  true },
-	{ "haywire_guest_forks_total", "counter",
-	  "Forks since the guest booted (processes of /proc/stat).", v_forks,
 	  true },
 	{ "haywire_guest_memory_MemTotal_bytes", "gauge",
 	  "MemTotal of the guest's /proc/meminfo.", v_mem_total, true },

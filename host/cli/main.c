@@ -980,8 +980,7 @@ int main(int argc, char **argv)
 	enum { OPT_MEM = 256, OPT_JSON, OPT_NO_HINT, OPT_VERSION, OPT_SOURCE,
 	       OPT_QMP, OPT_QMP_TIMEOUT, OPT_BTF, OPT_SYSTEM_MAP, OPT_RUNS,
 	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF, OPT_INDEX_GPA, OPT_VM,
-	       OPT_GLOB, OPT_LISTEN, OPT_TOP, OPT_CONFIG, OPT_SCRAPES };
-	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF, OPT_INDEX_GPA,
+	       OPT_GLOB, OPT_LISTEN, OPT_TOP, OPT_CONFIG, OPT_SCRAPES,
 	       OPT_CONTAINERS, OPT_FOLLOW, OPT_FROM };
 	static const struct option options[] = {
 		{ "mem", required_argument, NULL, OPT_MEM },
