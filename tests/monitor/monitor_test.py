@@ -410,6 +410,35 @@ def top_restart_checks(tmp):
     return diffs
 
 
+def cpu_checks(tmp):
+    """%CPU from two snapshots: process 4 used 0.5 s of CPU (0.3 user,
+    0.2 system) in the 1 s between them (guest monotonic publish times):
+    top shows it first with 50.0; the exporter, with a single snapshot,
+    shows no CPU top-N at all."""
+    ram = os.path.join(tmp, "cpu.ram")
+    base = ["--procs", "8", *FRESH, "--nonce", "0x33"]
+    mkbeacon(ram, *base, "--generation", "1",
+             "--set", "publish_mono_ns=100000000000")
+    top = subprocess.Popen([HAYWIRE, "--mem", ram, "top", "-b", "-n", "30",
+                            "-d", "0.1"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    time.sleep(0.6)
+    mkbeacon(ram, *base, "--generation", "2",
+             "--set", "publish_mono_ns=101000000000",
+             "--set", "proc[4].utime_ns=300000000",
+             "--set", "proc[4].stime_ns=200000000", "--set", "proc[4].nice=5")
+    out, err = top.communicate(timeout=120)
+    diffs = [] if top.returncode == 0 else [f"top exit {top.returncode}: {err.strip()}"]
+    last = parse_top_blocks(out)[-1]["rows"] if parse_top_blocks(out) else []
+    if not last or last[0]["cpu"] != 50.0 or last[0]["time"] != "0:00.50":
+        diffs.append(f"top's first row {last[:1]}, want 50.0 %CPU, TIME+ 0:00.50")
+    r = haywire("exporter", "--vm", f"cpu={ram}", "--top", "2", "--scrapes", "1")
+    # one scrape: no baseline yet, so no CPU top-N (never a made-up value)
+    if "haywire_top_process_cpu_ratio{" in r.stdout:
+        diffs.append("a CPU top-N from a single snapshot")
+    return diffs
+
+
 def tmux_checks(tmp):
     if not shutil.which("tmux"):
         return ["tmux is not installed (make deps)"]
@@ -517,6 +546,8 @@ def main():
         check("top -b: a nonce change says restart and starts over",
               lambda: top_restart_checks(tmp))
         check("top in tmux: M, N, T, P sort; q quits", lambda: tmux_checks(tmp))
+        check("%CPU from two snapshots' CPU times over their publish times",
+              lambda: cpu_checks(tmp))
         if os.environ.get("HAYWIRE_MONITOR_FIGURES", "1") != "0":
             check("exporter scrape time for 1, 10, 100 guests (figures)",
                   lambda: figures(tmp))
