@@ -20,6 +20,7 @@ reason "gone", while guest B stays up and its generation keeps advancing.
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -198,9 +199,20 @@ def checks(vt, tap, guests, prom):
             mi = meminfo(m)
             for field in ("MemTotal", "SwapTotal"):
                 got = prom.one(f'haywire_guest_memory_{field}_bytes{{vm="{name}"}}')
-                if got != mi[field]:
+                # SwapTotal: left out where the kernel exports no swap
+                # total (the module says so), never a made-up 0
+                if got != mi[field] and not (field == "SwapTotal" and got is None):
                     diffs.append(f"guest {name}: {field} {got} in Prometheus, "
                                  f"{mi[field]} in /proc/meminfo")
+            # uptime moves: between the guest's /proc/uptime before the
+            # query, less a snapshot interval and two scrape intervals, and
+            # after it
+            before = float(m.run("cat /proc/uptime")[1].split()[0])
+            got = prom.one(f'haywire_guest_uptime_seconds{{vm="{name}"}}')
+            after = float(m.run("cat /proc/uptime")[1].split()[0])
+            if got is None or not before - INTERVAL_MS / 1000 - 3 <= got <= after:
+                diffs.append(f"guest {name}: uptime {got}, /proc/uptime "
+                             f"{before} .. {after}")
             cpus = prom.query(f'haywire_guest_cpu_seconds_total{{vm="{name}",mode="idle"}}')
             if len(cpus) != 2:
                 diffs.append(f"guest {name}: idle time of {len(cpus)} CPUs, the guest has 2")
@@ -225,7 +237,36 @@ def checks(vt, tap, guests, prom):
     check("Prometheus scrapes the exporter: both guests up, reason ok", both_up)
     check("haywire_processes and by-state counts match each guest's /proc",
           processes)
-    check("guest-wide metrics match /proc/meminfo (MemTotal, SwapTotal), 2 CPUs",
+    check("guest-wide metrics match /proc/meminfo (MemTotal, SwapTotal), /proc/uptime, 2 CPUs",
           guest_wide)
+    def top_batch():
+        m = guests["a"]
+        r = vt.host(m.ram, "top", "-b", "-n", "3", "-d", "1")
+        if r.rc != 0:
+            return [f"{r.cmd()} exited {r.rc}: {r.err.strip()}"]
+        screens = [s for s in r.out.split("haywire top - ")[1:]]
+        diffs = [] if len(screens) == 3 else [f"{len(screens)} screens, want 3"]
+        count = proc_count(m)
+        mem_total = meminfo(m)["MemTotal"] / (1 << 20)
+        for i, text in enumerate(screens):
+            lines = text.splitlines()
+            if not re.search(r"load average: \d+\.\d\d, \d+\.\d\d, \d+\.\d\d", lines[0]):
+                diffs.append(f"screen {i}: no load average: {lines[0]!r}")
+            mm = re.search(r"Tasks:\s+(\d+) total", text)
+            if not mm or abs(int(mm.group(1)) - count) > 3:
+                diffs.append(f"screen {i}: tasks {mm and mm.group(1)}, /proc has {count}")
+            mm = re.search(r"MiB Mem :\s+([\d.]+) total", text)
+            if not mm or abs(float(mm.group(1)) - mem_total) > 0.06:
+                diffs.append(f"screen {i}: MiB Mem {mm and mm.group(1)}, MemTotal {mem_total:.1f}")
+            if i > 0 and not re.search(r"%Cpu\(s\):\s+[\d.]+ us", text):
+                diffs.append(f"screen {i}: no %Cpu(s) split after two snapshots")
+            rows = [x.split() for x in lines if re.match(r"^\s*\d+ ", x)]
+            cpus = [float(x[7]) for x in rows]
+            if cpus != sorted(cpus, reverse=True):
+                diffs.append(f"screen {i}: rows not sorted by %CPU")
+        return diffs
+
+    check("top -b -n 3 on a live guest: load, tasks, memory, %Cpu(s), sorted",
+          top_batch)
     check("guest a rmmod: haywire_up 0 reason gone; b stays up and advances",
           unload)
