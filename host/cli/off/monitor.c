@@ -8,7 +8,7 @@ static int not_built(const char *what, struct haywire_error *err)
 {
 	err->code = HAYWIRE_E_INVALID;
 	snprintf(err->msg, sizeof(err->msg),
-		 "this haywire was built without %s (make MONITOR=0)", what);
+		 "this haywire was built without %s (make MONITOR=0, the default with AGENTLESS=0; build with MONITOR=1)", what);
 	return err->code;
 }
 
