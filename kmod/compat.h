@@ -338,6 +338,15 @@ static inline const char *hw_vma_anon_name(const struct vm_area_struct *vma)
 #define HW_EXIT_PROBE_EXTRA_ARGS
 #endif
 
+/*
+ * Whether /proc scales tick-based CPU times to the scheduler's runtime
+ * (cputime_adjust()); with native accounting it shows them as they are.
+ */
+static inline bool hw_cputime_scaled(void)
+{
+	return !IS_ENABLED(CONFIG_VIRT_CPU_ACCOUNTING_NATIVE);
+}
+
 /* 5.14 renamed task->state to __state (task_is_running() since then). */
 static inline bool hw_task_running(const struct task_struct *t)
 {

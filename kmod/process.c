@@ -17,6 +17,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/cputime.h>
+#include <linux/math64.h>
 #include <linux/cgroup.h>
 #include <linux/kernfs.h>
 #include <linux/pid_namespace.h>
@@ -259,31 +260,69 @@ static void fill_creds(struct task_struct *task, struct hw_proc_detail *d)
 }
 
 /*
+ * The group's CPU time split as /proc/PID/stat splits it: the scheduler's
+ * runtime divided in the ratio of the user and system ticks, never below
+ * the split /proc last published (kept in the signal struct). Done here
+ * because thread_group_cputime_adjusted() is not exported; the previous
+ * split is only read (its lock is the kernel's).
+ */
+static void split_runtime(struct signal_struct *sig, u64 rtime, u64 *ut,
+			  u64 *st)
+{
+	u64 prev_ut = READ_ONCE(sig->prev_cputime.utime);
+	u64 prev_st = READ_ONCE(sig->prev_cputime.stime);
+	u64 utime = *ut, stime = *st;
+
+	if (!hw_cputime_scaled()) {
+		return;
+	} else if (prev_ut + prev_st >= rtime) {
+		*ut = prev_ut;
+		*st = prev_st;
+		return;
+	}
+	if (!stime)
+		utime = rtime;
+	else if (!utime)
+		stime = rtime;
+	else
+		stime = min(mul_u64_u64_div_u64(stime, rtime, stime + utime),
+			    rtime);
+	stime = max(stime, prev_st);
+	utime = rtime - stime;
+	if (utime < prev_ut) {
+		utime = prev_ut;
+		stime = rtime - utime;
+	}
+	*ut = utime;
+	*st = stime;
+}
+
+/*
  * CPU times and faults of all threads, live and dead, as /proc/PID/stat
- * sums them. /proc scales the group's total with
- * thread_group_cputime_adjusted(), which is not exported; here each live
- * thread is scaled by task_cputime_adjusted() (as /proc/PID/task/TID/stat)
- * and exited threads add their unscaled times kept in the signal struct.
+ * sums them: the ticks and runtime of exited threads are kept in the
+ * signal struct, the live threads' in each task.
  */
 void hw_task_times(struct task_struct *task, struct hw_times *tm)
 {
 	struct signal_struct *sig = task->signal;
 	struct task_struct *t;
-	u64 ut, st;
+	u64 rtime;
 
 	rcu_read_lock();
 	tm->utime_ns = sig->utime;
 	tm->stime_ns = sig->stime;
 	tm->min_flt = sig->min_flt;
 	tm->maj_flt = sig->maj_flt;
+	rtime = sig->sum_sched_runtime;
 	for_each_thread(task, t) {
-		task_cputime_adjusted(t, &ut, &st);
-		tm->utime_ns += ut;
-		tm->stime_ns += st;
+		tm->utime_ns += READ_ONCE(t->utime);
+		tm->stime_ns += READ_ONCE(t->stime);
+		rtime += READ_ONCE(t->se.sum_exec_runtime);
 		tm->min_flt += t->min_flt;
 		tm->maj_flt += t->maj_flt;
 	}
 	rcu_read_unlock();
+	split_runtime(sig, rtime, &tm->utime_ns, &tm->stime_ns);
 }
 
 static void fill_times(struct task_struct *task, struct hw_proc_detail *d)

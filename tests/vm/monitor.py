@@ -202,9 +202,11 @@ class Monitor:
     # -- events --------------------------------------------------------------
 
     def check_burst(self):
+        # a file, not a pipe: nobody reads a pipe until the end
+        out_file = open(self.m.ram + ".events", "w+b")
         follower = subprocess.Popen(
             [self.vt.HAYWIRE, "--mem", self.m.ram, "events", "--follow", "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            stdout=out_file, stderr=subprocess.PIPE)
         try:
             time.sleep(1.0)  # it takes "now" on its first read
             t0 = time.monotonic()
@@ -215,11 +217,16 @@ class Monitor:
         finally:
             follower.send_signal(signal.SIGINT)
             try:
-                stdout, stderr = follower.communicate(timeout=60)
+                _, stderr = follower.communicate(timeout=60)
             except subprocess.TimeoutExpired:
                 follower.kill()
-                stdout, stderr = follower.communicate()
+                follower.communicate()
                 return ["events --follow did not exit on SIGINT"]
+            finally:
+                out_file.seek(0)
+                stdout = out_file.read()
+                out_file.close()
+                os.unlink(self.m.ram + ".events")
         diffs = []
         if follower.returncode != 0:
             diffs.append(f"events --follow exited {follower.returncode}: "

@@ -91,6 +91,8 @@ COMPARE_CHECKS = ("ps matches /proc", "maps --json match /proc/PID/maps",
                   "text maps match /proc/PID/maps byte for byte")
 
 INTERVAL_MS = 100
+# HAYWIRE_VM_ONLY=monitor: after setup, only tests/vm/monitor.py's checks
+ONLY = os.environ.get("HAYWIRE_VM_ONLY", "")
 ATTEMPTS = 3
 MAX_DIFF_LINES = 40
 
@@ -770,6 +772,9 @@ class Machine:
             self.tap.note(f"{self.name('')}booted in {self.guest.boot_seconds:.1f} s "
                           f"({self.guest.accel}); RAM file {self.ram}")
             if not self.check("insmod haywire.ko and start workloads", self.setup):
+                return
+            if ONLY == "monitor":
+                monitor.checks(self)
                 return
             self.compare_scenario()
             self.check("info --json sane, index where the RAM map says",
