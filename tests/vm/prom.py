@@ -238,6 +238,16 @@ def checks(vt, tap, guests, prom):
         return diffs
 
     check("Prometheus scrapes the exporter: both guests up, reason ok", both_up)
+    # a figure, not a check: the exporter's own time for the 2 live guests
+    for q, what in (("haywire_exporter_scrape_seconds", "last scrape"),
+                    ("max_over_time(haywire_exporter_scrape_seconds[1m])",
+                     "slowest scrape in the last minute")):
+        try:
+            v = prom.one(q)
+            tap.note(f"{kernel} {CONFIG} exporter, 2 live guests, {what}: "
+                     f"{v * 1e3:.3f} ms" if v is not None else f"{q}: none")
+        except Exception as e:
+            tap.note(f"{q}: {e}")
     check("haywire_processes and by-state counts match each guest's /proc",
           processes)
     check("guest-wide metrics match /proc/meminfo (MemTotal, SwapTotal), /proc/uptime, 2 CPUs",
