@@ -8,6 +8,8 @@
  * few attempts with a short pause, so a guest whose seq stays odd or keeps
  * moving (a stuck or hostile writer) turns into GUEST_BUSY after about
  * READ_ATTEMPTS * READ_PAUSE_US plus the copies, and the next guest is read.
+ * 20 attempts: a TCG guest's refresh can hold seq odd for several ms, and a
+ * healthy guest must not flap to busy; 100 hung guests still cost ~2.5 s.
  *
  * Staleness: the snapshot's age compares the guest's clock with the host's,
  * and guest clocks can be off. A snapshot that looks stale by the clocks is
@@ -21,7 +23,7 @@
 
 #include "monitor.h"
 
-#define READ_ATTEMPTS		8
+#define READ_ATTEMPTS		20
 #define READ_PAUSE_US		1000
 #define DISCOVERY_DEADLINE_MS	60
 
