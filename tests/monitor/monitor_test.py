@@ -255,6 +255,52 @@ def exporter_checks(tmp):
     return samples
 
 
+def bumper_checks(tmp):
+    """A seq bumper: a writer that keeps the index's seq moving (odd and
+    even) for the whole scrape. The scrape still ends within the bound and
+    the other guest is up."""
+    import mmap
+    import struct
+    import threading
+    ram = os.path.join(tmp, "bumper.ram")
+    good = os.path.join(tmp, "good.ram")
+    mkbeacon(ram, "--procs", "200", *FRESH, "--index-offset", "0x400000")
+    mkbeacon(good, "--procs", "8", *FRESH)
+    stop = threading.Event()
+
+    def bump():
+        with open(ram, "r+b") as f:
+            m = mmap.mmap(f.fileno(), 0)
+            off = 0x400000 + 128    # hw_index.seq
+            v = struct.unpack_from("<I", m, off)[0]
+            while not stop.is_set():
+                v = (v + 1) & 0xffffffff
+                struct.pack_into("<I", m, off, v)
+            m.close()
+
+    t = threading.Thread(target=bump)
+    t.start()
+    try:
+        t0 = time.monotonic()
+        r = haywire("exporter", "--vm", f"bumper={ram}", "--vm", f"good={good}",
+                    "--scrapes", "3")
+        took = time.monotonic() - t0
+    finally:
+        stop.set()
+        t.join()
+    samples, _, diffs = parse(r.stdout)
+    if r.returncode != 0:
+        diffs.append(f"exit {r.returncode}: {r.stderr.strip()}")
+    if value(samples, "haywire_up", vm="good") != 1:
+        diffs.append("the good guest is not up next to the bumper")
+    reasons = [x["reason"] for x, _ in series(samples, "haywire_up_reason", vm="bumper")]
+    if reasons not in (["busy"], ["ok"]):
+        diffs.append(f"bumper guest reason {reasons}, want busy (or ok)")
+    if took > 20:  # generous: 3 scrapes of ~25 ms each + startup
+        diffs.append(f"3 scrapes took {took:.1f} s")
+    return diffs
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -537,6 +583,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="haywire-monitor-")
     try:
         exporter_checks(tmp)
+        check("exporter: a seq bumper guest does not stall the scrape or the other guest",
+              lambda: bumper_checks(tmp))
         check("exporter: HTTP on loopback with a config file (listen, vm, glob, top), 404 elsewhere",
               lambda: http_checks(tmp))
         check("exporter: bad config and options are one error line, non-zero exit",

@@ -221,8 +221,16 @@ def checks(vt, tap, guests, prom):
                 diffs.append(f"guest {name}: idle time of {len(cpus)} CPUs, the guest has 2")
         return diffs
 
+    top_a = {}
+
     def unload():
         gen_b = prom.one('haywire_snapshot_generation{vm="b"}')
+        # top follows guest a through the unload and the reload below
+        top_a["proc"] = subprocess.Popen(
+            [vt.HAYWIRE, "--mem", guests["a"].ram, "top", "-b", "-d", "0.5",
+             "-n", "400"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        time.sleep(2)
         guests["a"].run("rmmod haywire")
         prom.wait('haywire_up{vm="a"}', lambda v: v == 0, "guest a down")
         diffs = []
@@ -281,5 +289,29 @@ def checks(vt, tap, guests, prom):
 
     check("top -b -n 3 on a live guest: load, tasks, memory, %Cpu(s), sorted",
           top_batch)
+    def reload():
+        m = guests["a"]
+        time.sleep(2)
+        m.run(f"insmod /lib/modules/haywire.ko interval_ms={INTERVAL_MS}")
+        prom.wait('haywire_up{vm="a"}', lambda v: v == 1, "guest a up again")
+        p = top_a.get("proc")
+        if not p:
+            return ["top was not started"]
+        time.sleep(3)
+        p.terminate()
+        out, err = p.communicate(timeout=60)
+        diffs = []
+        screens = out.split("haywire top - ")[1:]
+        if not any("gone:" in x for x in screens):
+            diffs.append("top never said the module was gone")
+        restarts = [x for x in screens if "restart: the beacon's nonce changed" in x]
+        if len(restarts) != 1:
+            diffs.append(f"{len(restarts)} screens say restart, want 1")
+        elif "Tasks:" not in restarts[0]:
+            diffs.append("the restart screen shows no processes")
+        return diffs
+
     check("guest a rmmod: haywire_up 0 reason gone; b stays up and advances",
           unload)
+    check("guest a insmod again: up again; top -b said gone, then restart once",
+          reload)
