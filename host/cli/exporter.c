@@ -105,11 +105,11 @@ static void sb_label_value(struct sbuf *b, const char *s, size_t len)
 
 /* ---- configuration --------------------------------------------------- */
 
+/* A guest and where it came from (its %CPU baselines are in g). */
 struct watched {
 	struct guest g;
 	bool from_glob;
 	bool alive;		/* still matched by its glob */
-	/* the previous scrape's view (for the top-N and stale checks) */
 };
 
 struct exporter {
