@@ -289,6 +289,41 @@ def checks(vt, tap, guests, prom):
 
     check("top -b -n 3 on a live guest: load, tasks, memory, %Cpu(s), sorted",
           top_batch)
+
+    def top_cpu():
+        """A busy loop in guest b is its first process by CPU, with about
+        one CPU (between 0.3 and 1.05: TCG shares the host's cores), and
+        the guest's own /proc/PID/stat agrees that it runs."""
+        m = guests["b"]
+        pid = int(m.run("sh -c 'while :; do :; done' > /dev/null 2>&1 & echo $!")[1].split()[-1])
+        try:
+            def first(res):
+                best = max(res.items(), key=lambda kv: kv[1]) if res else None
+                return best and dict(best[0]).get("pid") == str(pid)
+            deadline = time.monotonic() + WAIT
+            res = {}
+            while time.monotonic() < deadline:
+                res = prom.query(f'haywire_top_process_cpu_ratio{{vm="b"}}')
+                if first(res):
+                    break
+                time.sleep(1)
+            diffs = []
+            if not first(res):
+                return [f"busy loop pid {pid} is not first by CPU: {res}"]
+            ratio = max(res.values())
+            if not 0.3 <= ratio <= 1.05:
+                diffs.append(f"busy loop at {ratio:.2f} CPUs")
+            if len(res) > 3:
+                diffs.append(f"{len(res)} CPU top-N series with --top 3")
+            stat = m.run(f"cat /proc/{pid}/stat")[1].rsplit(")", 1)[1].split()
+            if int(stat[11]) + int(stat[12]) == 0:  # utime + stime ticks
+                diffs.append("the guest says the busy loop used no CPU")
+            return diffs
+        finally:
+            m.run(f"kill {pid}", check=False)
+
+    check("top-N by CPU: a busy loop in guest b comes first, about one CPU",
+          top_cpu)
     def reload():
         m = guests["a"]
         time.sleep(2)
