@@ -510,12 +510,16 @@ static void print_ps_containers(FILE *out, const struct haywire_proc *p)
 		fprintf(out, " %-24s %10s %6s", "-", "-", "-");
 		return;
 	}
+	size_t n = 1;
+
 	fputc(' ', out);
+	/* A guest string: escaped for the terminal like every other. */
 	if (p->cgroup && p->cgroup_len)
-		fprintf(out, "%-24s", p->cgroup);
+		n = print_guest(out, p->cgroup, p->cgroup_len);
 	else
-		fprintf(out, "%-24s", "-");
-	fprintf(out, " %10" PRIu64 " %6d", p->pidns_inum, p->ns_pid);
+		fputc('-', out);
+	fprintf(out, "%*s %10" PRIu64 " %6d", n < 24 ? (int)(24 - n) : 0, "",
+		p->pidns_inum, p->ns_pid);
 }
 
 void print_ps(FILE *out, const struct haywire_procs *procs, bool containers)

@@ -228,6 +228,16 @@ static void fill_proc(const struct fixture *f, struct strtab *t,
 	memset(p, 0, sizeof(*p));
 	p->threads = 1;
 	p->state = 'S';
+	/* 1.3 */
+	p->utime_ns = 1000000ULL * (i + 1);
+	p->stime_ns = 500000ULL * (i + 1);
+	p->min_flt = 100 + i;
+	p->maj_flt = i;
+	p->nice = (int32_t)(i % 40) - 20;
+	p->last_cpu = (int32_t)(i % 2);
+	p->pidns_inum = 4026531836ULL;
+	p->ns_pid = (int32_t)i + 1;
+
 	p->start_time_ns = 1000000000ULL + i * 12345678ULL;
 	switch (kind_of(f, i)) {
 	case INIT:
@@ -266,6 +276,8 @@ static void fill_proc(const struct fixture *f, struct strtab *t,
 		p->rss_kb = 1024 + i;
 		p->pgd = 0x1000000ULL + i * 0x1000ULL;
 	}
+	/* after the exe: "/sbin/init" stays at string offset 1 */
+	p->cgroup = intern_str(t, i % 2 ? "/system.slice/fixture.service" : "/");
 }
 
 /* ---- field=value overrides ---------------------------------------------- */
@@ -607,6 +619,75 @@ static int build_cameras(const struct fixture *f, const unsigned char *procs,
 	return 0;
 }
 
+void fixture_event(uint64_t n, struct hw_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->seq = n;
+	ev->boot_ns = 1000000000ULL + n * 1000;
+	ev->real_ns = now_real_ns();
+	ev->type = (uint16_t)(HW_EV_FORK + (n - 1) % 3);
+	ev->pid = (int32_t)(1000 + n);
+	ev->tgid = ev->pid;
+	ev->ppid = 1;
+	ev->exit_code = ev->type == HW_EV_EXIT ? 0x100 : 0;
+	snprintf(ev->comm, sizeof(ev->comm), "ev%u", (unsigned int)(n % 1000));
+	if (ev->type == HW_EV_EXEC) {
+		snprintf(ev->filename, sizeof(ev->filename), "/bin/true");
+		ev->filename_len = 9;
+	}
+}
+
+static void fill_guest(unsigned char *logical, const struct fixture_layout *lay)
+{
+	struct hw_guest *g = (struct hw_guest *)(logical + lay->guest_off);
+	struct hw_cpu_time *c = (struct hw_cpu_time *)(logical + lay->cpus_off);
+	unsigned int i;
+
+	g->uptime_ns = 100000000000ULL;
+	g->load[0] = 2048 + 512;	/* 1.25 */
+	g->load[1] = 1024;
+	g->load[2] = 0;
+	g->nr_running = 2;
+	g->nr_blocked = 1;
+	g->nr_threads = 40;
+	g->nr_cpus = 2;
+	g->nr_possible = 2;
+	g->flags = HW_GF_NO_SWAP_TOTAL;
+	g->mem_total = 500000;
+	g->mem_free = 300000;
+	g->mem_available = 400000;
+	g->buffers = 1000;
+	g->cached = 50000;
+	g->shmem = 2000;
+	g->slab = 9000;
+	g->sreclaimable = 4000;
+	for (i = 0; i < 2; i++) {
+		c[i].cpu = i;
+		c[i].online = 1;
+		c[i].user = 1000000000ULL * (i + 1);
+		c[i].idle = 5000000000ULL;
+		g->cpu_total.user += c[i].user;
+		g->cpu_total.idle += c[i].idle;
+	}
+}
+
+static void fill_events(const struct fixture *f, unsigned char *logical,
+			const struct fixture_layout *lay)
+{
+	struct hw_event_ring *r = (struct hw_event_ring *)(logical +
+							   lay->events_off);
+	struct hw_event *rec = (struct hw_event *)(r + 1);
+	uint64_t n = f->events_written > f->event_slots ?
+		     f->events_written - f->event_slots + 1 : 1;
+
+	r->head = r->head_done = f->events_written;
+	r->overwritten = n - 1;
+	r->slots = f->event_slots;
+	r->record_size = sizeof(struct hw_event);
+	for (; n <= f->events_written; n++)
+		fixture_event(n, &rec[(n - 1) % f->event_slots]);
+}
+
 int fixture_write(const struct fixture *f, int fd,
 		  struct fixture_layout *out, char *msg, size_t n)
 {
@@ -696,6 +777,16 @@ int fixture_write(const struct fixture *f, int fd,
 		lay.nruns = cb.nruns;
 		used = lay.runs_off + cb.nruns * sizeof(struct hw_page_run);
 	}
+	if (f->guest) {
+		lay.guest_off = (used + 63) & ~63ULL;
+		lay.cpus_off = lay.guest_off + sizeof(struct hw_guest);
+		used = lay.cpus_off + 2 * sizeof(struct hw_cpu_time);
+	}
+	if (f->event_slots) {
+		lay.events_off = (used + 63) & ~63ULL;
+		used = lay.events_off + sizeof(struct hw_event_ring) +
+		       (uint64_t)f->event_slots * sizeof(struct hw_event);
+	}
 	per = (used + f->extents - 1) / f->extents;
 	lay.extent_size = (per + EXTENT - 1) / EXTENT * EXTENT;
 	lay.extent_count = f->extents;
@@ -741,6 +832,10 @@ int fixture_write(const struct fixture *f, int fd,
 		       cb.nruns * sizeof(struct hw_page_run));
 	}
 
+	if (f->guest)
+		fill_guest(logical, &lay);
+	if (f->event_slots)
+		fill_events(f, logical, &lay);
 	ix = (struct hw_index *)logical;
 	ix->magic = f->gone ? HW_MAGIC_GONE : HW_MAGIC;
 	ix->version_major = HW_VERSION_MAJOR;
@@ -818,6 +913,18 @@ int fixture_write(const struct fixture *f, int fd,
 			HW_SEC_PAGE_RUNS, sizeof(struct hw_page_run),
 			lay.runs_off, cb.nruns, 0 };
 	}
+	if (f->guest) {
+		ix->sections[ix->section_count++] = (struct hw_section){
+			HW_SEC_GUEST, sizeof(struct hw_guest), lay.guest_off,
+			1, 0 };
+		ix->sections[ix->section_count++] = (struct hw_section){
+			HW_SEC_CPUS, sizeof(struct hw_cpu_time), lay.cpus_off,
+			2, 0 };
+	}
+	if (f->event_slots)
+		ix->sections[ix->section_count++] = (struct hw_section){
+			HW_SEC_EVENTS, sizeof(struct hw_event), lay.events_off,
+			f->event_slots, 0 };
 	for (i = 0; i < f->nsets; i++)
 		if (apply_set(logical, &lay, proc_stride, vma_stride,
 			      f->sets[i], msg, n))

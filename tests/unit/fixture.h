@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "haywire_protocol.h"
+
 #define FIXTURE_AUTO UINT64_MAX
 #define FIXTURE_MAX_SETS 32
 
@@ -38,6 +40,10 @@ struct fixture {
 	unsigned int cameras;	/* 0: no camera sections; 1..4: that many
 				 * on, watching the first processes with
 				 * VMAs (init first) */
+	bool guest;		/* 1.3: guest section and 2 CPU records */
+	unsigned int event_slots;	/* 1.3: event ring records (0: none) */
+	uint64_t events_written;	/* events 1 .. this written (the
+					 * last event_slots of them kept) */
 	const char *sets[FIXTURE_MAX_SETS];	/* "field=value", applied last */
 	unsigned int nsets;
 };
@@ -53,7 +59,11 @@ struct fixture_layout {
 	uint64_t requests_off, responses_off;	/* rings: logical offsets */
 	uint64_t cameras_off, cvmas_off, runs_off;
 	uint64_t ncvmas, nruns;
+	uint64_t guest_off, cpus_off, events_off;	/* 1.3, logical */
 };
+
+/* 1.3: event n as the fixture writes it (type cycles fork, exec, exit). */
+void fixture_event(uint64_t n, struct hw_event *ev);
 
 void fixture_defaults(struct fixture *f);
 /* Guest-physical address of a file offset in f's machine layout. */

@@ -286,12 +286,13 @@ static void test_json_documents(void)
 	json_object_put(doc);
 
 	/* ps as text: brackets for kernel threads, "-" for no exe. */
-	CAPTURE(text, print_ps(out_, procs));
+	CAPTURE(text, print_ps(out_, procs, false));
 	CHECK(!strncmp(text, "    PID    PPID   UID S  THR       VSZ      RSS"
-		       "     START COMMAND            EXE\n", 80));
+		       "     START     TIME  %CPU COMMAND            EXE\n",
+		       95));
 	CHECK(strstr(text, "\n      2       0     0 S    1         0"
-		      "        0      0.00 [kthreadd]         -\n"));
-	CHECK(strstr(text, "      1.00 init               /sbin/init\n"));
+		      "        0      0.00 00:00:00   0.0 [kthreadd]         -\n"));
+	CHECK(strstr(text, "      1.00 00:00:00   0.0 init               /sbin/init\n"));
 	free(text);
 	haywire_procs_free(procs);
 
@@ -487,11 +488,18 @@ static void test_terminal_escapes(void)
 	memcpy(p.comm, comm, sizeof(comm));
 	CAPTURE(text, print_maps_line(out_, &v));
 	check_escaped("maps", text);
-	CAPTURE(text, print_ps(out_, &procs));
+	CAPTURE(text, print_ps(out_, &procs, false));
 	check_escaped("ps exe", text);
-	CAPTURE(text, print_ps(out_, &procs));
+	CAPTURE(text, print_ps(out_, &procs, false));
 	CHECK(strstr(text, "x\\033[2J\\007\\233\\177yz"));
 	free(text);
+	/* 1.3: the cgroup column is guest text too */
+	p.monitor = true;
+	p.cgroup = "/" HOSTILE;
+	p.cgroup_len = sizeof("/" HOSTILE) - 1;
+	CAPTURE(text, print_ps(out_, &procs, true));
+	check_escaped("ps cgroup", text);
+	p.monitor = false;
 	CAPTURE(text, print_diff(out_, &d));
 	CHECK(terminal_safe(text));
 	CHECK(strstr(text, "x\\033[2J\\007\\233\\177yz"));

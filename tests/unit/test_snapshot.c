@@ -116,11 +116,11 @@ static const struct corruption corruptions[] = {
 	  HAYWIRE_E_CORRUPT, "entry_size 131072 exceeds 65536" },
 	{ { "sections[0].count=0x200000000000000" }, OP_INFO, 0,
 	  HAYWIRE_E_CORRUPT, "sections[0] count 144115188075855872 * "
-	  "entry_size 128 overflows" },
+	  "entry_size 192 overflows" },
 	{ { "sections[1].count=0xffffffffffffffff" }, OP_INFO, 0,
 	  HAYWIRE_E_CORRUPT, "overflows" },
 	{ { "sections[0].offset=0" }, OP_INFO, 0, HAYWIRE_E_CORRUPT,
-	  "sections[0] (process) [0x0, +0x400) is outside [0x1000, 0x200000)" },
+	  "sections[0] (process) [0x0, +0x600) is outside [0x1000, 0x200000)" },
 	{ { "sections[0].offset=0x1fff00" }, OP_INFO, 0, HAYWIRE_E_CORRUPT,
 	  "is outside [0x1000, 0x200000)" },
 	{ { "sections[2].count=0x300000" }, OP_INFO, 0, HAYWIRE_E_CORRUPT,
@@ -242,7 +242,7 @@ static void test_decode(void)
 
 	for (stride = 0; stride <= 32; stride += 32) {
 		fixture_defaults(&f);
-		f.proc_stride = stride ? 128 + stride : 0;
+		f.proc_stride = stride ? sizeof(struct hw_proc) + stride : 0;
 		f.vma_stride = stride ? 64 + stride : 0;
 		open_image(&im, &f);
 		b = haywire_discover(im.mem, NULL, &err);

@@ -40,3 +40,9 @@ void haywire_event_cursor_init(struct haywire_event_cursor *cur,
 	cur->from = from;
 }
 
+void haywire_guest_stat_free(struct haywire_guest_stat *stat)
+{
+	if (stat)
+		free(stat->cpus);
+	free(stat);
+}
