@@ -464,7 +464,8 @@ def cpu_checks(tmp):
     ram = os.path.join(tmp, "cpu.ram")
     base = ["--procs", "8", *FRESH, "--nonce", "0x33"]
     mkbeacon(ram, *base, "--generation", "1",
-             "--set", "publish_mono_ns=100000000000")
+             "--set", "publish_mono_ns=100000000000",
+             "--set", "proc[4].utime_ns=0", "--set", "proc[4].stime_ns=0")
     top = subprocess.Popen([HAYWIRE, "--mem", ram, "top", "-b", "-n", "30",
                             "-d", "0.1"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
@@ -526,8 +527,13 @@ def tmux_checks(tmp):
         rows_after("M", lambda r: desc("res")(r) and r[0]["res"] == 900000,
                    "sorted by RES")
         rows_after("N", desc("pid"), "sorted by PID, largest first")
-        rows_after("T", lambda r: [x["pid"] for x in r] ==
-                   sorted(x["pid"] for x in r), "sorted by TIME+ (all 0: by PID)")
+        def cpu_time(x):
+            mins, rest = x["time"].split(":")
+            return int(mins) * 60 + float(rest)
+        rows_after("T", lambda r: [cpu_time(x) for x in r] ==
+                   sorted((cpu_time(x) for x in r), reverse=True) and
+                   [cpu_time(x) for x in r] != sorted(cpu_time(x) for x in r),
+                   "sorted by TIME+, largest first")
         rows_after("P", lambda r: [x["pid"] for x in r] ==
                    sorted(x["pid"] for x in r), "sorted by %CPU (all 0: by PID)")
         subprocess.run(tm + ["send-keys", "q"], check=True)
