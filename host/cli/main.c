@@ -1200,6 +1200,9 @@ int main(int argc, char **argv)
 		return usage_error("--off goes with camera PID");
 	if (top_opts && strcmp(cmd->name, "top"))
 		return usage_error("-d, -b and -n are for top, not '%s'", cmd->name);
+	if (!strcmp(cmd->name, "top") && !cli.top.batch &&
+	    (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
+		return usage_error("top needs a terminal; use -b (batch mode) for a script");
 	if (exporter_opts && strcmp(cmd->name, "exporter"))
 		return usage_error("--vm, --glob, --listen, --top, --config and --scrapes are for exporter, not '%s'",
 				   cmd->name);

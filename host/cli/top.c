@@ -362,14 +362,6 @@ int cmd_top(struct cli *cli, char **argv, struct haywire_error *err)
 	t->g.opts.pin_index = cli->beacon_opts.pin_index;
 	t->g.opts.index_gpa = cli->beacon_opts.index_gpa;
 	t->sort = SORT_CPU;
-	if (!cli->top.batch && (!isatty(STDIN_FILENO) ||
-				!isatty(STDOUT_FILENO))) {
-		free(t);
-		err->code = HAYWIRE_E_INVALID;
-		snprintf(err->msg, sizeof(err->msg),
-			 "top needs a terminal; use -b (batch mode) for a script");
-		return err->code;
-	}
 	rc = cli->top.batch ? run_batch(t, cli) : run_screen(t, cli);
 	if (t->have_view)
 		guest_view_free(&t->v);
