@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "monitor.h"
 
@@ -197,8 +198,30 @@ static void read_failed(struct guest *g, struct guest_view *v,
 	}
 }
 
+/*
+ * A guest that was stopped and started again has a new RAM file at the
+ * same path (QEMU unlinks and creates it); the old mapping would show the
+ * dead guest's last snapshot for ever. One stat per read notices.
+ */
+static void follow_path(struct guest *g)
+{
+	uint64_t dev, ino;
+	struct stat st;
+
+	if (!g->mem || !haywire_mem_file_id(g->mem, &dev, &ino))
+		return;
+	if (stat(g->path, &st) == 0 && (uint64_t)st.st_dev == dev &&
+	    (uint64_t)st.st_ino == ino)
+		return;
+	haywire_beacon_free(g->beacon);
+	haywire_mem_close(g->mem);
+	g->beacon = NULL;
+	g->mem = NULL;
+}
+
 static bool open_beacon(struct guest *g, struct haywire_error *err)
 {
+	follow_path(g);
 	if (!g->mem)
 		g->mem = haywire_mem_open(g->path, err);
 	if (g->mem && !g->beacon) {

@@ -438,13 +438,17 @@ def top_batch_checks(tmp):
 
 
 def top_restart_checks(tmp):
-    """A new nonce between two reads: the batch output says so."""
+    """A new nonce between two reads: the batch output says so. The new
+    beacon is in a new file at the same path (a guest started again), which
+    top must open instead of the deleted one it has mapped."""
     ram = os.path.join(tmp, "restart.ram")
     mkbeacon(ram, "--procs", "6", *FRESH, "--nonce", "0x1111")
     p = subprocess.Popen([HAYWIRE, "--mem", ram, "top", "-b", "-n", "40",
                           "-d", "0.1"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     time.sleep(0.8)
+    # the guest started again: QEMU makes a new file at the same path
+    os.unlink(ram)
     mkbeacon(ram, "--procs", "7", *FRESH, "--nonce", "0x2222")
     out, err = p.communicate(timeout=120)
     diffs = [] if p.returncode == 0 else [f"exit {p.returncode}: {err.strip()}"]
@@ -470,6 +474,7 @@ def cpu_checks(tmp):
                             "-d", "0.1"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     time.sleep(0.6)
+    # written in place (same inode): the same guest's next snapshot
     mkbeacon(ram, *base, "--generation", "2",
              "--set", "publish_mono_ns=101000000000",
              "--set", "proc[4].utime_ns=300000000",
