@@ -240,7 +240,7 @@ static void walk(const uint8_t *data, size_t size)
 	/* 6.1's or 6.6's rules for [heap] */
 	walker->version = size && (data[0] & 1) ? 6012 : 6001;
 	if (!haywire_agentless_procs(walker, &procs, &err)) {
-		print_ps(sink, procs);
+		print_ps(sink, procs, true);
 		print_json_ps(sink, procs, "beacon");
 		for (i = 0; i < procs->count && n < 4; i++)
 			pids[n++] = procs->procs[i].pid;

@@ -59,6 +59,26 @@ static void cameras(struct haywire_beacon *b)
 	haywire_cameras_free(all);
 }
 
+/* 1.3: the guest section, per-CPU times and the event ring. */
+static void monitoring(struct haywire_beacon *b)
+{
+	struct haywire_event ev[16];
+	struct haywire_event_cursor cur;
+	struct haywire_event_batch bt;
+	struct haywire_guest_stat *gs;
+	struct haywire_error err;
+	int rounds;
+
+	if (!haywire_read_guest(b, &gs, &err)) {
+		print_json(sink, json_guest(&gs->info.guest));
+		haywire_guest_stat_free(gs);
+	}
+	haywire_event_cursor_init(&cur, 1);
+	for (rounds = 0; rounds < 4; rounds++)
+		if (haywire_read_events(b, &cur, ev, 16, &bt, &err) || !bt.more)
+			break;
+}
+
 static void read_everything(struct haywire_beacon *b, const uint8_t *data,
 			    size_t size)
 {
@@ -74,7 +94,7 @@ static void read_everything(struct haywire_beacon *b, const uint8_t *data,
 	if (!haywire_read_procs(b, &procs, &err)) {
 		size_t i;
 
-		print_ps(sink, procs);
+		print_ps(sink, procs, true);
 		print_json_ps(sink, procs, "beacon");
 		for (i = 0; i < procs->count && i < 4; i++)
 			maps_of(b, procs->procs[i].pid);
@@ -83,6 +103,7 @@ static void read_everything(struct haywire_beacon *b, const uint8_t *data,
 		haywire_procs_free(procs);
 	}
 	cameras(b);
+	monitoring(b);
 	/* And one PID of the input's choosing. */
 	if (size >= 4) {
 		memcpy(&pid, data + size - 4, sizeof(pid));

@@ -46,12 +46,13 @@ seed plain
 seed weird --weird-names --vmas 10
 seed flags --truncated --mm-busy --procs 12 --kthreads 3
 seed arm64 --machine virt
-seed strides --proc-stride 160 --vma-stride 80
+seed strides --proc-stride 224 --vma-stride 80
 seed few --procs 2 --kthreads 0 --vmas 3 --no-stats
 seed gone --gone
 seed odd --set seq=9
 seed cameras --cameras 3 --vmas 6
 seed rings --rings --procs 3 --kthreads 0 --vmas 3
+seed monitor --guest --events 8 --events-written 20 --procs 4 --kthreads 1 --vmas 3
 tests/fuzz/answer_seeds.py "$out/seeds-answer" || exit 1
 
 # Agentless seeds: mode byte, then the text or the memory image.

@@ -26,6 +26,9 @@ static const char usage[] =
 	"  --weird-names --truncated --mm-busy --no-stats --gone --junk\n"
 	"  --rings           request and response areas\n"
 	"  --cameras N       camera sections, N cameras on (0..4)\n"
+	"  --guest           1.3 guest and per-CPU sections\n"
+	"  --events N        1.3 event ring of N records\n"
+	"  --events-written N  events 1 .. N written into it\n"
 	"  --set FIELD=VALUE index field (magic, sections[0].count ...),\n"
 	"                    proc[I].F, vma[I].F, stats.F, strbyte[I],\n"
 	"                    camera[I].F, cvma[I].F or run[I].F\n"
@@ -69,6 +72,8 @@ int main(int argc, char **argv)
 		{ "keep", 0, NULL, 'K' }, { "trim", 0, NULL, 'T' },
 		{ "print", 0, NULL, 'r' }, { "help", 0, NULL, 'h' },
 		{ "rings", 0, NULL, 'R' }, { "cameras", 1, NULL, 'C' },
+		{ "guest", 0, NULL, 'u' }, { "events", 1, NULL, 'E' },
+		{ "events-written", 1, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct fixture f;
@@ -104,6 +109,9 @@ int main(int argc, char **argv)
 		case 'j': f.junk = true; break;
 		case 'R': f.rings = true; break;
 		case 'C': f.cameras = (unsigned int)number(optarg); break;
+		case 'u': f.guest = true; break;
+		case 'E': f.event_slots = (unsigned int)number(optarg); break;
+		case 'W': f.events_written = number(optarg); break;
 		case 'x':
 			if (f.nsets == FIXTURE_MAX_SETS) {
 				fprintf(stderr, "mkbeacon: too many --set\n");

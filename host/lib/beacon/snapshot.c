@@ -1338,28 +1338,33 @@ static int read_event(struct window *w, uint64_t n, struct haywire_event *ev)
 	uint64_t at = sec->offset + sizeof(struct hw_event_ring) +
 		      ((n - 1) % sec->count) * sec->entry_size;
 	struct hw_event raw;
-	uint64_t s2;
+	uint64_t s1, s2;
 	int rc;
 
-	rc = copy_logical(w, at, &raw, sizeof(raw));
-	if (rc)
-		return rc;
+	rc = copy_logical(w, at, &s1, sizeof(s1));
 	/* Pairs with the guest's write barrier before it stores the slot's
-	 * seq: the copy above happens before the second look. */
+	 * final seq: the record is read after the number that vouches for
+	 * it. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	rc = copy_logical(w, at, &s2, sizeof(s2));
+	if (!rc)
+		rc = copy_logical(w, at, &raw, sizeof(raw));
+	/* Pairs with the guest's write barrier after it zeroes the slot's
+	 * seq: the copy happens before the second look. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (!rc)
+		rc = copy_logical(w, at, &s2, sizeof(s2));
 	if (rc)
 		return rc;
-	if (raw.seq == n && s2 == n) {
+	raw.seq = s1;
+	if (s1 == n && s2 == n) {
 		rc = decode_event(w, &raw, ev);
 		return rc ? rc : 1;
 	}
 	/* Every number up to head_done was written once: a smaller one in
 	 * the slot cannot be. 0 or changing: being overwritten. */
-	if (raw.seq == s2 && raw.seq && raw.seq < n)
+	if (s1 == s2 && s1 && s1 < n)
 		return corrupt(w, "event slot of %llu holds the older event %llu",
-			       (unsigned long long)n,
-			       (unsigned long long)raw.seq);
+			       (unsigned long long)n, (unsigned long long)s1);
 	return 0;
 }
 

@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""Figures for monitoring (protocol 1.3), in one TCG guest, medians.
+
+1. Guest CPU cost of monitoring ~1,000 processes: the module's whole
+   refresh (stats.last_total_ns: processes, VMAs, guest section, copy into
+   the beacon) against tests/guest/procread.c reading the same fields from
+   /proc (stat, status, cgroup, ns/pid per process; meminfo, stat, loadavg,
+   uptime), per pass, and as a share of one CPU at 1 s and 100 ms.
+2. fork+exit+wait in a tight loop (hw-burst -l) with the event probes
+   (events=8192) and without them (events=0).
+3. Event latency, exec in the guest -> its line read from
+   `haywire events --follow --json` on the host; the guest's clock is
+   placed on the host's with the fastest of 20 pings (error: half its
+   round trip, printed).
+
+usage: tools/bench-monitor.py [KERNEL]   (default 6.1; x86-64 TCG guest)
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
+import vmtest  # noqa: E402
+
+PROCS = 1000
+FORK_LOOP = 2000
+RUNS = 5
+EXECS = 40
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def module_cost(m, interval_ms, samples=15):
+    m.run(f"echo {interval_ms} > /sys/module/haywire/parameters/interval_ms")
+    seen, costs = set(), []
+    deadline = time.monotonic() + 600
+    while len(costs) < samples and time.monotonic() < deadline:
+        info = m.info()
+        g = info["generation"]
+        if g not in seen:
+            seen.add(g)
+            costs.append(info["stats"]["last_total_ns"])
+        time.sleep(interval_ms / 2000)
+    return med(costs[1:]) if len(costs) > 1 else float("nan")
+
+
+def fork_cost(m, events):
+    m.run("rmmod haywire", check=False)
+    rc, out = m.insmod(f"interval_ms=1000 events={events}")
+    if rc:
+        raise SystemExit(f"insmod events={events}: {out}")
+    return med([int(m.run(f"hw-burst -l {FORK_LOOP}", timeout=600)[1].split()[0])
+                for _ in range(RUNS)])
+
+
+def clock_offset(m):
+    """host CLOCK_MONOTONIC ns - guest CLOCK_MONOTONIC ns, and the error."""
+    best = None
+    for _ in range(20):
+        t0 = time.monotonic_ns()
+        r = vmtest.host(m.ram, "--json", "ping")
+        t1 = time.monotonic_ns()
+        guest = r.json()["guest_mono_ns"]
+        if best is None or t1 - t0 < best[1]:
+            best = ((t0 + t1) // 2 - guest, t1 - t0)
+    return best[0], best[1] // 2
+
+
+def latency(m):
+    m.run("rmmod haywire", check=False)
+    m.insmod("interval_ms=1000")
+    m.wait_info(lambda i: i["generation"] >= 1, "first snapshot")
+    offset, err = clock_offset(m)
+    proc = subprocess.Popen([vmtest.HAYWIRE, "--mem", m.ram, "events",
+                             "--follow", "--json"], stdout=subprocess.PIPE)
+    seen = []
+
+    def reader():
+        for line in proc.stdout:
+            seen.append((time.monotonic_ns(), json.loads(line)))
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    time.sleep(1)
+    for _ in range(EXECS):
+        m.run("hw-burst 1")
+        time.sleep(0.05)
+    time.sleep(1)
+    proc.terminate()
+    proc.wait()
+    t.join(5)
+    # boot time = monotonic time in a guest that never suspended
+    lat = sorted((host_ns - (e["boot_ns"] + offset)) / 1e6
+                 for host_ns, e in seen if e.get("type") == "exec")
+    return lat, err / 1e6
+
+
+def main():
+    kernel = sys.argv[1] if len(sys.argv) > 1 else "6.1"
+    images = vmtest.build([kernel])
+    tap = vmtest.Tap()
+    m = vmtest.Machine(tap, kernel, "q35-1G", "q35", "1G", images[kernel])
+    m.guest.start()
+    try:
+        m.run(f"i=0; while [ $i -lt {PROCS} ]; do sleep 100000 & i=$((i+1)); done",
+              timeout=600)
+        rc, out = m.insmod("interval_ms=1000")
+        m.wait_info(lambda i: i["generation"] >= 1, "first snapshot")
+        nprocs = m.info()["procs_total"]
+        mod = {iv: module_cost(m, iv) for iv in (1000, 100)}
+        pr_ns, pr_procs = (int(x) for x in
+                           m.run("hw-procread 11", timeout=1200)[1].split())
+        print(f"# {kernel} TCG guest, {nprocs} processes (procread saw {pr_procs})")
+        print("| figure | module | /proc reader | ratio |")
+        print("|---|---:|---:|---:|")
+        for iv, cost in mod.items():
+            print(f"| CPU per refresh, interval {iv} ms | {cost / 1e6:.2f} ms | "
+                  f"{pr_ns / 1e6:.2f} ms | {pr_ns / cost:.1f}x |")
+            print(f"| share of one CPU at {iv} ms | {100 * cost / (iv * 1e6):.2f} % | "
+                  f"{100 * pr_ns / (iv * 1e6):.2f} % | |")
+        without = fork_cost(m, 0)
+        with_probes = fork_cost(m, 8192)
+        print(f"| fork+exit+wait, median of {RUNS} x {FORK_LOOP} | "
+              f"{with_probes / 1e3:.1f} us with probes | {without / 1e3:.1f} us "
+              f"without | {100 * (with_probes / without - 1):+.1f} % |")
+        lat, err = latency(m)
+        if lat:
+            p50 = lat[len(lat) // 2]
+            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+            print(f"| exec -> host line, {len(lat)} execs | p50 {p50:.1f} ms | "
+                  f"p99 {p99:.1f} ms | clock error +-{err:.1f} ms |")
+        else:
+            print("| exec -> host line | no exec events seen | | |")
+    finally:
+        m.guest.stop()
+
+
+if __name__ == "__main__":
+    main()
