@@ -550,8 +550,13 @@ def tmux_checks(tmp):
         else:
             diffs.append("q did not quit")
         # the pane's shell went on to its "sleep 30": top exited
-        cmd = subprocess.run(tm + ["list-panes", "-F", "#{pane_current_command}"],
-                             capture_output=True, text=True).stdout.strip()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            cmd = subprocess.run(tm + ["list-panes", "-F", "#{pane_current_command}"],
+                                 capture_output=True, text=True).stdout.strip()
+            if cmd == "sleep":
+                break
+            time.sleep(0.2)
         if cmd != "sleep":
             diffs.append(f"after q the pane runs {cmd!r}, not the shell's sleep")
     finally:
