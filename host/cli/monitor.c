@@ -106,11 +106,7 @@ void guest_close(struct guest *g)
 
 void guest_view_free(struct guest_view *v)
 {
-	/* haywire_guest_stat_free is declared in haywire.h but monitor-core's
-	 * library does not define it yet: the same two frees, by hand. */
-	if (v->gstat)
-		free(v->gstat->cpus);
-	free(v->gstat);
+	haywire_guest_stat_free(v->gstat);
 	v->gstat = NULL;
 	haywire_procs_free(v->procs);
 	free(v->cpu_pct);
