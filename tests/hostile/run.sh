@@ -218,7 +218,7 @@ giant() {	# giant PROCS SIZE
 	$mk --out "$img" --size "$2" --procs "$1" --kthreads 0 --vmas 0 \
 		--index-offset 0 --interval-ms 600000 || exit 1
 	# The published tables: process records and the string table.
-	table_kb=$(( ($1 * 128 + 4096) / 1024 ))
+	table_kb=$(( ($1 * 192 + 4096) / 1024 ))	# 1.3 records
 	limit=$((3 * table_kb))
 	for args in ps "--json ps"; do
 		# shellcheck disable=SC2086

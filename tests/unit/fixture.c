@@ -276,8 +276,6 @@ static void fill_proc(const struct fixture *f, struct strtab *t,
 		p->rss_kb = 1024 + i;
 		p->pgd = 0x1000000ULL + i * 0x1000ULL;
 	}
-	/* after the exe: "/sbin/init" stays at string offset 1 */
-	p->cgroup = intern_str(t, i % 2 ? "/system.slice/fixture.service" : "/");
 }
 
 /* ---- field=value overrides ---------------------------------------------- */
@@ -749,6 +747,13 @@ int fixture_write(const struct fixture *f, int fd,
 			vma_total_extra = 3;
 		}
 	}
+
+	/* 1.3 cgroups: interned after everything else, so that the 1.2
+	 * strings keep their offsets */
+	for (i = 0; i < f->procs; i++)
+		((struct hw_proc *)(procs + (size_t)i * proc_stride))->cgroup =
+			intern_str(&strings, i % 2 ?
+				   "/system.slice/fixture.service" : "/");
 
 	if (f->cameras && build_cameras(f, procs, proc_stride, vmas,
 					vma_stride, &cb))
