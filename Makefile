@@ -3,7 +3,10 @@
 #   make                  host library and command: build/haywire
 #   make AGENTLESS=0      the same without the agentless walk (--source
 #                         memfile|qmp): links only json-c and libc, needs
-#                         no libbpf, libelf or decompressor -dev packages
+#                         no libbpf, libelf or decompressor -dev packages;
+#                         and without top and exporter unless MONITOR=1
+#   make MONITOR=0        without haywire top (ncurses) and haywire exporter
+#                         (libmicrohttpd); MONITOR defaults to AGENTLESS
 #   make module KDIR=...  guest kernel module against a kernel build tree
 #                         (make clean removes what it leaves in the tree)
 #   make san              host build with ASan + UBSan: build/san/haywire
@@ -33,6 +36,10 @@ WERROR   ?= -Werror
 KDIR     ?= /lib/modules/$(shell uname -r)/build
 
 AGENTLESS ?= 1
+# top and exporter: ncurses and libmicrohttpd. The minimal build
+# (AGENTLESS=0) leaves them out too, unless asked for.
+MONITOR ?= $(AGENTLESS)
+MONITOR_PKGS := ncursesw libmicrohttpd
 
 JSON_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null)
 JSON_LIBS   := $(shell pkg-config --libs json-c 2>/dev/null)
@@ -45,6 +52,15 @@ AGENTLESS_LIBS :=
 else
 NEEDED_PKGS    := json-c $(AGENTLESS_PKGS)
 AGENTLESS_LIBS := $(shell pkg-config --libs $(AGENTLESS_PKGS) 2>/dev/null)
+endif
+
+ifeq ($(MONITOR),0)
+MONITOR_LIBS   :=
+MONITOR_CFLAGS :=
+else
+NEEDED_PKGS    += $(MONITOR_PKGS)
+MONITOR_LIBS   := $(shell pkg-config --libs $(MONITOR_PKGS) 2>/dev/null)
+MONITOR_CFLAGS := $(shell pkg-config --cflags $(MONITOR_PKGS) 2>/dev/null)
 endif
 
 # A machine without the build dependencies: one line saying what to run,
@@ -66,7 +82,7 @@ SOLIB := libhaywire.so.$(SOVERSION).0.0
 
 HW_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla $(WERROR) -D_GNU_SOURCE \
-	-Iinclude -Ihost $(JSON_CFLAGS) -MMD -MP
+	-Iinclude -Ihost $(JSON_CFLAGS) $(MONITOR_CFLAGS) -MMD -MP
 
 # host/lib/<subsystem>/*.c and the source front end (see README, Layout).
 LIB_SRCS := $(wildcard host/lib/*.c host/lib/*/*.c)
@@ -75,6 +91,10 @@ LIB_SRCS := $(filter-out host/lib/agentless/%,$(LIB_SRCS)) \
 	host/lib/agentless/off/stubs.c
 endif
 CLI_SRCS := $(wildcard host/cli/*.c)
+ifeq ($(MONITOR),0)
+CLI_SRCS := $(filter-out host/cli/top.c host/cli/exporter.c,$(CLI_SRCS)) \
+	host/cli/off/monitor.c
+endif
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
@@ -106,14 +126,19 @@ $(CONFIG_STAMP):
 	@mkdir -p $(dir $@)
 	@rm -f $(BUILD)/agentless-*.stamp
 	@touch $@
+MONITOR_STAMP := $(BUILD)/monitor-$(MONITOR).stamp
+$(MONITOR_STAMP):
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/monitor-*.stamp
+	@touch $@
 
 $(BUILD)/libhaywire.a: $(LIB_OBJS) $(CONFIG_STAMP)
 	@rm -f $@
 	$(AR) rcs $@ $(LIB_OBJS)
 
-$(BUILD)/haywire: $(CLI_OBJS) $(BUILD)/libhaywire.a
+$(BUILD)/haywire: $(CLI_OBJS) $(BUILD)/libhaywire.a $(MONITOR_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libhaywire.a \
-		$(JSON_LIBS) $(AGENTLESS_LIBS)
+		$(JSON_LIBS) $(AGENTLESS_LIBS) $(MONITOR_LIBS)
 
 # The shared library exports the API of haywire.h (haywire_*) and nothing
 # else: the internal hwi_* functions stay local (host/lib/libhaywire.map).
@@ -154,7 +179,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 san:
 	$(MAKE) BUILD=$(BUILD)/san CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" \
-		AGENTLESS=$(AGENTLESS) host
+		AGENTLESS=$(AGENTLESS) MONITOR=$(MONITOR) host
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules

@@ -155,7 +155,14 @@ expect 2 1 "PID not a number" -- "$hw" --mem "$work/good" maps abc
 expect 2 1 "PID zero" -- "$hw" --mem "$work/good" maps 0
 expect 2 1 "maps without PID" -- "$hw" --mem "$work/good" maps
 expect 2 1 "no command" -- "$hw" --mem "$work/good"
-expect 2 1 "unknown command" -- "$hw" --mem "$work/good" top
+expect 2 1 "unknown command" -- "$hw" --mem "$work/good" frobnicate
+expect 2 1 "top without a terminal" -- "$hw" --mem "$work/good" top
+expect 2 1 "top -d not seconds" -- "$hw" --mem "$work/good" top -b -d x
+expect 2 1 "-b for ps" -- "$hw" --mem "$work/good" ps -b
+expect 2 1 "exporter with --mem" -- "$hw" --mem "$work/good" exporter --vm a=/x
+expect 2 1 "--vm for ps" -- "$hw" --mem "$work/good" ps --vm a=/x
+expect 1 1 "exporter --top too large" -- "$hw" exporter --vm a=/x --top 51 --scrapes 1
+expect 1 1 "exporter without guests" -- "$hw" exporter --scrapes 1
 expect 2 1 "unknown option" -- "$hw" --mem "$work/good" --frobnicate ps
 expect 2 1 "no RAM file" -- env -u HAYWIRE_MEM "$hw" ps
 expect 2 1 "--index-gpa not hexadecimal" -- "$hw" --mem "$work/good" --index-gpa xyz ps

@@ -17,7 +17,9 @@ done
 
 # make AGENTLESS=0: a beacon-only reader, built with nothing but json-c
 # visible to pkg-config (no libbpf, libelf or decompressor -dev packages),
-# that links only json-c and libc and refuses the agentless sources.
+# that links only json-c and libc and refuses the agentless sources (and
+# top and exporter, which need ncurses and libmicrohttpd: MONITOR=1 adds
+# them back).
 pc=$(mktemp -d)
 trap 'rm -rf "$pc"' EXIT INT TERM
 ln -s "$(pkg-config --variable pcfiledir json-c)/json-c.pc" "$pc/"
@@ -25,10 +27,15 @@ out=build/agentless0
 PKG_CONFIG_LIBDIR=$pc make -s BUILD=$out AGENTLESS=0 host
 libs=$(ldd $out/haywire)
 echo "$libs" | sed 's/^/AGENTLESS=0 links: /'
-if echo "$libs" | grep -E 'libbpf|libelf|libz\.|liblzma|liblz4|libzstd'; then
-	echo "AGENTLESS=0 reader links an agentless library"
+if echo "$libs" | grep -E 'libbpf|libelf|libz\.|liblzma|liblz4|libzstd|libncurses|libmicrohttpd'; then
+	echo "AGENTLESS=0 reader links an agentless or monitoring library"
 	exit 1
 fi
+# top and exporter are left out of it (MONITOR defaults to AGENTLESS)
+msg=$($out/haywire exporter --vm a=/dev/null --scrapes 1 2>&1) &&
+	{ echo "AGENTLESS=0 reader ran the exporter"; exit 1; }
+echo "$msg" | grep -q 'built without' ||
+	{ echo "AGENTLESS=0 exporter: unexpected: $msg"; exit 1; }
 msg=$($out/haywire --source memfile --qmp /nonexistent --mem /dev/null ps 2>&1) &&
 	{ echo "AGENTLESS=0 reader accepted --source memfile"; exit 1; }
 echo "$msg" | grep -q 'built without agentless support' ||

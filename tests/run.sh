@@ -19,6 +19,7 @@ tests/build.sh
 tests/install.sh
 tests/dkms.sh
 tests/unit/run.sh
+tests/monitor/run.sh
 tests/badinput.sh
 tests/hostile/run.sh
 tests/fuzz/run.sh

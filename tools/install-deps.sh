@@ -10,9 +10,12 @@ set -eu
 # The arm64 guests need the cross compiler (the module and, with the arm64
 # C library, the static guest programs) and the arm64 system emulator.
 # The agentless walk reads kernel types with libbpf and libelf and kernel
-# images with zlib, xz, lz4 and zstd.
+# images with zlib, xz, lz4 and zstd. haywire top uses ncurses, haywire
+# exporter libmicrohttpd; their tests drive top in tmux and check the
+# exporter with Prometheus (promtool and a real server on loopback).
 pkgs="gcc make pkg-config libc6-dev libjson-c-dev
       libbpf-dev libelf-dev zlib1g-dev liblzma-dev liblz4-dev libzstd-dev
+      libncurses-dev libmicrohttpd-dev prometheus tmux
       clang libclang-rt-14-dev llvm
       qemu-system-x86 qemu-utils cpio gzip xz-utils kmod
       python3 dwarves dkms debian-archive-keyring ca-certificates

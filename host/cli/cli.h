@@ -19,6 +19,28 @@ enum exit_code {
 	EXIT_AMBIGUOUS = 9,	/* several beacons validate: --index-gpa */
 };
 
+/* exporter: what the command line adds to the config file. */
+#define EXPORTER_LISTEN		"127.0.0.1:9847"
+#define EXPORTER_TOP_MAX	50
+#define EXPORTER_MAX_ARGS	256
+struct exporter_args {
+	const char *config;
+	const char *vms[EXPORTER_MAX_ARGS];	/* NAME=RAMFILE */
+	unsigned int nvms;
+	const char *globs[EXPORTER_MAX_ARGS];
+	unsigned int nglobs;
+	const char *listen;
+	const char *top;
+	unsigned int scrapes;		/* print the last of N, no HTTP */
+};
+
+/* top: -d, -b, -n. */
+struct top_args {
+	unsigned int delay_ms;		/* 0: the snapshot interval */
+	bool batch;
+	unsigned int iterations;	/* 0: until q (batch: forever) */
+};
+
 /* What the command line asked for. */
 struct cli {
 	struct haywire_source_opts opts;
@@ -36,6 +58,8 @@ struct cli {
 	uint64_t events_from;		/* events --from: HAYWIRE_EVENTS_* or
 					 * a sequence number */
 	int status;			/* exit status of a success, or 0 */
+	struct exporter_args exporter;
+	struct top_args top;
 };
 
 /* Warnings are printed once the command cannot fail any more. */
@@ -51,6 +75,8 @@ void cli_close_source(struct cli *cli, struct haywire_source *src);
 
 int cmd_diff(struct cli *cli, char **argv, struct haywire_error *err);
 int cmd_bench(struct cli *cli, char **argv, struct haywire_error *err);
+int cmd_top(struct cli *cli, char **argv, struct haywire_error *err);
+int cmd_exporter(struct cli *cli, char **argv, struct haywire_error *err);
 int cmd_events(struct cli *cli, char **argv, struct haywire_error *err);
 
 /* VADDR: hexadecimal, 0x optional, as /proc/PID/maps prints addresses. */

@@ -66,6 +66,32 @@ static const char usage_text[] =
 	"             --follow until interrupted; gaps said as \"lost N events\"\n"
 	"  translate and read with --via-guest also ask the module\n"
 	"\n"
+	"commands for monitoring (beacon source; --mem is the guest for top,\n"
+	"--vm, --glob or --config the guests for exporter):\n"
+	"  top        a live view of the guest, as top: header (uptime, load,\n"
+	"             tasks, CPU, memory) and processes by %CPU, updated every\n"
+	"             snapshot interval; keys q quit, P %CPU, M memory, N PID,\n"
+	"             T CPU time (no kill: the host does not signal guest\n"
+	"             processes). -d SECONDS the delay, -b batch mode to stdout,\n"
+	"             -n N stop after N updates\n"
+	"  exporter   Prometheus metrics of many guests on http://ADDR:PORT/metrics\n"
+	"             (see docs/monitoring.md). No --mem: the guests come from\n"
+	"             --vm NAME=RAMFILE (repeat it), --glob PATTERN (RAM files,\n"
+	"             vm label = the file's name), --config FILE; --listen\n"
+	"             ADDR:PORT (default 127.0.0.1:9847, loopback), --top N\n"
+	"             (0 .. 50, default 0: the top N processes by CPU and by\n"
+	"             memory per guest), --scrapes N (print the last of N\n"
+	"             scrapes to stdout instead of serving HTTP).\n"
+	"             The config file has one directive per line, words\n"
+	"             separated by blanks, '#' starts a comment:\n"
+	"               listen ADDR:PORT    numeric IPv4, or IPv6 in brackets\n"
+	"               vm NAME PATH        a guest's RAM file; NAME: 1..64 of\n"
+	"                                   A-Z a-z 0-9 _ - . :\n"
+	"               glob PATTERN        RAM files, matched at every scrape\n"
+	"               top N               as --top\n"
+	"             The command line adds guests to the file's; its --listen\n"
+	"             and --top win.\n"
+	"\n"
 	"VADDR is hexadecimal (0x optional); LEN is decimal or 0x hexadecimal,\n"
 	"with an optional K, M or G suffix.\n"
 	"\n"
@@ -95,6 +121,11 @@ static const char usage_text[] =
 	"                      parts of its answer together (default 5000)\n"
 	"  -o FILE             read: write the raw bytes to FILE (- for stdout)\n"
 	"  --runs N            bench: repetitions per figure (default 5)\n"
+	"  -d SECONDS          top: the delay between updates, 0.1 .. 3600\n"
+	"                      (default: the module's snapshot interval)\n"
+	"  -b                  top: batch mode, the screens one after the other\n"
+	"                      on stdout\n"
+	"  -n N                top: stop after N updates\n"
 	"  --containers        ps: the cgroup, PID namespace and pid inside it\n"
 	"  --follow            events: keep reading until SIGINT\n"
 	"  --from N            events: from event N, oldest, or now (default)\n"
@@ -789,6 +820,9 @@ static const struct command commands[] = {
 	{ "detail", 1, 1, "one argument, a PID", false, false, true,
 	  cmd_detail, NULL },
 	{ "ping", 0, 0, "no arguments", false, false, true, cmd_ping, NULL },
+	{ "top", 0, 0, "no arguments", false, false, true, NULL, cmd_top },
+	{ "exporter", 0, 0, "no arguments", false, false, true, NULL,
+	  cmd_exporter },
 	{ "events", 0, 0, "no arguments", false, false, true, NULL,
 	  cmd_events },
 };
@@ -850,6 +884,22 @@ static bool parse_count(const char *s, uint64_t max, uint64_t *v)
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	return !errno && !*end && *v >= 1 && *v <= max;
+}
+
+/* Seconds with up to three decimals, 0.1 .. 3600, as milliseconds. */
+static bool parse_seconds(const char *s, uint64_t *ms)
+{
+	char *end;
+	double v;
+
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || v < 0.1 || v > 3600)
+		return false;
+	*ms = (uint64_t)(v * 1000.0 + 0.5);
+	return true;
 }
 
 /* PID VADDR [LEN] of translate, read and bench. */
@@ -946,7 +996,8 @@ int main(int argc, char **argv)
 {
 	enum { OPT_MEM = 256, OPT_JSON, OPT_NO_HINT, OPT_VERSION, OPT_SOURCE,
 	       OPT_QMP, OPT_QMP_TIMEOUT, OPT_BTF, OPT_SYSTEM_MAP, OPT_RUNS,
-	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF, OPT_INDEX_GPA,
+	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF, OPT_INDEX_GPA, OPT_VM,
+	       OPT_GLOB, OPT_LISTEN, OPT_TOP, OPT_CONFIG, OPT_SCRAPES,
 	       OPT_CONTAINERS, OPT_FOLLOW, OPT_FROM };
 	static const struct option options[] = {
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -962,6 +1013,12 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "off", no_argument, NULL, OPT_OFF },
 		{ "index-gpa", required_argument, NULL, OPT_INDEX_GPA },
+		{ "vm", required_argument, NULL, OPT_VM },
+		{ "glob", required_argument, NULL, OPT_GLOB },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "scrapes", required_argument, NULL, OPT_SCRAPES },
 		{ "containers", no_argument, NULL, OPT_CONTAINERS },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "from", required_argument, NULL, OPT_FROM },
@@ -975,6 +1032,7 @@ int main(int argc, char **argv)
 	const struct command *cmd = NULL;
 	struct haywire_error err = { 0 };
 	struct ctx ctx = { 0 };
+	bool top_opts = false, exporter_opts = false;
 	unsigned int i;
 	char **args;
 	bool have_from = false;
@@ -987,8 +1045,57 @@ int main(int argc, char **argv)
 	cli.opts.system_map_path = env("HAYWIRE_SYSTEM_MAP");
 	opterr = 0;	/* our own one-line messages */
 	/* GNU getopt permutes: options may come after the command. */
-	while ((opt = getopt_long(argc, argv, ":ho:", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":ho:d:bn:", options, NULL)) != -1) {
 		switch (opt) {
+		case 'd':
+			if (!parse_seconds(optarg, &v))
+				return usage_error("-d takes seconds (0.1 .. 3600), not '%s'",
+						   optarg);
+			cli.top.delay_ms = (unsigned int)v;
+			top_opts = true;
+			break;
+		case 'b':
+			cli.top.batch = true;
+			top_opts = true;
+			break;
+		case 'n':
+			if (!parse_count(optarg, 1000000, &v))
+				return usage_error("-n takes a count (1 .. 1000000), not '%s'",
+						   optarg);
+			cli.top.iterations = (unsigned int)v;
+			top_opts = true;
+			break;
+		case OPT_VM:
+		case OPT_GLOB:
+			if ((opt == OPT_VM ? cli.exporter.nvms :
+			     cli.exporter.nglobs) == EXPORTER_MAX_ARGS)
+				return usage_error("too many %s options",
+						   opt == OPT_VM ? "--vm" : "--glob");
+			if (opt == OPT_VM)
+				cli.exporter.vms[cli.exporter.nvms++] = optarg;
+			else
+				cli.exporter.globs[cli.exporter.nglobs++] = optarg;
+			exporter_opts = true;
+			break;
+		case OPT_LISTEN:
+			cli.exporter.listen = optarg;
+			exporter_opts = true;
+			break;
+		case OPT_TOP:
+			cli.exporter.top = optarg;
+			exporter_opts = true;
+			break;
+		case OPT_CONFIG:
+			cli.exporter.config = optarg;
+			exporter_opts = true;
+			break;
+		case OPT_SCRAPES:
+			if (!parse_count(optarg, 1000, &v))
+				return usage_error("--scrapes takes a count (1 .. 1000), not '%s'",
+						   optarg);
+			cli.exporter.scrapes = (unsigned int)v;
+			exporter_opts = true;
+			break;
 		case OPT_MEM:
 			cli.opts.mem_path = optarg;
 			break;
@@ -1108,6 +1215,22 @@ int main(int argc, char **argv)
 		return usage_error("read takes -o or --json, not both");
 	if (cli.off && (strcmp(cmd->name, "camera") || nargs != 1))
 		return usage_error("--off goes with camera PID");
+	if (top_opts && strcmp(cmd->name, "top"))
+		return usage_error("-d, -b and -n are for top, not '%s'", cmd->name);
+	if (!strcmp(cmd->name, "top") && !cli.top.batch &&
+	    (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
+		return usage_error("top needs a terminal; use -b (batch mode) for a script");
+	if (exporter_opts && strcmp(cmd->name, "exporter"))
+		return usage_error("--vm, --glob, --listen, --top, --config and --scrapes are for exporter, not '%s'",
+				   cmd->name);
+	if (!strcmp(cmd->name, "exporter") && (cli.opts.mem_path || cli.json ||
+					       cli.opts.kind != HAYWIRE_SOURCE_BEACON))
+		return usage_error("exporter takes its guests from --vm, --glob or --config, not --mem (nor --json or --source)");
+	if (!strcmp(cmd->name, "exporter")) {
+		haywire_catch_sigbus();
+		rc = cmd_exporter(&cli, args, &err);
+		return rc ? fail(&err) : cli.status;
+	}
 	if ((cli.follow || have_from) && strcmp(cmd->name, "events"))
 		return usage_error("--follow and --from are for events, not '%s'",
 				   cmd->name);

@@ -333,6 +333,9 @@ static const struct field proc_fields[] = {
 	FIELD(hw_proc, pgd, 'u'), FIELD(hw_proc, exe.off, 'u'),
 	FIELD(hw_proc, exe.len, 'u'), FIELD(hw_proc, vma_first, 'u'),
 	FIELD(hw_proc, vma_count, 'u'), FIELD(hw_proc, vma_total, 'u'),
+	/* 1.3 */
+	FIELD(hw_proc, utime_ns, 'u'), FIELD(hw_proc, stime_ns, 'u'),
+	FIELD(hw_proc, nice, 'u'),
 	{ NULL, 0, 0, 0 },
 };
 

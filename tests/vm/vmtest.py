@@ -24,6 +24,9 @@ A given module:   HAYWIRE_VM_MODULE=PATH.ko (its vermagic must be the
                   HAYWIRE_VM_CHECKS=compare: only load it, compare ps and
                   maps with /proc and check dmesg (tests/deb.sh, for the
                   module haywire-dkms builds)
+Only the Prometheus test (tests/vm/prom.py, two guests):
+                  HAYWIRE_KERNELS=6.1 HAYWIRE_ARM64_KERNELS=
+                  HAYWIRE_VM_CONFIGS=q35-512M-monitor
 Debug kernel:     make check-debug (HAYWIRE_KERNELS=debug-6.1: lockdep,
                   KASAN, ... see tools/build-debug-kernel.sh); its guests
                   also fail on any kernel splat in their console log, which
@@ -46,6 +49,7 @@ import haywire_vm  # noqa: E402
 import compare  # noqa: E402
 import dimm  # noqa: E402
 import monitor  # noqa: E402
+import prom  # noqa: E402
 import rings  # noqa: E402
 import stress  # noqa: E402
 import stall  # noqa: E402
@@ -961,7 +965,8 @@ def main():
                os.environ.get("HAYWIRE_ARM64_KERNELS", "6.1-arm64 6.12-arm64").split())
     kernels = list(dict.fromkeys(kernels))  # each once, in order
     labels = os.environ.get("HAYWIRE_VM_CONFIGS", " ".join(
-        [c[0] for c in CONFIGS] + [dimm.CONFIG, stress.STRESS_LABEL])).split()
+        [c[0] for c in CONFIGS] + [dimm.CONFIG, stress.STRESS_LABEL,
+                                   prom.CONFIG])).split()
     runs = [(k, label, machine, mem) for k in kernels
             for label, arch, machine, mem in CONFIGS
             if label in labels and arch == haywire_vm.spec_arch(k)]
@@ -979,14 +984,18 @@ def main():
     # the stress guest (tests/vm/stress.py): every x86-64 kernel
     stress_kernels = [k for k in kernels if stress.STRESS_LABEL in labels and
                       haywire_vm.spec_arch(k) == "amd64" and "amd64" not in missing]
-    if not runs and not dimm_kernels and not stress_kernels:
+    # two guests scraped by a real Prometheus (tests/vm/prom.py)
+    prom_kernels = [k for k in kernels if prom.CONFIG in labels and
+                    k in prom.KERNELS and "amd64" not in missing]
+    if not runs and not dimm_kernels and not stress_kernels and \
+            not prom_kernels:
         print(f"1..{tap.n}")
         print("# SKIP: no guest to boot (kernels, configurations or QEMU)")
         return 4
     started = time.monotonic()
     try:
         images = build(list(dict.fromkeys([r[0] for r in runs] + dimm_kernels +
-                                          stress_kernels)))
+                                          stress_kernels + prom_kernels)))
     except (CheckError, subprocess.CalledProcessError) as e:
         tap.result("build host command, guest programs, modules, initramfs", [str(e)])
         print(f"1..{tap.n}")
@@ -1014,6 +1023,10 @@ def main():
         stress.run(Machine(tap, k, stress.STRESS_LABEL, "q35", stress.STRESS_MEM,
                            images[k]))
         tap.note(f"{k} {stress.STRESS_LABEL}: {time.monotonic() - t0:.0f} s")
+    for k in prom_kernels:
+        t0 = time.monotonic()
+        prom.run(sys.modules[__name__], tap, k, images[k])
+        tap.note(f"{k} {prom.CONFIG}: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
              f"{time.monotonic() - started:.0f} s")
