@@ -153,10 +153,10 @@ $(BUILD)/libhaywire.so: $(BUILD)/$(SOLIB)
 
 # The installed command uses the shared library; build/haywire, which the
 # tests run from the tree, links the archive.
-$(BUILD)/shared/haywire: $(CLI_OBJS) $(BUILD)/libhaywire.so
+$(BUILD)/shared/haywire: $(CLI_OBJS) $(BUILD)/libhaywire.so $(MONITOR_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) -L$(BUILD) -lhaywire \
-		$(JSON_LIBS)
+		$(JSON_LIBS) $(MONITOR_LIBS)
 
 shared: $(BUILD)/shared/haywire
 

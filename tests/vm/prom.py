@@ -303,7 +303,7 @@ def checks(vt, tap, guests, prom):
             deadline = time.monotonic() + WAIT
             res = {}
             while time.monotonic() < deadline:
-                res = prom.query(f'haywire_top_process_cpu_ratio{{vm="b"}}')
+                res = prom.query('haywire_top_process_cpu_ratio{vm="b"}')
                 if first(res):
                     break
                 time.sleep(1)

@@ -7,13 +7,15 @@ _haywire()
 	local cur prev words cword
 	_init_completion || return
 
-	local commands='info ps maps translate read diff bench camera refresh detail ping'
+	local commands='info ps maps translate read diff bench camera refresh detail
+		ping events top exporter'
 	local opts='--mem --source --qmp --qmp-timeout --btf --system-map --json
 		--via-guest --timeout -o --off --runs --no-hint --index-gpa --help
-		--version'
+		--version -d -b -n --containers --follow --from --vm --glob --config
+		--listen --top --scrapes'
 
 	case $prev in
-	--mem | --btf | --system-map | -o)
+	--mem | --btf | --system-map | -o | --config)
 		_filedir
 		return
 		;;
@@ -25,7 +27,8 @@ _haywire()
 		COMPREPLY=($(compgen -W 'beacon memfile qmp' -- "$cur"))
 		return
 		;;
-	--qmp-timeout | --timeout | --runs | --index-gpa)
+	--qmp-timeout | --timeout | --runs | --index-gpa | -d | -n | --from | \
+		--vm | --glob | --listen | --top | --scrapes)
 		return
 		;;
 	esac
@@ -41,7 +44,8 @@ _haywire()
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
 		--mem | --source | --qmp | --qmp-timeout | --btf | --system-map | \
-			--timeout | -o | --runs | --index-gpa)
+			--timeout | -o | --runs | --index-gpa | -d | -n | --from | \
+			--vm | --glob | --config | --listen | --top | --scrapes)
 			((i++))
 			;;
 		-*) ;;
