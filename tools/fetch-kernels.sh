@@ -9,14 +9,27 @@
 #   DIR/root      the unpacked packages
 #
 # usage: tools/fetch-kernels.sh SPEC...
-#   SPEC is 6.1 (bookworm) or 6.12 (bookworm-backports), optionally with an
-#   architecture suffix: 6.1-arm64. The flavour is "cloud".
+#   SPEC is a kernel series, optionally with an architecture suffix
+#   (6.1-arm64); the flavour is "cloud". 5.10 comes from bullseye-security,
+#   6.1 from this machine's release (bookworm), 6.12 from its backports; any
+#   other series from the first of trixie-backports, sid, trixie whose
+#   linux-image-cloud-ARCH is that series (the newest Debian kernel: 7.3 in
+#   trixie-backports when this was written).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${HAYWIRE_CACHE:-$top/.cache}
 apt="$top/tools/apt-local.sh"
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+
+# The first suite of the newer releases whose cloud kernel is series $1.
+newest_suite() {
+	for s in trixie-backports sid trixie; do
+		v=$("$apt" apt-cache -o APT::Architecture="$2" -t "$s" policy "linux-image-cloud-$2" 2>/dev/null |
+			awk '/Candidate:/ { print $2; exit }')
+		case "$v" in "$1".*) echo "$s"; return 0 ;; esac
+	done
+}
 
 fetch_one() {
 	spec=$1
@@ -26,17 +39,21 @@ fetch_one() {
 	case "$series" in
 	6.1) suite=$codename ;;
 	6.12) suite=$codename-backports ;;
-	*)
-		echo "fetch-kernels: unknown kernel series '$series' (want 6.1 or 6.12)" >&2
-		return 1
-		;;
+	5.10) suite=bullseye-security ;;
+	*) suite= ;;
 	esac
 	out=$cache/kernels/$spec
 	if [ -f "$out/.done" ]; then
 		echo "$out"
 		return 0
 	fi
+	"$apt" apt-cache policy >/dev/null # (re)writes the sources when the suites changed
 	[ -f "$cache/apt/.updated" ] || { "$apt" update && touch "$cache/apt/.updated"; }
+	[ -n "$suite" ] || suite=$(newest_suite "$series" "$arch")
+	[ -n "$suite" ] || {
+		echo "fetch-kernels: no suite carries linux-image-cloud-$arch $series.*" >&2
+		return 1
+	}
 
 	meta_image=linux-image-cloud-$arch
 	image=$("$apt" apt-cache -o APT::Architecture="$arch" -t "$suite" depends "$meta_image" 2>/dev/null |
@@ -78,7 +95,7 @@ fetch_one() {
 	echo "$out"
 }
 
-[ $# -gt 0 ] || { echo "usage: $0 SPEC... (e.g. 6.1 6.12)" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 SPEC... (e.g. 5.10 6.1 6.12 7.3 6.1-arm64)" >&2; exit 2; }
 for s in "$@"; do
 	fetch_one "$s"
 done
