@@ -8,7 +8,7 @@
 #ifndef HAYWIRE_BEACON_H
 #define HAYWIRE_BEACON_H
 
-#include <linux/align.h>
+#include <linux/kernel.h>	/* ALIGN(); 5.11 moved it to linux/align.h */
 #include <linux/types.h>
 #include <asm/page.h>
 #include "haywire_protocol.h"

@@ -15,6 +15,7 @@
 #include <linux/timekeeping.h>
 
 #include "camera.h"
+#include "compat.h"
 #include "process.h"
 #include "ptwalk.h"
 #include "refresh.h"

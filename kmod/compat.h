@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Every difference between the kernel versions Haywire builds against lives
- * here (tested: 6.1 and 6.12). Each helper names the kernel change it
- * follows, so a new version only needs another #if branch.
+ * here (tested: 5.10, 6.1, 6.12 and 7.3). Each helper names the kernel
+ * change it follows, so a new version only needs another #if branch. Where
+ * an old kernel lacks an interface the module uses, it is defined here under
+ * the kernel's own name, so the walkers read the same on every version.
  */
 #ifndef HAYWIRE_COMPAT_H
 #define HAYWIRE_COMPAT_H
@@ -15,6 +17,7 @@
 #include <linux/percpu_counter.h>
 #include <linux/pgtable.h>
 #include <linux/capability.h>
+#include <linux/highmem.h>
 #include "haywire_protocol.h"
 
 /* ---- architecture --------------------------------------------------- */
@@ -181,7 +184,68 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 }
 #endif
 
+/* ---- VMA iteration --------------------------------------------------- */
+
+/*
+ * 6.1 keeps the VMAs in a maple tree, walked with a VMA iterator; before,
+ * they were a list sorted by address (mm->mmap, vma->vm_next). The same
+ * iterator over the list: the first VMA ending above the start, then the
+ * next ones; for_each_vma_range() stops at the first starting at or above
+ * end, as the maple tree's vma_find() does.
+ */
+#ifndef VMA_ITERATOR
+struct hw_vma_iterator {
+	struct mm_struct *mm;
+	unsigned long addr;
+};
+
+#define VMA_ITERATOR(name, mm_, addr_) \
+	struct hw_vma_iterator name = { .mm = (mm_), .addr = (addr_) }
+#define for_each_vma(vmi, vma) \
+	for ((vma) = find_vma((vmi).mm, (vmi).addr); (vma); \
+	     (vma) = (vma)->vm_next)
+#define for_each_vma_range(vmi, vma, end) \
+	for ((vma) = find_vma((vmi).mm, (vmi).addr); \
+	     (vma) && (vma)->vm_start < (end); (vma) = (vma)->vm_next)
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 14, 0)
+/* 5.14: the VMA containing addr, or NULL. */
+static inline struct vm_area_struct *vma_lookup(struct mm_struct *mm,
+						unsigned long addr)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+
+	return vma && addr >= vma->vm_start ? vma : NULL;
+}
+#endif
+
 /* ---- user memory ---------------------------------------------------- */
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 11, 0)
+/* 5.11 added thread-local maps; an atomic map suits the one memcpy. */
+static inline void *kmap_local_page(struct page *page)
+{
+	return kmap_atomic(page);
+}
+
+#define kunmap_local(addr)	kunmap_atomic(addr)
+#endif
+
+/*
+ * gup flags that read a page only if it is resident, never waiting for a
+ * file system. 5.16 added FOLL_NOFAULT: no fault at all. Before, FOLL_NOWAIT
+ * is the closest: a fault may start read-ahead but never waits for I/O or a
+ * page lock (FAULT_FLAG_RETRY_NOWAIT: gup returns -EBUSY and keeps the
+ * mmap_lock), so a page not yet read is still refused; what it cannot rule
+ * out is read-ahead submission itself blocking (a FUSE server's background
+ * queue full). docs/kernels.md lists this.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
+#define HW_FOLL_RESIDENT	FOLL_NOFAULT
+#else
+#define HW_FOLL_RESIDENT	FOLL_NOWAIT
+#endif
 
 /*
  * One page of a foreign mm, with a reference, under its mmap_lock held by

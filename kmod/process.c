@@ -69,7 +69,7 @@ bool hw_mm_trylock(struct mm_struct *mm)
  * run) nor a userfaultfd range (a fault there waits for a user-space
  * handler). Anonymous memory is faulted in as /proc does (a fault there
  * needs at most memory or swap-in, no file system). A file's page is read
- * only when it is already mapped (FOLL_NOFAULT): faulting it could wait for
+ * only when it is resident (HW_FOLL_RESIDENT): faulting it could wait for
  * NFS or a FUSE server forever, holding the request thread and unload.
  * anon_only: only anonymous memory (FOLL_ANON), as /proc/PID/cmdline.
  */
@@ -86,7 +86,7 @@ static int page_gup_flags(struct vm_area_struct *vma, bool anon_only,
 	}
 	if (anon_only)
 		return HW_ST_UNSAFE;
-	*gup_flags = FOLL_NOFAULT;
+	*gup_flags = HW_FOLL_RESIDENT;
 	return HW_ST_OK;
 }
 
@@ -129,7 +129,7 @@ static size_t read_locked(struct mm_struct *mm, u64 addr, void *buf,
 			 * Not mapped yet, or a fault of anonymous memory
 			 * failed (out of memory, a hardware error).
 			 */
-			*why = (gup_flags & FOLL_NOFAULT) ?
+			*why = (gup_flags & HW_FOLL_RESIDENT) ?
 			       HW_ST_NOT_RESIDENT : HW_ST_UNMAPPED;
 			break;
 		}

@@ -21,6 +21,8 @@ cross=
 if grep -q '^CONFIG_ARM64=y' "$kdir/.config" && [ "$(uname -m)" != aarch64 ]; then
 	cross="ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-"
 fi
+# A tree of another Debian release names a compiler this machine lacks.
+cross="$cross $("$top/tools/kernel-cc.sh" "$kdir" "$(echo "$cross" | sed -n 's/.*CROSS_COMPILE=//p')")"
 log=$out/build.log
 # shellcheck disable=SC2086
 if ! make -C "$kdir" M="$out" $cross modules > "$log" 2>&1; then

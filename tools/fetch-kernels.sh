@@ -86,7 +86,8 @@ fetch_one() {
 	kdir=$out/root/usr/src/linux-headers-$release
 	# The flavour Makefile includes the common tree by absolute path; point it
 	# at the local copy.
-	sed -i "s#/usr/src/#$out/root/usr/src/#g" "$kdir/Makefile"
+	# (physical path: .cache may be a link shared by several worktrees).
+	sed -i "s#/usr/src/#$(cd "$out" && pwd -P)/root/usr/src/#g" "$kdir/Makefile"
 	echo "$release" > "$out/release"
 	ln -sfn "root/boot/vmlinuz-$release" "$out/vmlinuz"
 	ln -sfn "root/usr/src/linux-headers-$release" "$out/kdir"
