@@ -124,6 +124,11 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 	return false;
 }
 #elif defined(CONFIG_ARM64)
+/* The descriptor's table bit (bit 1); newer kernels (7.3) dropped the name. */
+#ifndef PTE_TABLE_BIT
+#define PTE_TABLE_BIT		(_AT(pteval_t, 1) << 1)
+#endif
+
 /*
  * An invalid arm64 entry that Linux keeps for a PROT_NONE page. Until 6.9,
  * PTE_PROT_NONE (bit 58) marked it; 6.10 dropped that bit and encodes it as
@@ -182,6 +187,17 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 	r->gpa = frame;
 	return false;
 }
+#endif
+
+/* ---- pages ----------------------------------------------------------- */
+
+/*
+ * Page n of a high-order allocation. Newer kernels (7.3) have no nth_page(): the memory
+ * map of one allocation is always contiguous now, which is what it
+ * computed.
+ */
+#ifndef nth_page
+#define nth_page(page, n)	((page) + (n))
 #endif
 
 /* ---- VMA iteration --------------------------------------------------- */

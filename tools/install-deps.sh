@@ -6,13 +6,17 @@ set -eu
 # The arm64 guests need the cross compiler (the module and, with the arm64
 # C library, the static guest programs) and the arm64 system emulator.
 # The agentless walk reads kernel types with libbpf and libelf and kernel
-# images with zlib, xz, lz4 and zstd.
+# images with zlib, xz, lz4 and zstd. make lint: sparse, shellcheck (and
+# checkpatch.pl from Debian's linux-source, see tools/build-debug-kernel.sh);
+# patchelf runs a newer release's kbuild tools (tools/fetch-kernels.sh);
+# openssl makes the DKMS signing test's key.
 pkgs="gcc make pkg-config libc6-dev libjson-c-dev
       libbpf-dev libelf-dev zlib1g-dev liblzma-dev liblz4-dev libzstd-dev
       clang libclang-rt-14-dev llvm
       qemu-system-x86 qemu-utils cpio gzip xz-utils kmod
       python3 dwarves dkms debian-archive-keyring ca-certificates
-      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm"
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
+      patchelf sparse shellcheck openssl"
 
 missing=
 for p in $pkgs; do
