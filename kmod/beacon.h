@@ -77,6 +77,7 @@ static inline void *beacon_at(const struct beacon *b, u64 offset)
 {
 	return (char *)b->base + offset;
 }
+
 /*
  * The fixed area through the kernel's direct map of extent 0: unlike
  * beacon->base, it stays put while the beacon grows.

@@ -251,16 +251,18 @@ static inline void *kmap_local_page(struct page *page)
 /*
  * gup flags that read a page only if it is resident, never waiting for a
  * file system. 5.16 added FOLL_NOFAULT: no fault at all. Before, FOLL_NOWAIT
- * is the closest: a fault may start read-ahead but never waits for I/O or a
- * page lock (FAULT_FLAG_RETRY_NOWAIT: gup returns -EBUSY and keeps the
- * mmap_lock), so a page not yet read is still refused; what it cannot rule
- * out is read-ahead submission itself blocking (a FUSE server's background
- * queue full). docs/kernels.md lists this.
+ * is the closest, but a fault under it still calls into the file system
+ * (read-ahead to a FUSE server that never answers blocks): so there the
+ * caller first checks, with its own page-table walk under the mmap_lock,
+ * that the page is mapped (HW_GUP_MAY_FAULT), and gup then finds it without
+ * a fault. docs/kernels.md describes the remaining window.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
 #define HW_FOLL_RESIDENT	FOLL_NOFAULT
+#define HW_GUP_MAY_FAULT	false
 #else
 #define HW_FOLL_RESIDENT	FOLL_NOWAIT
+#define HW_GUP_MAY_FAULT	true
 #endif
 
 /*

@@ -27,6 +27,7 @@
 
 #include "compat.h"
 #include "process.h"
+#include "ptwalk.h"
 
 /* mmap_lock attempts before a request is answered "busy". */
 #define MM_LOCK_ATTEMPTS	8
@@ -90,6 +91,33 @@ static int page_gup_flags(struct vm_area_struct *vma, bool anon_only,
 	return HW_ST_OK;
 }
 
+struct one_page_walk {
+	struct pt_walk walk;
+	bool mapped;
+};
+
+static bool note_one_page(struct pt_walk *w, const struct hw_page_run *run)
+{
+	struct one_page_walk *p = container_of(w, struct one_page_walk, walk);
+
+	p->mapped = run->state == HW_PAGE_PRESENT &&
+		    !(run->flags & HW_RF_PROTNONE);
+	return true;
+}
+
+/* Whether the page at addr (in a VMA of mm, whose lock is held) is mapped. */
+static bool page_mapped_now(struct mm_struct *mm, u64 addr)
+{
+	struct one_page_walk p = {
+		.walk = { .mm = mm, .sink = note_one_page },
+	};
+
+	addr &= PAGE_MASK;
+	pt_walk_range(&p.walk, addr, addr + PAGE_SIZE);
+	pt_walk_flush(&p.walk);
+	return p.mapped;
+}
+
 /* Copy from one page of mm (the caller holds its mmap_lock). */
 static bool copy_page_part(struct mm_struct *mm, u64 addr, void *buf,
 			   size_t n, unsigned int gup_flags)
@@ -97,6 +125,10 @@ static bool copy_page_part(struct mm_struct *mm, u64 addr, void *buf,
 	struct page *page;
 	void *kaddr;
 
+	/* Kernels before FOLL_NOFAULT: no gup of a file page not mapped. */
+	if (HW_GUP_MAY_FAULT && (gup_flags & HW_FOLL_RESIDENT) &&
+	    !page_mapped_now(mm, addr))
+		return false;
 	if (hw_get_user_page_remote(mm, addr, gup_flags, &page) != 1)
 		return false;
 	kaddr = kmap_local_page(page);
