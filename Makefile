@@ -8,6 +8,9 @@
 #                         (make clean removes what it leaves in the tree)
 #   make san              host build with ASan + UBSan: build/san/haywire
 #   make check            set up this machine and run every test (TAP)
+#   make lint             checkpatch.pl --strict and sparse over the module,
+#                         shellcheck over the scripts (tests/lint.sh; make
+#                         check runs it)
 #   make check-debug      build (once, cached) a lockdep/KASAN/... kernel from
 #                         Debian's linux-source and run the module's VM suite
 #                         on it (not part of check: the kernel build is long)
@@ -40,7 +43,7 @@ endif
 
 # A machine without the build dependencies: one line saying what to run,
 # before the compiler meets a missing header. Only goals that compile.
-COMPILE_GOALS := $(filter-out deps check demo bench module clean,\
+COMPILE_GOALS := $(filter-out deps check lint demo bench module clean,\
 	$(or $(MAKECMDGOALS),all))
 ifneq ($(COMPILE_GOALS),)
 ifneq ($(shell pkg-config --exists $(NEEDED_PKGS) 2>/dev/null && echo ok),ok)
@@ -62,7 +65,7 @@ CLI_SRCS := $(wildcard host/cli/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all host module san check check-debug demo bench deps clean
+.PHONY: all host module san check check-debug lint demo bench deps clean
 
 all: host
 host: $(BUILD)/haywire
@@ -100,6 +103,9 @@ deps:
 
 check: deps
 	tests/run.sh
+
+lint: deps
+	tests/lint.sh
 
 # The kernel is built first, in the open (about 16 minutes the first time);
 # HAYWIRE_VM_CONFIGS picks other machine configurations (default q35-512M,

@@ -6,6 +6,9 @@
  * an old kernel lacks an interface the module uses, it is defined here under
  * the kernel's own name, so the walkers read the same on every version.
  */
+/* checkpatch-ignore: LINUX_VERSION_CODE,CONSTANT_COMPARISON -- its job */
+/* checkpatch-ignore: MACRO_ARG_REUSE -- iterators as the kernel's own */
+/* checkpatch-ignore: DEPRECATED_API -- kmap_atomic() before kmap_local */
 #ifndef HAYWIRE_COMPAT_H
 #define HAYWIRE_COMPAT_H
 
@@ -124,7 +127,7 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 	return false;
 }
 #elif defined(CONFIG_ARM64)
-/* The descriptor's table bit (bit 1); newer kernels (7.3) dropped the name. */
+/* The descriptor's table bit (bit 1); newer kernels (7.3) lack the name. */
 #ifndef PTE_TABLE_BIT
 #define PTE_TABLE_BIT		(_AT(pteval_t, 1) << 1)
 #endif

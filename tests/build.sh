@@ -37,12 +37,13 @@ echo "AGENTLESS=0: $(du -k $out/haywire | cut -f1) KiB reader, $(du -k $out/libh
 
 # Without the build dependencies (pkg-config finds nothing), make stops at
 # once with one line naming 'make deps', before any compiler error.
-rm -rf "$pc"/*
+rm -rf "${pc:?}"/*
 if msg=$(PKG_CONFIG_LIBDIR=$pc make -s BUILD=build/nodeps host 2>&1); then
 	echo "make without dependencies succeeded"
 	exit 1
 fi
 echo "without dependencies: $msg"
+# shellcheck disable=SC2015 # either test failing is the failure
 [ "$(echo "$msg" | wc -l)" -eq 1 ] && echo "$msg" | grep -q "make deps" ||
 	{ echo "make without dependencies: expected one line naming 'make deps'"; exit 1; }
 [ ! -e build/nodeps ] || { echo "make without dependencies compiled"; exit 1; }

@@ -32,7 +32,7 @@ for k in ${HAYWIRE_KERNELS-5.10 6.1 6.12 7.3} ${HAYWIRE_ARM64_KERNELS-6.1-arm64 
 		prefix=aarch64-linux-gnu-
 		;;
 	*)
-		arch=x86_64 machine=X86-64 cross= prefix=
+		arch=x86_64 machine=X86-64 cross='' prefix=''
 		;;
 	esac
 	HAYWIRE_KBUILD_OVERRIDES=$(tools/kbuild-overrides.sh "$kc/kdir" $prefix)
@@ -92,6 +92,7 @@ mok_certificate="$tmp/keys/mok.der"
 CONF
 rm -rf "$tmp/tree"
 mkdir -p "$tmp/tree"
+# shellcheck disable=SC2016 # $1 and $@ are the inner shell's
 if ! unshare --mount sh -c 'mount --bind "$1" /etc/dkms && shift && exec "$@"' _ \
 	"$tmp/etc-dkms" dkms build -m haywire -v "$version" -k "$release" -a x86_64 \
 	--dkmstree "$tmp/tree" --sourcetree "$tmp/src" \

@@ -20,6 +20,7 @@ rm -f "$HAYWIRE_SIGNED_KO"
 # Order matters: builds first, cheap tests before VM boots.
 TESTS="
 tests/build.sh
+tests/lint.sh
 tests/dkms.sh
 tests/unit/run.sh
 tests/badinput.sh

@@ -15,6 +15,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${HAYWIRE_CACHE:-$top/.cache}
 dir=$cache/apt
+# shellcheck source=/dev/null
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 
 # The suites the index holds, on the archive and on the security archive.
@@ -67,7 +68,10 @@ setup() {
 	rm -f "$dir/.updated"
 }
 
-[ -f "$dir/sources.list" ] && [ "$(cat "$dir/suites" 2>/dev/null)" = "$SUITES $SECURITY_SUITES" ] || setup
+if [ ! -f "$dir/sources.list" ] ||
+	[ "$(cat "$dir/suites" 2>/dev/null)" != "$SUITES $SECURITY_SUITES" ]; then
+	setup
+fi
 opts="-o Dir::Etc::SourceList=$dir/sources.list -o Dir::Etc::SourceParts=/dev/null
       -o Dir::State::Lists=$dir/lists -o Dir::Cache=$dir -o Dir::Cache::archives=$dir/archives
       -o Dir::State::status=/dev/null -o APT::Get::List-Cleanup=0 -o Debug::NoLocking=1 -o APT::Sandbox::User=root

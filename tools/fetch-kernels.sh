@@ -20,6 +20,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${HAYWIRE_CACHE:-$top/.cache}
 apt="$top/tools/apt-local.sh"
+# shellcheck source=/dev/null
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 
 # The first suite of the newer releases whose cloud kernel is series $1.

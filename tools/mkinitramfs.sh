@@ -50,6 +50,7 @@ mods=$kcache/root/lib/modules/$release/kernel
 : > "$root/etc/boot-modules"
 mkdir -p "$root/lib/modules/boot"
 add_kmod() {
+	# shellcheck disable=SC3043 # dash and busybox sh have local
 	local f dep
 	grep -qx "$1" "$root/etc/boot-modules" && return 0
 	f=$(find "$mods" -name "$1.ko" -o -name "$1.ko.xz" | head -n 1)
