@@ -92,6 +92,13 @@ fetch_one() {
 	extra=$("$apt" apt-cache -o APT::Architecture="$arch" -t "$suite" depends "$headers" 2>/dev/null |
 		awk '/Depends: linux-(headers|kbuild)-/ { print $2 }' | sort -u)
 
+	# Newer releases (trixie's backports) split the image: the kernel,
+	# modules and config live in these packages, linux-image-* is empty.
+	for p in "linux-binary-$release" "linux-modules-$release" "linux-base-$release"; do
+		"$apt" apt-cache -o APT::Architecture="$arch" -t "$suite" show "$p:$arch" \
+			>/dev/null 2>&1 && extra=$(printf '%s\n%s' "$extra" "$p")
+	done
+
 	rm -rf "$out"
 	mkdir -p "$out/debs" "$out/root"
 	(
@@ -118,7 +125,9 @@ fetch_one() {
 	sed -i "s#/usr/src/#$(cd "$out" && pwd -P)/root/usr/src/#g" "$kdir/Makefile"
 	bridge_libc "$out" "$suite"
 	echo "$release" > "$out/release"
-	ln -sfn "root/boot/vmlinuz-$release" "$out/vmlinuz"
+	vmlinuz=boot/vmlinuz-$release
+	[ -f "$out/root/$vmlinuz" ] || vmlinuz=usr/lib/modules/$release/vmlinuz
+	ln -sfn "root/$vmlinuz" "$out/vmlinuz"
 	ln -sfn "root/usr/src/linux-headers-$release" "$out/kdir"
 	rm -rf "$out/debs"
 	touch "$out/.done"

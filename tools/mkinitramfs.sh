@@ -46,7 +46,9 @@ for f in "$@"; do
 	esac
 done
 # Kernel modules the guest loads at boot, dependencies first.
+# (trixie's packages put them under /usr only)
 mods=$kcache/root/lib/modules/$release/kernel
+[ -d "$mods" ] || mods=$kcache/root/usr/lib/modules/$release/kernel
 : > "$root/etc/boot-modules"
 mkdir -p "$root/lib/modules/boot"
 add_kmod() {
