@@ -14,10 +14,12 @@ set -u
 top=${HAYWIRE_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$top" || exit 1
 failed=0
+nfiles=0
 
 src=$(tools/build-debug-kernel.sh --source-only) || exit 1
 checkpatch=$src/scripts/checkpatch.pl
 for f in kmod/*.c kmod/*.h; do
+	nfiles=$((nfiles + 1))
 	ignore=$(sed -n 's|.*checkpatch-ignore: \([A-Z_,]*\) .*|\1|p' "$f" | paste -sd, -)
 	if ! out=$(perl "$checkpatch" --strict --no-tree --terse --show-types \
 		${ignore:+--ignore "$ignore"} -f "$f" 2>&1); then
@@ -25,14 +27,14 @@ for f in kmod/*.c kmod/*.h; do
 		failed=$((failed + 1))
 	fi
 done
-echo "checkpatch --strict: $(ls kmod/*.c kmod/*.h | wc -l) files, $failed with findings"
+echo "checkpatch --strict: $nfiles files, $failed with findings"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for k in ${HAYWIRE_LINT_KERNELS-5.10 6.1 6.12 6.1-arm64 6.12-arm64}; do
 	kc=$(tools/fetch-kernels.sh "$k") || exit 1
 	kdir=$(cd "$kc/kdir" && pwd)
-	cross= prefix=
+	cross='' prefix=''
 	case "$k" in
 	*-arm64) prefix=aarch64-linux-gnu- cross="ARCH=arm64 CROSS_COMPILE=$prefix" ;;
 	esac
@@ -44,8 +46,7 @@ for k in ${HAYWIRE_LINT_KERNELS-5.10 6.1 6.12 6.1-arm64 6.12-arm64}; do
 		$(tools/kbuild-overrides.sh "$kdir" $prefix) modules > "$tmp/log" 2>&1 ||
 		{ cat "$tmp/log"; echo "sparse build for $k failed"; failed=$((failed + 1)); continue; }
 	# sparse's findings name our files; the rest is make's progress
-	if grep -E '^(kmod|include|'"$tmp"'/m)/?.*: (warning|error|error:)' "$tmp/log" ||
-		grep -E ': (warning|error): ' "$tmp/log" | grep -v 'pahole version differs'; then
+	if grep -E ': (warning|error): ' "$tmp/log" | grep -v 'pahole version differs'; then
 		echo "sparse: findings for $k"
 		failed=$((failed + 1))
 	else
