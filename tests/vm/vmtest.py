@@ -517,6 +517,17 @@ class Machine:
                                  "a table descriptor pointing into guest RAM")
         return diffs
 
+    def note_refresh_cost(self, st):
+        """The kernel matrix's figure (README): the last refresh's walk time
+        per process and per VMA, from the module's own statistics."""
+        procs, vmas = st.get("last_procs", 0), st.get("last_vmas", 0)
+        if procs and vmas:
+            self.tap.note(
+                f"{self.name('')}refresh cost: {st['last_refresh_ns'] / 1e3:.0f} us "
+                f"for {procs} processes, {vmas} VMAs: "
+                f"{st['last_walk_procs_ns'] / procs / 1e3:.1f} us/process, "
+                f"{st['last_walk_vmas_ns'] / vmas / 1e3:.2f} us/VMA")
+
     def check_info(self):
         """`info --json`: fields, types, and the index location."""
         diffs = []
@@ -535,6 +546,7 @@ class Machine:
             return diffs
         if not isinstance(info.get("flags"), list):
             diffs.append(f"flags is not an array: {info.get('flags')!r}")
+        self.note_refresh_cost(info.get("stats") or {})
         diffs += self.check_freshness(info)
         if info["generation"] < 1:
             diffs.append("generation 0")
