@@ -801,6 +801,15 @@ class Machine:
                    lambda: bad_insmod("max_mb=2", "max_mb"))
         self.check("lifecycle: insmod again -> new nonce, ps works", reload)
         self.check("lifecycle: bad interval_ms writes to sysfs fail", bad_param_write)
+        self.check("kselftest: hw-kselftest-params (parameters, reload, log)",
+                   self.kselftest)
+
+    def kselftest(self):
+        """tests/kselftest/params.c in the guest: its TAP, nested."""
+        rc, out = self.run("hw-kselftest-params", timeout=120, check=False)
+        for line in out.splitlines():
+            self.tap.note(f"  {line}")
+        return [] if rc == 0 else [f"hw-kselftest-params exited {rc}"]
 
     def scenario(self):
         rebooted = False
