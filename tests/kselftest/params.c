@@ -57,9 +57,9 @@ static int write_param(const char *name, const char *value)
 static const struct {
 	const char *name, *good, *bad[6];
 } ranged[] = {
-	{ "interval_ms", "250", { "9", "3600001", "-1", "abc", "", "4294967296" } },
-	{ "budget_ms", "500", { "0", "60001", "-1", "1x", "", "99999999999" } },
-	{ "poll_max_ms", "20", { "0", "1001", "-5", "ten", "", "0x100000000" } },
+	{ "interval_ms", "250", { "9", "3600001", "-1", "abc", "1 2", "4294967296" } },
+	{ "budget_ms", "500", { "0", "60001", "-1", "1x", "1 2", "99999999999" } },
+	{ "poll_max_ms", "20", { "0", "1001", "-5", "ten", "1 2", "0x100000000" } },
 };
 
 TEST(bad_values_refused_at_runtime)
