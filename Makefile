@@ -11,6 +11,9 @@
 #                         (make clean removes what it leaves in the tree)
 #   make san              host build with ASan + UBSan: build/san/haywire
 #   make check            set up this machine and run every test (TAP)
+#   make lint             checkpatch.pl --strict and sparse over the module,
+#                         shellcheck over the scripts (tests/lint.sh; make
+#                         check runs it)
 #   make check-debug      build (once, cached) a lockdep/KASAN/... kernel from
 #                         Debian's linux-source and run the module's VM suite
 #                         on it (not part of check: the kernel build is long)
@@ -65,7 +68,7 @@ endif
 
 # A machine without the build dependencies: one line saying what to run,
 # before the compiler meets a missing header. Only goals that compile.
-COMPILE_GOALS := $(filter-out deps check demo bench module clean uninstall deb,\
+COMPILE_GOALS := $(filter-out deps check lint demo bench module clean uninstall deb,\
 	$(or $(MAKECMDGOALS),all))
 ifneq ($(COMPILE_GOALS),)
 ifneq ($(shell pkg-config --exists $(NEEDED_PKGS) 2>/dev/null && echo ok),ok)
@@ -98,8 +101,8 @@ endif
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all host shared man module san check check-debug demo bench deps clean \
-	install uninstall deb
+.PHONY: all host shared man module san check check-debug lint demo bench deps \
+	clean install uninstall deb
 
 all: host
 host: $(BUILD)/haywire
@@ -189,6 +192,9 @@ deps:
 
 check: deps
 	tests/run.sh
+
+lint: deps
+	tests/lint.sh
 
 # The kernel is built first, in the open (about 16 minutes the first time);
 # HAYWIRE_VM_CONFIGS picks other machine configurations (default q35-512M,

@@ -8,7 +8,7 @@
 #ifndef HAYWIRE_BEACON_H
 #define HAYWIRE_BEACON_H
 
-#include <linux/align.h>
+#include <linux/kernel.h>	/* ALIGN(); 5.11 moved it to linux/align.h */
 #include <linux/types.h>
 #include <asm/page.h>
 #include "haywire_protocol.h"
@@ -82,6 +82,7 @@ static inline void *beacon_at(const struct beacon *b, u64 offset)
 {
 	return (char *)b->base + offset;
 }
+
 /*
  * The fixed area through the kernel's direct map of extent 0: unlike
  * beacon->base, it stays put while the beacon grows.

@@ -15,6 +15,7 @@
 #include <linux/timekeeping.h>
 
 #include "camera.h"
+#include "compat.h"
 #include "process.h"
 #include "ptwalk.h"
 #include "refresh.h"
@@ -193,8 +194,8 @@ static void walk_vma(struct camera_snap *cs, struct hw_camera *cam,
 static void walk_camera_vmas(struct camera_snap *cs, struct hw_camera *cam,
 			     struct mm_struct *mm)
 {
-	struct vm_area_struct *vma;
 	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
 
 	for_each_vma(vmi, vma) {
 		if (cs->over_budget || ktime_get_ns() > cs->deadline_ns) {

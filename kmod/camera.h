@@ -7,7 +7,7 @@
 #ifndef HAYWIRE_CAMERA_H
 #define HAYWIRE_CAMERA_H
 
-#include <linux/align.h>
+#include <linux/kernel.h>	/* ALIGN(); 5.11 moved it to linux/align.h */
 #include <linux/types.h>
 #include "beacon.h"
 #include "haywire_protocol.h"

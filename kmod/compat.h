@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Every difference between the kernel versions Haywire builds against lives
- * here (tested: 6.1 and 6.12). Each helper names the kernel change it
- * follows, so a new version only needs another #if branch.
+ * here (tested: 5.10, 6.1, 6.12 and 7.3). Each helper names the kernel
+ * change it follows, so a new version only needs another #if branch. Where
+ * an old kernel lacks an interface the module uses, it is defined here under
+ * the kernel's own name, so the walkers read the same on every version.
  */
+/* checkpatch-ignore: LINUX_VERSION_CODE,CONSTANT_COMPARISON -- its job */
+/* checkpatch-ignore: MACRO_ARG_REUSE -- iterators as the kernel's own */
+/* checkpatch-ignore: DEPRECATED_API -- kmap_atomic() before kmap_local */
 #ifndef HAYWIRE_COMPAT_H
 #define HAYWIRE_COMPAT_H
 
@@ -15,6 +20,7 @@
 #include <linux/percpu_counter.h>
 #include <linux/pgtable.h>
 #include <linux/capability.h>
+#include <linux/highmem.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/vmstat.h>
@@ -124,6 +130,11 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 	return false;
 }
 #elif defined(CONFIG_ARM64)
+/* The descriptor's table bit (bit 1); newer kernels (7.3) lack the name. */
+#ifndef PTE_TABLE_BIT
+#define PTE_TABLE_BIT		(_AT(pteval_t, 1) << 1)
+#endif
+
 /*
  * An invalid arm64 entry that Linux keeps for a PROT_NONE page. Until 6.9,
  * PTE_PROT_NONE (bit 58) marked it; 6.10 dropped that bit and encodes it as
@@ -184,7 +195,81 @@ static inline bool hw_pt_decode(u64 val, unsigned int shift, bool last,
 }
 #endif
 
+/* ---- pages ----------------------------------------------------------- */
+
+/*
+ * Page n of a high-order allocation. Newer kernels (7.3) have no nth_page(): the memory
+ * map of one allocation is always contiguous now, which is what it
+ * computed.
+ */
+#ifndef nth_page
+#define nth_page(page, n)	((page) + (n))
+#endif
+
+/* ---- VMA iteration --------------------------------------------------- */
+
+/*
+ * 6.1 keeps the VMAs in a maple tree, walked with a VMA iterator; before,
+ * they were a list sorted by address (mm->mmap, vma->vm_next). The same
+ * iterator over the list: the first VMA ending above the start, then the
+ * next ones; for_each_vma_range() stops at the first starting at or above
+ * end, as the maple tree's vma_find() does.
+ */
+#ifndef VMA_ITERATOR
+struct hw_vma_iterator {
+	struct mm_struct *mm;
+	unsigned long addr;
+};
+
+#define VMA_ITERATOR(name, mm_, addr_) \
+	struct hw_vma_iterator name = { .mm = (mm_), .addr = (addr_) }
+#define for_each_vma(vmi, vma) \
+	for ((vma) = find_vma((vmi).mm, (vmi).addr); (vma); \
+	     (vma) = (vma)->vm_next)
+#define for_each_vma_range(vmi, vma, end) \
+	for ((vma) = find_vma((vmi).mm, (vmi).addr); \
+	     (vma) && (vma)->vm_start < (end); (vma) = (vma)->vm_next)
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 14, 0)
+/* 5.14: the VMA containing addr, or NULL. */
+static inline struct vm_area_struct *vma_lookup(struct mm_struct *mm,
+						unsigned long addr)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+
+	return vma && addr >= vma->vm_start ? vma : NULL;
+}
+#endif
+
 /* ---- user memory ---------------------------------------------------- */
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 11, 0)
+/* 5.11 added thread-local maps; an atomic map suits the one memcpy. */
+static inline void *kmap_local_page(struct page *page)
+{
+	return kmap_atomic(page);
+}
+
+#define kunmap_local(addr)	kunmap_atomic(addr)
+#endif
+
+/*
+ * gup flags that read a page only if it is resident, never waiting for a
+ * file system. 5.16 added FOLL_NOFAULT: no fault at all. Before, FOLL_NOWAIT
+ * is the closest, but a fault under it still calls into the file system
+ * (read-ahead to a FUSE server that never answers blocks): so there the
+ * caller first checks, with its own page-table walk under the mmap_lock,
+ * that the page is mapped (HW_GUP_MAY_FAULT), and gup then finds it without
+ * a fault. docs/kernels.md describes the remaining window.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
+#define HW_FOLL_RESIDENT	FOLL_NOFAULT
+#define HW_GUP_MAY_FAULT	false
+#else
+#define HW_FOLL_RESIDENT	FOLL_NOWAIT
+#define HW_GUP_MAY_FAULT	true
+#endif
 
 /*
  * One page of a foreign mm, with a reference, under its mmap_lock held by

@@ -31,6 +31,7 @@
 
 #include "compat.h"
 #include "process.h"
+#include "ptwalk.h"
 
 /* mmap_lock attempts before a request is answered "busy". */
 #define MM_LOCK_ATTEMPTS	8
@@ -73,7 +74,7 @@ bool hw_mm_trylock(struct mm_struct *mm)
  * run) nor a userfaultfd range (a fault there waits for a user-space
  * handler). Anonymous memory is faulted in as /proc does (a fault there
  * needs at most memory or swap-in, no file system). A file's page is read
- * only when it is already mapped (FOLL_NOFAULT): faulting it could wait for
+ * only when it is resident (HW_FOLL_RESIDENT): faulting it could wait for
  * NFS or a FUSE server forever, holding the request thread and unload.
  * anon_only: only anonymous memory (FOLL_ANON), as /proc/PID/cmdline.
  */
@@ -90,8 +91,35 @@ static int page_gup_flags(struct vm_area_struct *vma, bool anon_only,
 	}
 	if (anon_only)
 		return HW_ST_UNSAFE;
-	*gup_flags = FOLL_NOFAULT;
+	*gup_flags = HW_FOLL_RESIDENT;
 	return HW_ST_OK;
+}
+
+struct one_page_walk {
+	struct pt_walk walk;
+	bool mapped;
+};
+
+static bool note_one_page(struct pt_walk *w, const struct hw_page_run *run)
+{
+	struct one_page_walk *p = container_of(w, struct one_page_walk, walk);
+
+	p->mapped = run->state == HW_PAGE_PRESENT &&
+		    !(run->flags & HW_RF_PROTNONE);
+	return true;
+}
+
+/* Whether the page at addr (in a VMA of mm, whose lock is held) is mapped. */
+static bool page_mapped_now(struct mm_struct *mm, u64 addr)
+{
+	struct one_page_walk p = {
+		.walk = { .mm = mm, .sink = note_one_page },
+	};
+
+	addr &= PAGE_MASK;
+	pt_walk_range(&p.walk, addr, addr + PAGE_SIZE);
+	pt_walk_flush(&p.walk);
+	return p.mapped;
 }
 
 /* Copy from one page of mm (the caller holds its mmap_lock). */
@@ -101,6 +129,10 @@ static bool copy_page_part(struct mm_struct *mm, u64 addr, void *buf,
 	struct page *page;
 	void *kaddr;
 
+	/* Kernels before FOLL_NOFAULT: no gup of a file page not mapped. */
+	if (HW_GUP_MAY_FAULT && (gup_flags & HW_FOLL_RESIDENT) &&
+	    !page_mapped_now(mm, addr))
+		return false;
 	if (hw_get_user_page_remote(mm, addr, gup_flags, &page) != 1)
 		return false;
 	kaddr = kmap_local_page(page);
@@ -133,7 +165,7 @@ static size_t read_locked(struct mm_struct *mm, u64 addr, void *buf,
 			 * Not mapped yet, or a fault of anonymous memory
 			 * failed (out of memory, a hardware error).
 			 */
-			*why = (gup_flags & FOLL_NOFAULT) ?
+			*why = (gup_flags & HW_FOLL_RESIDENT) ?
 			       HW_ST_NOT_RESIDENT : HW_ST_UNMAPPED;
 			break;
 		}

@@ -183,9 +183,9 @@ static void gap(struct pt_walk *w, u64 lo, u64 hi)
 
 void pt_walk_mm(struct pt_walk *w, u64 start, u64 end)
 {
+	VMA_ITERATOR(vmi, w->mm, start);
 	struct vm_area_struct *vma;
 	u64 addr = start;
-	VMA_ITERATOR(vmi, w->mm, start);
 
 	for_each_vma_range(vmi, vma, end) {
 		u64 lo = max_t(u64, vma->vm_start, addr);

@@ -104,8 +104,10 @@ static char *scratch;			/* PATH_MAX, for d_path() */
 static struct task_struct *request_task;
 static u64 beacon_nonce;		/* requests must name it (1.2) */
 static u64 heartbeat;			/* looks at the ring so far */
-/* Set when the guest starts to reboot: from then on nothing is answered
- * and the heartbeat stops, so hosts stop writing (docs/protocol.md). */
+/*
+ * Set when the guest starts to reboot: from then on nothing is answered
+ * and the heartbeat stops, so hosts stop writing (docs/protocol.md).
+ */
 static bool rebooting;
 /* When requests last asked for a refresh (0: never). */
 static u64 refresh_asked_ns;
@@ -418,9 +420,9 @@ static void ask_refreshes(u64 now)
 }
 
 /* The request fields each type reads; the others must be zero. */
-#define USES_PID	(1U << 0)
-#define USES_ARG	(1U << 1)
-#define USES_RANGE	(1U << 2)	/* addr, len, cursor */
+#define USES_PID	BIT(0)
+#define USES_ARG	BIT(1)
+#define USES_RANGE	BIT(2)	/* addr, len, cursor */
 
 static const u8 fields_used[] = {
 	[HW_REQ_PING] = 0,

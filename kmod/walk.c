@@ -484,9 +484,9 @@ static bool mmap_retake(struct mm_struct *mm, bool first)
  */
 static bool walk_vma_hold(struct walker *w, struct vma_walk *vw)
 {
+	VMA_ITERATOR(vmi, vw->mm, vw->addr);
 	struct vm_area_struct *vma;
 	u32 n = 0;
-	VMA_ITERATOR(vmi, vw->mm, vw->addr);
 
 	/*
 	 * A file pointer names the same file only while the file is referenced;

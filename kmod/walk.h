@@ -6,7 +6,7 @@
 #ifndef HAYWIRE_WALK_H
 #define HAYWIRE_WALK_H
 
-#include <linux/align.h>
+#include <linux/kernel.h>	/* ALIGN(); 5.11 moved it to linux/align.h */
 #include <linux/types.h>
 #include "beacon.h"
 #include "haywire_protocol.h"

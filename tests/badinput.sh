@@ -293,29 +293,30 @@ fake() {
 		i=$((i + 1))
 	done
 }
+# shellcheck disable=SC2154 # p is the trap's own loop variable
 trap 'for p in $fakes; do kill "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
 for mode in malformed silent close nogreeting hmp error; do
 	fake $mode
 done
 fake good "$work/fine"
-q="--qmp-timeout 500"
+q=500
 expect 0 0 "beacon with QMP: the maps agree" -- "$hw" --mem "$work/fine" \
 	--qmp "$work/good.sock" info
 grep -q "map check: *QEMU's map and the beacon's agree" "$work/out" ||
 	{ echo "# ^ expected the map check line"; failed=$((failed + 1)); }
 expect 1 1 "QMP: RAM file is not QEMU's" -- "$hw" --mem "$work/good" \
 	--qmp "$work/good.sock" info
-expect 1 1 "QMP: malformed reply" -- "$hw" --mem "$work/fine" $q \
+expect 1 1 "QMP: malformed reply" -- "$hw" --mem "$work/fine" --qmp-timeout $q \
 	--qmp "$work/malformed.sock" info
-expect 1 1 "QMP: never answers" -- "$hw" --mem "$work/fine" $q \
+expect 1 1 "QMP: never answers" -- "$hw" --mem "$work/fine" --qmp-timeout $q \
 	--qmp "$work/silent.sock" info
-expect 1 1 "QMP: closes mid-reply" -- "$hw" --mem "$work/fine" $q \
+expect 1 1 "QMP: closes mid-reply" -- "$hw" --mem "$work/fine" --qmp-timeout $q \
 	--qmp "$work/close.sock" info
-expect 1 1 "QMP: no greeting" -- "$hw" --mem "$work/fine" $q \
+expect 1 1 "QMP: no greeting" -- "$hw" --mem "$work/fine" --qmp-timeout $q \
 	--qmp "$work/nogreeting.sock" info
-expect 1 1 "QMP: an HMP monitor" -- "$hw" --mem "$work/fine" $q \
+expect 1 1 "QMP: an HMP monitor" -- "$hw" --mem "$work/fine" --qmp-timeout $q \
 	--qmp "$work/hmp.sock" info
-expect 1 1 "QMP: QEMU errors" -- "$hw" --mem "$work/fine" $q \
+expect 1 1 "QMP: QEMU errors" -- "$hw" --mem "$work/fine" --qmp-timeout $q \
 	--qmp "$work/error.sock" info
 expect 1 1 "memfile: no --btf" -- env -u HAYWIRE_BTF "$hw" \
 	--mem "$work/fine" --qmp "$work/good.sock" --source memfile ps

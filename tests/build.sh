@@ -1,15 +1,15 @@
 #!/bin/sh
 # Build the host command (plain and with ASan + UBSan) and the guest module
 # for every kernel under test, with no warnings: the x86-64 kernels in
-# HAYWIRE_KERNELS (default "6.1 6.12") and the arm64 kernels in
-# HAYWIRE_ARM64_KERNELS (default "6.1-arm64 6.12-arm64", cross-built). An
-# empty list selects none.
+# HAYWIRE_KERNELS (default "5.10 6.1 6.12 7.3") and the arm64 kernels in
+# HAYWIRE_ARM64_KERNELS (default "6.1-arm64 6.12-arm64 7.3-arm64",
+# cross-built). An empty list selects none.
 set -eu
 top=${HAYWIRE_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$top"
 make -s host
 make -s san
-for k in ${HAYWIRE_KERNELS-6.1 6.12} ${HAYWIRE_ARM64_KERNELS-6.1-arm64 6.12-arm64}; do
+for k in ${HAYWIRE_KERNELS-5.10 6.1 6.12 7.3} ${HAYWIRE_ARM64_KERNELS-6.1-arm64 6.12-arm64 7.3-arm64}; do
 	kc=$(tools/fetch-kernels.sh "$k")
 	ko=$(tools/build-module.sh "$kc/kdir")
 	echo "built $ko for $(cat "$kc/release")"
@@ -44,12 +44,13 @@ echo "AGENTLESS=0: $(du -k $out/haywire | cut -f1) KiB reader, $(du -k $out/libh
 
 # Without the build dependencies (pkg-config finds nothing), make stops at
 # once with one line naming 'make deps', before any compiler error.
-rm -rf "$pc"/*
+rm -rf "${pc:?}"/*
 if msg=$(PKG_CONFIG_LIBDIR=$pc make -s BUILD=build/nodeps host 2>&1); then
 	echo "make without dependencies succeeded"
 	exit 1
 fi
 echo "without dependencies: $msg"
+# shellcheck disable=SC2015 # either test failing is the failure
 [ "$(echo "$msg" | wc -l)" -eq 1 ] && echo "$msg" | grep -q "make deps" ||
 	{ echo "make without dependencies: expected one line naming 'make deps'"; exit 1; }
 [ ! -e build/nodeps ] || { echo "make without dependencies compiled"; exit 1; }

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Run apt-get/apt-cache against a project-local package index that adds
-# <codename>-backports to the Debian archive this machine already uses, for
-# amd64 and arm64 (the guest architectures).
+# <codename>-backports and the suites of the kernel matrix (bullseye and its
+# security suite for 5.10, trixie, trixie-backports and sid for the newest
+# kernel) to the Debian archive this machine already uses, for amd64 and
+# arm64 (the guest architectures).
 # The mirror is read from the machine's apt configuration; nothing here
 # names a host. The machine's own apt state is never modified.
 #
@@ -13,14 +15,21 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${HAYWIRE_CACHE:-$top/.cache}
 dir=$cache/apt
+# shellcheck source=/dev/null
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 
-# The first archive URI that serves "$codename" in the machine's apt sources
-# (one-line .list or deb822 .sources).
+# The suites the index holds, on the archive and on the security archive.
+# Changing these lists re-runs setup (the stamp below records them).
+SUITES="$codename $codename-backports bullseye trixie trixie-backports sid"
+SECURITY_SUITES="bullseye-security"
+
+# The first archive URI that serves suite $1 (default "$codename") in the
+# machine's apt sources (one-line .list or deb822 .sources).
 archive_uri() {
+	suite=${1:-$codename}
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 		[ -r "$f" ] || continue
-		awk -v c="$codename" '$1 == "deb" {
+		awk -v c="$suite" '$1 == "deb" {
 			i = 2; if ($i ~ /^\[/) while ($i !~ /\]$/) i++;
 			if ($i ~ /^\[/ || $i ~ /\]$/) i++;
 			if ($(i + 1) == c) { print $i; exit }
@@ -28,7 +37,7 @@ archive_uri() {
 	done
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -r "$f" ] || continue
-		awk -v c="$codename" '
+		awk -v c="$suite" '
 			/^[ \t]*$/ { if (u != "" && s ~ "(^| )" c "( |$)" && t ~ /deb( |$)/) { print u; exit } u = s = t = "" }
 			/^URIs:/ { u = $2 } /^Suites:/ { $1 = ""; s = $0 } /^Types:/ { $1 = ""; t = $0 }
 			END { if (u != "" && s ~ "(^| )" c "( |$)" && t ~ /deb( |$)/) print u }' "$f"
@@ -41,14 +50,28 @@ setup() {
 		echo "apt-local: no Debian archive serving '$codename' in /etc/apt/sources.list*" >&2
 		exit 1
 	fi
+	# The security archive: the one serving $codename-security (bullseye's
+	# security suite lives on the same host).
+	security=$(archive_uri "$codename-security" | head -n 1)
 	mkdir -p "$dir/lists/partial" "$dir/archives/partial"
 	key=/usr/share/keyrings/debian-archive-keyring.gpg
-	printf 'deb [signed-by=%s] %s %s main\ndeb [signed-by=%s] %s %s-backports main\n' \
-		"$key" "$uri" "$codename" "$key" "$uri" "$codename" > "$dir/sources.list.new"
+	for s in $SUITES; do
+		printf 'deb [signed-by=%s] %s %s main\n' "$key" "$uri" "$s"
+	done > "$dir/sources.list.new"
+	if [ -n "$security" ]; then
+		for s in $SECURITY_SUITES; do
+			printf 'deb [signed-by=%s] %s %s main\n' "$key" "$security" "$s"
+		done >> "$dir/sources.list.new"
+	fi
 	mv "$dir/sources.list.new" "$dir/sources.list"
+	echo "$SUITES $SECURITY_SUITES" > "$dir/suites"
+	rm -f "$dir/.updated"
 }
 
-[ -f "$dir/sources.list" ] || setup
+if [ ! -f "$dir/sources.list" ] ||
+	[ "$(cat "$dir/suites" 2>/dev/null)" != "$SUITES $SECURITY_SUITES" ]; then
+	setup
+fi
 opts="-o Dir::Etc::SourceList=$dir/sources.list -o Dir::Etc::SourceParts=/dev/null
       -o Dir::State::Lists=$dir/lists -o Dir::Cache=$dir -o Dir::Cache::archives=$dir/archives
       -o Dir::State::status=/dev/null -o APT::Get::List-Cleanup=0 -o Debug::NoLocking=1 -o APT::Sandbox::User=root

@@ -15,9 +15,11 @@
 # agentless tests skip this kernel); a build takes about 16 minutes on
 # 2 shared cores (nice -n 10); this is why it is not part of `make check`.
 #
-# usage: tools/build-debug-kernel.sh [--config-only]
+# usage: tools/build-debug-kernel.sh [--config-only | --source-only]
 #   --config-only  print the cache directory the current config maps to,
 #                  without building
+#   --source-only  print the unpacked linux-source tree (fetched once), for
+#                  make lint's checkpatch.pl and the kselftest headers
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +29,8 @@ base=$cache/debug-kernel
 jobs=${HAYWIRE_JOBS:-$(nproc)}
 config_only=
 [ "${1:-}" = --config-only ] && config_only=1
+source_only=
+[ "${1:-}" = --source-only ] && source_only=1
 
 say() { echo "build-debug-kernel: $*" >&2; }
 
@@ -80,6 +84,7 @@ if [ ! -f "$src/.done" ]; then
 	rm -rf "$tmp"
 	touch "$src/.done"
 fi
+[ -z "$source_only" ] || { echo "$src"; exit 0; }
 
 # The config: the cloud kernel's, trimmed, with the checkers on.
 cfgdir=$(mktemp -d)

@@ -9,14 +9,55 @@
 #   DIR/root      the unpacked packages
 #
 # usage: tools/fetch-kernels.sh SPEC...
-#   SPEC is 6.1 (bookworm) or 6.12 (bookworm-backports), optionally with an
-#   architecture suffix: 6.1-arm64. The flavour is "cloud".
+#   SPEC is a kernel series, optionally with an architecture suffix
+#   (6.1-arm64); the flavour is "cloud". 5.10 comes from bullseye-security,
+#   6.1 from this machine's release (bookworm), 6.12 from its backports; any
+#   other series from the first of trixie-backports, sid, trixie whose
+#   linux-image-cloud-ARCH is that series (the newest Debian kernel: 7.3 in
+#   trixie-backports when this was written).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${HAYWIRE_CACHE:-$top/.cache}
 apt="$top/tools/apt-local.sh"
+# shellcheck source=/dev/null
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+
+# The first suite of the newer releases whose cloud kernel is series $1.
+newest_suite() {
+	for s in trixie-backports sid trixie; do
+		v=$("$apt" apt-cache -o APT::Architecture="$2" -t "$s" policy "linux-image-cloud-$2" 2>/dev/null |
+			awk '/Candidate:/ { print $2; exit }')
+		case "$v" in "$1".*) echo "$s"; return 0 ;; esac
+	done
+}
+
+# A newer release's kbuild tools (fixdep, modpost, objtool...) need its C
+# library: unpack that release's libc6 next to them and point their ELF
+# interpreter and library path at it (patchelf), so they run here unchanged.
+bridge_libc() {
+	out=$1
+	have=$(getconf GNU_LIBC_VERSION | awk '{ print $2 }')
+	elves=$(find "$out/root" -type f -perm -u+x -exec sh -c \
+		'readelf -l "$1" 2>/dev/null | grep -q "program interpreter"' _ {} \; -print)
+	[ -n "$elves" ] || return 0
+	# shellcheck disable=SC2086
+	need=$(for f in $elves; do readelf -V "$f"; done | grep -o 'GLIBC_[0-9.]*' |
+		sed 's/GLIBC_//' | sort -V | tail -n 1)
+	[ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | tail -n 1)" = "$have" ] && return 0
+	mkdir -p "$out/libc"
+	(cd "$out/libc" && "$apt" apt-get -q -t "$2" download libc6 >/dev/null) || return 1
+	dpkg-deb -x "$out"/libc/libc6_*.deb "$out/libc"
+	rm -f "$out"/libc/*.deb
+	libc=$(cd "$out/libc" && pwd -P)
+	multiarch=$(gcc -print-multiarch)
+	interp=$(find "$libc" -name 'ld-linux*.so.*' | head -n 1)
+	for f in $elves; do
+		patchelf --set-interpreter "$interp" \
+			--set-rpath "$libc/usr/lib/$multiarch:/usr/lib/$multiarch" "$f"
+	done
+	echo "fetch-kernels: kbuild tools need glibc $need (have $have): run with $2's libc6" >&2
+}
 
 fetch_one() {
 	spec=$1
@@ -26,17 +67,21 @@ fetch_one() {
 	case "$series" in
 	6.1) suite=$codename ;;
 	6.12) suite=$codename-backports ;;
-	*)
-		echo "fetch-kernels: unknown kernel series '$series' (want 6.1 or 6.12)" >&2
-		return 1
-		;;
+	5.10) suite=bullseye-security ;;
+	*) suite= ;;
 	esac
 	out=$cache/kernels/$spec
 	if [ -f "$out/.done" ]; then
 		echo "$out"
 		return 0
 	fi
+	"$apt" apt-cache policy >/dev/null # (re)writes the sources when the suites changed
 	[ -f "$cache/apt/.updated" ] || { "$apt" update && touch "$cache/apt/.updated"; }
+	[ -n "$suite" ] || suite=$(newest_suite "$series" "$arch")
+	[ -n "$suite" ] || {
+		echo "fetch-kernels: no suite carries linux-image-cloud-$arch $series.*" >&2
+		return 1
+	}
 
 	meta_image=linux-image-cloud-$arch
 	image=$("$apt" apt-cache -o APT::Architecture="$arch" -t "$suite" depends "$meta_image" 2>/dev/null |
@@ -46,6 +91,13 @@ fetch_one() {
 	headers=linux-headers-$release
 	extra=$("$apt" apt-cache -o APT::Architecture="$arch" -t "$suite" depends "$headers" 2>/dev/null |
 		awk '/Depends: linux-(headers|kbuild)-/ { print $2 }' | sort -u)
+
+	# Newer releases (trixie's backports) split the image: the kernel,
+	# modules and config live in these packages, linux-image-* is empty.
+	for p in "linux-binary-$release" "linux-modules-$release" "linux-base-$release"; do
+		"$apt" apt-cache -o APT::Architecture="$arch" -t "$suite" show "$p:$arch" \
+			>/dev/null 2>&1 && extra=$(printf '%s\n%s' "$extra" "$p")
+	done
 
 	rm -rf "$out"
 	mkdir -p "$out/debs" "$out/root"
@@ -69,16 +121,20 @@ fetch_one() {
 	kdir=$out/root/usr/src/linux-headers-$release
 	# The flavour Makefile includes the common tree by absolute path; point it
 	# at the local copy.
-	sed -i "s#/usr/src/#$out/root/usr/src/#g" "$kdir/Makefile"
+	# (physical path: .cache may be a link shared by several worktrees).
+	sed -i "s#/usr/src/#$(cd "$out" && pwd -P)/root/usr/src/#g" "$kdir/Makefile"
+	bridge_libc "$out" "$suite"
 	echo "$release" > "$out/release"
-	ln -sfn "root/boot/vmlinuz-$release" "$out/vmlinuz"
+	vmlinuz=boot/vmlinuz-$release
+	[ -f "$out/root/$vmlinuz" ] || vmlinuz=usr/lib/modules/$release/vmlinuz
+	ln -sfn "root/$vmlinuz" "$out/vmlinuz"
 	ln -sfn "root/usr/src/linux-headers-$release" "$out/kdir"
 	rm -rf "$out/debs"
 	touch "$out/.done"
 	echo "$out"
 }
 
-[ $# -gt 0 ] || { echo "usage: $0 SPEC... (e.g. 6.1 6.12)" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 SPEC... (e.g. 5.10 6.1 6.12 7.3 6.1-arm64)" >&2; exit 2; }
 for s in "$@"; do
 	fetch_one "$s"
 done

@@ -46,10 +46,13 @@ for f in "$@"; do
 	esac
 done
 # Kernel modules the guest loads at boot, dependencies first.
+# (trixie's packages put them under /usr only)
 mods=$kcache/root/lib/modules/$release/kernel
+[ -d "$mods" ] || mods=$kcache/root/usr/lib/modules/$release/kernel
 : > "$root/etc/boot-modules"
 mkdir -p "$root/lib/modules/boot"
 add_kmod() {
+	# shellcheck disable=SC3043 # dash and busybox sh have local
 	local f dep
 	grep -qx "$1" "$root/etc/boot-modules" && return 0
 	f=$(find "$mods" -name "$1.ko" -o -name "$1.ko.xz" | head -n 1)

@@ -39,6 +39,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/haywire-hostile.XXXXXX") || exit 1
 bumper=
 bumper2=
 cleanup() {
+	# shellcheck disable=SC2086 # either may be empty: not an argument then
 	[ -n "$bumper$bumper2" ] && kill $bumper $bumper2 2>/dev/null
 	rm -rf "$work"
 }

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Build the guest test programs (tests/guest/*.c) as static binaries:
-# tests/guest/truth.c -> OUTDIR/hw-truth, and so on. Prints their paths.
+# tests/guest/truth.c -> OUTDIR/hw-truth, and so on, and the kselftests
+# (tests/kselftest/params.c -> OUTDIR/hw-kselftest-params). Prints their
+# paths.
 #
 # usage: tests/vm/build-guest.sh [-a ARCH] [OUTDIR]
 #   ARCH is amd64 (the default; OUTDIR defaults to build/guest) or arm64
@@ -68,6 +70,19 @@ for src in "$top"/tests/guest/*.c; do
 	# shellcheck disable=SC2086
 	$cc -static -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		-o "$out/$name.tmp.$$" "$src" $json -lpthread
+	mv "$out/$name.tmp.$$" "$out/$name"
+	echo "$out/$name"
+done
+# The in-guest kselftests (tests/kselftest/*.c -> hw-kselftest-NAME), built
+# with the kernel's own harness from Debian's linux-source (fetched once,
+# tools/build-debug-kernel.sh --source-only); the harness's macros leave
+# parameters unused, as the kernel's selftests build allows.
+ksrc=$("$top/tools/build-debug-kernel.sh" --source-only)
+for src in "$top"/tests/kselftest/*.c; do
+	name=hw-kselftest-$(basename "$src" .c)
+	$cc -static -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+		-Wno-unused-parameter -I"$ksrc/tools/testing/selftests" \
+		-o "$out/$name.tmp.$$" "$src"
 	mv "$out/$name.tmp.$$" "$out/$name"
 	echo "$out/$name"
 done
