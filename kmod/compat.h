@@ -9,6 +9,7 @@
 /* checkpatch-ignore: LINUX_VERSION_CODE,CONSTANT_COMPARISON -- its job */
 /* checkpatch-ignore: MACRO_ARG_REUSE -- iterators as the kernel's own */
 /* checkpatch-ignore: DEPRECATED_API -- kmap_atomic() before kmap_local */
+/* checkpatch-ignore: MACRO_ARG_PRECEDENCE -- HW_EXIT_PROBE_PARAMS is a parameter list */
 #ifndef HAYWIRE_COMPAT_H
 #define HAYWIRE_COMPAT_H
 
@@ -415,13 +416,14 @@ static inline const char *hw_vma_anon_name(const struct vm_area_struct *vma)
 /* ---- 1.3 monitoring -------------------------------------------------- */
 
 /*
- * 6.16 added "bool group_dead" to the sched_process_exit tracepoint; the
+ * A later kernel added "bool group_dead" to the sched_process_exit
+ * tracepoint (6.12 has not, 7.3 has; 6.16 is taken as the first): the
  * probe's prototype must match the tracepoint's exactly.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
-#define HW_EXIT_PROBE_EXTRA_ARGS	, bool group_dead
+#define HW_EXIT_PROBE_PARAMS(task)	struct task_struct *task, bool group_dead
 #else
-#define HW_EXIT_PROBE_EXTRA_ARGS
+#define HW_EXIT_PROBE_PARAMS(task)	struct task_struct *task
 #endif
 
 /*

@@ -39,8 +39,10 @@ u64 hw_events_bytes(u32 nr)
 
 static void copy_comm(char *dst, const struct task_struct *task)
 {
-	/* Without task_lock (a probe may not take it): a racing rename can
-	 * give a mix of two names, never an unterminated one. */
+	/*
+	 * Without task_lock (a probe may not take it): a racing rename can
+	 * give a mix of two names, never an unterminated one.
+	 */
 	memcpy(dst, task->comm, HW_COMM_LEN);
 	dst[HW_COMM_LEN - 1] = '\0';
 }
@@ -99,8 +101,10 @@ static void emit(const struct hw_event *ev)
 	WRITE_ONCE(slot->seq, seq);
 	if (seq > nr_records)
 		WRITE_ONCE(ring->overwritten, seq - nr_records);
-	/* The record before the ring says it is done: pairs with the host's
-	 * acquire load of head_done. */
+	/*
+	 * The record before the ring says it is done: pairs with the host's
+	 * acquire load of head_done.
+	 */
 	smp_wmb();
 	WRITE_ONCE(ring->head_done, seq);
 	raw_spin_unlock_irqrestore(&ring_lock, irqs);
@@ -112,8 +116,10 @@ static void probe_fork(void *data, struct task_struct *parent,
 	struct hw_event ev;
 
 	fill_common(&ev, HW_EV_FORK, child);
-	/* The parent is the forking task's process: as /proc shows it after
-	 * the fork (CLONE_PARENT aside). */
+	/*
+	 * The parent is the forking task's process: as /proc shows it after
+	 * the fork (CLONE_PARENT aside).
+	 */
 	ev.ppid = parent_tgid(child);
 	emit(&ev);
 }
@@ -136,8 +142,7 @@ static void probe_exec(void *data, struct task_struct *task, pid_t old_pid,
 	emit(&ev);
 }
 
-static void probe_exit(void *data, struct task_struct *task
-		       HW_EXIT_PROBE_EXTRA_ARGS)
+static void probe_exit(void *data, HW_EXIT_PROBE_PARAMS(task))
 {
 	struct hw_event ev;
 

@@ -6,9 +6,10 @@
 #ifndef HAYWIRE_EVENTS_H
 #define HAYWIRE_EVENTS_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 
-#define HW_EVENTS_MAX	(1U << 20)	/* most records the parameter takes */
+#define HW_EVENTS_MAX	BIT(20)		/* most records the parameter takes */
 
 /* Bytes the ring of nr records takes (header included), page-rounded. */
 u64 hw_events_bytes(u32 nr);

@@ -10,7 +10,7 @@ out=build/monitor
 mkdir -p "$out"
 cflags="-O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Ihost
 	-Ihost/cli -Itests/unit $(pkg-config --cflags json-c)"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2046 # word lists: flags and libraries
 cc $cflags -o "$out/mkbeacon" tests/unit/mkbeacon.c tests/unit/fixture.c \
 	build/host/cli/output.o build/libhaywire.a \
 	$(pkg-config --libs json-c) $(tools/host-libs.sh)
