@@ -663,6 +663,7 @@ int haywire_qmp_hmp(struct haywire_qmp *qmp, const char *command_line,
 struct haywire_cpu_regs {
 	uint64_t rip, cr0, cr3, cr4, efer, gs_base;
 	unsigned int cpl;
+	unsigned int arch;	/* HW_ARCH_*: arm64 has only rip (PC) set */
 };
 
 int haywire_qmp_registers(struct haywire_qmp *qmp,

@@ -566,6 +566,183 @@ fail:
 	return NULL;
 }
 
+/* ---- arm64: the kernel from its image, without system registers ------ */
+
+/* Whether the arm64 Image of these symbols starts at text_pa. */
+static int a64_image_at(struct haywire_agentless *a, uint64_t text_pa,
+			bool *ok, struct haywire_error *err)
+{
+	static const char magic[4] = { 'A', 'R', 'M', 0x64 };
+	char buf[sizeof(magic)];
+	int rc;
+
+	*ok = false;
+	rc = a->phys->read(a->phys->ctx, text_pa + KA_IMAGE_MAGIC_OFF, buf,
+			   sizeof(buf), err);
+	if (source_failed(rc))
+		return rc;
+	if (rc || memcmp(buf, magic, sizeof(magic)))
+		return 0;
+	return banner_at(a, text_pa, ok, err);
+}
+
+/*
+ * The Image is loaded 2 MiB aligned (Documentation/arch/arm64/booting.rst;
+ * QEMU's -kernel), or 64 KiB aligned by the EFI stub: 2 MiB steps first.
+ * Its header's magic, then linux_banner where the symbols put it.
+ */
+static int a64_find_image(struct haywire_agentless *a,
+			  struct haywire_error *err)
+{
+	static const uint64_t steps[2] = { 2 * MIB, KA_IMAGE_ALIGN };
+	uint64_t pa;
+	unsigned int i;
+	bool ok;
+	int rc;
+
+	for (i = 0; i < 2; i++)
+		for (pa = KA_VIRT_RAM_BASE; pa < a->ram_end; pa += steps[i]) {
+			if (i && !(pa % steps[0]))
+				continue;
+			rc = a64_image_at(a, pa, &ok, err);
+			if (rc)
+				return rc;
+			if (ok) {
+				a->info.text_pa = pa;
+				return 0;
+			}
+		}
+	return hwi_fail(err, HAYWIRE_E_MISMATCH,
+			"no arm64 kernel Image with linux_banner where %s puts it in guest RAM (0x%llx-0x%" PRIx64 "): not an arm64 Linux guest, or the symbols are not this kernel's",
+			a->syms->path, KA_VIRT_RAM_BASE, a->ram_end);
+}
+
+/* A kernel variable of the image, read physically (no tables needed). */
+static int a64_image_u64(struct haywire_agentless *a, const char *name,
+			 uint64_t *v, struct haywire_error *err)
+{
+	uint64_t addr;
+
+	if (!hwi_sym(a->syms, name, &addr) || addr < a->syms->text ||
+	    addr - a->syms->text >= a->text_size)
+		return hwi_fail(err, HAYWIRE_E_MISMATCH,
+				"%s lacks %s (in the kernel image)",
+				a->syms->path, name);
+	return a->phys->read(a->phys->ctx,
+			     a->info.text_pa + (addr - a->syms->text), v,
+			     sizeof(*v), err);
+}
+
+/*
+ * swapper_pg_dir (TTBR1's root) at its place in the image; the number of
+ * levels is the one that maps _text where the image is: 4 (48-bit VAs),
+ * 5 (52-bit VAs with LPA2, 6.9+) or 3 (39-bit VAs).
+ */
+static int a64_kernel_tables(struct haywire_agentless *a,
+			     struct haywire_error *err)
+{
+	static const unsigned int levels[3] = { 4, 5, 3 };
+	uint64_t sym, pa;
+	unsigned int i;
+	int rc;
+
+	if (!hwi_sym(a->syms, "swapper_pg_dir", &sym) || sym < a->syms->text ||
+	    sym - a->syms->text >= a->text_size || sym % 4096)
+		return hwi_fail(err, HAYWIRE_E_MISMATCH,
+				"%s lacks swapper_pg_dir in the kernel image",
+				a->syms->path);
+	for (i = 0; i < 3; i++) {
+		struct haywire_paging pg;
+
+		/* any 6.x release: kernel mappings hold no PROT_NONE */
+		rc = haywire_paging_init(&pg, HW_ARCH_ARM64, levels[i], 4096,
+					 "6.1", a->info.text_pa +
+					 (sym - a->syms->text), err);
+		if (rc)
+			return rc;
+		pg.arm64_ttbr1 = true;
+		rc = translate_one(a->phys, &pg, a->info.text_va, &pa, err);
+		if (rc)
+			return rc;
+		if (pa == a->info.text_pa) {
+			a->kpaging = pg;
+			a->info.paging_levels = levels[i];
+			return 0;
+		}
+	}
+	return hwi_fail(err, HAYWIRE_E_MISMATCH,
+			"swapper_pg_dir (physical 0x%" PRIx64 ") does not map _text 0x%" PRIx64 " to the image at 0x%" PRIx64 " with 3, 4 or 5 levels: the symbols are not this boot's",
+			a->info.text_pa + (sym - a->syms->text), a->info.text_va,
+			a->info.text_pa);
+}
+
+/*
+ * The linear map: VA = PA - memstart_addr + PAGE_OFFSET, PAGE_OFFSET the
+ * bottom of the kernel half (-2^VA_BITS). Kept as page_offset_base =
+ * PAGE_OFFSET - memstart_addr, so that VA - page_offset_base = PA as on
+ * x86-64; checked by mapping the image's linear alias.
+ */
+static int a64_linear_map(struct haywire_agentless *a,
+			  struct haywire_error *err)
+{
+	unsigned int va_bits = a->info.paging_levels == 5 ? 52 :
+			       12 + 9 * a->info.paging_levels;
+	uint64_t memstart, voffset, pob, pa, probe;
+	int rc;
+
+	rc = a64_image_u64(a, "memstart_addr", &memstart, err);
+	if (!rc)
+		rc = a64_image_u64(a, "kimage_voffset", &voffset, err);
+	if (rc)
+		return rc;
+	if (voffset != a->info.text_va - a->info.text_pa)
+		return hwi_fail(err, HAYWIRE_E_MISMATCH,
+				"the guest's kimage_voffset 0x%" PRIx64 " is not _text's VA - PA (0x%" PRIx64 "): the symbols are not this boot's",
+				voffset, a->info.text_va - a->info.text_pa);
+	if (memstart % (2 * MIB) || memstart >= a->ram_end)
+		return hwi_fail(err, HAYWIRE_E_CORRUPT,
+				"the guest's memstart_addr 0x%" PRIx64 " is not in RAM",
+				memstart);
+	pob = (~0ULL << va_bits) - memstart;
+	/* the image's alias, or the first page of RAM if that is unmapped */
+	probe = a->info.text_pa;
+	rc = translate_one(a->phys, &a->kpaging, pob + probe, &pa, err);
+	if (!rc && pa != probe) {
+		probe = memstart > KA_VIRT_RAM_BASE ? memstart : KA_VIRT_RAM_BASE;
+		rc = translate_one(a->phys, &a->kpaging, pob + probe, &pa, err);
+	}
+	if (rc)
+		return rc;
+	if (pa != probe)
+		return hwi_fail(err, HAYWIRE_E_MISMATCH,
+				"the linear map at 0x%" PRIx64 " (memstart_addr 0x%" PRIx64 ", %u-bit VAs) does not map RAM",
+				pob + probe, memstart, va_bits);
+	a->info.page_offset_base = pob;
+	return 0;
+}
+
+static int a64_locate(struct haywire_agentless *a, struct haywire_error *err)
+{
+	uint64_t end;
+	int rc;
+
+	a->text_size = hwi_sym(a->syms, "_end", &end) && end > a->syms->text &&
+		       end - a->syms->text <= 1024 * MIB ?
+		       end - a->syms->text : DEFAULT_TEXT_SIZE;
+	rc = a64_find_image(a, err);
+	if (rc)
+		return rc;
+	/* _text's runtime VA: the copied kallsyms must be this boot's */
+	a->info.text_va = a->syms->text;
+	rc = a64_kernel_tables(a, err);
+	if (!rc)
+		rc = a64_linear_map(a, err);
+	if (rc)
+		return rc;
+	a->info.kernel_root = a->kpaging.root;
+	return 0;
+}
+
 struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys,
 						 uint64_t ram_end,
 						 const struct haywire_cpu_regs *regs,
@@ -577,6 +754,14 @@ struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys
 	uint64_t end, sym, pob, pa;
 	int rc;
 
+	if (regs->arch == HW_ARCH_ARM64) {
+		a = hwi_agentless_new(phys, ram_end, btf, syms, 4, err);
+		if (!a)
+			return NULL;
+		a->arch = HW_ARCH_ARM64;
+		rc = a64_locate(a, err);
+		goto identify;
+	}
 	if (!(regs->cr0 & CR0_PG) || !(regs->efer & EFER_LMA)) {
 		hwi_fail(err, HAYWIRE_E_MISMATCH,
 			 "the guest's first CPU is not in 64-bit mode (CR0 0x%" PRIx64 ", EFER 0x%" PRIx64 "): still booting, or not an x86-64 guest",
@@ -587,6 +772,7 @@ struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys
 			      regs->cr4 & CR4_LA57 ? 5 : 4, err);
 	if (!a)
 		return NULL;
+	a->arch = HW_ARCH_X86_64;
 	a->info.cr3 = regs->cr3;
 	rc = locate_text(a, regs, err);
 	if (rc)
@@ -634,7 +820,9 @@ struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys
 	}
 	a->info.page_offset_base = pob;
 
-	rc = read_identity(a, err);
+identify:
+	if (!rc)
+		rc = read_identity(a, err);
 	if (!rc)
 		rc = check_init_task(a, err);
 	if (!rc)

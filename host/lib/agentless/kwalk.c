@@ -861,7 +861,7 @@ static void fill_info(struct haywire_agentless *a, struct haywire_info *info)
 	memset(info, 0, sizeof(*info));
 	snprintf(info->kernel_release, sizeof(info->kernel_release), "%s",
 		 a->info.release);
-	info->arch = HW_ARCH_X86_64;
+	info->arch = a->arch;
 	info->paging_levels = a->info.paging_levels;
 	info->page_size = 4096;
 	if (a->unknown_names)
@@ -1019,8 +1019,9 @@ int haywire_agentless_paging(struct haywire_agentless *a, int32_t pid,
 		return hwi_fail(err, HAYWIRE_E_BUSY,
 				"pid %d: its page-table root 0x%" PRIx64 " is not in the direct map",
 				pid, pgd);
-	return haywire_paging_init(paging, HW_ARCH_X86_64,
-				   a->info.paging_levels, 4096, NULL,
+	/* arm64: mm->pgd is TTBR0's root, as many levels as the kernel's */
+	return haywire_paging_init(paging, a->arch, a->info.paging_levels,
+				   4096, a->info.release,
 				   pgd - a->info.page_offset_base, err);
 }
 
