@@ -687,18 +687,12 @@ static int a64_linear_map(struct haywire_agentless *a,
 {
 	unsigned int va_bits = a->info.paging_levels == 5 ? 52 :
 			       12 + 9 * a->info.paging_levels;
-	uint64_t memstart, voffset, pob, pa, probe;
+	uint64_t memstart, pob, pa, probe;
 	int rc;
 
 	rc = a64_image_u64(a, "memstart_addr", &memstart, err);
-	if (!rc)
-		rc = a64_image_u64(a, "kimage_voffset", &voffset, err);
 	if (rc)
 		return rc;
-	if (voffset != a->info.text_va - a->info.text_pa)
-		return hwi_fail(err, HAYWIRE_E_MISMATCH,
-				"the guest's kimage_voffset 0x%" PRIx64 " is not _text's VA - PA (0x%" PRIx64 "): the symbols are not this boot's",
-				voffset, a->info.text_va - a->info.text_pa);
 	if (memstart % (2 * MIB) || memstart >= a->ram_end)
 		return hwi_fail(err, HAYWIRE_E_CORRUPT,
 				"the guest's memstart_addr 0x%" PRIx64 " is not in RAM",
@@ -721,19 +715,60 @@ static int a64_linear_map(struct haywire_agentless *a,
 	return 0;
 }
 
+/*
+ * Without the CPU's registers everything starts from data symbols, which
+ * /proc/kallsyms lists only with CONFIG_KALLSYMS_ALL (Debian's arm64 6.1
+ * has it off; its /boot/System.map is a placeholder).
+ */
+static int a64_need_symbols(struct haywire_agentless *a,
+			    struct haywire_error *err)
+{
+	static const char *const need[] = {
+		"swapper_pg_dir", "kimage_voffset", "memstart_addr",
+		"linux_banner", "init_uts_ns", "init_task",
+	};
+	uint64_t addr;
+	size_t i;
+
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (!hwi_sym(a->syms, need[i], &addr))
+			return hwi_fail(err, HAYWIRE_E_MISMATCH,
+					"%s has no %s: the agentless walk of an arm64 guest needs the kernel's data symbols (a /proc/kallsyms of a kernel with CONFIG_KALLSYMS_ALL, or the System.map of its debug package)",
+					a->syms->path, need[i]);
+	return 0;
+}
+
 static int a64_locate(struct haywire_agentless *a, struct haywire_error *err)
 {
-	uint64_t end;
+	uint64_t end, voffset;
 	int rc;
 
 	a->text_size = hwi_sym(a->syms, "_end", &end) && end > a->syms->text &&
 		       end - a->syms->text <= 1024 * MIB ?
 		       end - a->syms->text : DEFAULT_TEXT_SIZE;
-	rc = a64_find_image(a, err);
+	rc = a64_need_symbols(a, err);
+	if (!rc)
+		rc = a64_find_image(a, err);
+	if (!rc)
+		rc = a64_image_u64(a, "kimage_voffset", &voffset, err);
 	if (rc)
 		return rc;
-	/* _text's runtime VA: the copied kallsyms must be this boot's */
-	a->info.text_va = a->syms->text;
+	/*
+	 * _text's VA this boot: the image's PA + kimage_voffset (VA - PA of
+	 * the image), so a System.map with link addresses works as well as
+	 * a kallsyms copy; swapper_pg_dir must then map it there.
+	 */
+	a->info.text_va = a->info.text_pa + voffset;
+	if (!hwi_kptr_ok(a->info.text_va, 4096))
+		return hwi_fail(err, HAYWIRE_E_MISMATCH,
+				"the guest's kimage_voffset 0x%" PRIx64 " puts _text at 0x%" PRIx64 ", outside the kernel half: the symbols are not this kernel's",
+				voffset, a->info.text_va);
+	if (a->syms->text != a->info.text_va &&
+	    (a->syms->text ^ a->info.text_va) % (2 * MIB) &&
+	    (a->syms->text ^ a->info.text_va) % KA_IMAGE_ALIGN)
+		return hwi_fail(err, HAYWIRE_E_MISMATCH,
+				"_text is at 0x%" PRIx64 " this boot, 0x%" PRIx64 " in %s: not the same kernel",
+				a->info.text_va, a->syms->text, a->syms->path);
 	rc = a64_kernel_tables(a, err);
 	if (!rc)
 		rc = a64_linear_map(a, err);
