@@ -171,7 +171,8 @@ struct haywire_symbols *haywire_symbols_open(const char *path,
 			 path);
 		goto fail;
 	}
-	if (all_zero || s->text < HWI_KERNEL_TEXT_WINDOW) {
+	/* in a kernel half (x86-64's text window, arm64's vmalloc area) */
+	if (all_zero || !hwi_kptr_ok(s->text, 4096)) {
 		hwi_fail(err, HAYWIRE_E_INVALID,
 			 "%s gives _text at 0x%llx: the addresses were hidden (read /proc/kallsyms as root, with kernel.kptr_restrict < 2)",
 			 path, (unsigned long long)s->text);
