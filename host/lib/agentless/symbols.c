@@ -167,7 +167,7 @@ struct haywire_symbols *haywire_symbols_open(const char *path,
 	gz = NULL;
 	if (!have_text) {
 		hwi_fail(err, HAYWIRE_E_INVALID,
-			 "%s has no _text symbol: not a kernel's System.map (Debian's /boot/System.map is a placeholder; the real one is in the linux-image-*-dbg package, or copy /proc/kallsyms out of the guest as root)",
+			 "%s has no _text symbol: not a kernel's System.map (Debian's /boot/System.map is a placeholder; the real one is in the linux-image-*-dbg package, or copy /proc/kallsyms out of the guest as root, from a kernel with CONFIG_KALLSYMS_ALL: Debian's arm64 6.1 has it off)",
 			 path);
 		goto fail;
 	}
