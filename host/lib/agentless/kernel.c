@@ -586,35 +586,44 @@ static int a64_image_at(struct haywire_agentless *a, uint64_t text_pa,
 	return banner_at(a, text_pa, ok, err);
 }
 
+/* Where the image search is: pass 0 on 2 MiB steps, pass 1 on 64 KiB. */
+struct a64_cursor {
+	unsigned int pass;
+	uint64_t pa;		/* the next address to try */
+};
+
 /*
  * The Image is loaded 2 MiB aligned (Documentation/arch/arm64/booting.rst;
  * QEMU's -kernel), or 64 KiB aligned by the EFI stub: 2 MiB steps first.
- * Its header's magic, then linux_banner where the symbols put it.
+ * Its header's magic, then linux_banner where the symbols put it. One
+ * candidate at a time, so that a decoy (the guest controls its RAM) that
+ * fails the later checks is passed over. *found = false: no more.
  */
-static int a64_find_image(struct haywire_agentless *a,
-			  struct haywire_error *err)
+static int a64_next_image(struct haywire_agentless *a, struct a64_cursor *c,
+			  bool *found, struct haywire_error *err)
 {
-	static const uint64_t steps[2] = { 2 * MIB, KA_IMAGE_ALIGN };
-	uint64_t pa;
-	unsigned int i;
-	bool ok;
 	int rc;
 
-	for (i = 0; i < 2; i++)
-		for (pa = KA_VIRT_RAM_BASE; pa < a->ram_end; pa += steps[i]) {
-			if (i && !(pa % steps[0]))
+	*found = false;
+	for (; c->pass < 2; c->pass++, c->pa = KA_VIRT_RAM_BASE) {
+		uint64_t step = c->pass ? KA_IMAGE_ALIGN : 2 * MIB;
+
+		for (; c->pa < a->ram_end; c->pa += step) {
+			uint64_t pa = c->pa;
+
+			if (c->pass && !((pa - KA_VIRT_RAM_BASE) % (2 * MIB)))
 				continue;
-			rc = a64_image_at(a, pa, &ok, err);
+			rc = a64_image_at(a, pa, found, err);
 			if (rc)
 				return rc;
-			if (ok) {
+			if (*found) {
 				a->info.text_pa = pa;
+				c->pa += step;
 				return 0;
 			}
 		}
-	return hwi_fail(err, HAYWIRE_E_MISMATCH,
-			"no arm64 kernel Image with linux_banner where %s puts it in guest RAM (0x%llx-0x%" PRIx64 "): not an arm64 Linux guest, or the symbols are not this kernel's",
-			a->syms->path, KA_VIRT_RAM_BASE, a->ram_end);
+	}
+	return 0;
 }
 
 /* A kernel variable of the image, read physically (no tables needed). */
@@ -738,19 +747,56 @@ static int a64_need_symbols(struct haywire_agentless *a,
 	return 0;
 }
 
+static int a64_try_image(struct haywire_agentless *a,
+			 struct haywire_error *err);
+
 static int a64_locate(struct haywire_agentless *a, struct haywire_error *err)
 {
-	uint64_t end, voffset;
+	struct a64_cursor cur = { 0, KA_VIRT_RAM_BASE };
+	struct haywire_error last;
+	unsigned int tried = 0;
+	bool found;
+	uint64_t end;
 	int rc;
 
 	a->text_size = hwi_sym(a->syms, "_end", &end) && end > a->syms->text &&
 		       end - a->syms->text <= 1024 * MIB ?
 		       end - a->syms->text : DEFAULT_TEXT_SIZE;
 	rc = a64_need_symbols(a, err);
-	if (!rc)
-		rc = a64_find_image(a, err);
-	if (!rc)
-		rc = a64_image_u64(a, "kimage_voffset", &voffset, err);
+	if (rc)
+		return rc;
+	for (;;) {
+		rc = a64_next_image(a, &cur, &found, err);
+		if (rc || !found)
+			break;
+		rc = a64_try_image(a, &last);
+		if (rc != HAYWIRE_E_MISMATCH) {
+			if (rc && err)
+				*err = last;
+			return rc;
+		}
+		tried++;	/* a decoy, or the wrong symbols: go on */
+	}
+	if (rc)
+		return rc;
+	if (tried) {
+		if (err)
+			*err = last;
+		return last.code;
+	}
+	return hwi_fail(err, HAYWIRE_E_MISMATCH,
+			"no arm64 kernel Image with linux_banner where %s puts it in guest RAM (0x%llx-0x%" PRIx64 "): not an arm64 Linux guest, or the symbols are not this kernel's",
+			a->syms->path, KA_VIRT_RAM_BASE, a->ram_end);
+}
+
+/* The image is at text_pa: KASLR, the kernel's tables, the linear map. */
+static int a64_try_image(struct haywire_agentless *a,
+			 struct haywire_error *err)
+{
+	uint64_t voffset;
+	int rc;
+
+	rc = a64_image_u64(a, "kimage_voffset", &voffset, err);
 	if (rc)
 		return rc;
 	/*
@@ -763,19 +809,12 @@ static int a64_locate(struct haywire_agentless *a, struct haywire_error *err)
 		return hwi_fail(err, HAYWIRE_E_MISMATCH,
 				"the guest's kimage_voffset 0x%" PRIx64 " puts _text at 0x%" PRIx64 ", outside the kernel half: the symbols are not this kernel's",
 				voffset, a->info.text_va);
-	if (a->syms->text != a->info.text_va &&
-	    (a->syms->text ^ a->info.text_va) % (2 * MIB) &&
-	    (a->syms->text ^ a->info.text_va) % KA_IMAGE_ALIGN)
-		return hwi_fail(err, HAYWIRE_E_MISMATCH,
-				"_text is at 0x%" PRIx64 " this boot, 0x%" PRIx64 " in %s: not the same kernel",
-				a->info.text_va, a->syms->text, a->syms->path);
 	rc = a64_kernel_tables(a, err);
 	if (!rc)
 		rc = a64_linear_map(a, err);
-	if (rc)
-		return rc;
-	a->info.kernel_root = a->kpaging.root;
-	return 0;
+	if (!rc)
+		a->info.kernel_root = a->kpaging.root;
+	return rc;
 }
 
 struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys,
