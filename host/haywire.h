@@ -776,6 +776,9 @@ struct haywire_agentless_info {
 	unsigned int cpus;		/* nr_cpu_ids */
 	char btf_kind[32];		/* "raw BTF", "bzImage (zstd)", ... */
 	bool banner_checked;		/* the BTF's image has this banner */
+	unsigned int arch;		/* HW_ARCH_*; on arm64 kaslr_offset is
+					 * kimage_voffset (the image's VA - PA),
+					 * kernel_root swapper_pg_dir, cr3 0 */
 };
 
 struct haywire_agentless;

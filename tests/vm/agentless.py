@@ -86,7 +86,7 @@ class KernelFiles:
             for line in f:
                 if line.split()[2:3] == ["_text"]:
                     self.text = int(line.split()[0], 16)
-                if line.split()[2:3] == ["swapper_pg_dir"]:
+                if line.split()[2:3] == ["init_task"]:
                     self.data_symbols = True
         if not self.text and self.data_symbols:
             raise CheckError("the copied /proc/kallsyms has no _text "

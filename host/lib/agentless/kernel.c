@@ -805,6 +805,7 @@ static int a64_try_image(struct haywire_agentless *a,
 	 * a kallsyms copy; swapper_pg_dir must then map it there.
 	 */
 	a->info.text_va = a->info.text_pa + voffset;
+	a->info.kaslr_offset = voffset;
 	if (!hwi_kptr_ok(a->info.text_va, 4096))
 		return hwi_fail(err, HAYWIRE_E_MISMATCH,
 				"the guest's kimage_voffset 0x%" PRIx64 " puts _text at 0x%" PRIx64 ", outside the kernel half: the symbols are not this kernel's",
@@ -832,7 +833,7 @@ struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys
 		a = hwi_agentless_new(phys, ram_end, btf, syms, 4, err);
 		if (!a)
 			return NULL;
-		a->arch = HW_ARCH_ARM64;
+		a->arch = a->info.arch = HW_ARCH_ARM64;
 		rc = a64_locate(a, err);
 		goto identify;
 	}
@@ -846,7 +847,7 @@ struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys
 			      regs->cr4 & CR4_LA57 ? 5 : 4, err);
 	if (!a)
 		return NULL;
-	a->arch = HW_ARCH_X86_64;
+	a->arch = a->info.arch = HW_ARCH_X86_64;
 	a->info.cr3 = regs->cr3;
 	rc = locate_text(a, regs, err);
 	if (rc)
