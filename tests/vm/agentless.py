@@ -17,11 +17,11 @@ symbols are shown to work across boots.
 Kernels: the x86-64 ones in $HAYWIRE_KERNELS (default "6.1 6.12") and the
 arm64 ones in $HAYWIRE_ARM64_KERNELS (default "6.1-arm64 6.12-arm64").
 Configurations: q35-512M (everything), q35-4G and pc-4G (the map and the
-walk over RAM above 4 GiB), q35-512M-la57 (5-level paging), virt-1G (arm64,
-a short set: the kernel found from its image without system registers, ps
-and maps through both sources, translate and read across all three; 6.12
-runs with LPA2, 5 levels); select with $HAYWIRE_VM_CONFIGS as for
-vmtest.py. Prints nested TAP; exits 0 only if
+walk over RAM above 4 GiB), q35-512M-la57 (5-level paging), virt-1G and
+virt-512M (arm64, the second boot with the first one's symbols; a short
+set: the kernel found from its image without system registers, ps and maps
+through both sources, translate and read across all three; 6.12 runs with
+LPA2, 5 levels); select with $HAYWIRE_VM_CONFIGS as for vmtest.py. Prints nested TAP; exits 0 only if
 everything passed.
 """
 
@@ -51,6 +51,8 @@ CONFIGS = [  # label, QEMU machine, RAM, everything or the map and walk, CPU
     ("q35-512M-la57", "q35", "512M", False, "qemu64,+la57,-cx16"),
     # arm64: the kernel's tables from its Image in RAM (no TTBR from QEMU)
     ("virt-1G", "virt", "1G", False, None),
+    # another boot (another KASLR slide) with the symbols of the first
+    ("virt-512M", "virt", "512M", False, None),
 ]
 VIRT_RAM_BASE = 0x40000000
 AGENTLESS_CHECKS = ("ps matches /proc", "maps --json match /proc/PID/maps",
@@ -210,7 +212,7 @@ class AgentlessMachine(vmtest.Machine):
                              f"{info['cpus']} CPUs")
         if self.arch == "arm64":
             self.tap.note(f"{self.name('')}_text {text:#x}; the symbols were "
-                          f"copied from this boot")
+                          f"copied from a boot with _text {self.files.text:#x}")
         else:
             self.tap.note(f"{self.name('')}_text {text:#x} (KASLR offset "
                           f"{text - 0xffffffff81000000:#x}); the symbols were "

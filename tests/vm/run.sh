@@ -6,13 +6,14 @@
 #
 #   HAYWIRE_KERNELS="6.1 6.12"         x86-64 kernels to test
 #   HAYWIRE_ARM64_KERNELS="6.1-arm64 6.12-arm64"
-#                                      arm64 kernels to test (beacon only)
+#                                      arm64 kernels to test
 #   HAYWIRE_VM_CONFIGS="q35-512M q35-4G pc-4G virt-1G virt-4G virt-6G
 #                       virt-3G-nohigh q35-512M-la57 q35-512M-dimm
-#                       q35-2G-stress"
+#                       q35-2G-stress virt-512M"
 #                                      machine configurations (virt: arm64;
 #                                      la57: 5-level paging, agentless only;
 #                                      dimm: tests/vm/dimm.py;
+#                                      virt-512M: agentless only;
 #                                      q35-2G-stress: tests/vm/stress.py)
 #   HAYWIRE_STORM_SECONDS=60           length of the stress guest's storm
 # An empty list selects none: HAYWIRE_KERNELS= runs only the arm64 guests,
