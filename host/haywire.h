@@ -788,6 +788,8 @@ struct haywire_agentless;
  * first mapped 2 MiB page of the kernel text window, confirmed by
  * linux_banner), the direct map, the layout of its structures (BTF), and
  * check that BTF and symbols fit the guest (HAYWIRE_E_MISMATCH otherwise).
+ * arm64 (regs->arch): the kernel Image in RAM, kimage_voffset and
+ * swapper_pg_dir instead of the registers (docs/agentless.md).
  * phys, btf and syms must outlive the handle (btf and syms are owned by it
  * after a successful open). ram_end bounds the direct map.
  */

@@ -64,8 +64,8 @@ const char *hwi_sym_at(const struct haywire_symbols *s, uint64_t addr);
 bool hwi_sym_at_is(const struct haywire_symbols *s, uint64_t addr,
 		   const char *name);
 
-/* x86-64 kernel constants that are #defines, not in BTF; the same from
- * 5.14 (task->__state) through 6.12. */
+/* Kernel constants that are #defines, not in BTF; the same from 5.14
+ * (task->__state) through 6.12, on x86-64 and on arm64 (4 KiB pages). */
 #define KX_PF_KTHREAD		0x00200000U
 #define KX_PF_WQ_WORKER		0x00000020U
 #define KX_TASK_REPORT		0x7fU	/* R S D T t X Z P bits */

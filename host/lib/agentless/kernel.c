@@ -14,6 +14,9 @@
  * map (page_offset_base, randomized too), the release (init_uts_ns), and
  * checks that the BTF and the symbols describe this very kernel.
  *
+ * On arm64, whose system registers QEMU's monitor does not show, the
+ * kernel is found from its Image in RAM instead (a64_* below).
+ *
  * Kernel reads take the fastest correct path: the kernel image is
  * physically contiguous, the direct map is a fixed offset, anything else
  * (vmalloc, per-CPU chunks) goes through the kernel's page tables.
@@ -172,7 +175,7 @@ static int layout_fail(const struct haywire_btf *b, const char *what,
 		       struct haywire_error *err)
 {
 	return hwi_fail(err, HAYWIRE_E_MISMATCH,
-			"%s (%s) lacks %s: not the BTF of a supported kernel (x86-64, Linux 6.1 or later)",
+			"%s (%s) lacks %s: not the BTF of a supported kernel (x86-64 or arm64, Linux 6.1 or later)",
 			b->path, b->kind, what);
 }
 
