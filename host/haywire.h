@@ -784,6 +784,7 @@ int haywire_qmp_hmp(struct haywire_qmp *qmp, const char *command_line,
 struct haywire_cpu_regs {
 	uint64_t rip, cr0, cr3, cr4, efer, gs_base;
 	unsigned int cpl;
+	unsigned int arch;	/* HW_ARCH_*: arm64 has only rip (PC) set */
 };
 
 int haywire_qmp_registers(struct haywire_qmp *qmp,
@@ -896,6 +897,9 @@ struct haywire_agentless_info {
 	unsigned int cpus;		/* nr_cpu_ids */
 	char btf_kind[32];		/* "raw BTF", "bzImage (zstd)", ... */
 	bool banner_checked;		/* the BTF's image has this banner */
+	unsigned int arch;		/* HW_ARCH_*; on arm64 kaslr_offset is
+					 * kimage_voffset (the image's VA - PA),
+					 * kernel_root swapper_pg_dir, cr3 0 */
 };
 
 struct haywire_agentless;
@@ -905,6 +909,8 @@ struct haywire_agentless;
  * first mapped 2 MiB page of the kernel text window, confirmed by
  * linux_banner), the direct map, the layout of its structures (BTF), and
  * check that BTF and symbols fit the guest (HAYWIRE_E_MISMATCH otherwise).
+ * arm64 (regs->arch): the kernel Image in RAM, kimage_voffset and
+ * swapper_pg_dir instead of the registers (docs/agentless.md).
  * phys, btf and syms must outlive the handle (btf and syms are owned by it
  * after a successful open). ram_end bounds the direct map.
  */

@@ -337,6 +337,48 @@ if [ -n "$kc" ] && [ -r "$kc/vmlinuz" ]; then
 	expect 1 1 "qmp: no kernel in the RAM (reads by pmemsave)" -- "$hw" \
 		--qmp "$work/good.sock" --source qmp --btf "$kc/vmlinuz" \
 		--system-map "$work/kallsyms" maps 1
+	# arm64 (virt): the kernel is found from its Image in RAM; a decoy
+	# Image (magic and banner, nothing behind them) is refused, as is RAM
+	# without any, and symbols without data (no CONFIG_KALLSYMS_ALL)
+	/usr/bin/python3 - "$work" <<-'EOF'
+	import struct, sys
+	w = sys.argv[1]
+	ram = bytearray(4 << 20)
+	ram[0x38:0x3c] = b"ARM\x64"
+	ram[0x10000:0x10010] = b"Linux version 6."
+	ram[0x20000:0x20008] = struct.pack("<Q", 0xffff800008000000 - 0x40000000)
+	open(w + "/arm64-decoy", "wb").write(ram)
+	open(w + "/arm64-empty", "wb").write(bytes(4 << 20))
+	syms = [(0, "T", "_text"), (0x10000, "D", "linux_banner"),
+	        (0x20000, "D", "kimage_voffset"), (0x20008, "D", "memstart_addr"),
+	        (0x30000, "D", "init_uts_ns"), (0x40000, "D", "init_task"),
+	        (0x100000, "D", "swapper_pg_dir"), (0x1000000, "B", "_end")]
+	with open(w + "/kallsyms-arm64", "w") as f:
+	    for off, kind, name in syms:
+	        f.write(f"{0xffff800008000000 + off:016x} {kind} {name}\n")
+	with open(w + "/kallsyms-arm64-text", "w") as f:
+	    f.write("ffff800008000000 T _text\nffff800008010000 T _stext\n")
+	EOF
+	fake arm64 "$work/arm64-decoy"
+	mv "$work/arm64.sock" "$work/arm64-decoy.sock"
+	fake arm64 "$work/arm64-empty"
+	expect 1 1 "arm64 memfile: a decoy Image in RAM" -- "$hw" \
+		--mem "$work/arm64-decoy" --qmp "$work/arm64-decoy.sock" \
+		--source memfile --btf "$kc/vmlinuz" \
+		--system-map "$work/kallsyms-arm64" ps
+	grep -q "swapper_pg_dir" "$work/err" ||
+		{ echo "# ^ expected swapper_pg_dir's refusal"; failed=$((failed + 1)); }
+	expect 1 1 "arm64 qmp: no kernel Image in RAM" -- "$hw" \
+		--qmp "$work/arm64.sock" --source qmp --btf "$kc/vmlinuz" \
+		--system-map "$work/kallsyms-arm64" ps
+	grep -q "no arm64 kernel Image" "$work/err" ||
+		{ echo "# ^ expected 'no arm64 kernel Image'"; failed=$((failed + 1)); }
+	expect 1 1 "arm64 memfile: symbols without data" -- "$hw" \
+		--mem "$work/arm64-empty" --qmp "$work/arm64.sock" \
+		--source memfile --btf "$kc/vmlinuz" \
+		--system-map "$work/kallsyms-arm64-text" ps
+	grep -q "CONFIG_KALLSYMS_ALL" "$work/err" ||
+		{ echo "# ^ expected CONFIG_KALLSYMS_ALL"; failed=$((failed + 1)); }
 else
 	n=$((n + 1))
 	echo "ok $n - memfile and qmp sources over a fake QEMU # SKIP no 6.1 kernel image"

@@ -1546,13 +1546,24 @@ void print_agentless_info(FILE *out, const char *source,
 	fprintf(out, "source:        %s (agentless)\n", source);
 	fprintf(out, "kernel:        ");
 	print_guest(out, ai->release, strlen(ai->release));
-	fprintf(out, " (x86-64, %u-level paging, %u CPUs)\n",
+	fprintf(out, " (%s, %u-level paging, %u CPUs)\n",
+		ai->arch == HW_ARCH_ARM64 ? "arm64" : "x86-64",
 		ai->paging_levels, ai->cpus);
 	fprintf(out, "banner:        ");
 	print_guest(out, ai->banner, strlen(ai->banner));
 	fputc('\n', out);
 	fprintf(out, "kernel types:  %s%s\n", ai->btf_kind,
 		ai->banner_checked ? ", its banner matches the guest's" : "");
+	if (ai->arch == HW_ARCH_ARM64) {
+		fprintf(out, "_text:         0x%016" PRIx64 " (kimage_voffset 0x%" PRIx64
+			"), physical 0x%" PRIx64 "\n", ai->text_va,
+			ai->kaslr_offset, ai->text_pa);
+		fprintf(out, "linear map:    0x%016" PRIx64 " (VA - PA)\n",
+			ai->page_offset_base);
+		fprintf(out, "page tables:   kernel 0x%" PRIx64 " (swapper_pg_dir; QEMU shows no TTBR)\n",
+			ai->kernel_root);
+		return;
+	}
 	fprintf(out, "_text:         0x%016" PRIx64 " (KASLR offset 0x%" PRIx64
 		"), physical 0x%" PRIx64 "\n", ai->text_va, ai->kaslr_offset,
 		ai->text_pa);
@@ -1572,7 +1583,8 @@ struct json_object *json_agentless_info(const char *source,
 		ai->release, strlen(ai->release)));
 	json_object_object_add(o, "banner", json_guest_string(
 		ai->banner, strlen(ai->banner)));
-	json_object_object_add(o, "arch", json_object_new_string("x86-64"));
+	json_object_object_add(o, "arch", json_object_new_string(
+		ai->arch == HW_ARCH_ARM64 ? "arm64" : "x86-64"));
 	json_object_object_add(o, "paging_levels",
 			       json_object_new_uint64(ai->paging_levels));
 	json_object_object_add(o, "cpus", json_object_new_uint64(ai->cpus));

@@ -16,6 +16,8 @@ until killed. MODE:
   nogreeting   accepts and says nothing
   hmp          an HMP monitor's banner instead of QMP
   error        every command fails with a QEMU error
+  arm64        as good, but an arm64 virt guest: RAM_FILE at 0x40000000 and
+               QEMU's aarch64 "info registers" (no system register)
 """
 
 import json
@@ -30,6 +32,10 @@ REGISTERS = ("RIP=ffffffff81000000 RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1\r\n"
              "GS =0000 ffff888000000000 00000000 00000000\r\n"
              "CR0=80050033 CR2=0000000000000000 CR3=0000000000001000 "
              "CR4=000006b0\r\nEFER=0000000000000d01\r\n")
+
+ARM64_REGISTERS = (" PC=ffff800008000000 X00=0000000000000000 "
+                   "X01=0000000000000000\r\nPSTATE=400003c5 -Z-- EL1h\r\n")
+VIRT_RAM_BASE = 0x40000000
 
 
 def send(conn, obj):
@@ -49,9 +55,10 @@ def requests(conn):
             yield json.loads(line)
 
 
-def answer_good(req, ram):
+def answer_good(req, ram, arm64=False):
     cmd, args = req.get("execute"), req.get("arguments", {})
     size = os.path.getsize(ram)
+    base = VIRT_RAM_BASE if arm64 else 0
     if cmd == "qom-list":
         return {"return": [{"name": "type", "type": "string"},
                            {"name": "ram", "type": "child<memory-backend-file>"}]}
@@ -65,13 +72,16 @@ def answer_good(req, ram):
         if line == "info mtree -f":
             return {"return": "FlatView #0\r\n AS \"memory\", root: system\r\n"
                     " Root memory region: system\r\n"
-                    f"  0000000000000000-{size - 1:016x} (prio 0, ram): ram\r\n"}
+                    f"  {base:016x}-{base + size - 1:016x} (prio 0, ram): ram\r\n"}
         if line == "info registers":
-            return {"return": REGISTERS}
+            return {"return": ARM64_REGISTERS if arm64 else REGISTERS}
         return {"return": f"unknown command: '{line}'\r\n"}
     if cmd == "pmemsave":
         with open(ram, "rb") as src, open(args["filename"], "wb") as dst:
-            src.seek(args["val"])
+            if not base <= args["val"] < base + size:
+                return {"error": {"class": "GenericError",
+                                  "desc": "Invalid addr"}}
+            src.seek(args["val"] - base)
             dst.write(src.read(args["size"]))
         return {"return": {}}
     return {"error": {"class": "CommandNotFound",
@@ -104,7 +114,7 @@ def serve(conn, mode, ram):
             send(conn, {"error": {"class": "GenericError",
                                   "desc": "fake QEMU refuses"}, "id": rid})
         else:
-            reply = answer_good(req, ram)
+            reply = answer_good(req, ram, mode == "arm64")
             reply["id"] = rid
             send(conn, reply)
 

@@ -74,11 +74,13 @@ static void test_registers(void)
 	CHECK_RC(haywire_parse_registers(" PC=ffff800008000000 X00=0000\n",
 					 &r, &err), HAYWIRE_E_QMP, &err);
 	CHECK_MSG(&err, "no CR0 value: is this an x86-64 guest?");
-	/* arm64 as QEMU 7.2 prints it: said plainly */
+	/* arm64 as QEMU 7.2 prints it: the architecture and PC only */
 	CHECK_RC(haywire_parse_registers("CPU#0\n PC=ffff800008000000 X00=0000000000000000\n"
 					 "PSTATE=400003c5 -Z-- EL1h\n",
-					 &r, &err), HAYWIRE_E_QMP, &err);
-	CHECK_MSG(&err, "arm64 guest");
+					 &r, &err), HAYWIRE_OK, &err);
+	CHECK_U64(r.arch, HW_ARCH_ARM64);
+	CHECK_U64(r.rip, 0xffff800008000000ULL);
+	CHECK_U64(r.cr3, 0);
 	CHECK_RC(haywire_parse_registers("CR0=80050033 CR3=zz CR4=0 EFER=0",
 					 &r, &err), HAYWIRE_E_QMP, &err);
 	CHECK_MSG(&err, "no CR3 value");
@@ -320,7 +322,7 @@ static void test_btf_rejects(void)
 
 	memset(buf, 0x41, sizeof(buf));
 	check_btf_rejects(buf, sizeof(buf),
-			  "neither BTF, a vmlinux ELF file nor an x86 bzImage");
+			  "nor an arm64 Image");
 	check_btf_rejects(buf, 3, "too small");
 	/* BTF magic, garbage after it */
 	buf[0] = 0x9f;
@@ -347,6 +349,13 @@ static void test_btf_rejects(void)
 	/* gzip that is not */
 	memcpy(buf + 5 * 512, "\x1f\x8b\x08\0garbage", 11);
 	check_btf_rejects(buf, sizeof(buf), "cannot decompress the kernel");
+	/* an arm64 Image header without BTF; gzip that is no Image */
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf + 0x38, "ARM\x64", 4);
+	check_btf_rejects(buf, sizeof(buf), "an arm64 Image without BTF");
+	memset(buf + 0x38, 0, 4);
+	memcpy(buf, "\x1f\x8b\x08\0garbage", 11);
+	check_btf_rejects(buf, sizeof(buf), "gzip data that is not an arm64 Image");
 	CHECK(haywire_btf_open("/nonexistent/vmlinux", &err) == NULL);
 	CHECK(err.code == HAYWIRE_E_FILE);
 	CHECK(haywire_btf_open(NULL, &err) == NULL);
@@ -392,6 +401,8 @@ static void test_btf_images(void)
 {
 	check_image("6.1", "bzImage (lz4)", "6.1.0-");
 	check_image("6.12", "bzImage (zstd)", "6.12.");
+	check_image("6.1-arm64", "arm64 Image", "6.1.0-");
+	check_image("6.12-arm64", "arm64 Image", "6.12.");
 }
 
 int main(void)

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Agentless benchmark (run by tools/bench-agentless.sh).
 
-Boots a Debian kernel (default 6.1) on a q35 guest (default 4 GiB) with a
+Boots a Debian kernel (default 6.1) on a q35 guest (a virt guest for an
+arm64 kernel such as 6.12-arm64; default 4 GiB) with a
 QMP socket, starts sleeping processes (default 1,000) and one process with
 16,384 VMAs over 64 MiB of touched memory (hw-workload manyvmas), loads the
 module, copies the kernel's BTF and kallsyms out of the guest, and runs
@@ -48,9 +49,12 @@ def main():
     images = vmtest.build([KERNEL])
     vmlinuz, initrd, release = images[KERNEL]
     files = agentless.KernelFiles(release, vmlinuz)
-    g = haywire_vm.Guest(vmlinuz, initrd, mem=MEM, machine="q35", qmp=True)
+    arch = haywire_vm.spec_arch(KERNEL)
+    machine = "virt" if arch == "arm64" else "q35"
+    g = haywire_vm.Guest(vmlinuz, initrd, mem=MEM, machine=machine, qmp=True,
+                         arch=arch)
     with g:
-        print(f"# guest: {release}, q35 {MEM}, {g.smp} CPUs, {g.accel}, booted in "
+        print(f"# guest: {release}, {machine} {MEM}, {g.smp} CPUs, {g.accel}, booted in "
               f"{g.boot_seconds:.1f} s", flush=True)
         g.run(f"hw-workload spawn {PROCESSES} > /tmp/spawn.out 2>&1 &")
         g.run(f"hw-workload manyvmas {BUSY_VMAS} > /tmp/busy.out 2>&1 & "

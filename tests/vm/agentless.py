@@ -14,10 +14,14 @@ BTF of the kernel image (vmlinuz) instead, so both kinds are tested. Later
 guests of the same kernel are other boots with other KASLR offsets, so the
 symbols are shown to work across boots.
 
-Kernels: the x86-64 ones in $HAYWIRE_KERNELS (default "6.1 6.12"); the
-agentless walk is x86-64 only. Configurations: q35-512M (everything),
-q35-4G and pc-4G (the map and the walk over RAM above 4 GiB), q35-512M-la57
-(5-level paging); select with $HAYWIRE_VM_CONFIGS as for vmtest.py. Prints nested TAP; exits 0 only if
+Kernels: the x86-64 ones in $HAYWIRE_KERNELS (default "6.1 6.12") and the
+arm64 ones in $HAYWIRE_ARM64_KERNELS (default "6.1-arm64 6.12-arm64").
+Configurations: q35-512M (everything), q35-4G and pc-4G (the map and the
+walk over RAM above 4 GiB), q35-512M-la57 (5-level paging), virt-1G and
+virt-512M (arm64, the second boot with the first one's symbols; a short
+set: the kernel found from its image without system registers, ps and maps
+through both sources, translate and read across all three; 6.12 runs with
+LPA2, 5 levels); select with $HAYWIRE_VM_CONFIGS as for vmtest.py. Prints nested TAP; exits 0 only if
 everything passed.
 """
 
@@ -45,7 +49,12 @@ CONFIGS = [  # label, QEMU machine, RAM, everything or the map and walk, CPU
     ("pc-4G", "pc", "4G", False, None),
     # 5-level paging (TCG emulates LA57): found from CR4, walked by all
     ("q35-512M-la57", "q35", "512M", False, "qemu64,+la57,-cx16"),
+    # arm64: the kernel's tables from its Image in RAM (no TTBR from QEMU)
+    ("virt-1G", "virt", "1G", False, None),
+    # another boot (another KASLR slide) with the symbols of the first
+    ("virt-512M", "virt", "512M", False, None),
 ]
+VIRT_RAM_BASE = 0x40000000
 AGENTLESS_CHECKS = ("ps matches /proc", "maps --json match /proc/PID/maps",
                     "text maps match /proc/PID/maps byte for byte")
 FILES = os.path.join(TOP, "build", "vm", "agentless")
@@ -61,6 +70,7 @@ class KernelFiles:
         self.kallsyms = os.path.join(self.dir, "kallsyms.gz")
         self.vmlinuz = vmlinuz
         self.text = None      # _text in the copied kallsyms
+        self.data_symbols = False  # CONFIG_KALLSYMS_ALL (Debian arm64 6.1: off)
         self.copied = False
 
     def copy_from(self, guest):
@@ -78,7 +88,9 @@ class KernelFiles:
             for line in f:
                 if line.split()[2:3] == ["_text"]:
                     self.text = int(line.split()[0], 16)
-        if not self.text:
+                if line.split()[2:3] == ["init_task"]:
+                    self.data_symbols = True
+        if not self.text and self.data_symbols:
             raise CheckError("the copied /proc/kallsyms has no _text "
                              "(addresses hidden?)")
         self.copied = True
@@ -93,6 +105,10 @@ class AgentlessMachine(vmtest.Machine):
         self.files = files
         self.full = full
         self.levels = 5 if cpu and "+la57" in cpu else 4
+        if self.arch == "arm64":
+            # Debian's 6.12 has 52-bit VAs, which TCG's max CPU runs with
+            # LPA2 in 5 levels; 6.1 has 48-bit VAs in 4
+            self.levels = 5 if self.pgd_bytes() < 4096 else 4
 
     def name(self, what):
         return f"{self.kernel} {self.label} agentless: {what}"
@@ -168,9 +184,10 @@ class AgentlessMachine(vmtest.Machine):
         version = self.run("cat /proc/version")[1].strip()
         if "nokaslr" in self.run("cat /proc/cmdline")[1]:
             diffs.append("the guest was booted with nokaslr")
+        image = "arm64 Image" if self.arch == "arm64" else "bzImage"
         for source, btf, kind in (("memfile", self.files.btf, "raw BTF"),
-                                  ("memfile", self.files.vmlinuz, "bzImage"),
-                                  ("qmp", self.files.vmlinuz, "bzImage")):
+                                  ("memfile", self.files.vmlinuz, image),
+                                  ("qmp", self.files.vmlinuz, image)):
             info = self.hw(source, "--json", "info", btf=btf).json()
             what = f"{source} with {kind}"
             if info["kernel_release"] != self.release:
@@ -186,16 +203,33 @@ class AgentlessMachine(vmtest.Machine):
                 diffs.append(f"{what}: page_offset_base {info['page_offset_base']} "
                              "is not 1 GiB aligned")
             if not info["btf_kind"].startswith(kind) or \
-                    info["banner_checked"] != (kind == "bzImage"):
+                    info["banner_checked"] != (kind == image):
                 diffs.append(f"{what}: btf_kind {info['btf_kind']!r}, "
                              f"banner_checked {info['banner_checked']}")
             if info["paging_levels"] != self.levels or \
                     info["cpus"] != self.guest.smp:
                 diffs.append(f"{what}: {info['paging_levels']}-level paging, "
                              f"{info['cpus']} CPUs")
-        self.tap.note(f"{self.name('')}_text {text:#x} (KASLR offset "
-                      f"{text - 0xffffffff81000000:#x}); the symbols were "
-                      f"copied from a boot with _text {self.files.text:#x}")
+        if self.arch == "arm64":
+            self.tap.note(f"{self.name('')}_text {text:#x}; the symbols were "
+                          f"copied from a boot with _text {self.files.text:#x}")
+        else:
+            self.tap.note(f"{self.name('')}_text {text:#x} (KASLR offset "
+                          f"{text - 0xffffffff81000000:#x}); the symbols were "
+                          f"copied from a boot with _text {self.files.text:#x}")
+        return diffs
+
+    def check_no_data_symbols(self):
+        """A kallsyms without data symbols (Debian's arm64 6.1 is built
+        without CONFIG_KALLSYMS_ALL, and its /boot/System.map is a
+        placeholder): the agentless sources refuse in one line that says
+        so; they never guess."""
+        diffs = []
+        for source in ("memfile", "qmp"):
+            r = self.hw(source, "ps")
+            if r.rc == 0 or "CONFIG_KALLSYMS_ALL" not in r.err:
+                diffs.append(f"{r.cmd()}: exit {r.rc}, {r.err.strip()!r}")
+            diffs += [p for p in [r.error_line_problem()] if p]
         return diffs
 
     def check_map(self):
@@ -207,12 +241,16 @@ class AgentlessMachine(vmtest.Machine):
             diffs.append(f"QEMU's map {info.get('qemu_map')} differs from the "
                          f"beacon's {info.get('gpa_map')}")
         low = self.mem
-        if self.machine == "q35" and self.mem >= 0xb0000000:
+        if self.machine == "virt":
+            want = [{"gpa": hex(VIRT_RAM_BASE), "size": self.mem,
+                     "file_offset": "0x0"}]
+        elif self.machine == "q35" and self.mem >= 0xb0000000:
             low = 2 * GiB
         elif self.machine == "pc" and self.mem >= 0xe0000000:
             low = 3 * GiB
-        want = [{"gpa": "0x0", "size": low, "file_offset": "0x0"}]
-        if self.mem > low:
+        if self.machine != "virt":
+            want = [{"gpa": "0x0", "size": low, "file_offset": "0x0"}]
+        if self.machine != "virt" and self.mem > low:
             want.append({"gpa": hex(4 * GiB), "size": self.mem - low,
                          "file_offset": hex(low)})
         if info.get("qemu_map") != want:
@@ -401,6 +439,10 @@ class AgentlessMachine(vmtest.Machine):
                     "copy BTF and kallsyms out of the guest",
                     lambda: self.files.copy_from(self.guest)):
                 return
+            if not self.files.data_symbols:
+                self.check("without data symbols (no CONFIG_KALLSYMS_ALL): "
+                           "one clear error line", self.check_no_data_symbols)
+                return
             self.check("the kernel found is the guest's (release, banner, "
                        "KASLR _text, direct map)", self.check_kernel)
             self.check("QEMU's memory map equals the beacon's",
@@ -408,8 +450,8 @@ class AgentlessMachine(vmtest.Machine):
             self.compare_source("memfile")
             # through QMP every read is a round trip: maps of the small
             # guest's processes, ps only on the big ones
-            self.compare_source("qmp", with_maps=self.full)
-            if self.full or self.levels == 5:
+            self.compare_source("qmp", with_maps=self.full or self.arch == "arm64")
+            if self.full or self.levels == 5 or self.arch == "arm64":
                 self.check("translate and read agree across the three sources",
                            self.check_translate_read)
             if self.full:
@@ -435,16 +477,21 @@ class AgentlessMachine(vmtest.Machine):
 def main():
     # The debug kernel is built without debug information, so without the
     # BTF the agentless walk needs (tools/build-debug-kernel.sh).
-    kernels = [k for k in os.environ.get("HAYWIRE_KERNELS", "6.1 6.12").split()
-               if haywire_vm.spec_arch(k) == "amd64" and not haywire_vm.is_debug(k)]
+    kernels = os.environ.get("HAYWIRE_KERNELS", "6.1 6.12").split() + \
+        os.environ.get("HAYWIRE_ARM64_KERNELS", "6.1-arm64 6.12-arm64").split()
+    kernels = [k for k in kernels if not haywire_vm.is_debug(k)]
     labels = os.environ.get("HAYWIRE_VM_CONFIGS",
                             " ".join(c[0] for c in CONFIGS)).split()
+    # virt configurations are arm64's, the others x86-64's
     runs = [(k, c) for k in dict.fromkeys(kernels) for c in CONFIGS
-            if c[0] in labels]
+            if c[0] in labels and (c[1] == "virt") ==
+            (haywire_vm.spec_arch(k) == "arm64") and
+            os.access(f"/usr/bin/{haywire_vm.QEMU[haywire_vm.spec_arch(k)]}",
+                      os.X_OK)]
     tap = vmtest.Tap()
-    if not os.access(f"/usr/bin/{haywire_vm.QEMU['amd64']}", os.X_OK) or not runs:
+    if not runs:
         print("1..0")
-        print("# SKIP: no x86-64 guest to boot (kernels, configurations or QEMU)")
+        print("# SKIP: no guest to boot (kernels, configurations or QEMU)")
         return 4
     started = time.monotonic()
     try:

@@ -7,15 +7,17 @@
 #   HAYWIRE_KERNELS="6.1 6.12 5.10 7.3" x86-64 kernels to test (agentless:
 #                                      6.1 6.12 by default)
 #   HAYWIRE_ARM64_KERNELS="6.1-arm64 6.12-arm64 7.3-arm64"
-#                                      arm64 kernels to test (beacon only)
+#                                      arm64 kernels to test (agentless:
+#                                      6.1-arm64 6.12-arm64 by default)
 #   HAYWIRE_WIDE_KERNELS="6.1 6.12 6.1-arm64 6.12-arm64 debug-6.1"
 #                                      kernels run in every configuration;
 #                                      the others in q35-512M/virt-1G only
 #   HAYWIRE_VM_CONFIGS="q35-512M q35-4G pc-4G virt-1G virt-4G virt-6G
 #                       virt-3G-nohigh q35-512M-la57 q35-512M-dimm
-#                       q35-2G-stress q35-512M-monitor"
+#                       q35-2G-stress q35-512M-monitor virt-512M"
 #                                      machine configurations (virt: arm64;
 #                                      la57: 5-level paging, agentless only;
+#                                      virt-512M: agentless only;
 #                                      dimm: tests/vm/dimm.py;
 #                                      q35-2G-stress: tests/vm/stress.py;
 #                                      q35-512M-monitor: tests/vm/prom.py)

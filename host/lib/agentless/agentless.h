@@ -64,8 +64,8 @@ const char *hwi_sym_at(const struct haywire_symbols *s, uint64_t addr);
 bool hwi_sym_at_is(const struct haywire_symbols *s, uint64_t addr,
 		   const char *name);
 
-/* x86-64 kernel constants that are #defines, not in BTF; the same from
- * 5.14 (task->__state) through 6.12. */
+/* Kernel constants that are #defines, not in BTF; the same from 5.14
+ * (task->__state) through 6.12, on x86-64 and on arm64 (4 KiB pages). */
 #define KX_PF_KTHREAD		0x00200000U
 #define KX_PF_WQ_WORKER		0x00000020U
 #define KX_TASK_REPORT		0x7fU	/* R S D T t X Z P bits */
@@ -85,6 +85,11 @@ bool hwi_sym_at_is(const struct haywire_symbols *s, uint64_t addr,
 #define KX_DIRECT_MAP_L5	0xff11000000000000ULL
 #define KX_KERNEL_HALF		0xffff800000000000ULL	/* 4-level */
 #define KX_TEXT_LINK_ADDRESS	0xffffffff81000000ULL	/* _text, no KASLR */
+
+/* arm64 (Linux's arch/arm64/include/asm/image.h, memory.h; QEMU's virt) */
+#define KA_VIRT_RAM_BASE	0x40000000ULL	/* QEMU virt: RAM starts here */
+#define KA_IMAGE_MAGIC_OFF	0x38		/* "ARM\x64" in the Image header */
+#define KA_IMAGE_ALIGN		0x10000ULL	/* the boot protocol's minimum */
 
 /* The structure layout the walk needs, resolved from BTF at open. */
 struct hwi_layout {
@@ -144,6 +149,7 @@ struct haywire_agentless {
 	uint64_t text_size;		/* _end - _text */
 	struct haywire_paging kpaging;	/* the kernel's own page tables */
 	unsigned int version;		/* major * 1000 + minor */
+	unsigned int arch;		/* HW_ARCH_X86_64 or HW_ARCH_ARM64 */
 	/* per-CPU data, for per-CPU RSS counters */
 	unsigned int nr_cpus;
 	uint64_t *cpu_offset;		/* NULL: not read yet */

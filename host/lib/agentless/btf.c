@@ -346,6 +346,66 @@ out:
 	return rc;
 }
 
+/* ---- arm64 Image: the BTF blob between __start_BTF and __stop_BTF ---- */
+
+#define A64_IMAGE_MAGIC_OFF	0x38
+#define BTF_HDR_LEN		24	/* struct btf_header of version 1 */
+
+static bool is_arm64_image(const unsigned char *p, size_t size)
+{
+	return size > A64_IMAGE_MAGIC_OFF + 4 &&
+	       !memcmp(p + A64_IMAGE_MAGIC_OFF, "ARM\x64", 4);
+}
+
+/*
+ * An Image has no sections: its .BTF is found by its header (magic 0xeb9f,
+ * version 1, a 24-byte header whose type and string sections fit the
+ * image), and the candidate libbpf parses with the most types is the
+ * vmlinux's BTF.
+ */
+static int image_btf(struct haywire_btf *b, const char *path,
+		     const unsigned char *img, size_t size,
+		     struct haywire_error *err)
+{
+	size_t at, best_at = 0, best_len = 0;
+	uint32_t best_types = 0;
+
+	for (at = 0; at + BTF_HDR_LEN <= size; at += 4) {
+		uint32_t h[6];
+		uint64_t len;
+		struct btf *t;
+
+		if (img[at] != 0x9f || img[at + 1] != 0xeb || img[at + 2] != 1)
+			continue;
+		memcpy(h, img + at, sizeof(h));
+		if (h[1] != BTF_HDR_LEN)
+			continue;
+		/* h[2..5]: type_off, type_len, str_off, str_len */
+		len = (uint64_t)BTF_HDR_LEN + h[4] + h[5];
+		if (h[4] < (uint64_t)h[2] + h[3] || len > size - at ||
+		    len > UINT32_MAX)
+			continue;
+		t = btf__new(img + at, (uint32_t)len);
+		if (!t)
+			continue;
+		if (btf__type_cnt(t) > best_types) {
+			best_types = btf__type_cnt(t);
+			best_at = at;
+			best_len = len;
+		}
+		btf__free(t);
+	}
+	if (!best_len)
+		return hwi_fail(err, HAYWIRE_E_INVALID,
+				"%s: an arm64 Image without BTF: the kernel was built without CONFIG_DEBUG_INFO_BTF",
+				path);
+	b->btf = btf__new(img + best_at, (uint32_t)best_len);
+	if (!b->btf)
+		return hwi_fail(err, HAYWIRE_E_NOMEM, "out of memory");
+	find_banners(b, img, size);
+	return 0;
+}
+
 static int quiet_libbpf(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
@@ -399,9 +459,20 @@ struct haywire_btf *haywire_btf_open(const char *path,
 		if (!rc)
 			rc = elf_btf(b, path, o.p, o.len, err);
 		free(o.p);
+	} else if (is_arm64_image(data, size)) {
+		snprintf(b->kind, sizeof(b->kind), "arm64 Image");
+		rc = image_btf(b, path, data, size, err);
+	} else if (size > 2 && data[0] == 0x1f && data[1] == 0x8b) {
+		/* Image.gz, as some distributions ship arm64 kernels */
+		snprintf(b->kind, sizeof(b->kind), "arm64 Image (gzip)");
+		rc = inflate_gzip(data, size, &o) && is_arm64_image(o.p, o.len) ?
+		     image_btf(b, path, o.p, o.len, err) :
+		     hwi_fail(err, HAYWIRE_E_INVALID,
+			      "%s: gzip data that is not an arm64 Image", path);
+		free(o.p);
 	} else {
 		rc = hwi_fail(err, HAYWIRE_E_INVALID,
-			      "%s is neither BTF, a vmlinux ELF file nor an x86 bzImage",
+			      "%s is neither BTF, a vmlinux ELF file, an x86 bzImage nor an arm64 Image",
 			      path);
 	}
 	free(data);

@@ -14,6 +14,9 @@
  * map (page_offset_base, randomized too), the release (init_uts_ns), and
  * checks that the BTF and the symbols describe this very kernel.
  *
+ * On arm64, whose system registers QEMU's monitor does not show, the
+ * kernel is found from its Image in RAM instead (a64_* below).
+ *
  * Kernel reads take the fastest correct path: the kernel image is
  * physically contiguous, the direct map is a fixed offset, anything else
  * (vmalloc, per-CPU chunks) goes through the kernel's page tables.
@@ -172,7 +175,7 @@ static int layout_fail(const struct haywire_btf *b, const char *what,
 		       struct haywire_error *err)
 {
 	return hwi_fail(err, HAYWIRE_E_MISMATCH,
-			"%s (%s) lacks %s: not the BTF of a supported kernel (x86-64, Linux 6.1 or later)",
+			"%s (%s) lacks %s: not the BTF of a supported kernel (x86-64 or arm64, Linux 6.1 or later)",
 			b->path, b->kind, what);
 }
 
@@ -566,6 +569,258 @@ fail:
 	return NULL;
 }
 
+/* ---- arm64: the kernel from its image, without system registers ------ */
+
+/* Whether the arm64 Image of these symbols starts at text_pa. */
+static int a64_image_at(struct haywire_agentless *a, uint64_t text_pa,
+			bool *ok, struct haywire_error *err)
+{
+	static const char magic[4] = { 'A', 'R', 'M', 0x64 };
+	char buf[sizeof(magic)];
+	int rc;
+
+	*ok = false;
+	rc = a->phys->read(a->phys->ctx, text_pa + KA_IMAGE_MAGIC_OFF, buf,
+			   sizeof(buf), err);
+	if (source_failed(rc))
+		return rc;
+	if (rc || memcmp(buf, magic, sizeof(magic)))
+		return 0;
+	return banner_at(a, text_pa, ok, err);
+}
+
+/* Where the image search is: pass 0 on 2 MiB steps, pass 1 on 64 KiB. */
+struct a64_cursor {
+	unsigned int pass;
+	uint64_t pa;		/* the next address to try */
+};
+
+/*
+ * The Image is loaded 2 MiB aligned (Documentation/arch/arm64/booting.rst;
+ * QEMU's -kernel), or 64 KiB aligned by the EFI stub: 2 MiB steps first.
+ * Its header's magic, then linux_banner where the symbols put it. One
+ * candidate at a time, so that a decoy (the guest controls its RAM) that
+ * fails the later checks is passed over. *found = false: no more.
+ */
+static int a64_next_image(struct haywire_agentless *a, struct a64_cursor *c,
+			  bool *found, struct haywire_error *err)
+{
+	int rc;
+
+	*found = false;
+	for (; c->pass < 2; c->pass++, c->pa = KA_VIRT_RAM_BASE) {
+		uint64_t step = c->pass ? KA_IMAGE_ALIGN : 2 * MIB;
+
+		for (; c->pa < a->ram_end; c->pa += step) {
+			uint64_t pa = c->pa;
+
+			if (c->pass && !((pa - KA_VIRT_RAM_BASE) % (2 * MIB)))
+				continue;
+			rc = a64_image_at(a, pa, found, err);
+			if (rc)
+				return rc;
+			if (*found) {
+				a->info.text_pa = pa;
+				c->pa += step;
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
+/* A kernel variable of the image, read physically (no tables needed). */
+static int a64_image_u64(struct haywire_agentless *a, const char *name,
+			 uint64_t *v, struct haywire_error *err)
+{
+	uint64_t addr;
+
+	if (!hwi_sym(a->syms, name, &addr) || addr < a->syms->text ||
+	    addr - a->syms->text >= a->text_size)
+		return hwi_fail(err, HAYWIRE_E_MISMATCH,
+				"%s lacks %s (in the kernel image)",
+				a->syms->path, name);
+	return a->phys->read(a->phys->ctx,
+			     a->info.text_pa + (addr - a->syms->text), v,
+			     sizeof(*v), err);
+}
+
+/*
+ * swapper_pg_dir (TTBR1's root) at its place in the image; the number of
+ * levels is the one that maps _text where the image is: 4 (48-bit VAs),
+ * 5 (52-bit VAs with LPA2, 6.9+) or 3 (39-bit VAs).
+ */
+static int a64_kernel_tables(struct haywire_agentless *a,
+			     struct haywire_error *err)
+{
+	static const unsigned int levels[3] = { 4, 5, 3 };
+	uint64_t sym, pa;
+	unsigned int i;
+	int rc;
+
+	if (!hwi_sym(a->syms, "swapper_pg_dir", &sym) || sym < a->syms->text ||
+	    sym - a->syms->text >= a->text_size || sym % 4096)
+		return hwi_fail(err, HAYWIRE_E_MISMATCH,
+				"%s lacks swapper_pg_dir in the kernel image",
+				a->syms->path);
+	for (i = 0; i < 3; i++) {
+		struct haywire_paging pg;
+
+		/* any 6.x release: kernel mappings hold no PROT_NONE */
+		rc = haywire_paging_init(&pg, HW_ARCH_ARM64, levels[i], 4096,
+					 "6.1", a->info.text_pa +
+					 (sym - a->syms->text), err);
+		if (rc)
+			return rc;
+		pg.arm64_ttbr1 = true;
+		rc = translate_one(a->phys, &pg, a->info.text_va, &pa, err);
+		if (rc)
+			return rc;
+		if (pa == a->info.text_pa) {
+			a->kpaging = pg;
+			a->info.paging_levels = levels[i];
+			return 0;
+		}
+	}
+	return hwi_fail(err, HAYWIRE_E_MISMATCH,
+			"swapper_pg_dir (physical 0x%" PRIx64 ") does not map _text 0x%" PRIx64 " to the image at 0x%" PRIx64 " with 3, 4 or 5 levels: the symbols are not this boot's",
+			a->info.text_pa + (sym - a->syms->text), a->info.text_va,
+			a->info.text_pa);
+}
+
+/*
+ * The linear map: VA = PA - memstart_addr + PAGE_OFFSET, PAGE_OFFSET the
+ * bottom of the kernel half (-2^VA_BITS). Kept as page_offset_base =
+ * PAGE_OFFSET - memstart_addr, so that VA - page_offset_base = PA as on
+ * x86-64; checked by mapping the image's linear alias.
+ */
+static int a64_linear_map(struct haywire_agentless *a,
+			  struct haywire_error *err)
+{
+	unsigned int va_bits = a->info.paging_levels == 5 ? 52 :
+			       12 + 9 * a->info.paging_levels;
+	uint64_t memstart, pob, pa, probe;
+	int rc;
+
+	rc = a64_image_u64(a, "memstart_addr", &memstart, err);
+	if (rc)
+		return rc;
+	if (memstart % (2 * MIB) || memstart >= a->ram_end)
+		return hwi_fail(err, HAYWIRE_E_CORRUPT,
+				"the guest's memstart_addr 0x%" PRIx64 " is not in RAM",
+				memstart);
+	pob = (~0ULL << va_bits) - memstart;
+	/* the image's alias, or the first page of RAM if that is unmapped */
+	probe = a->info.text_pa;
+	rc = translate_one(a->phys, &a->kpaging, pob + probe, &pa, err);
+	if (!rc && pa != probe) {
+		probe = memstart > KA_VIRT_RAM_BASE ? memstart : KA_VIRT_RAM_BASE;
+		rc = translate_one(a->phys, &a->kpaging, pob + probe, &pa, err);
+	}
+	if (rc)
+		return rc;
+	if (pa != probe)
+		return hwi_fail(err, HAYWIRE_E_MISMATCH,
+				"the linear map at 0x%" PRIx64 " (memstart_addr 0x%" PRIx64 ", %u-bit VAs) does not map RAM",
+				pob + probe, memstart, va_bits);
+	a->info.page_offset_base = pob;
+	return 0;
+}
+
+/*
+ * Without the CPU's registers everything starts from data symbols, which
+ * /proc/kallsyms lists only with CONFIG_KALLSYMS_ALL (Debian's arm64 6.1
+ * has it off; its /boot/System.map is a placeholder).
+ */
+static int a64_need_symbols(struct haywire_agentless *a,
+			    struct haywire_error *err)
+{
+	static const char *const need[] = {
+		"swapper_pg_dir", "kimage_voffset", "memstart_addr",
+		"linux_banner", "init_uts_ns", "init_task",
+	};
+	uint64_t addr;
+	size_t i;
+
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (!hwi_sym(a->syms, need[i], &addr))
+			return hwi_fail(err, HAYWIRE_E_MISMATCH,
+					"%s has no %s: the agentless walk of an arm64 guest needs the kernel's data symbols (a /proc/kallsyms of a kernel with CONFIG_KALLSYMS_ALL, or the System.map of its debug package)",
+					a->syms->path, need[i]);
+	return 0;
+}
+
+static int a64_try_image(struct haywire_agentless *a,
+			 struct haywire_error *err);
+
+static int a64_locate(struct haywire_agentless *a, struct haywire_error *err)
+{
+	struct a64_cursor cur = { 0, KA_VIRT_RAM_BASE };
+	struct haywire_error last;
+	unsigned int tried = 0;
+	bool found;
+	uint64_t end;
+	int rc;
+
+	a->text_size = hwi_sym(a->syms, "_end", &end) && end > a->syms->text &&
+		       end - a->syms->text <= 1024 * MIB ?
+		       end - a->syms->text : DEFAULT_TEXT_SIZE;
+	rc = a64_need_symbols(a, err);
+	if (rc)
+		return rc;
+	for (;;) {
+		rc = a64_next_image(a, &cur, &found, err);
+		if (rc || !found)
+			break;
+		rc = a64_try_image(a, &last);
+		if (rc != HAYWIRE_E_MISMATCH) {
+			if (rc && err)
+				*err = last;
+			return rc;
+		}
+		tried++;	/* a decoy, or the wrong symbols: go on */
+	}
+	if (rc)
+		return rc;
+	if (tried) {
+		if (err)
+			*err = last;
+		return last.code;
+	}
+	return hwi_fail(err, HAYWIRE_E_MISMATCH,
+			"no arm64 kernel Image with linux_banner where %s puts it in guest RAM (0x%llx-0x%" PRIx64 "): not an arm64 Linux guest, or the symbols are not this kernel's",
+			a->syms->path, KA_VIRT_RAM_BASE, a->ram_end);
+}
+
+/* The image is at text_pa: KASLR, the kernel's tables, the linear map. */
+static int a64_try_image(struct haywire_agentless *a,
+			 struct haywire_error *err)
+{
+	uint64_t voffset;
+	int rc;
+
+	rc = a64_image_u64(a, "kimage_voffset", &voffset, err);
+	if (rc)
+		return rc;
+	/*
+	 * _text's VA this boot: the image's PA + kimage_voffset (VA - PA of
+	 * the image), so a System.map with link addresses works as well as
+	 * a kallsyms copy; swapper_pg_dir must then map it there.
+	 */
+	a->info.text_va = a->info.text_pa + voffset;
+	a->info.kaslr_offset = voffset;
+	if (!hwi_kptr_ok(a->info.text_va, 4096))
+		return hwi_fail(err, HAYWIRE_E_MISMATCH,
+				"the guest's kimage_voffset 0x%" PRIx64 " puts _text at 0x%" PRIx64 ", outside the kernel half: the symbols are not this kernel's",
+				voffset, a->info.text_va);
+	rc = a64_kernel_tables(a, err);
+	if (!rc)
+		rc = a64_linear_map(a, err);
+	if (!rc)
+		a->info.kernel_root = a->kpaging.root;
+	return rc;
+}
+
 struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys,
 						 uint64_t ram_end,
 						 const struct haywire_cpu_regs *regs,
@@ -577,6 +832,14 @@ struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys
 	uint64_t end, sym, pob, pa;
 	int rc;
 
+	if (regs->arch == HW_ARCH_ARM64) {
+		a = hwi_agentless_new(phys, ram_end, btf, syms, 4, err);
+		if (!a)
+			return NULL;
+		a->arch = a->info.arch = HW_ARCH_ARM64;
+		rc = a64_locate(a, err);
+		goto identify;
+	}
 	if (!(regs->cr0 & CR0_PG) || !(regs->efer & EFER_LMA)) {
 		hwi_fail(err, HAYWIRE_E_MISMATCH,
 			 "the guest's first CPU is not in 64-bit mode (CR0 0x%" PRIx64 ", EFER 0x%" PRIx64 "): still booting, or not an x86-64 guest",
@@ -587,6 +850,7 @@ struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys
 			      regs->cr4 & CR4_LA57 ? 5 : 4, err);
 	if (!a)
 		return NULL;
+	a->arch = a->info.arch = HW_ARCH_X86_64;
 	a->info.cr3 = regs->cr3;
 	rc = locate_text(a, regs, err);
 	if (rc)
@@ -634,7 +898,9 @@ struct haywire_agentless *haywire_agentless_open(const struct haywire_phys *phys
 	}
 	a->info.page_offset_base = pob;
 
-	rc = read_identity(a, err);
+identify:
+	if (!rc)
+		rc = read_identity(a, err);
 	if (!rc)
 		rc = check_init_task(a, err);
 	if (!rc)

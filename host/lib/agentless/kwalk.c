@@ -856,12 +856,22 @@ static int cmp_by_task(const void *x, const void *y)
 	return (a->task > b->task) - (a->task < b->task);
 }
 
+/*
+ * A top-level table is a page, except arm64's with 52-bit VAs in 5 levels:
+ * 16 entries from a slab cache (Linux's PGD_SIZE < PAGE_SIZE).
+ */
+static uint64_t pgd_align(const struct haywire_agentless *a)
+{
+	return a->arch == HW_ARCH_ARM64 && a->info.paging_levels == 5 ?
+	       128 : 4096;
+}
+
 static void fill_info(struct haywire_agentless *a, struct haywire_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	snprintf(info->kernel_release, sizeof(info->kernel_release), "%s",
 		 a->info.release);
-	info->arch = HW_ARCH_X86_64;
+	info->arch = a->arch;
 	info->paging_levels = a->info.paging_levels;
 	info->page_size = 4096;
 	if (a->unknown_names)
@@ -1015,12 +1025,14 @@ int haywire_agentless_paging(struct haywire_agentless *a, int32_t pid,
 	if (rc)
 		return rc;
 	if (pgd < a->info.page_offset_base ||
-	    pgd - a->info.page_offset_base >= a->ram_end || pgd & 0xfff)
+	    pgd - a->info.page_offset_base >= a->ram_end ||
+	    pgd & (pgd_align(a) - 1))
 		return hwi_fail(err, HAYWIRE_E_BUSY,
 				"pid %d: its page-table root 0x%" PRIx64 " is not in the direct map",
 				pid, pgd);
-	return haywire_paging_init(paging, HW_ARCH_X86_64,
-				   a->info.paging_levels, 4096, NULL,
+	/* arm64: mm->pgd is TTBR0's root, as many levels as the kernel's */
+	return haywire_paging_init(paging, a->arch, a->info.paging_levels,
+				   4096, a->info.release,
 				   pgd - a->info.page_offset_base, err);
 }
 

@@ -167,11 +167,12 @@ struct haywire_symbols *haywire_symbols_open(const char *path,
 	gz = NULL;
 	if (!have_text) {
 		hwi_fail(err, HAYWIRE_E_INVALID,
-			 "%s has no _text symbol: not a kernel's System.map (Debian's /boot/System.map is a placeholder; the real one is in the linux-image-*-dbg package, or copy /proc/kallsyms out of the guest as root)",
+			 "%s has no _text symbol: not a kernel's System.map (Debian's /boot/System.map is a placeholder; the real one is in the linux-image-*-dbg package, or copy /proc/kallsyms out of the guest as root, from a kernel with CONFIG_KALLSYMS_ALL: Debian's arm64 6.1 has it off)",
 			 path);
 		goto fail;
 	}
-	if (all_zero || s->text < HWI_KERNEL_TEXT_WINDOW) {
+	/* in a kernel half (x86-64's text window, arm64's vmalloc area) */
+	if (all_zero || !hwi_kptr_ok(s->text, 4096)) {
 		hwi_fail(err, HAYWIRE_E_INVALID,
 			 "%s gives _text at 0x%llx: the addresses were hidden (read /proc/kallsyms as root, with kernel.kptr_restrict < 2)",
 			 path, (unsigned long long)s->text);

@@ -93,12 +93,16 @@ int haywire_parse_registers(const char *text, struct haywire_cpu_regs *regs,
 	/*
 	 * aarch64: QEMU 7.2's "info registers" prints PC, X0..X30, SP and
 	 * PSTATE but no system register (TTBR0_EL1, TTBR1_EL1, TCR_EL1), and
-	 * no stock QMP command returns them: the agentless walk cannot find
-	 * an arm64 guest's page tables from QEMU alone (docs/agentless.md).
+	 * no stock QMP command returns them: the agentless walk finds an
+	 * arm64 kernel's tables from its image in RAM instead
+	 * (docs/agentless.md), and only the architecture is taken from here.
 	 */
-	if (strstr(first, "PSTATE=") && strstr(first, "X00="))
-		return hwi_fail(err, HAYWIRE_E_QMP,
-				"this is an arm64 guest: QEMU's 'info registers' gives no TTBR1_EL1/TCR_EL1 for it, so the agentless walk supports x86-64 guests only (use --source beacon)");
+	if (strstr(first, "PSTATE=") && strstr(first, "X00=")) {
+		regs->arch = HW_ARCH_ARM64;
+		reg_value(first, "PC=", &regs->rip);
+		return 0;
+	}
+	regs->arch = HW_ARCH_X86_64;
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (!reg_value(first, keys[i].key,
 			       (uint64_t *)((char *)regs + keys[i].offset)))
