@@ -57,6 +57,10 @@ NEEDED_PKGS    := json-c $(AGENTLESS_PKGS)
 AGENTLESS_LIBS := $(shell pkg-config --libs $(AGENTLESS_PKGS) 2>/dev/null)
 endif
 
+# What libhaywire itself links (haywire.pc's Requires.private); top and
+# the exporter are the command's, not the library's.
+LIB_PKGS := $(NEEDED_PKGS)
+
 ifeq ($(MONITOR),0)
 MONITOR_LIBS   :=
 MONITOR_CFLAGS :=
@@ -166,7 +170,7 @@ shared: $(BUILD)/shared/haywire
 $(BUILD)/haywire.pc: tools/haywire.pc.in host/haywire.h Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-		-e 's|@REQUIRES_PRIVATE@|$(NEEDED_PKGS)|' $< > $@
+		-e 's|@REQUIRES_PRIVATE@|$(LIB_PKGS)|' $< > $@
 
 MAN_SRCS := docs/man/haywire.1.scd docs/man/haywire.7.scd
 MAN_PAGES := $(MAN_SRCS:docs/man/%.scd=$(BUILD)/man/%)
