@@ -75,7 +75,13 @@ fi
 opts="-o Dir::Etc::SourceList=$dir/sources.list -o Dir::Etc::SourceParts=/dev/null
       -o Dir::State::Lists=$dir/lists -o Dir::Cache=$dir -o Dir::Cache::archives=$dir/archives
       -o Dir::State::status=/dev/null -o APT::Get::List-Cleanup=0 -o Debug::NoLocking=1 -o APT::Sandbox::User=root
-      -o APT::Architectures::=amd64 -o APT::Architectures::=arm64"
+      -o APT::Architectures::=amd64 -o APT::Architectures::=arm64
+      -o APT::Default-Release=$codename"
+# The default release is this machine's: a package that is also in a newer
+# suite (busybox-static moved to /usr/bin in trixie; trixie's static json-c
+# needs glibc 2.38) comes from the release the host builds with, unless a
+# caller asks for a suite with -t (the kernels, trixie's libc6 for their
+# tools).
 
 case "${1:-}" in
 update)
