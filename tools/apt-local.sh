@@ -75,13 +75,17 @@ fi
 opts="-o Dir::Etc::SourceList=$dir/sources.list -o Dir::Etc::SourceParts=/dev/null
       -o Dir::State::Lists=$dir/lists -o Dir::Cache=$dir -o Dir::Cache::archives=$dir/archives
       -o Dir::State::status=/dev/null -o APT::Get::List-Cleanup=0 -o Debug::NoLocking=1 -o APT::Sandbox::User=root
-      -o APT::Architectures::=amd64 -o APT::Architectures::=arm64
-      -o APT::Default-Release=$codename"
+      -o APT::Architectures::=amd64 -o APT::Architectures::=arm64"
 # The default release is this machine's: a package that is also in a newer
 # suite (busybox-static moved to /usr/bin in trixie; trixie's static json-c
 # needs glibc 2.38) comes from the release the host builds with, unless a
 # caller asks for a suite with -t (the kernels, trixie's libc6 for their
-# tools).
+# tools). Only once the lists are there: apt refuses a default release
+# that no list it has read carries, and a fresh cache has read none.
+release=
+if ls "$dir"/lists/*_InRelease >/dev/null 2>&1; then
+	release="-o APT::Default-Release=$codename"
+fi
 
 case "${1:-}" in
 update)
@@ -93,7 +97,7 @@ apt-get | apt-cache)
 	tool=$1
 	shift
 	# shellcheck disable=SC2086
-	exec "$tool" $opts "$@"
+	exec "$tool" $opts $release "$@"
 	;;
 *)
 	echo "usage: $0 update | apt-get ARGS | apt-cache ARGS" >&2
