@@ -73,7 +73,7 @@ for k in ${HAYWIRE_LINT_KERNELS-5.10 6.1 6.12 7.3 6.1-arm64 6.12-arm64 7.3-arm64
 		echo "sparse: findings for $k"
 		failed=$((failed + 1))
 	else
-		echo "sparse (C=2): clean for $(cat "$kc/release")${checker:+ (sid's sparse)}"
+		echo "sparse (C=2): clean for $(cat "$kc/release")${checker:+ (sparse from sid)}"
 	fi
 done
 
