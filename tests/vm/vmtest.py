@@ -41,6 +41,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -115,7 +116,8 @@ COMPARE_CHECKS = ("ps matches /proc", "maps --json match /proc/PID/maps",
                   "text maps match /proc/PID/maps byte for byte")
 
 INTERVAL_MS = 100
-# HAYWIRE_VM_ONLY=monitor: after setup, only tests/vm/monitor.py's checks
+# HAYWIRE_VM_ONLY=monitor: after setup, only tests/vm/monitor.py's checks;
+# HAYWIRE_VM_ONLY=kselftest: only the in-guest kselftests
 ONLY = os.environ.get("HAYWIRE_VM_ONLY", "")
 ATTEMPTS = 3
 MAX_DIFF_LINES = 40
@@ -900,15 +902,57 @@ class Machine:
                    lambda: bad_insmod("max_mb=2", "max_mb"))
         self.check("lifecycle: insmod again -> new nonce, ps works", reload)
         self.check("lifecycle: bad interval_ms writes to sysfs fail", bad_param_write)
-        self.check("kselftest: hw-kselftest-params (parameters, reload, log)",
-                   self.kselftest)
+        self.kselftests()
 
-    def kselftest(self):
-        """tests/kselftest/params.c in the guest: its TAP, nested."""
-        rc, out = self.run("hw-kselftest-params", timeout=120, check=False)
+    def kselftests(self):
+        """The in-guest kselftests (tests/kselftest/*.c), the module loaded."""
+        self.check("kselftest: hw-kselftest-params (parameters, second load, log)",
+                   lambda: self.kselftest("params"))
+        self.check("kselftest: hw-kselftest-stats (debugfs stats agree with "
+                   "the index, a forced refresh moves them)",
+                   lambda: self.kselftest("stats"))
+        self.check("kselftest: hw-kselftest-reload (unload/load with readers "
+                   "in the guest and haywire ps on the host, log)",
+                   self.kselftest_reload)
+
+    def kselftest(self, name, timeout=120):
+        """tests/kselftest/NAME.c in the guest: its TAP, nested."""
+        rc, out = self.run(f"hw-kselftest-{name}", timeout=timeout, check=False)
         for line in out.splitlines():
             self.tap.note(f"  {line}")
-        return [] if rc == 0 else [f"hw-kselftest-params exited {rc}"]
+        return [] if rc == 0 else [f"hw-kselftest-{name} exited {rc}"]
+
+    def kselftest_reload(self):
+        """tests/kselftest/reload.c, with `haywire ps` on the host meanwhile:
+        every run answers, says the module is gone (3) or busy (4); none
+        crashes or hangs, and some answer."""
+        stop = threading.Event()
+        exits, first_bad = {}, []
+
+        def host_reader():
+            while not stop.is_set():
+                try:
+                    r = host(self.ram, "ps")
+                    rc, err = r.rc, r.err.strip()
+                except CheckError as e:
+                    rc, err = "timeout", str(e)
+                exits[rc] = exits.get(rc, 0) + 1
+                if rc not in (0, 3, 4) and not first_bad:
+                    first_bad.append(f"haywire ps exited {rc}: {err[:300]}")
+
+        reader = threading.Thread(target=host_reader, daemon=True)
+        reader.start()
+        try:
+            # RELOADS loads, each with a first refresh; generous under TCG
+            diffs = self.kselftest("reload", timeout=900)
+        finally:
+            stop.set()
+            reader.join()
+        self.tap.note(f"  haywire ps on the host meanwhile, exits: {exits}")
+        diffs += first_bad
+        if not exits.get(0):
+            diffs.append(f"haywire ps never answered during the reloads: {exits}")
+        return diffs
 
     def scenario(self):
         rebooted = False
@@ -926,6 +970,9 @@ class Machine:
                 return
             if ONLY == "monitor":
                 monitor.checks(self)
+                return
+            if ONLY == "kselftest":
+                self.kselftests()
                 return
             self.compare_scenario()
             self.check("info --json sane, index where the RAM map says",
