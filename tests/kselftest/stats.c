@@ -214,11 +214,38 @@ TEST(forced_refresh_moves_numbers)
 	EXPECT_EQ(a.idx.load_real_ns, b.idx.load_real_ns);
 
 	/* the other threads went on meanwhile */
-	EXPECT_LT(S(&a, "request_polls"), S(&b, "request_polls"));
+	EXPECT_LE(S(&a, "request_polls"), S(&b, "request_polls"));
 	if (param_value("events") > 0)
 		EXPECT_LE(S(&a, "events_written") + 2, S(&b, "events_written"));
 
 	ASSERT_EQ(0, write_param("interval_ms", old));
+}
+
+/* The request thread looks at the ring (poll_max_ms apart when idle). */
+TEST(request_thread_polls)
+{
+	unsigned long long t0, t1;
+	struct hw_stats_text st;
+	long long p0, p1 = -1;
+	int i;
+
+	SKIP_WITHOUT_DEBUGFS();
+	ASSERT_EQ(0, stats_read(&st));
+	p0 = stat_of(&st, "request_polls");
+	ASSERT_LE(0, p0);
+	t0 = mono_ns();
+	/* a bound for a hang, not a timing: REFRESH_WAIT_S */
+	for (i = 0; i < REFRESH_WAIT_S * 10; i++) {
+		usleep(100000);
+		ASSERT_EQ(0, stats_read(&st));
+		p1 = stat_of(&st, "request_polls");
+		if (p1 > p0 + 10)
+			break;
+	}
+	t1 = mono_ns();
+	EXPECT_LT(p0 + 10, p1) TH_LOG("request_polls stuck at %lld", p1);
+	TH_LOG("request_polls: %lld in %llu ms (poll_max_ms %lld)", p1 - p0,
+	       (t1 - t0) / 1000000, param_value("poll_max_ms"));
 }
 
 TEST_HARNESS_MAIN
