@@ -74,20 +74,36 @@ static inline int write_param(const char *name, const char *value)
  */
 static inline const char *debugfs_unusable(void)
 {
-	static char why[160];
+	static char why[160], cmdline[4096];
 	char lockdown[96] = "";
+	const char *setting;
 	int fd;
 
-	if (access(DEBUGFS, F_OK))
-		return "no " DEBUGFS " (kernel without CONFIG_DEBUG_FS)";
+	/* debugfs=off (or on, no-mount) on the command line, since 5.10 */
+	setting = read_file("/proc/cmdline", cmdline, sizeof(cmdline)) ? NULL :
+		  strstr(cmdline, "debugfs=");
+	if (access(DEBUGFS, F_OK)) {
+		snprintf(why, sizeof(why), "no " DEBUGFS " (%s%.*s)",
+			 setting ? "kernel command line: " :
+				   "kernel without CONFIG_DEBUG_FS",
+			 setting ? (int)strcspn(setting, " \n") : 0,
+			 setting ? setting : "");
+		return why;
+	}
 	if (access(HW_DEBUGFS, F_OK) &&
 	    mount("debugfs", DEBUGFS, "debugfs", 0, NULL) && errno != EBUSY) {
 		snprintf(why, sizeof(why), "cannot mount debugfs: %s",
 			 strerror(errno));
 		return why;
 	}
-	if (access(HW_DEBUGFS, F_OK))
-		return "no " HW_DEBUGFS " (debugfs off at boot, or restricted)";
+	if (access(HW_DEBUGFS, F_OK)) {
+		snprintf(why, sizeof(why), "no " HW_DEBUGFS " (%s%.*s)",
+			 setting ? "kernel command line: " :
+				   "the module could not create it",
+			 setting ? (int)strcspn(setting, " \n") : 0,
+			 setting ? setting : "");
+		return why;
+	}
 	fd = open(HW_DEBUGFS "stats", O_RDONLY);
 	if (fd >= 0) {
 		close(fd);

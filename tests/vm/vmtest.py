@@ -80,6 +80,9 @@ VIRT_MAP_CONFIGS = {"virt-6G", "virt-3G-nohigh"}
 # Meltdown, so it is off by default): its ring and page-rights checks then
 # cover the user copy of the page tables; the 4 GiB guests cover PTI off.
 CONFIG_CMDLINE = {"q35-512M": "pti=on"}
+# HAYWIRE_VM_CMDLINE: more kernel parameters for every guest (e.g.
+# debugfs=off: the kselftests that need debugfs say SKIP, the rest pass)
+EXTRA_CMDLINE = os.environ.get("HAYWIRE_VM_CMDLINE", "")
 # The kernel matrix (README, "Kernels"): the kernels in $HAYWIRE_WIDE_KERNELS
 # (default: 6.1 and 6.12, both architectures) run every configuration; the
 # others (5.10, 7.3) run the whole scenario on the first configuration of
@@ -325,7 +328,7 @@ class Machine:
                                       arch=self.arch, cpu=cpu,
                                       qmp=qmp or self.arch == "arm64",
                                       dimm=dimm, cmdline=" ".join(filter(None, [
-                                          CONFIG_CMDLINE.get(label, ""), cmdline])),
+                                          CONFIG_CMDLINE.get(label, ""), cmdline, EXTRA_CMDLINE])),
                                       **haywire_vm.guest_options(kernel))
         self.ram = self.guest.ram_path
         self.big = self.mem >= 4 * GiB
