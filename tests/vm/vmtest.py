@@ -920,9 +920,11 @@ class Machine:
 
     def kselftest(self, name, timeout=120):
         """tests/kselftest/NAME.c in the guest: its TAP, nested."""
+        t0 = time.monotonic()
         rc, out = self.run(f"hw-kselftest-{name}", timeout=timeout, check=False)
         for line in out.splitlines():
             self.tap.note(f"  {line}")
+        self.tap.note(f"  hw-kselftest-{name}: {time.monotonic() - t0:.1f} s")
         return [] if rc == 0 else [f"hw-kselftest-{name} exited {rc}"]
 
     def kselftest_reload(self):
