@@ -23,7 +23,7 @@
 #include "kselftest_harness.h"
 #include "haywire_ksft.h"
 
-#define RELOADS		6
+#define RELOADS		10
 #define READERS		3
 /* delete_module is refused while a reader has a file open: retry, bounded */
 #define UNLOAD_TRIES	3000
