@@ -32,6 +32,18 @@ newest_suite() {
 	done
 }
 
+# The flavour Makefile includes the common tree by absolute path (written
+# when the kernel was unpacked, below). A cache reached by another path since
+# (shared through a link, copied, its first worktree gone) would name a tree
+# that is not there: point it at this copy again.
+repoint() {
+	inc=$(sed -n 's/^include //p' "$1/kdir/Makefile" | head -n 1)
+	[ -z "$inc" ] || [ -f "$inc" ] && return 0
+	phys=$(cd "$1" && pwd -P)
+	sed -i "s#[^ =]*/root/usr/src/#$phys/root/usr/src/#g" "$1/kdir/Makefile"
+	echo "fetch-kernels: $1/kdir/Makefile named $inc, now this cache's copy" >&2
+}
+
 fetch_one() {
 	spec=$1
 	series=${spec%%-*}
@@ -45,6 +57,7 @@ fetch_one() {
 	esac
 	out=$cache/kernels/$spec
 	if [ -f "$out/.done" ]; then
+		repoint "$out"
 		echo "$out"
 		return 0
 	fi
