@@ -45,8 +45,13 @@ static const char *const reader_files[] = {
 
 static bool missing(int err)
 {
-	/* before load, after unload, or a file debugfs has taken away */
-	return err == -ENOENT || err == -ENODEV || err == -EIO;
+	/*
+	 * Before load or after unload; a file debugfs has taken away (EIO);
+	 * or opened while the module is going, its files not yet removed
+	 * (debugfs cannot take a reference on a going module: ENXIO).
+	 */
+	return err == -ENOENT || err == -ENODEV || err == -EIO ||
+	       err == -ENXIO;
 }
 
 static void count_bad(struct tally *t, const char *path, const char *what)
