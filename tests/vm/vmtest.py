@@ -917,6 +917,54 @@ class Machine:
         self.check("kselftest: hw-kselftest-reload (unload/load with readers "
                    "in the guest and haywire ps on the host, log)",
                    self.kselftest_reload)
+        self.check("debugfs stats count the host's requests (ping, detail of "
+                   "a missing pid, refresh)", self.check_stats_requests)
+
+    def guest_stats(self):
+        """The module's debugfs stats as a dict, or None without debugfs."""
+        rc, out = self.run("grep -qw debugfs /proc/mounts || mount -t debugfs "
+                           "debugfs /sys/kernel/debug; "
+                           "cat /sys/kernel/debug/haywire/stats", check=False)
+        if rc != 0:
+            return None
+        return {k: int(v) for k, v in
+                (line.split() for line in out.splitlines() if line.strip())}
+
+    def check_stats_requests(self):
+        """Requests the host makes show in the guest's counters."""
+        before = self.guest_stats()
+        if before is None:
+            self.tap.note("  no debugfs in this guest: nothing to compare")
+            return []
+        for _ in range(3):
+            r = host(self.ram, "ping")
+            if r.rc != 0:
+                return [f"{r.cmd()} exited {r.rc}: {r.err.strip()}"]
+        r = host(self.ram, "detail", "999999")
+        if r.rc != 5:
+            return [f"{r.cmd()} exited {r.rc}, not 5: {r.err.strip()}"]
+        r = host(self.ram, "--json", "refresh")
+        if r.rc != 0:
+            return [f"{r.cmd()} exited {r.rc}: {r.err.strip()}"]
+        generation = r.json()["generation"]
+        after = self.guest_stats()
+        diffs = []
+        # a host command may send more than one request (a ping first)
+        if after["requests_answered"] < before["requests_answered"] + 5:
+            diffs.append(f"requests_answered {before['requests_answered']} -> "
+                         f"{after['requests_answered']} after 5 requests")
+        if after["requests_failed"] < before["requests_failed"] + 1:
+            diffs.append(f"requests_failed {before['requests_failed']} -> "
+                         f"{after['requests_failed']} after a detail of a "
+                         "missing pid")
+        if not before["generation"] < generation <= after["generation"]:
+            diffs.append(f"refresh answered generation {generation}; debugfs "
+                         f"said {before['generation']} before, "
+                         f"{after['generation']} after")
+        if after["refreshes"] != after["generation"]:
+            diffs.append(f"refreshes {after['refreshes']} != generation "
+                         f"{after['generation']}")
+        return diffs
 
     def kselftest(self, name, timeout=120):
         """tests/kselftest/NAME.c in the guest: its TAP, nested."""
