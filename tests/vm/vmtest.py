@@ -12,8 +12,10 @@ selects a subset by label); the others boot only in the smallest one
 (q35-512M, virt-1G), which runs the whole scenario. Each
 guest runs every hw-workload, then the checks below, each printed as one
 nested TAP line. The smallest guest of each architecture also runs the
-module lifecycle checks, and the request-ring checks of tests/vm/rings.py
-(which adds a 5-level paging guest per x86-64 kernel). The 6.1 kernel also
+module lifecycle checks, the in-guest kselftests (tests/kselftest/*.c:
+parameters, debugfs stats against the index, unload/load with readers in
+the guest and `haywire ps` on the host) and the request-ring checks of
+tests/vm/rings.py (which adds a 5-level paging guest per x86-64 kernel). The 6.1 kernel also
 boots once with a pc-dimm (tests/vm/dimm.py, configuration "q35-512M-dimm").
 Exits 0 only if everything passed.
 
@@ -30,6 +32,8 @@ A given module:   HAYWIRE_VM_MODULE=PATH.ko (its vermagic must be the
 Only the Prometheus test (tests/vm/prom.py, two guests):
                   HAYWIRE_KERNELS=6.1 HAYWIRE_ARM64_KERNELS=
                   HAYWIRE_VM_CONFIGS=q35-512M-monitor
+Only the kselftests: HAYWIRE_VM_ONLY=kselftest (with HAYWIRE_VM_CMDLINE=
+                  debugfs=off: without debugfs, stats.c says SKIP)
 Debug kernel:     make check-debug (HAYWIRE_KERNELS=debug-6.1: lockdep,
                   KASAN, ... see tools/build-debug-kernel.sh); its guests
                   also fail on any kernel splat in their console log, which
