@@ -82,7 +82,9 @@ static void emit(const struct hw_event *ev)
 	u64 seq;
 
 	raw_spin_lock_irqsave(&ring_lock, irqs);
-	seq = ++next_seq;
+	seq = next_seq + 1;
+	/* Also read without ring_lock: hw_events_written(). */
+	WRITE_ONCE(next_seq, seq);
 	slot = &records[(seq - 1) % nr_records];
 	WRITE_ONCE(ring->head, seq);
 	WRITE_ONCE(slot->seq, 0);
@@ -235,4 +237,18 @@ void hw_events_stop(void)
 	detach_all();
 	ring = NULL;
 	records = NULL;
+}
+
+u64 hw_events_written(void)
+{
+	/* A figure only, nothing read through it: no ordering. */
+	return READ_ONCE(next_seq);
+}
+
+u64 hw_events_overwritten(void)
+{
+	u64 n = hw_events_written();
+	u32 size = READ_ONCE(nr_records);
+
+	return size && n > size ? n - size : 0;
 }

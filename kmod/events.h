@@ -20,5 +20,8 @@ u64 hw_events_bytes(u32 nr);
 int hw_events_start(void *ring, u32 nr);
 /* Detach the probes and wait until no probe runs: the ring may go then. */
 void hw_events_stop(void);
+/* Records written since load, and of them those the ring has overwritten. */
+u64 hw_events_written(void);
+u64 hw_events_overwritten(void);
 
 #endif /* HAYWIRE_EVENTS_H */

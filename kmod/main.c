@@ -20,6 +20,7 @@
 
 #include "beacon.h"
 #include "camera.h"
+#include "debugfs.h"
 #include "events.h"
 #include "guest.h"
 #include "refresh.h"
@@ -414,6 +415,20 @@ static void stall(u64 size, int err)
 			    size, err);
 }
 
+int hw_refresh_view(struct hw_stats *st, u64 *generation,
+		    struct hw_index *index)
+{
+	/* A refresh holds it for at most about budget_ms. */
+	if (mutex_lock_killable(&refresh_lock))
+		return -EINTR;
+	*st = stats;
+	*generation = beacon.generation;
+	if (index)
+		memcpy(index, beacon.index, sizeof(*index));
+	mutex_unlock(&refresh_lock);
+	return 0;
+}
+
 /* Walk the guest and publish a snapshot; 0 or why it was not published. */
 static int refresh_locked(void)
 {
@@ -538,6 +553,7 @@ static int __init haywire_init(void)
 		pr_err("cannot start the request thread (%d)\n", err);
 		goto stop_refresh;
 	}
+	hw_debugfs_start();
 	pr_info("beacon at %pa: %u processes, %u VMAs in the first snapshot\n",
 		&gpa, nr_procs, nr_vmas);
 	return 0;
@@ -556,6 +572,8 @@ free_walker:
 
 static void __exit haywire_exit(void)
 {
+	/* First: its reads take refresh_lock and look at everything. */
+	hw_debugfs_stop();
 	/* Requests first: they may ask the refresh thread for refreshes. */
 	hw_requests_stop();
 	kthread_stop(refresh_task);

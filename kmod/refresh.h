@@ -21,6 +21,16 @@ u64 hw_published_generation(void);
 u64 hw_refresh_ask(void);
 int hw_refresh_result(u64 ticket, u64 *generation);
 
+/*
+ * For debugfs.c: the module's figures, the published generation and (if
+ * index is not NULL) a copy of the index page, all from one moment between
+ * two refreshes. 0, or -EINTR when a fatal signal came while waiting.
+ */
+struct hw_index;
+struct hw_stats;
+int hw_refresh_view(struct hw_stats *stats, u64 *generation,
+		    struct hw_index *index);
+
 /* Module parameters the request thread follows. */
 unsigned int hw_poll_max_ms(void);
 bool hw_read_allowed(void);

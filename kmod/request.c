@@ -104,6 +104,7 @@ static char *scratch;			/* PATH_MAX, for d_path() */
 static struct task_struct *request_task;
 static u64 beacon_nonce;		/* requests must name it (1.2) */
 static u64 heartbeat;			/* looks at the ring so far */
+static u64 answered, failed;		/* answers written, not HW_ST_OK */
 /*
  * Set when the guest starts to reboot: from then on nothing is answered
  * and the heartbeat stops, so hosts stop writing (docs/protocol.md).
@@ -505,6 +506,10 @@ static void answer(unsigned int slot, const struct hw_request *req,
 	h->cursor_asked = req->cursor;
 	h->nonce = beacon_nonce;
 	answer_end(slot, req->seq, h);
+	/* Read outside this thread: hw_requests_counts(). */
+	WRITE_ONCE(answered, answered + 1);
+	if (status != HW_ST_OK)
+		WRITE_ONCE(failed, failed + 1);
 }
 
 static void handle(unsigned int slot, struct slot *s,
@@ -579,7 +584,8 @@ static bool poll_requests(void)
 
 	if (READ_ONCE(rebooting))
 		return false;
-	heartbeat++;
+	/* Read outside this thread: hw_requests_counts(). */
+	WRITE_ONCE(heartbeat, heartbeat + 1);
 	for (i = 0; i < HW_RING_SLOTS; i++) {
 		struct slot *s = &slots[i];
 		u32 seq;
@@ -710,4 +716,12 @@ void hw_requests_stop(void)
 	for (i = 0; i < HW_RING_SLOTS; i++)
 		iterator_end(&slots[i].it);
 	kfree(scratch);
+}
+
+void hw_requests_counts(struct hw_request_counts *c)
+{
+	/* Figures only, nothing read through them: no ordering. */
+	c->polls = READ_ONCE(heartbeat);
+	c->answered = READ_ONCE(answered);
+	c->failed = READ_ONCE(failed);
 }

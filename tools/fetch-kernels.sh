@@ -32,31 +32,16 @@ newest_suite() {
 	done
 }
 
-# A newer release's kbuild tools (fixdep, modpost, objtool...) need its C
-# library: unpack that release's libc6 next to them and point their ELF
-# interpreter and library path at it (patchelf), so they run here unchanged.
-bridge_libc() {
-	out=$1
-	have=$(getconf GNU_LIBC_VERSION | awk '{ print $2 }')
-	elves=$(find "$out/root" -type f -perm -u+x -exec sh -c \
-		'readelf -l "$1" 2>/dev/null | grep -q "program interpreter"' _ {} \; -print)
-	[ -n "$elves" ] || return 0
-	# shellcheck disable=SC2086
-	need=$(for f in $elves; do readelf -V "$f"; done | grep -o 'GLIBC_[0-9.]*' |
-		sed 's/GLIBC_//' | sort -V | tail -n 1)
-	[ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | tail -n 1)" = "$have" ] && return 0
-	mkdir -p "$out/libc"
-	(cd "$out/libc" && "$apt" apt-get -q -t "$2" download libc6 >/dev/null) || return 1
-	dpkg-deb -x "$out"/libc/libc6_*.deb "$out/libc"
-	rm -f "$out"/libc/*.deb
-	libc=$(cd "$out/libc" && pwd -P)
-	multiarch=$(gcc -print-multiarch)
-	interp=$(find "$libc" -name 'ld-linux*.so.*' | head -n 1)
-	for f in $elves; do
-		patchelf --set-interpreter "$interp" \
-			--set-rpath "$libc/usr/lib/$multiarch:/usr/lib/$multiarch" "$f"
-	done
-	echo "fetch-kernels: kbuild tools need glibc $need (have $have): run with $2's libc6" >&2
+# The flavour Makefile includes the common tree by absolute path (written
+# when the kernel was unpacked, below). A cache reached by another path since
+# (shared through a link, copied, its first worktree gone) would name a tree
+# that is not there: point it at this copy again.
+repoint() {
+	inc=$(sed -n 's/^include //p' "$1/kdir/Makefile" | head -n 1)
+	[ -z "$inc" ] || [ -f "$inc" ] && return 0
+	phys=$(cd "$1" && pwd -P)
+	sed -i "s#[^ =]*/root/usr/src/#$phys/root/usr/src/#g" "$1/kdir/Makefile"
+	echo "fetch-kernels: $1/kdir/Makefile named $inc, now this cache's copy" >&2
 }
 
 fetch_one() {
@@ -72,6 +57,7 @@ fetch_one() {
 	esac
 	out=$cache/kernels/$spec
 	if [ -f "$out/.done" ]; then
+		repoint "$out"
 		echo "$out"
 		return 0
 	fi
@@ -123,7 +109,7 @@ fetch_one() {
 	# at the local copy.
 	# (physical path: .cache may be a link shared by several worktrees).
 	sed -i "s#/usr/src/#$(cd "$out" && pwd -P)/root/usr/src/#g" "$kdir/Makefile"
-	bridge_libc "$out" "$suite"
+	"$top/tools/bridge-libc.sh" "$out" "$suite"
 	echo "$release" > "$out/release"
 	vmlinuz=boot/vmlinuz-$release
 	[ -f "$out/root/$vmlinuz" ] || vmlinuz=usr/lib/modules/$release/vmlinuz

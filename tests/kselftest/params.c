@@ -10,49 +10,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/klog.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-
-#define PARAMS "/sys/module/haywire/parameters/"
-
-static int read_param(const char *name, char *buf, size_t len)
-{
-	char path[128];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), PARAMS "%s", name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
-/* 0, or the errno of the open or the write. */
-static int write_param(const char *name, const char *value)
-{
-	char path[128];
-	int fd, err = 0;
-
-	snprintf(path, sizeof(path), PARAMS "%s", name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return errno;
-	if (write(fd, value, strlen(value)) < 0)
-		err = errno;
-	close(fd);
-	return err;
-}
+#include "haywire_ksft.h"
 
 static const struct {
 	const char *name, *good, *bad[6];
@@ -104,7 +67,7 @@ TEST(max_mb_read_only)
 /* The module is loaded: loading the file again is refused, bad values or not. */
 TEST(second_load_refused)
 {
-	int fd = open("/lib/modules/haywire.ko", O_RDONLY);
+	int fd = open(MODULE_FILE, O_RDONLY);
 
 	ASSERT_LE(0, fd);
 	EXPECT_NE(0, syscall(SYS_finit_module, fd, "interval_ms=5", 0));
@@ -114,19 +77,7 @@ TEST(second_load_refused)
 
 TEST(kernel_log_clean)
 {
-	static char log[1 << 20];
-	static const char *const bad[] = {
-		"WARNING:", "BUG:", "Oops", "Call Trace", "unreferenced object",
-		"leak",
-	};
-	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof(log) - 1);
-	size_t i;
-
-	ASSERT_LE(0, n);
-	log[n] = '\0';
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		EXPECT_EQ(NULL, strstr(log, bad[i]))
-			TH_LOG("kernel log has pattern %zu", i);
+	expect_kernel_log_clean(_metadata);
 }
 
 TEST_HARNESS_MAIN

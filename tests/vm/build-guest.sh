@@ -82,6 +82,7 @@ for src in "$top"/tests/kselftest/*.c; do
 	name=hw-kselftest-$(basename "$src" .c)
 	$cc -static -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		-Wno-unused-parameter -I"$ksrc/tools/testing/selftests" \
+		-I"$top/include" \
 		-o "$out/$name.tmp.$$" "$src"
 	mv "$out/$name.tmp.$$" "$out/$name"
 	echo "$out/$name"

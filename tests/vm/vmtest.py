@@ -12,8 +12,10 @@ selects a subset by label); the others boot only in the smallest one
 (q35-512M, virt-1G), which runs the whole scenario. Each
 guest runs every hw-workload, then the checks below, each printed as one
 nested TAP line. The smallest guest of each architecture also runs the
-module lifecycle checks, and the request-ring checks of tests/vm/rings.py
-(which adds a 5-level paging guest per x86-64 kernel). The 6.1 kernel also
+module lifecycle checks, the in-guest kselftests (tests/kselftest/*.c:
+parameters, debugfs stats against the index, unload/load with readers in
+the guest and `haywire ps` on the host) and the request-ring checks of
+tests/vm/rings.py (which adds a 5-level paging guest per x86-64 kernel). The 6.1 kernel also
 boots once with a pc-dimm (tests/vm/dimm.py, configuration "q35-512M-dimm").
 Exits 0 only if everything passed.
 
@@ -30,6 +32,8 @@ A given module:   HAYWIRE_VM_MODULE=PATH.ko (its vermagic must be the
 Only the Prometheus test (tests/vm/prom.py, two guests):
                   HAYWIRE_KERNELS=6.1 HAYWIRE_ARM64_KERNELS=
                   HAYWIRE_VM_CONFIGS=q35-512M-monitor
+Only the kselftests: HAYWIRE_VM_ONLY=kselftest (with HAYWIRE_VM_CMDLINE=
+                  debugfs=off: without debugfs, stats.c says SKIP)
 Debug kernel:     make check-debug (HAYWIRE_KERNELS=debug-6.1: lockdep,
                   KASAN, ... see tools/build-debug-kernel.sh); its guests
                   also fail on any kernel splat in their console log, which
@@ -41,6 +45,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -79,6 +84,9 @@ VIRT_MAP_CONFIGS = {"virt-6G", "virt-3G-nohigh"}
 # Meltdown, so it is off by default): its ring and page-rights checks then
 # cover the user copy of the page tables; the 4 GiB guests cover PTI off.
 CONFIG_CMDLINE = {"q35-512M": "pti=on"}
+# HAYWIRE_VM_CMDLINE: more kernel parameters for every guest (e.g.
+# debugfs=off: the kselftests that need debugfs say SKIP, the rest pass)
+EXTRA_CMDLINE = os.environ.get("HAYWIRE_VM_CMDLINE", "")
 # The kernel matrix (README, "Kernels"): the kernels in $HAYWIRE_WIDE_KERNELS
 # (default: 6.1 and 6.12, both architectures) run every configuration; the
 # others (5.10, 7.3) run the whole scenario on the first configuration of
@@ -115,7 +123,8 @@ COMPARE_CHECKS = ("ps matches /proc", "maps --json match /proc/PID/maps",
                   "text maps match /proc/PID/maps byte for byte")
 
 INTERVAL_MS = 100
-# HAYWIRE_VM_ONLY=monitor: after setup, only tests/vm/monitor.py's checks
+# HAYWIRE_VM_ONLY=monitor: after setup, only tests/vm/monitor.py's checks;
+# HAYWIRE_VM_ONLY=kselftest: only the in-guest kselftests
 ONLY = os.environ.get("HAYWIRE_VM_ONLY", "")
 ATTEMPTS = 3
 MAX_DIFF_LINES = 40
@@ -323,7 +332,7 @@ class Machine:
                                       arch=self.arch, cpu=cpu,
                                       qmp=qmp or self.arch == "arm64",
                                       dimm=dimm, cmdline=" ".join(filter(None, [
-                                          CONFIG_CMDLINE.get(label, ""), cmdline])),
+                                          CONFIG_CMDLINE.get(label, ""), cmdline, EXTRA_CMDLINE])),
                                       **haywire_vm.guest_options(kernel))
         self.ram = self.guest.ram_path
         self.big = self.mem >= 4 * GiB
@@ -900,15 +909,107 @@ class Machine:
                    lambda: bad_insmod("max_mb=2", "max_mb"))
         self.check("lifecycle: insmod again -> new nonce, ps works", reload)
         self.check("lifecycle: bad interval_ms writes to sysfs fail", bad_param_write)
-        self.check("kselftest: hw-kselftest-params (parameters, reload, log)",
-                   self.kselftest)
+        self.kselftests()
 
-    def kselftest(self):
-        """tests/kselftest/params.c in the guest: its TAP, nested."""
-        rc, out = self.run("hw-kselftest-params", timeout=120, check=False)
+    def kselftests(self):
+        """The in-guest kselftests (tests/kselftest/*.c), the module loaded."""
+        self.check("kselftest: hw-kselftest-params (parameters, second load, log)",
+                   lambda: self.kselftest("params"))
+        self.check("kselftest: hw-kselftest-stats (debugfs stats agree with "
+                   "the index, a forced refresh moves them)",
+                   lambda: self.kselftest("stats"))
+        self.check("kselftest: hw-kselftest-reload (unload/load with readers "
+                   "in the guest and haywire ps on the host, log)",
+                   self.kselftest_reload)
+        self.check("debugfs stats count the host's requests (ping, detail of "
+                   "a missing pid, refresh)", self.check_stats_requests)
+
+    def guest_stats(self):
+        """The module's debugfs stats as a dict, or None without debugfs."""
+        rc, out = self.run("grep -qw debugfs /proc/mounts || mount -t debugfs "
+                           "debugfs /sys/kernel/debug; "
+                           "cat /sys/kernel/debug/haywire/stats", check=False)
+        if rc != 0:
+            return None
+        return {k: int(v) for k, v in
+                (line.split() for line in out.splitlines() if line.strip())}
+
+    def check_stats_requests(self):
+        """Requests the host makes show in the guest's counters."""
+        before = self.guest_stats()
+        if before is None:
+            self.tap.note("  no debugfs in this guest: nothing to compare")
+            return []
+        for _ in range(3):
+            r = host(self.ram, "ping")
+            if r.rc != 0:
+                return [f"{r.cmd()} exited {r.rc}: {r.err.strip()}"]
+        r = host(self.ram, "detail", "999999")
+        if r.rc != 5:
+            return [f"{r.cmd()} exited {r.rc}, not 5: {r.err.strip()}"]
+        r = host(self.ram, "--json", "refresh")
+        if r.rc != 0:
+            return [f"{r.cmd()} exited {r.rc}: {r.err.strip()}"]
+        generation = r.json()["generation"]
+        after = self.guest_stats()
+        diffs = []
+        # a host command may send more than one request (a ping first)
+        if after["requests_answered"] < before["requests_answered"] + 5:
+            diffs.append(f"requests_answered {before['requests_answered']} -> "
+                         f"{after['requests_answered']} after 5 requests")
+        if after["requests_failed"] < before["requests_failed"] + 1:
+            diffs.append(f"requests_failed {before['requests_failed']} -> "
+                         f"{after['requests_failed']} after a detail of a "
+                         "missing pid")
+        if not before["generation"] < generation <= after["generation"]:
+            diffs.append(f"refresh answered generation {generation}; debugfs "
+                         f"said {before['generation']} before, "
+                         f"{after['generation']} after")
+        if after["refreshes"] != after["generation"]:
+            diffs.append(f"refreshes {after['refreshes']} != generation "
+                         f"{after['generation']}")
+        return diffs
+
+    def kselftest(self, name, timeout=120):
+        """tests/kselftest/NAME.c in the guest: its TAP, nested."""
+        t0 = time.monotonic()
+        rc, out = self.run(f"hw-kselftest-{name}", timeout=timeout, check=False)
         for line in out.splitlines():
             self.tap.note(f"  {line}")
-        return [] if rc == 0 else [f"hw-kselftest-params exited {rc}"]
+        self.tap.note(f"  hw-kselftest-{name}: {time.monotonic() - t0:.1f} s")
+        return [] if rc == 0 else [f"hw-kselftest-{name} exited {rc}"]
+
+    def kselftest_reload(self):
+        """tests/kselftest/reload.c, with `haywire ps` on the host meanwhile:
+        every run answers, says the module is gone (3) or busy (4); none
+        crashes or hangs, and some answer."""
+        stop = threading.Event()
+        exits, first_bad = {}, []
+
+        def host_reader():
+            while not stop.is_set():
+                try:
+                    r = host(self.ram, "ps")
+                    rc, err = r.rc, r.err.strip()
+                except CheckError as e:
+                    rc, err = "timeout", str(e)
+                exits[rc] = exits.get(rc, 0) + 1
+                if rc not in (0, 3, 4) and not first_bad:
+                    first_bad.append(f"haywire ps exited {rc}: {err[:300]}")
+
+        reader = threading.Thread(target=host_reader, daemon=True)
+        reader.start()
+        try:
+            # RELOADS loads, each with a first refresh; generous under TCG
+            diffs = self.kselftest("reload", timeout=900)
+        finally:
+            stop.set()
+            reader.join()
+        self.tap.note(f"  haywire ps on the host meanwhile, exits: {exits}")
+        diffs += first_bad
+        if not exits.get(0):
+            diffs.append(f"haywire ps never answered during the reloads: {exits}")
+        return diffs
 
     def scenario(self):
         rebooted = False
@@ -926,6 +1027,9 @@ class Machine:
                 return
             if ONLY == "monitor":
                 monitor.checks(self)
+                return
+            if ONLY == "kselftest":
+                self.kselftests()
                 return
             self.compare_scenario()
             self.check("info --json sane, index where the RAM map says",
@@ -1067,7 +1171,8 @@ def main():
         tap.note(f"{k} {label}: {time.monotonic() - t0:.0f} s")
     # 5-level paging, for the kernels the x86-64 ring configuration ran
     for k in dict.fromkeys(r[0] for r in runs
-                           if r[1] == rings.LA57_WITH and not ONLY_COMPARE):
+                           if r[1] == rings.LA57_WITH and not ONLY_COMPARE
+                           and ONLY != "kselftest"):
         if not has_la57(k):
             tap.n += 1
             print(f"ok {tap.n} {k} q35-la57 # SKIP kernel built without "
