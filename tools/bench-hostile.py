@@ -53,7 +53,8 @@ def build(tmp):
     sh(cc, "-std=gnu11", "-O2", "-D_GNU_SOURCE", "-I" + TOP + "/include",
        "-o", mk, TOP + "/tests/unit/mkbeacon.c", TOP + "/tests/unit/fixture.c")
     sh(cc, "-std=gnu11", "-O2", "-D_GNU_SOURCE", "-I" + TOP + "/include",
-       "-o", hostile, TOP + "/tests/hostile/hostile.c")
+       "-o", hostile, TOP + "/tests/hostile/hostile.c",
+       TOP + "/tests/unit/fixture.c")
     return (os.path.join(TOP, "build/haywire"),
             os.path.join(old, "build/haywire"), mk, hostile)
 

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "haywire_protocol.h"
+#include "../unit/fixture.h"
 
 #define EXTENT (2ULL << 20)
 
@@ -40,21 +41,7 @@ static void die(const char *what)
 
 static uint64_t number(const char *s)
 {
-	char *end;
-	uint64_t v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	switch (*end) {
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
-	}
-	if (errno || *end || end == s) {
-		fprintf(stderr, "hostile: '%s' is not a number\n", s);
-		exit(2);
-	}
-	return v;
+	return fixture_number("hostile", s);
 }
 
 static void pread_all(int fd, void *buf, size_t len, uint64_t off)

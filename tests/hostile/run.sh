@@ -30,7 +30,7 @@ mkdir -p "$bin"
 ${CC:-cc} -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -o "$bin/mkbeacon" \
 	tests/unit/mkbeacon.c tests/unit/fixture.c || exit 1
 ${CC:-cc} -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude \
-	-o "$bin/hostile" tests/hostile/hostile.c || exit 1
+	-o "$bin/hostile" tests/hostile/hostile.c tests/unit/fixture.c || exit 1
 mk=$bin/mkbeacon
 hostile=$bin/hostile
 

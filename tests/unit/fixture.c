@@ -974,3 +974,22 @@ out:
 	free(logical);
 	return rc;
 }
+
+uint64_t fixture_number(const char *tool, const char *s)
+{
+	char *end;
+	uint64_t v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	switch (*end) {
+	case 'K': v <<= 10; end++; break;
+	case 'M': v <<= 20; end++; break;
+	case 'G': v <<= 30; end++; break;
+	}
+	if (errno || *end || end == s) {
+		fprintf(stderr, "%s: '%s' is not a number\n", tool, s);
+		exit(2);
+	}
+	return v;
+}

@@ -76,4 +76,11 @@ uint64_t fixture_gpa(const struct fixture *f, uint64_t file_offset);
 int fixture_write(const struct fixture *f, int fd,
 		  struct fixture_layout *layout, char *msg, size_t msg_len);
 
+/*
+ * A command-line number for the test tools (mkbeacon, hostile): decimal or
+ * 0x hex, with an optional K, M or G suffix; anything else exits 2 with
+ * one line naming the tool.
+ */
+uint64_t fixture_number(const char *tool, const char *s);
+
 #endif /* HAYWIRE_FIXTURE_H */

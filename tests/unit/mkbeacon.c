@@ -36,25 +36,6 @@ static const char usage[] =
 	"  --trim            cut the file right after the beacon data\n"
 	"  --print           print the layout\n";
 
-static uint64_t number(const char *s)
-{
-	char *end;
-	uint64_t v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	switch (*end) {
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
-	}
-	if (errno || *end || end == s) {
-		fprintf(stderr, "mkbeacon: '%s' is not a number\n", s);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -87,20 +68,20 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'o': out = optarg; break;
-		case 's': f.size = number(optarg); break;
+		case 's': f.size = fixture_number("mkbeacon", optarg); break;
 		case 'm': f.machine = optarg; break;
-		case 'i': f.index_offset = number(optarg); break;
-		case 'e': f.extents = (unsigned int)number(optarg); break;
+		case 'i': f.index_offset = fixture_number("mkbeacon", optarg); break;
+		case 'e': f.extents = (unsigned int)fixture_number("mkbeacon", optarg); break;
 		case 'S': f.scatter = true; break;
-		case 'p': f.procs = (unsigned int)number(optarg); break;
-		case 'k': f.kthreads = (unsigned int)number(optarg); break;
-		case 'v': f.vmas = (unsigned int)number(optarg); break;
-		case 'n': f.nonce = number(optarg); break;
-		case 'g': f.generation = number(optarg); break;
-		case 'I': f.interval_ms = (uint32_t)number(optarg); break;
-		case 'a': f.age_ms = (int64_t)number(optarg); break;
-		case 'P': f.proc_stride = (uint32_t)number(optarg); break;
-		case 'V': f.vma_stride = (uint32_t)number(optarg); break;
+		case 'p': f.procs = (unsigned int)fixture_number("mkbeacon", optarg); break;
+		case 'k': f.kthreads = (unsigned int)fixture_number("mkbeacon", optarg); break;
+		case 'v': f.vmas = (unsigned int)fixture_number("mkbeacon", optarg); break;
+		case 'n': f.nonce = fixture_number("mkbeacon", optarg); break;
+		case 'g': f.generation = fixture_number("mkbeacon", optarg); break;
+		case 'I': f.interval_ms = (uint32_t)fixture_number("mkbeacon", optarg); break;
+		case 'a': f.age_ms = (int64_t)fixture_number("mkbeacon", optarg); break;
+		case 'P': f.proc_stride = (uint32_t)fixture_number("mkbeacon", optarg); break;
+		case 'V': f.vma_stride = (uint32_t)fixture_number("mkbeacon", optarg); break;
 		case 'w': f.weird_names = true; break;
 		case 't': f.truncated = true; break;
 		case 'b': f.mm_busy = true; break;
@@ -108,10 +89,10 @@ int main(int argc, char **argv)
 		case 'G': f.gone = true; break;
 		case 'j': f.junk = true; break;
 		case 'R': f.rings = true; break;
-		case 'C': f.cameras = (unsigned int)number(optarg); break;
+		case 'C': f.cameras = (unsigned int)fixture_number("mkbeacon", optarg); break;
 		case 'u': f.guest = true; break;
-		case 'E': f.event_slots = (unsigned int)number(optarg); break;
-		case 'W': f.events_written = number(optarg); break;
+		case 'E': f.event_slots = (unsigned int)fixture_number("mkbeacon", optarg); break;
+		case 'W': f.events_written = fixture_number("mkbeacon", optarg); break;
 		case 'x':
 			if (f.nsets == FIXTURE_MAX_SETS) {
 				fprintf(stderr, "mkbeacon: too many --set\n");
