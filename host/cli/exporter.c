@@ -485,8 +485,12 @@ static void refresh_libvirt(struct exporter *e)
 		}
 		w->forced = domain_reason(w->dom.state);
 		if (w->forced == GUEST_OK && strcmp(w->g.path, w->dom.path)) {
+			char name[sizeof(w->g.name)];
+
+			/* guest_init clears g, name included */
+			snprintf(name, sizeof(name), "%s", w->g.name);
 			guest_close(&w->g);
-			guest_init(&w->g, w->g.name, w->dom.path);
+			guest_init(&w->g, name, w->dom.path);
 			w->g.want_cpus = true;
 		}
 		if (w->forced != was && w->forced != GUEST_OK)
