@@ -130,6 +130,7 @@ struct exporter {
 	bool libvirt_named;	/* some guests are libvirt domains */
 	char libvirt_uri[1024];	/* "": libvirt's default */
 	struct lv *lv;		/* opened at the first scrape that needs it */
+	bool libvirt_down;	/* could not connect (said on stderr) */
 };
 
 static bool valid_name(const char *s)
@@ -466,8 +467,13 @@ static void refresh_libvirt(struct exporter *e)
 		lv_close(e->lv);
 		e->lv = NULL;
 	}
-	if (!e->lv)
+	if (!e->lv) {
 		e->lv = lv_open(*e->libvirt_uri ? e->libvirt_uri : NULL, &err);
+		/* said once per outage, not at every scrape */
+		if (!e->lv && !e->libvirt_down)
+			fprintf(stderr, "haywire exporter: %s\n", err.msg);
+		e->libvirt_down = !e->lv;
+	}
 	if (e->lv && e->libvirt_all)
 		match_running_domains(e);
 	for (i = 0; i < e->nguests; i++) {
