@@ -13,8 +13,15 @@
    placed on the host's with the fastest of 20 pings (error: half its
    round trip, printed).
 
+   The module's phases are printed too: its process records alone
+   (stats.last_walk_procs_ns: the fields the /proc reader reads, and the
+   exe path it does not) and its VMA walk (last_walk_vmas_ns: every VMA,
+   which the /proc reader does not read at all), so that the like-for-like
+   ratio is there beside the whole refresh's.
+
 usage: tools/bench-monitor.py [KERNEL]   (default 6.1; x86-64 TCG guest)
        BENCH_ONLY=fork tools/bench-monitor.py   (the fork figure only)
+       BENCH_ONLY=cost tools/bench-monitor.py   (the CPU cost figures only)
 """
 import json
 import os
@@ -39,7 +46,12 @@ def med(xs):
     return statistics.median(xs)
 
 
+PHASES = ("last_total_ns", "last_walk_procs_ns", "last_walk_vmas_ns",
+          "path_lookups")
+
+
 def module_cost(m, interval_ms, samples=15):
+    """Medians of the refresh's phases: {stat name: value}."""
     m.run(f"echo {interval_ms} > /sys/module/haywire/parameters/interval_ms")
     seen, costs = set(), []
     deadline = time.monotonic() + 600
@@ -48,9 +60,11 @@ def module_cost(m, interval_ms, samples=15):
         g = info["generation"]
         if g not in seen:
             seen.add(g)
-            costs.append(info["stats"]["last_total_ns"])
+            costs.append(info["stats"])
         time.sleep(interval_ms / 2000)
-    return med(costs[1:]) if len(costs) > 1 else float("nan")
+    costs = costs[1:]
+    return {k: med([c[k] for c in costs]) if costs else float("nan")
+            for k in PHASES}
 
 
 def fork_once(m, events):
@@ -126,17 +140,29 @@ def main():
         m.wait_info(lambda i: i["generation"] >= 1, "first snapshot")
         nprocs = m.info()["procs_total"]
         only_fork = os.environ.get("BENCH_ONLY") == "fork"
+        only_cost = os.environ.get("BENCH_ONLY") == "cost"
         mod = {} if only_fork else {iv: module_cost(m, iv) for iv in (1000, 100)}
         pr_ns, pr_procs = (0, 0) if only_fork else (
             int(x) for x in m.run("hw-procread 11", timeout=1200)[1].split())
         print(f"# {kernel} TCG guest, {nprocs} processes (procread saw {pr_procs})")
         print("| figure | module | /proc reader | ratio |")
         print("|---|---:|---:|---:|")
-        for iv, cost in mod.items():
+        for iv, st in mod.items():
+            cost = st["last_total_ns"]
+            procs = st["last_walk_procs_ns"]
             print(f"| CPU per refresh, interval {iv} ms | {cost / 1e6:.2f} ms | "
                   f"{pr_ns / 1e6:.2f} ms | {pr_ns / cost:.1f}x |")
+            print(f"| of which process records (the reader's fields), {iv} ms | "
+                  f"{procs / 1e6:.2f} ms | {pr_ns / 1e6:.2f} ms | "
+                  f"{pr_ns / procs:.1f}x |")
+            print(f"| of which VMA walk (not read by the reader), {iv} ms | "
+                  f"{st['last_walk_vmas_ns'] / 1e6:.2f} ms | | |")
+            print(f"| d_path calls per refresh, {iv} ms | "
+                  f"{st['path_lookups']:.0f} | | |")
             print(f"| share of one CPU at {iv} ms | {100 * cost / (iv * 1e6):.2f} % | "
                   f"{100 * pr_ns / (iv * 1e6):.2f} % | |")
+        if only_cost:
+            return
         without, with_probes = fork_costs(m)
         print(f"| fork+exit+wait, median of {RUNS} x {FORK_LOOP}, interleaved | "
               f"{with_probes / 1e3:.1f} us with probes | {without / 1e3:.1f} us "
