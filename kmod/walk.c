@@ -446,34 +446,49 @@ static int add_vma(struct walker *w, struct vm_area_struct *vma,
 		   struct name_cache *cache)
 {
 	struct snapshot *s = &w->snap;
-	struct hw_vma rec = {};
-	int err;
+	struct hw_vma *rec;
+	u32 flags = 0;
+	int err = room_for(w, 1, 0);
 
-	rec.start = vma->vm_start;
-	rec.end = vma->vm_end;
+	if (err)
+		return err;
+	/*
+	 * Written in place, every field, and counted only once named (a new
+	 * name may not fit). Nothing moves the records during a hold.
+	 */
+	rec = &s->vmas[s->nr_vmas];
+	rec->start = vma->vm_start;
+	rec->end = vma->vm_end;
 	if (vma->vm_flags & VM_READ)
-		rec.flags |= HW_VF_READ;
+		flags |= HW_VF_READ;
 	if (vma->vm_flags & VM_WRITE)
-		rec.flags |= HW_VF_WRITE;
+		flags |= HW_VF_WRITE;
 	if (vma->vm_flags & VM_EXEC)
-		rec.flags |= HW_VF_EXEC;
+		flags |= HW_VF_EXEC;
 	if (vma->vm_flags & VM_MAYSHARE)
-		rec.flags |= HW_VF_SHARED;
+		flags |= HW_VF_SHARED;
+	rec->flags = flags;
+	rec->reserved0 = 0;
+	rec->reserved1 = 0;
+	rec->name = empty_str;
 	if (vma->vm_file) {
 		const struct inode *inode = hw_vma_file_inode(vma->vm_file);
 		dev_t dev = inode->i_sb->s_dev;
 
-		rec.offset = (u64)vma->vm_pgoff << PAGE_SHIFT;
-		rec.inode = inode->i_ino;
-		rec.dev_major = MAJOR(dev);
-		rec.dev_minor = MINOR(dev);
+		rec->offset = (u64)vma->vm_pgoff << PAGE_SHIFT;
+		rec->inode = inode->i_ino;
+		rec->dev_major = MAJOR(dev);
+		rec->dev_minor = MINOR(dev);
+	} else {
+		rec->offset = 0;
+		rec->inode = 0;
+		rec->dev_major = 0;
+		rec->dev_minor = 0;
 	}
-	err = vma_name(w, vma, cache, &rec);
-	if (!err)
-		err = room_for(w, 1, 0);
+	err = vma_name(w, vma, cache, rec);
 	if (err)
 		return err;
-	s->vmas[s->nr_vmas++] = rec;
+	s->nr_vmas++;
 	return 0;
 }
 
@@ -902,6 +917,22 @@ static int cmp_task_pid(const void *a, const void *b)
 	return (px > py) - (px < py);
 }
 
+/*
+ * The process list is in fork order, which is pid order until pids wrap:
+ * most walks find the tasks sorted already and need not sort (heapsort
+ * takes n log n comparisons however sorted its input).
+ */
+static void sort_tasks(struct walker *w, u32 n)
+{
+	u32 i;
+
+	for (i = 1; i < n; i++)
+		if (w->tasks[i - 1].task->pid > w->tasks[i].task->pid)
+			break;
+	if (i < n)
+		sort(w->tasks, n, sizeof(*w->tasks), cmp_task_pid, NULL);
+}
+
 /* Index of the first of the n pid-sorted tasks at or after pid (wrapping). */
 static u32 first_at(const struct walker *w, u32 n, s32 pid)
 {
@@ -1001,7 +1032,7 @@ void hw_walk_snapshot(struct walker *w, u64 limit, u64 vmas_deadline)
 		if (n < max_procs)
 			s->staging_short = true;
 	}
-	sort(w->tasks, n, sizeof(*w->tasks), cmp_task_pid, NULL);
+	sort_tasks(w, n);
 
 	walk_records(w, n);
 	t_vmas = ktime_get_ns();
