@@ -219,6 +219,36 @@ static int room_for(struct walker *w, u32 new_vmas, u64 new_bytes)
 	return 0;
 }
 
+/* Strings a walk may add before fit_vmas is worked out again. */
+#define FIT_SLACK	4096
+
+/*
+ * room_for(w, 1, 0), for every VMA, in two comparisons: records up to
+ * w->fit_vmas fit (the limit and staging) as long as the string table has
+ * at most w->fit_bytes, since the snapshot only grows with both. Worked
+ * out again when either is passed.
+ */
+static int room_for_vma(struct walker *w)
+{
+	struct snapshot *s = &w->snap;
+	u64 fixed, fit;
+	int err;
+
+	if (s->nr_vmas < w->fit_vmas && s->string_bytes <= w->fit_bytes)
+		return 0;
+	err = room_for(w, 1, 0);
+	if (err)
+		return err;
+	w->fit_bytes = s->string_bytes + FIT_SLACK;
+	fixed = snapshot_size(w->procs_reserved, 0, w->fit_bytes);
+	/* ALIGN(n * size, a) <= room exactly when n * size <= room rounded down */
+	fit = fixed < w->limit ?
+	      round_down(w->limit - fixed, BEACON_SECTION_ALIGN) /
+	      sizeof(struct hw_vma) : 0;
+	w->fit_vmas = min_t(u64, fit, w->vmas_cap);
+	return 0;
+}
+
 /* Data was left out for want of room: flag it, and note why. */
 static void note_cut(struct walker *w, int err)
 {
@@ -448,7 +478,7 @@ static int add_vma(struct walker *w, struct vm_area_struct *vma,
 	struct snapshot *s = &w->snap;
 	struct hw_vma *rec;
 	u32 flags = 0;
-	int err = room_for(w, 1, 0);
+	int err = room_for_vma(w);
 
 	if (err)
 		return err;
@@ -954,6 +984,7 @@ static void begin_walk(struct walker *w, u64 limit)
 	s->vmas = w->vmas;
 	s->strings = w->strings;
 	w->limit = limit;
+	w->fit_vmas = 0;	/* worked out at the first VMA */
 	reset_strings(w);
 	memset(w->exe_names, 0, sizeof(w->exe_names));
 	memset(w->cgroup_names, 0, sizeof(w->cgroup_names));

@@ -114,6 +114,8 @@ struct walker {
 	/* state of the current walk */
 	u64 limit;			/* bytes the snapshot may take */
 	u32 procs_reserved;		/* records room is kept for */
+	u32 fit_vmas;			/* VMA records below this surely fit */
+	u64 fit_bytes;			/* ... while the strings are this small */
 	u64 alloc_failures;
 	s32 cursor;			/* pid the next VMA walk begins at */
 	struct snapshot snap;
