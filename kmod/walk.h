@@ -83,10 +83,12 @@ struct hw_exe_name {			/* an executable's path */
 	struct hw_str name;
 	bool truncated;			/* longer than PATH_MAX */
 };
+
 struct hw_cgroup_name {			/* a cgroup's path */
 	u64 id;				/* 0: a free slot */
 	struct hw_str name;
 };
+
 struct hw_text_name {			/* a VMA's [name] */
 	const char *text;		/* NULL: a free slot */
 	struct hw_str name;
