@@ -466,6 +466,9 @@ static void refresh_libvirt(struct exporter *e)
 	if (e->lv && !lv_alive(e->lv)) {
 		lv_close(e->lv);
 		e->lv = NULL;
+		/* a restarted libvirt may number domain runs anew: ask again */
+		for (i = 0; i < e->nguests; i++)
+			e->guests[i]->dom.id = -1;
 	}
 	if (!e->lv) {
 		e->lv = lv_open(*e->libvirt_uri ? e->libvirt_uri : NULL, &err);

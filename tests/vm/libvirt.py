@@ -389,6 +389,9 @@ def checks(vt, tap, kernel, daemon, shared):
         if n is None or not low - 2 <= n <= high + 2:
             diffs.append(f"haywire_processes{{vm=hw-shared}} {n}, the guest "
                          f"counted {low} then {high}")
+        scrape = re.search(r"^haywire_exporter_scrape_seconds (\S+)$", r.stdout, re.M)
+        tap.note(f"{kernel} {CONFIG} exporter --libvirt-all, 3 domains: scrape "
+                 f"{float(scrape.group(1)) * 1e3 if scrape else float('nan'):.2f} ms")
         r = hw(vt, daemon, "exporter", "--libvirt", "hw-shared", "--libvirt",
                "hw-defined", "--libvirt", "hw-nosuch", "--scrapes", "1")
         m = metrics(r.stdout)
