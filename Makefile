@@ -7,6 +7,9 @@
 #                         and without top and exporter unless MONITOR=1
 #   make MONITOR=0        without haywire top (ncurses) and haywire exporter
 #                         (libmicrohttpd); MONITOR defaults to AGENTLESS
+#   make LIBVIRT=0        without libvirt guests by domain name (--domain,
+#                         exporter --libvirt); LIBVIRT defaults to 1 where
+#                         libvirt's -dev package is installed and MONITOR=1
 #   make module KDIR=...  guest kernel module against a kernel build tree
 #                         (make clean removes what it leaves in the tree)
 #   make san              host build with ASan + UBSan: build/san/haywire
@@ -70,6 +73,23 @@ MONITOR_LIBS   := $(shell pkg-config --libs $(MONITOR_PKGS) 2>/dev/null)
 MONITOR_CFLAGS := $(shell pkg-config --cflags $(MONITOR_PKGS) 2>/dev/null)
 endif
 
+# libvirt domains by name: libvirt and libvirt-qemu (the monitor
+# passthrough), linked into the command only, never into libhaywire.
+LIBVIRT_PKGS := libvirt libvirt-qemu
+ifeq ($(MONITOR),0)
+LIBVIRT ?= 0
+else
+LIBVIRT ?= $(shell pkg-config --exists $(LIBVIRT_PKGS) 2>/dev/null && echo 1 || echo 0)
+endif
+ifeq ($(LIBVIRT),0)
+LIBVIRT_LIBS   :=
+LIBVIRT_CFLAGS :=
+else
+NEEDED_PKGS    += $(LIBVIRT_PKGS)
+LIBVIRT_LIBS   := $(shell pkg-config --libs $(LIBVIRT_PKGS) 2>/dev/null)
+LIBVIRT_CFLAGS := $(shell pkg-config --cflags $(LIBVIRT_PKGS) 2>/dev/null)
+endif
+
 # A machine without the build dependencies: one line saying what to run,
 # before the compiler meets a missing header. Only goals that compile.
 COMPILE_GOALS := $(filter-out deps check lint demo bench module clean uninstall deb,\
@@ -89,7 +109,7 @@ SOLIB := libhaywire.so.$(SOVERSION).0.0
 
 HW_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla $(WERROR) -D_GNU_SOURCE \
-	-Iinclude -Ihost $(JSON_CFLAGS) $(MONITOR_CFLAGS) -MMD -MP
+	-Iinclude -Ihost $(JSON_CFLAGS) $(MONITOR_CFLAGS) $(LIBVIRT_CFLAGS) -MMD -MP
 
 # host/lib/<subsystem>/*.c and the source front end (see README, Layout).
 LIB_SRCS := $(wildcard host/lib/*.c host/lib/*/*.c)
@@ -101,6 +121,9 @@ CLI_SRCS := $(wildcard host/cli/*.c)
 ifeq ($(MONITOR),0)
 CLI_SRCS := $(filter-out host/cli/top.c host/cli/exporter.c,$(CLI_SRCS)) \
 	host/cli/off/monitor.c
+endif
+ifeq ($(LIBVIRT),0)
+CLI_SRCS := $(filter-out host/cli/libvirt.c,$(CLI_SRCS)) host/cli/off/libvirt.c
 endif
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
@@ -133,7 +156,7 @@ $(CONFIG_STAMP):
 	@mkdir -p $(dir $@)
 	@rm -f $(BUILD)/agentless-*.stamp
 	@touch $@
-MONITOR_STAMP := $(BUILD)/monitor-$(MONITOR).stamp
+MONITOR_STAMP := $(BUILD)/monitor-$(MONITOR)-libvirt-$(LIBVIRT).stamp
 $(MONITOR_STAMP):
 	@mkdir -p $(dir $@)
 	@rm -f $(BUILD)/monitor-*.stamp
@@ -145,7 +168,7 @@ $(BUILD)/libhaywire.a: $(LIB_OBJS) $(CONFIG_STAMP)
 
 $(BUILD)/haywire: $(CLI_OBJS) $(BUILD)/libhaywire.a $(MONITOR_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libhaywire.a \
-		$(JSON_LIBS) $(AGENTLESS_LIBS) $(MONITOR_LIBS)
+		$(JSON_LIBS) $(AGENTLESS_LIBS) $(MONITOR_LIBS) $(LIBVIRT_LIBS)
 
 # The shared library exports the API of haywire.h (haywire_*) and nothing
 # else: the internal hwi_* functions stay local (host/lib/libhaywire.map).
@@ -163,7 +186,7 @@ $(BUILD)/libhaywire.so: $(BUILD)/$(SOLIB)
 $(BUILD)/shared/haywire: $(CLI_OBJS) $(BUILD)/libhaywire.so $(MONITOR_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) -L$(BUILD) -lhaywire \
-		$(JSON_LIBS) $(MONITOR_LIBS)
+		$(JSON_LIBS) $(MONITOR_LIBS) $(LIBVIRT_LIBS)
 
 shared: $(BUILD)/shared/haywire
 
@@ -186,7 +209,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 san:
 	$(MAKE) BUILD=$(BUILD)/san CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" \
-		AGENTLESS=$(AGENTLESS) MONITOR=$(MONITOR) host
+		AGENTLESS=$(AGENTLESS) MONITOR=$(MONITOR) LIBVIRT=$(LIBVIRT) host
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules

@@ -454,24 +454,42 @@ u32 hw_process_detail(struct task_struct *task, void *buf, size_t cap,
 
 /*
  * 1.3: the path of the task's cgroup in the v2 hierarchy, as
- * /proc/PID/cgroup shows it from the initial cgroup namespace, into buf.
- * The cgroup and its kernfs node are freed only after RCU. Returns the
- * length, -ENAMETOOLONG if it did not fit, or another error.
+ * /proc/PID/cgroup shows it from the initial cgroup namespace, into buf,
+ * and the cgroup's id (its kernfs node's: never reused while the guest
+ * runs) at the same moment. The cgroup and its kernfs node are freed only
+ * after RCU. Returns the length, -ENAMETOOLONG if it did not fit, or
+ * another error.
  */
-int hw_task_cgroup(struct task_struct *task, char *buf, size_t size)
+int hw_task_cgroup(struct task_struct *task, char *buf, size_t size, u64 *id)
 {
 	struct cgroup *cgrp;
 	int len;
 
+	*id = 0;
 	rcu_read_lock();
 	cgrp = task_dfl_cgroup(task);
 	len = cgrp && cgrp->kn ?
 	      kernfs_path_from_node(cgrp->kn, NULL, buf, size) : -ENOENT;
+	if (len >= 0)
+		*id = cgroup_id(cgrp);
 	rcu_read_unlock();
 	/* Up to 6.x the full length, truncated copy; later -E2BIG. */
 	if (len == -E2BIG || (len >= 0 && (size_t)len >= size))
 		return -ENAMETOOLONG;
 	return len;
+}
+
+/* The id hw_task_cgroup() gives, alone (0: none). */
+u64 hw_task_cgroup_id(struct task_struct *task)
+{
+	struct cgroup *cgrp;
+	u64 id;
+
+	rcu_read_lock();
+	cgrp = task_dfl_cgroup(task);
+	id = cgrp && cgrp->kn ? cgroup_id(cgrp) : 0;
+	rcu_read_unlock();
+	return id;
 }
 
 /* 1.3: the task's PID namespace and its process id in there. */

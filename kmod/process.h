@@ -32,7 +32,8 @@ struct hw_times {
 };
 
 void hw_task_times(struct task_struct *task, struct hw_times *tm);
-int hw_task_cgroup(struct task_struct *task, char *buf, size_t size);
+int hw_task_cgroup(struct task_struct *task, char *buf, size_t size, u64 *id);
+u64 hw_task_cgroup_id(struct task_struct *task);
 void hw_task_pidns(struct task_struct *task, u64 *inum, s32 *ns_pid);
 
 /* The process (thread-group leader) pid, with a reference; or NULL. */

@@ -11,9 +11,11 @@
 #include <linux/dcache.h>
 #include <linux/err.h>
 #include <linux/file.h>
+#include <linux/hash.h>
 #include <linux/io.h>
 #include <linux/jhash.h>
 #include <linux/kdev_t.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -217,6 +219,36 @@ static int room_for(struct walker *w, u32 new_vmas, u64 new_bytes)
 	return 0;
 }
 
+/* Strings a walk may add before fit_vmas is worked out again. */
+#define FIT_SLACK	4096
+
+/*
+ * room_for(w, 1, 0), for every VMA, in two comparisons: records up to
+ * w->fit_vmas fit (the limit and staging) as long as the string table has
+ * at most w->fit_bytes, since the snapshot only grows with both. Worked
+ * out again when either is passed.
+ */
+static int room_for_vma(struct walker *w)
+{
+	struct snapshot *s = &w->snap;
+	u64 fixed, fit;
+	int err;
+
+	if (s->nr_vmas < w->fit_vmas && s->string_bytes <= w->fit_bytes)
+		return 0;
+	err = room_for(w, 1, 0);
+	if (err)
+		return err;
+	w->fit_bytes = s->string_bytes + FIT_SLACK;
+	fixed = snapshot_size(w->procs_reserved, 0, w->fit_bytes);
+	/* ALIGN(n * size, a) <= room exactly when n * size <= room rounded down */
+	fit = fixed < w->limit ?
+	      round_down(w->limit - fixed, BEACON_SECTION_ALIGN) /
+	      sizeof(struct hw_vma) : 0;
+	w->fit_vmas = min_t(u64, fit, w->vmas_cap);
+	return 0;
+}
+
 /* Data was left out for want of room: flag it, and note why. */
 static void note_cut(struct walker *w, int err)
 {
@@ -356,6 +388,36 @@ static int intern_bracketed(struct walker *w, const char *fmt,
 
 /* ---- VMAs ------------------------------------------------------------- */
 
+#define NAME_CACHE_BITS	ilog2(HW_NAME_CACHE_SLOTS)
+
+/*
+ * A VMA's [name]: most processes have the same few ([heap], [stack],
+ * [vdso], [vvar]), from one string in the kernel or this module. Cached
+ * by the text's address, and a cached one is taken only if the text is
+ * still what was interned (vm_ops->name() is the driver's: its buffer is
+ * not promised to hold one name forever). own: one of this file's
+ * literals, which cannot change.
+ */
+static int intern_text(struct walker *w, const char *text, bool own,
+		       struct hw_str *out)
+{
+	struct hw_text_name *slot =
+		&w->text_names[hash_ptr(text, NAME_CACHE_BITS)];
+	int err;
+
+	if (slot->text == text &&
+	    (own || !strcmp(text, w->strings + slot->name.off))) {
+		*out = slot->name;
+		return 0;
+	}
+	err = intern(w, text, strlen(text), 1, out);
+	if (!err) {
+		slot->text = text;
+		slot->name = *out;
+	}
+	return err;
+}
+
 /*
  * The name /proc/PID/maps prints, with fs/proc/task_mmu.c's precedence
  * (compat.h holds what differs between versions).
@@ -366,6 +428,7 @@ static int vma_name(struct walker *w, struct vm_area_struct *vma,
 	const char *anon = hw_vma_anon_name(vma);
 	struct file *file = vma->vm_file;
 	const char *text = NULL;
+	bool own = true;
 	int err;
 
 	if (file) {
@@ -390,9 +453,12 @@ static int vma_name(struct walker *w, struct vm_area_struct *vma,
 		}
 		return err;
 	}
-	if (vma->vm_ops && vma->vm_ops->name)
+	if (vma->vm_ops && vma->vm_ops->name) {
 		text = vma->vm_ops->name(vma);
+		own = false;
+	}
 	if (!text) {
+		own = true;
 		if (hw_vma_is_heap(vma))
 			text = "[heap]";
 		else if (hw_vma_is_stack(vma))
@@ -403,41 +469,56 @@ static int vma_name(struct walker *w, struct vm_area_struct *vma,
 		else
 			return 0;
 	}
-	return intern(w, text, strlen(text), 1, &rec->name);
+	return intern_text(w, text, own, &rec->name);
 }
 
 static int add_vma(struct walker *w, struct vm_area_struct *vma,
 		   struct name_cache *cache)
 {
 	struct snapshot *s = &w->snap;
-	struct hw_vma rec = {};
-	int err;
+	struct hw_vma *rec;
+	u32 flags = 0;
+	int err = room_for_vma(w);
 
-	rec.start = vma->vm_start;
-	rec.end = vma->vm_end;
+	if (err)
+		return err;
+	/*
+	 * Written in place, every field, and counted only once named (a new
+	 * name may not fit). Nothing moves the records during a hold.
+	 */
+	rec = &s->vmas[s->nr_vmas];
+	rec->start = vma->vm_start;
+	rec->end = vma->vm_end;
 	if (vma->vm_flags & VM_READ)
-		rec.flags |= HW_VF_READ;
+		flags |= HW_VF_READ;
 	if (vma->vm_flags & VM_WRITE)
-		rec.flags |= HW_VF_WRITE;
+		flags |= HW_VF_WRITE;
 	if (vma->vm_flags & VM_EXEC)
-		rec.flags |= HW_VF_EXEC;
+		flags |= HW_VF_EXEC;
 	if (vma->vm_flags & VM_MAYSHARE)
-		rec.flags |= HW_VF_SHARED;
+		flags |= HW_VF_SHARED;
+	rec->flags = flags;
+	rec->reserved0 = 0;
+	rec->reserved1 = 0;
+	rec->name = empty_str;
 	if (vma->vm_file) {
 		const struct inode *inode = hw_vma_file_inode(vma->vm_file);
 		dev_t dev = inode->i_sb->s_dev;
 
-		rec.offset = (u64)vma->vm_pgoff << PAGE_SHIFT;
-		rec.inode = inode->i_ino;
-		rec.dev_major = MAJOR(dev);
-		rec.dev_minor = MINOR(dev);
+		rec->offset = (u64)vma->vm_pgoff << PAGE_SHIFT;
+		rec->inode = inode->i_ino;
+		rec->dev_major = MAJOR(dev);
+		rec->dev_minor = MINOR(dev);
+	} else {
+		rec->offset = 0;
+		rec->inode = 0;
+		rec->dev_major = 0;
+		rec->dev_minor = 0;
 	}
-	err = vma_name(w, vma, cache, &rec);
-	if (!err)
-		err = room_for(w, 1, 0);
+	err = vma_name(w, vma, cache, rec);
 	if (err)
 		return err;
-	s->vmas[s->nr_vmas++] = rec;
+	s->nr_vmas++;
 	return 0;
 }
 
@@ -453,6 +534,7 @@ struct vma_walk {
 	u64 addr;		/* the VMAs below are done */
 	struct name_cache seed;	/* the executable's name: kept referenced */
 	struct name_cache cache;
+	u64 now;		/* the clock at the end of the walk */
 	u32 walked;		/* VMAs looked at */
 	int err;		/* -ENOSPC / -ENOBUFS: no room */
 	bool cut;		/* the deadline passed inside the walk */
@@ -542,17 +624,25 @@ static void walk_vmas(struct walker *w, struct vma_walk *vw,
 		}
 		t0 = ktime_get_ns();
 		done = walk_vma_hold(w, vw);
-		note_hold(s, ktime_get_ns() - t0, proc->pid);
+		/*
+		 * One look at the clock serves the hold's length and the
+		 * deadline: the clock is slow to read in some guests (HPET).
+		 */
+		vw->now = ktime_get_ns();
+		note_hold(s, vw->now - t0, proc->pid);
 		mmap_read_unlock(vw->mm);
 		if (vw->err == -ENOBUFS && grow_during_walk(w)) {
 			vw->err = 0;
 			done = false;
+			vw->now = ktime_get_ns();	/* allocation takes time */
 		}
-		if (!done && ktime_get_ns() > vw->deadline) {
+		if (!done && vw->now > vw->deadline) {
 			vw->cut = true;
 			break;
 		}
-		cond_resched();
+		/* After a wait for the CPU, the time is read again. */
+		if (cond_resched())
+			vw->now = ktime_get_ns();
 	}
 	proc->vma_count = s->nr_vmas - proc->vma_first;
 }
@@ -605,13 +695,41 @@ static void fill_ids(struct task_struct *task, struct hw_proc *p)
  * The executable's path; the reference to the file (t->exe) is kept until
  * the VMA walk is over, so that its pointer names it in the name cache.
  */
+/*
+ * Executables named earlier in this walk, by their path's dentry and
+ * mount: each entry's are pinned by the executable file of the process
+ * that made it, referenced until the walk ends (put_tasks()), so the same
+ * pointers are the same dentry on the same mount, whose path d_path()
+ * gave. (A rename during the walk could give either name either way.)
+ */
+static struct hw_exe_name *exe_slot(struct walker *w, const struct path *path)
+{
+	return &w->exe_names[hash_ptr(path->dentry, NAME_CACHE_BITS)];
+}
+
+static bool exe_cached(struct walker *w, struct hw_walk_task *t,
+		       struct hw_proc *p)
+{
+	const struct hw_exe_name *slot = exe_slot(w, &t->exe->f_path);
+
+	if (slot->dentry != t->exe->f_path.dentry ||
+	    slot->mnt != t->exe->f_path.mnt)
+		return false;
+	p->exe = slot->name;
+	if (slot->truncated)
+		p->flags |= HW_PF_EXE_TRUNCATED;
+	t->exe_named = true;
+	return true;
+}
+
 static void fill_exe(struct walker *w, struct hw_walk_task *t,
 		     struct hw_proc *p)
 {
+	struct hw_exe_name *slot;
 	int err;
 
 	t->exe = hw_get_mm_exe_file(t->mm);
-	if (!t->exe)
+	if (!t->exe || exe_cached(w, t, p))
 		return;
 	err = intern_path(w, &t->exe->f_path, 0, &p->exe);
 	if (err == -ENOBUFS && grow_during_walk(w))
@@ -625,6 +743,11 @@ static void fill_exe(struct walker *w, struct hw_walk_task *t,
 		}
 	}
 	t->exe_named = true;
+	slot = exe_slot(w, &t->exe->f_path);
+	slot->dentry = t->exe->f_path.dentry;
+	slot->mnt = t->exe->f_path.mnt;
+	slot->name = p->exe;
+	slot->truncated = err == -ENAMETOOLONG;
 }
 
 /*
@@ -645,22 +768,30 @@ static void seed_name_cache(const struct hw_walk_task *t,
 			   HW_VF_NAME_TRUNCATED : 0;
 }
 
-/* 1.3: CPU time, faults, scheduling and container identity. */
-static void fill_monitor(struct walker *w, struct task_struct *task,
-			 struct hw_proc *p)
+static struct hw_cgroup_name *cgroup_slot(struct walker *w, u64 id)
 {
-	struct hw_times tm;
+	return &w->cgroup_names[hash_64(id, NAME_CACHE_BITS)];
+}
+
+/*
+ * The task's cgroup path. Cached by cgroup id in this walk (ids are never
+ * reused): the path the cgroup had when first named in the walk, as if
+ * the task had been read then (a rename during the walk could give either
+ * name either way).
+ */
+static void fill_cgroup(struct walker *w, struct task_struct *task,
+			struct hw_proc *p)
+{
+	struct hw_cgroup_name *slot;
+	u64 id = hw_task_cgroup_id(task);
 	int len, err;
 
-	hw_task_times(task, &tm);
-	p->utime_ns = tm.utime_ns;
-	p->stime_ns = tm.stime_ns;
-	p->min_flt = tm.min_flt;
-	p->maj_flt = tm.maj_flt;
-	p->nice = task_nice(task);
-	p->last_cpu = task_cpu(task);
-	hw_task_pidns(task, &p->pidns_inum, &p->ns_pid);
-	len = hw_task_cgroup(task, w->scratch, PATH_MAX);
+	slot = cgroup_slot(w, id);
+	if (id && slot->id == id) {
+		p->cgroup = slot->name;
+		return;
+	}
+	len = hw_task_cgroup(task, w->scratch, PATH_MAX, &id);
 	if (len < 0) {
 		/* {0, 0}: unknown */
 		if (len == -ENAMETOOLONG)
@@ -674,7 +805,28 @@ static void fill_monitor(struct walker *w, struct task_struct *task,
 		p->cgroup = empty_str;
 		p->flags |= HW_PF_CGROUP_TRUNCATED;
 		note_cut(w, err);
+		return;
 	}
+	slot = cgroup_slot(w, id);
+	slot->id = id;
+	slot->name = p->cgroup;
+}
+
+/* 1.3: CPU time, faults, scheduling and container identity. */
+static void fill_monitor(struct walker *w, struct task_struct *task,
+			 struct hw_proc *p)
+{
+	struct hw_times tm;
+
+	hw_task_times(task, &tm);
+	p->utime_ns = tm.utime_ns;
+	p->stime_ns = tm.stime_ns;
+	p->min_flt = tm.min_flt;
+	p->maj_flt = tm.maj_flt;
+	p->nice = task_nice(task);
+	p->last_cpu = task_cpu(task);
+	hw_task_pidns(task, &p->pidns_inum, &p->ns_pid);
+	fill_cgroup(w, task, p);
 }
 
 /* One process record, without its VMAs; takes the mm and exe references. */
@@ -708,15 +860,17 @@ static void fill_process(struct walker *w, struct hw_walk_task *t,
 	fill_exe(w, t, p);
 }
 
-/* The VMAs of one process, walked until deadline. */
-static void walk_process_vmas(struct walker *w, struct hw_walk_task *t,
-			      struct hw_proc *p, u64 deadline)
+/* The VMAs of one process, walked until deadline; returns the clock then. */
+static u64 walk_process_vmas(struct walker *w, struct hw_walk_task *t,
+			     struct hw_proc *p, u64 deadline)
 {
 	struct vma_walk vw = { .mm = t->mm, .deadline = deadline };
 
 	seed_name_cache(t, p, &vw.seed);
 	walk_vmas(w, &vw, p);
 	finish_vmas(w, &vw, p);
+	/* the lock not taken (again): the clock was not read since */
+	return vw.busy || vw.lost ? ktime_get_ns() : vw.now;
 }
 
 /* VMAs not walked: the budget ran out before this process. */
@@ -793,6 +947,22 @@ static int cmp_task_pid(const void *a, const void *b)
 	return (px > py) - (px < py);
 }
 
+/*
+ * The process list is in fork order, which is pid order until pids wrap:
+ * most walks find the tasks sorted already and need not sort (heapsort
+ * takes n log n comparisons however sorted its input).
+ */
+static void sort_tasks(struct walker *w, u32 n)
+{
+	u32 i;
+
+	for (i = 1; i < n; i++)
+		if (w->tasks[i - 1].task->pid > w->tasks[i].task->pid)
+			break;
+	if (i < n)
+		sort(w->tasks, n, sizeof(*w->tasks), cmp_task_pid, NULL);
+}
+
 /* Index of the first of the n pid-sorted tasks at or after pid (wrapping). */
 static u32 first_at(const struct walker *w, u32 n, s32 pid)
 {
@@ -814,7 +984,11 @@ static void begin_walk(struct walker *w, u64 limit)
 	s->vmas = w->vmas;
 	s->strings = w->strings;
 	w->limit = limit;
+	w->fit_vmas = 0;	/* worked out at the first VMA */
 	reset_strings(w);
+	memset(w->exe_names, 0, sizeof(w->exe_names));
+	memset(w->cgroup_names, 0, sizeof(w->cgroup_names));
+	memset(w->text_names, 0, sizeof(w->text_names));
 }
 
 /* Pass 1: every process record, in pid order. */
@@ -839,6 +1013,7 @@ static void walk_all_vmas(struct walker *w, u32 n, u64 deadline)
 {
 	struct snapshot *s = &w->snap;
 	u32 first = first_at(w, n, w->cursor), k, i;
+	u64 now = ktime_get_ns();
 	bool over = false;
 
 	s->start_pid = n ? w->tasks[first].task->pid : 0;
@@ -849,14 +1024,15 @@ static void walk_all_vmas(struct walker *w, u32 n, u64 deadline)
 
 		if (!t->mm)
 			continue;
-		if (!over && ktime_get_ns() > deadline) {
+		/* now: when the last process's walk ended (walk_vmas()) */
+		if (!over && now > deadline) {
 			over = true;
 			s->next_pid = t->task->pid;
 		}
 		if (over) {
 			skip_process_vmas(w, t, p);
 		} else {
-			walk_process_vmas(w, t, p, deadline);
+			now = walk_process_vmas(w, t, p, deadline);
 			if (p->flags & HW_PF_BUDGET_CUT) {
 				over = true;
 				i = k ? first + k : first + k + 1;
@@ -887,7 +1063,7 @@ void hw_walk_snapshot(struct walker *w, u64 limit, u64 vmas_deadline)
 		if (n < max_procs)
 			s->staging_short = true;
 	}
-	sort(w->tasks, n, sizeof(*w->tasks), cmp_task_pid, NULL);
+	sort_tasks(w, n);
 
 	walk_records(w, n);
 	t_vmas = ktime_get_ns();

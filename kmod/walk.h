@@ -72,6 +72,28 @@ struct hw_walk_task {
 	bool exe_named;			/* its name (or "too long") is known */
 };
 
+/*
+ * Names already interned in this walk, so that processes sharing them do
+ * not build them again (see walk.c: each says why its key cannot name
+ * something else before the walk ends). Emptied by every walk.
+ */
+#define HW_NAME_CACHE_SLOTS	32	/* per cache, a power of two */
+struct hw_exe_name {			/* an executable's path */
+	const void *dentry, *mnt;	/* its f_path: NULL, a free slot */
+	struct hw_str name;
+	bool truncated;			/* longer than PATH_MAX */
+};
+
+struct hw_cgroup_name {			/* a cgroup's path */
+	u64 id;				/* 0: a free slot */
+	struct hw_str name;
+};
+
+struct hw_text_name {			/* a VMA's [name] */
+	const char *text;		/* NULL: a free slot */
+	struct hw_str name;
+};
+
 struct walker {
 	struct hw_staging *staging;	/* the account staging is counted in */
 	/* staging memory */
@@ -87,10 +109,15 @@ struct walker {
 	u32 nr_slots;			/* a power of two */
 	u32 used_slots;
 	char *scratch;			/* d_path and name formatting */
+	struct hw_exe_name exe_names[HW_NAME_CACHE_SLOTS];
+	struct hw_cgroup_name cgroup_names[HW_NAME_CACHE_SLOTS];
+	struct hw_text_name text_names[HW_NAME_CACHE_SLOTS];
 
 	/* state of the current walk */
 	u64 limit;			/* bytes the snapshot may take */
 	u32 procs_reserved;		/* records room is kept for */
+	u32 fit_vmas;			/* VMA records below this surely fit */
+	u64 fit_bytes;			/* ... while the strings are this small */
 	u64 alloc_failures;
 	s32 cursor;			/* pid the next VMA walk begins at */
 	struct snapshot snap;

@@ -163,6 +163,12 @@ expect 2 1 "exporter with --mem" -- "$hw" --mem "$work/good" exporter --vm a=/x
 expect 2 1 "--vm for ps" -- "$hw" --mem "$work/good" ps --vm a=/x
 expect 1 1 "exporter --top too large" -- "$hw" exporter --vm a=/x --top 51 --scrapes 1
 expect 1 1 "exporter without guests" -- "$hw" exporter --scrapes 1
+expect 2 1 "--mem and --domain" -- "$hw" --mem "$work/good" --domain a ps
+expect 2 1 "exporter with --domain" -- "$hw" --domain a exporter --libvirt a
+expect 2 1 "--libvirt for ps" -- "$hw" --mem "$work/good" ps --libvirt a
+expect 1 1 "exporter --libvirt not a vm name" -- "$hw" exporter --libvirt 'a b' --scrapes 1
+expect 1 1 "--domain without a libvirt to ask" -- "$hw" \
+	--libvirt-uri "qemu+unix:///session?socket=$work/no-libvirt-sock" --domain a ps
 expect 2 1 "unknown option" -- "$hw" --mem "$work/good" --frobnicate ps
 expect 2 1 "no RAM file" -- env -u HAYWIRE_MEM "$hw" ps
 expect 2 1 "--index-gpa not hexadecimal" -- "$hw" --mem "$work/good" --index-gpa xyz ps

@@ -27,7 +27,7 @@ out=build/agentless0
 PKG_CONFIG_LIBDIR=$pc make -s BUILD=$out AGENTLESS=0 host
 libs=$(ldd $out/haywire)
 echo "$libs" | sed 's/^/AGENTLESS=0 links: /'
-if echo "$libs" | grep -E 'libbpf|libelf|libz\.|liblzma|liblz4|libzstd|libncurses|libmicrohttpd'; then
+if echo "$libs" | grep -E 'libbpf|libelf|libz\.|liblzma|liblz4|libzstd|libncurses|libmicrohttpd|libvirt'; then
 	echo "AGENTLESS=0 reader links an agentless or monitoring library"
 	exit 1
 fi

@@ -16,7 +16,8 @@ set -eu
 # make lint: sparse, shellcheck (and checkpatch.pl from Debian's
 # linux-source, see tools/build-debug-kernel.sh); patchelf runs a newer
 # release's kbuild tools (tools/fetch-kernels.sh); openssl makes the DKMS
-# signing test's key.
+# signing test's key. libvirt: guests by domain name (libvirt-dev builds
+# it; the VM test starts its own session libvirtd with the QEMU driver).
 pkgs="gcc make pkg-config libc6-dev libjson-c-dev
       libbpf-dev libelf-dev zlib1g-dev liblzma-dev liblz4-dev libzstd-dev
       libncurses-dev libmicrohttpd-dev prometheus tmux
@@ -24,7 +25,8 @@ pkgs="gcc make pkg-config libc6-dev libjson-c-dev
       qemu-system-x86 qemu-utils cpio gzip xz-utils kmod
       python3 dwarves dkms debian-archive-keyring ca-certificates
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
-      scdoc man-db patchelf sparse shellcheck openssl"
+      scdoc man-db patchelf sparse shellcheck openssl
+      libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients"
 
 # make deb: debhelper with dh-dkms, and lintian to check the packages.
 if [ "${1:-}" = deb ]; then

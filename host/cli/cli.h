@@ -29,6 +29,9 @@ struct exporter_args {
 	unsigned int nvms;
 	const char *globs[EXPORTER_MAX_ARGS];
 	unsigned int nglobs;
+	const char *domains[EXPORTER_MAX_ARGS];	/* --libvirt NAME */
+	unsigned int ndomains;
+	bool libvirt_all;		/* every running libvirt domain */
 	const char *listen;
 	const char *top;
 	unsigned int scrapes;		/* print the last of N, no HTTP */
@@ -57,6 +60,8 @@ struct cli {
 	bool follow;			/* events --follow */
 	uint64_t events_from;		/* events --from: HAYWIRE_EVENTS_* or
 					 * a sequence number */
+	const char *domain;		/* --domain: the libvirt domain */
+	const char *libvirt_uri;	/* --libvirt-uri, NULL: libvirt's */
 	int status;			/* exit status of a success, or 0 */
 	struct exporter_args exporter;
 	struct top_args top;

@@ -28,6 +28,7 @@
 #include <microhttpd.h>
 
 #include "cli.h"
+#include "libvirt.h"
 #include "monitor.h"
 #include "output.h"
 
@@ -109,7 +110,11 @@ static void sb_label_value(struct sbuf *b, const char *s, size_t len)
 struct watched {
 	struct guest g;
 	bool from_glob;
-	bool alive;		/* still matched by its glob */
+	bool alive;		/* still matched by its glob, or running */
+	bool from_libvirt;	/* g.name is a libvirt domain's */
+	bool from_libvirt_all;	/* found by --libvirt-all */
+	struct lv_domain dom;	/* libvirt's answer, kept per domain run */
+	enum guest_reason forced; /* not GUEST_OK: not read, this is why */
 };
 
 struct exporter {
@@ -121,6 +126,11 @@ struct exporter {
 	struct watched *guests[MAX_GUESTS];
 	unsigned int nguests;
 	uint64_t last_scrape_ns;
+	bool libvirt_all;
+	bool libvirt_named;	/* some guests are libvirt domains */
+	char libvirt_uri[1024];	/* "": libvirt's default */
+	struct lv *lv;		/* opened at the first scrape that needs it */
+	bool libvirt_down;	/* could not connect (said on stderr) */
 };
 
 static bool valid_name(const char *s)
@@ -143,6 +153,7 @@ static struct watched *find_guest(struct exporter *e, const char *name)
 	return NULL;
 }
 
+/* path NULL: a libvirt domain, whose RAM file libvirt says at scrapes. */
 static int add_guest(struct exporter *e, const char *name, const char *path,
 		     bool from_glob, char *why, size_t why_len)
 {
@@ -153,7 +164,7 @@ static int add_guest(struct exporter *e, const char *name, const char *path,
 			 name, GUEST_NAME_MAX);
 		return -1;
 	}
-	if (strlen(path) >= PATH_MAX || !*path) {
+	if (path && (strlen(path) >= PATH_MAX || !*path)) {
 		snprintf(why, why_len, "vm %s: bad RAM file path", name);
 		return -1;
 	}
@@ -170,11 +181,33 @@ static int add_guest(struct exporter *e, const char *name, const char *path,
 		snprintf(why, why_len, "out of memory");
 		return -1;
 	}
-	guest_init(&w->g, name, path);
+	guest_init(&w->g, name, path ? path : "");
 	w->g.want_cpus = true;
 	w->from_glob = from_glob;
+	w->from_libvirt = !path;
+	w->dom.id = -1;
 	w->alive = true;
 	e->guests[e->nguests++] = w;
+	return 0;
+}
+
+static int add_domain(struct exporter *e, const char *name, char *why,
+		      size_t why_len)
+{
+	if (add_guest(e, name, NULL, false, why, why_len))
+		return -1;
+	e->libvirt_named = true;
+	return 0;
+}
+
+static int set_libvirt_uri(struct exporter *e, const char *v, char *why,
+			   size_t why_len)
+{
+	if (strlen(v) >= sizeof(e->libvirt_uri) || !*v) {
+		snprintf(why, why_len, "libvirt-uri: bad URI");
+		return -1;
+	}
+	snprintf(e->libvirt_uri, sizeof(e->libvirt_uri), "%s", v);
 	return 0;
 }
 
@@ -263,7 +296,15 @@ static int config_line(struct exporter *e, char *line, char *why,
 		return add_glob(e, words[1], why, why_len);
 	if (!strcmp(words[0], "top") && n == 2)
 		return set_top(e, words[1], why, why_len);
-	snprintf(why, why_len, "unknown directive or wrong number of words (listen ADDR:PORT, vm NAME PATH, glob PATTERN, top N)");
+	if (!strcmp(words[0], "libvirt") && n == 2)
+		return add_domain(e, words[1], why, why_len);
+	if (!strcmp(words[0], "libvirt-all") && n == 1) {
+		e->libvirt_all = true;
+		return 0;
+	}
+	if (!strcmp(words[0], "libvirt-uri") && n == 2)
+		return set_libvirt_uri(e, words[1], why, why_len);
+	snprintf(why, why_len, "unknown directive or wrong number of words (listen ADDR:PORT, vm NAME PATH, glob PATTERN, top N, libvirt NAME, libvirt-all, libvirt-uri URI)");
 	return -1;
 }
 
@@ -311,10 +352,26 @@ static int read_config(struct exporter *e, const char *path,
 	return 0;
 }
 
+/* Drop the guests no glob or libvirt found again. */
+static void prune(struct exporter *e)
+{
+	unsigned int i, j;
+
+	for (i = j = 0; i < e->nguests; i++) {
+		if (e->guests[i]->alive) {
+			e->guests[j++] = e->guests[i];
+		} else {
+			guest_close(&e->guests[i]->g);
+			free(e->guests[i]);
+		}
+	}
+	e->nguests = j;
+}
+
 /* Globs are matched again at every scrape: guests come and go. */
 static void refresh_globs(struct exporter *e)
 {
-	unsigned int i, j;
+	unsigned int i;
 	char why[300];
 
 	if (!e->nglobs)
@@ -342,15 +399,113 @@ static void refresh_globs(struct exporter *e)
 		}
 		globfree(&gl);
 	}
-	for (i = j = 0; i < e->nguests; i++) {
-		if (e->guests[i]->alive) {
-			e->guests[j++] = e->guests[i];
-		} else {
-			guest_close(&e->guests[i]->g);
-			free(e->guests[i]);
+	prune(e);
+}
+
+/* libvirt: what a domain's state means for its guest. */
+static enum guest_reason domain_reason(enum lv_state state)
+{
+	switch (state) {
+	case LV_READABLE:
+		return GUEST_OK;
+	case LV_NO_DOMAIN:
+		return GUEST_NO_DOMAIN;
+	case LV_NOT_RUNNING:
+		return GUEST_NOT_RUNNING;
+	case LV_NOT_SHARED:
+		return GUEST_NOT_SHARED;
+	default:
+		return GUEST_ERROR;
+	}
+}
+
+/* --libvirt-all: the running domains, as globs find RAM files. */
+static void match_running_domains(struct exporter *e)
+{
+	struct haywire_error err = { 0 };
+	unsigned int i, count;
+	char **names, why[300];
+
+	if (lv_running(e->lv, &names, &count, &err)) {
+		fprintf(stderr, "haywire exporter: %s\n", err.msg);
+		return;	/* keep the domains known: they report their state */
+	}
+	for (i = 0; i < e->nguests; i++)
+		if (e->guests[i]->from_libvirt_all)
+			e->guests[i]->alive = false;
+	for (i = 0; i < count; i++) {
+		struct watched *w = find_guest(e, names[i]);
+
+		if (w && w->from_libvirt) {
+			w->alive = true;
+		} else if (!w && !add_guest(e, names[i], NULL, false, why,
+					    sizeof(why))) {
+			e->guests[e->nguests - 1]->from_libvirt_all = true;
+		} else if (!w || !w->from_libvirt) {
+			/* never silently: a name taken, or not a label */
+			fprintf(stderr, "haywire exporter: libvirt domain '%s' not watched: %s\n",
+				names[i], w ? "a --vm or glob guest has its name" : why);
 		}
 	}
-	e->nguests = j;
+	lv_names_free(names, count);
+	prune(e);
+}
+
+/*
+ * libvirt domains: where their RAM files are now. QEMU is asked only for
+ * a new run of a domain (its id changed); a new file starts the guest
+ * over. A domain that cannot be read is reported, not read.
+ */
+static void refresh_libvirt(struct exporter *e)
+{
+	struct haywire_error err = { 0 };
+	unsigned int i;
+
+	if (!e->libvirt_all && !e->libvirt_named)
+		return;
+	if (e->lv && !lv_alive(e->lv)) {
+		lv_close(e->lv);
+		e->lv = NULL;
+		/* a restarted libvirt may number domain runs anew: ask again */
+		for (i = 0; i < e->nguests; i++)
+			e->guests[i]->dom.id = -1;
+	}
+	if (!e->lv) {
+		e->lv = lv_open(*e->libvirt_uri ? e->libvirt_uri : NULL, &err);
+		/* said once per outage, not at every scrape */
+		if (!e->lv && !e->libvirt_down)
+			fprintf(stderr, "haywire exporter: %s\n", err.msg);
+		e->libvirt_down = !e->lv;
+	}
+	if (e->lv && e->libvirt_all)
+		match_running_domains(e);
+	for (i = 0; i < e->nguests; i++) {
+		struct watched *w = e->guests[i];
+		enum guest_reason was = w->forced;
+
+		if (!w->from_libvirt)
+			continue;
+		if (!e->lv) {
+			w->dom.state = LV_FAILED;
+			w->dom.id = -1;
+			snprintf(w->dom.why, sizeof(w->dom.why), "%s", err.msg);
+		} else {
+			lv_domain_ram(e->lv, w->g.name, w->dom.id, &w->dom);
+		}
+		w->forced = domain_reason(w->dom.state);
+		if (w->forced == GUEST_OK && strcmp(w->g.path, w->dom.path)) {
+			char name[sizeof(w->g.name)];
+
+			/* guest_init clears g, name included */
+			snprintf(name, sizeof(name), "%s", w->g.name);
+			guest_close(&w->g);
+			guest_init(&w->g, name, w->dom.path);
+			w->g.want_cpus = true;
+		}
+		if (w->forced != was && w->forced != GUEST_OK)
+			fprintf(stderr, "haywire exporter: vm %s: %s\n",
+				w->g.name, w->dom.why);
+	}
 }
 
 /* ---- the metrics ------------------------------------------------------ */
@@ -584,7 +739,7 @@ static void emit_health(struct scrape *s)
 		sample_u64(b, "haywire_up", s->e->guests[i]->g.name,
 			   s->views[i].reason == GUEST_OK);
 	family(b, "haywire_up_reason", "gauge",
-	       "Why haywire_up is what it is: 1 for the one current reason (ok, no_file, no_beacon, gone, busy, stale, invalid, ambiguous, error).");
+	       "Why haywire_up is what it is: 1 for the one current reason (ok, no_file, no_beacon, gone, busy, stale, invalid, ambiguous, error; libvirt domains also no_domain, not_running, not_shared).");
 	for (i = 0; i < s->e->nguests; i++)
 		sb_printf(b, "haywire_up_reason{vm=\"%s\",reason=\"%s\"} 1\n",
 			  s->e->guests[i]->g.name,
@@ -800,11 +955,20 @@ static char *scrape(struct exporter *e, size_t *len)
 	unsigned int i;
 
 	refresh_globs(e);
+	refresh_libvirt(e);
 	s.views = calloc(e->nguests ? e->nguests : 1, sizeof(*s.views));
 	if (!s.views)
 		return NULL;
-	for (i = 0; i < e->nguests; i++)
-		guest_read(&e->guests[i]->g, &s.views[i]);
+	for (i = 0; i < e->nguests; i++) {
+		struct watched *w = e->guests[i];
+
+		if (w->forced == GUEST_OK) {
+			guest_read(&w->g, &s.views[i]);
+			continue;
+		}
+		s.views[i].reason = w->forced;
+		snprintf(s.views[i].msg, sizeof(s.views[i].msg), "%s", w->dom.why);
+	}
 	emit_health(&s);
 	emit_scalars(&s);
 	emit_states(&s);
@@ -992,6 +1156,19 @@ int cmd_exporter(struct cli *cli, char **argv, struct haywire_error *err)
 	for (i = 0; !rc && i < a->nglobs; i++)
 		if (add_glob(e, a->globs[i], why, sizeof(why)))
 			rc = HAYWIRE_E_INVALID;
+	for (i = 0; !rc && i < a->ndomains; i++)
+		if (add_domain(e, a->domains[i], why, sizeof(why)))
+			rc = HAYWIRE_E_INVALID;
+	if (a->libvirt_all)
+		e->libvirt_all = true;
+	if (!rc && cli->libvirt_uri &&
+	    set_libvirt_uri(e, cli->libvirt_uri, why, sizeof(why)))
+		rc = HAYWIRE_E_INVALID;
+	if (!rc && (e->libvirt_all || e->libvirt_named) && !lv_supported()) {
+		rc = HAYWIRE_E_INVALID;
+		snprintf(why, sizeof(why),
+			 "this haywire was built without libvirt (make LIBVIRT=0): no --libvirt, --libvirt-all or libvirt directives");
+	}
 	if (!rc && a->listen && set_listen(e, a->listen, why, sizeof(why)))
 		rc = HAYWIRE_E_INVALID;
 	if (!rc && a->top && set_top(e, a->top, why, sizeof(why)))
@@ -1000,10 +1177,10 @@ int cmd_exporter(struct cli *cli, char **argv, struct haywire_error *err)
 		err->code = HAYWIRE_E_INVALID;
 		snprintf(err->msg, sizeof(err->msg), "%s", why);
 	}
-	if (!rc && !e->nguests && !e->nglobs) {
+	if (!rc && !e->nguests && !e->nglobs && !e->libvirt_all) {
 		rc = err->code = HAYWIRE_E_INVALID;
 		snprintf(err->msg, sizeof(err->msg),
-			 "no guests to watch: give --vm NAME=RAMFILE, --glob PATTERN or --config FILE");
+			 "no guests to watch: give --vm NAME=RAMFILE, --glob PATTERN, --libvirt NAME, --libvirt-all or --config FILE");
 	}
 	if (!rc && a->scrapes) {
 		size_t len;
@@ -1029,6 +1206,7 @@ int cmd_exporter(struct cli *cli, char **argv, struct haywire_error *err)
 	}
 	for (i = 0; i < e->nglobs; i++)
 		free(e->glob_store[i]);
+	lv_close(e->lv);
 	free(e);
 	return rc;
 }

@@ -19,11 +19,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "libvirt.h"
 #include "output.h"
 
 static const char usage_text[] =
-	"usage: haywire [--mem FILE] [--source SOURCE] [--qmp SOCKET] [--json]\n"
-	"               COMMAND [ARGS]\n"
+	"usage: haywire [--mem FILE | --domain NAME] [--source SOURCE]\n"
+	"               [--qmp SOCKET] [--json] COMMAND [ARGS]\n"
 	"\n"
 	"See inside a running QEMU guest: read the Haywire beacon that the haywire\n"
 	"kernel module publishes in guest RAM, straight from the RAM file QEMU\n"
@@ -67,7 +68,8 @@ static const char usage_text[] =
 	"  translate and read with --via-guest also ask the module\n"
 	"\n"
 	"commands for monitoring (beacon source; --mem is the guest for top,\n"
-	"--vm, --glob or --config the guests for exporter):\n"
+	"--vm, --glob, --libvirt, --libvirt-all or --config the guests for\n"
+	"exporter):\n"
 	"  top        a live view of the guest, as top: header (uptime, load,\n"
 	"             tasks, CPU, memory) and processes by %CPU, updated every\n"
 	"             snapshot interval; keys q quit, P %CPU, M memory, N PID,\n"
@@ -77,7 +79,10 @@ static const char usage_text[] =
 	"  exporter   Prometheus metrics of many guests on http://ADDR:PORT/metrics\n"
 	"             (see docs/monitoring.md). No --mem: the guests come from\n"
 	"             --vm NAME=RAMFILE (repeat it), --glob PATTERN (RAM files,\n"
-	"             vm label = the file's name), --config FILE; --listen\n"
+	"             vm label = the file's name), --libvirt NAME (a libvirt\n"
+	"             domain, repeat it), --libvirt-all (every running domain:\n"
+	"             those not readable show haywire_up 0 with the reason),\n"
+	"             --config FILE; --listen\n"
 	"             ADDR:PORT (default 127.0.0.1:9847, loopback), --top N\n"
 	"             (0 .. 50, default 0: the top N processes by CPU and by\n"
 	"             memory per guest), --scrapes N (print the last of N\n"
@@ -89,6 +94,9 @@ static const char usage_text[] =
 	"                                   A-Z a-z 0-9 _ - . :\n"
 	"               glob PATTERN        RAM files, matched at every scrape\n"
 	"               top N               as --top\n"
+	"               libvirt NAME        a libvirt domain, vm label = NAME\n"
+	"               libvirt-all         every running libvirt domain\n"
+	"               libvirt-uri URI     as --libvirt-uri\n"
 	"             The command line adds guests to the file's; its --listen\n"
 	"             and --top win.\n"
 	"\n"
@@ -103,6 +111,12 @@ static const char usage_text[] =
 	"\n"
 	"options (also after the command):\n"
 	"  --mem FILE          the guest's RAM file (default: $HAYWIRE_MEM)\n"
+	"  --domain NAME       the libvirt domain NAME's RAM file, asked of its\n"
+	"                      QEMU through libvirt; refused unless its memory\n"
+	"                      is file-backed and shared (see docs/monitoring.md)\n"
+	"  --libvirt-uri URI   the libvirt to ask for --domain and exporter's\n"
+	"                      --libvirt (default: libvirt's own,\n"
+	"                      $LIBVIRT_DEFAULT_URI)\n"
 	"  --source SOURCE     beacon, memfile or qmp (default: $HAYWIRE_SOURCE,\n"
 	"                      else beacon)\n"
 	"  --qmp SOCKET        QEMU's QMP monitor: a unix socket path, unix:PATH\n"
@@ -966,6 +980,22 @@ static const char *env(const char *name)
 	return v && *v ? v : NULL;
 }
 
+/* --domain: the RAM file of a running, readable libvirt domain. */
+static int domain_ram(struct cli *cli, struct haywire_error *err)
+{
+	static struct lv_domain d;
+	struct lv *lv = lv_open(cli->libvirt_uri, err);
+
+	if (!lv)
+		return err->code;
+	lv_domain_ram(lv, cli->domain, -1, &d);
+	lv_close(lv);
+	if (d.state != LV_READABLE)
+		return cli_error(err, HAYWIRE_E_FILE, "%s", d.why);
+	cli->opts.mem_path = d.path;
+	return 0;
+}
+
 /* Open the command's source, run it, close the source. */
 static int run_command(struct cli *cli, const struct command *cmd,
 		       struct ctx *ctx, struct haywire_error *err)
@@ -998,7 +1028,8 @@ int main(int argc, char **argv)
 	       OPT_QMP, OPT_QMP_TIMEOUT, OPT_BTF, OPT_SYSTEM_MAP, OPT_RUNS,
 	       OPT_VIA_GUEST, OPT_TIMEOUT, OPT_OFF, OPT_INDEX_GPA, OPT_VM,
 	       OPT_GLOB, OPT_LISTEN, OPT_TOP, OPT_CONFIG, OPT_SCRAPES,
-	       OPT_CONTAINERS, OPT_FOLLOW, OPT_FROM };
+	       OPT_CONTAINERS, OPT_FOLLOW, OPT_FROM, OPT_DOMAIN, OPT_LIBVIRT_URI,
+	       OPT_LIBVIRT, OPT_LIBVIRT_ALL };
 	static const struct option options[] = {
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -1022,6 +1053,10 @@ int main(int argc, char **argv)
 		{ "containers", no_argument, NULL, OPT_CONTAINERS },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "from", required_argument, NULL, OPT_FROM },
+		{ "domain", required_argument, NULL, OPT_DOMAIN },
+		{ "libvirt-uri", required_argument, NULL, OPT_LIBVIRT_URI },
+		{ "libvirt", required_argument, NULL, OPT_LIBVIRT },
+		{ "libvirt-all", no_argument, NULL, OPT_LIBVIRT_ALL },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -1035,7 +1070,7 @@ int main(int argc, char **argv)
 	bool top_opts = false, exporter_opts = false;
 	unsigned int i;
 	char **args;
-	bool have_from = false;
+	bool have_from = false, have_mem = false;
 	uint64_t v;
 	int opt, nargs, rc;
 
@@ -1077,6 +1112,22 @@ int main(int argc, char **argv)
 				cli.exporter.globs[cli.exporter.nglobs++] = optarg;
 			exporter_opts = true;
 			break;
+		case OPT_LIBVIRT:
+			if (cli.exporter.ndomains == EXPORTER_MAX_ARGS)
+				return usage_error("too many --libvirt options");
+			cli.exporter.domains[cli.exporter.ndomains++] = optarg;
+			exporter_opts = true;
+			break;
+		case OPT_LIBVIRT_ALL:
+			cli.exporter.libvirt_all = true;
+			exporter_opts = true;
+			break;
+		case OPT_DOMAIN:
+			cli.domain = optarg;
+			break;
+		case OPT_LIBVIRT_URI:
+			cli.libvirt_uri = optarg;
+			break;
 		case OPT_LISTEN:
 			cli.exporter.listen = optarg;
 			exporter_opts = true;
@@ -1098,6 +1149,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_MEM:
 			cli.opts.mem_path = optarg;
+			have_mem = true;
 			break;
 		case OPT_JSON:
 			cli.json = true;
@@ -1221,11 +1273,12 @@ int main(int argc, char **argv)
 	    (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
 		return usage_error("top needs a terminal; use -b (batch mode) for a script");
 	if (exporter_opts && strcmp(cmd->name, "exporter"))
-		return usage_error("--vm, --glob, --listen, --top, --config and --scrapes are for exporter, not '%s'",
+		return usage_error("--vm, --glob, --libvirt, --libvirt-all, --listen, --top, --config and --scrapes are for exporter, not '%s'",
 				   cmd->name);
 	if (!strcmp(cmd->name, "exporter") && (cli.opts.mem_path || cli.json ||
+					       cli.domain ||
 					       cli.opts.kind != HAYWIRE_SOURCE_BEACON))
-		return usage_error("exporter takes its guests from --vm, --glob or --config, not --mem (nor --json or --source)");
+		return usage_error("exporter takes its guests from --vm, --glob, --libvirt, --libvirt-all or --config, not --mem or --domain (nor --json or --source)");
 	if (!strcmp(cmd->name, "exporter")) {
 		haywire_catch_sigbus();
 		rc = cmd_exporter(&cli, args, &err);
@@ -1247,9 +1300,16 @@ int main(int argc, char **argv)
 		if (rc)
 			return rc;
 	}
+	if (cli.domain && have_mem)
+		return usage_error("--mem and --domain both name the guest: give one");
+	if (cli.domain) {
+		rc = domain_ram(&cli, &err);
+		if (rc)
+			return fail(&err);
+	}
 	if (!cli.opts.mem_path && (cli.opts.kind != HAYWIRE_SOURCE_QMP ||
 				   cmd->run_alone))
-		return usage_error("no guest RAM file: use --mem FILE or set HAYWIRE_MEM");
+		return usage_error("no guest RAM file: use --mem FILE, --domain NAME or set HAYWIRE_MEM");
 	if (cli.opts.kind != HAYWIRE_SOURCE_BEACON && !cli.opts.qmp)
 		return usage_error("the %s source needs QEMU's monitor: use --qmp SOCKET or set HAYWIRE_QMP",
 				   haywire_source_name(cli.opts.kind));

@@ -38,6 +38,9 @@ static const char *const reason_names[GUEST_REASONS] = {
 	[GUEST_INVALID] = "invalid",
 	[GUEST_AMBIGUOUS] = "ambiguous",
 	[GUEST_ERROR] = "error",
+	[GUEST_NO_DOMAIN] = "no_domain",
+	[GUEST_NOT_RUNNING] = "not_running",
+	[GUEST_NOT_SHARED] = "not_shared",
 };
 
 const char *guest_reason_name(enum guest_reason reason)

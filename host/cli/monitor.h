@@ -27,6 +27,9 @@ enum guest_reason {
 	GUEST_INVALID,		/* fails validation, unknown version */
 	GUEST_AMBIGUOUS,	/* several beacons validate */
 	GUEST_ERROR,		/* anything else (out of memory ...) */
+	GUEST_NO_DOMAIN,	/* libvirt: no such domain */
+	GUEST_NOT_RUNNING,	/* libvirt: the domain is not running */
+	GUEST_NOT_SHARED,	/* libvirt: its memory is not a shared file */
 	GUEST_REASONS
 };
 

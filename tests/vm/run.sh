@@ -14,13 +14,15 @@
 #                                      the others in q35-512M/virt-1G only
 #   HAYWIRE_VM_CONFIGS="q35-512M q35-4G pc-4G virt-1G virt-4G virt-6G
 #                       virt-3G-nohigh q35-512M-la57 q35-512M-dimm
-#                       q35-2G-stress q35-512M-monitor virt-512M"
+#                       q35-2G-stress q35-512M-monitor q35-512M-libvirt
+#                       virt-512M"
 #                                      machine configurations (virt: arm64;
 #                                      la57: 5-level paging, agentless only;
 #                                      virt-512M: agentless only;
 #                                      dimm: tests/vm/dimm.py;
 #                                      q35-2G-stress: tests/vm/stress.py;
-#                                      q35-512M-monitor: tests/vm/prom.py)
+#                                      q35-512M-monitor: tests/vm/prom.py;
+#                                      q35-512M-libvirt: tests/vm/libvirt.py)
 #   HAYWIRE_STORM_SECONDS=60           length of the stress guest's storm
 # An empty list selects none: HAYWIRE_KERNELS= runs only the arm64 guests,
 # HAYWIRE_ARM64_KERNELS= only the x86-64 ones.

@@ -34,6 +34,9 @@ Only the Prometheus test (tests/vm/prom.py, two guests):
                   HAYWIRE_VM_CONFIGS=q35-512M-monitor
 Only the kselftests: HAYWIRE_VM_ONLY=kselftest (with HAYWIRE_VM_CMDLINE=
                   debugfs=off: without debugfs, stats.c says SKIP)
+Only the libvirt test (tests/vm/libvirt.py, a private libvirtd):
+                  HAYWIRE_KERNELS=6.1 HAYWIRE_ARM64_KERNELS=
+                  HAYWIRE_VM_CONFIGS=q35-512M-libvirt
 Debug kernel:     make check-debug (HAYWIRE_KERNELS=debug-6.1: lockdep,
                   KASAN, ... see tools/build-debug-kernel.sh); its guests
                   also fail on any kernel splat in their console log, which
@@ -56,6 +59,7 @@ sys.path.insert(0, HERE)
 import haywire_vm  # noqa: E402
 import compare  # noqa: E402
 import dimm  # noqa: E402
+import libvirt  # noqa: E402
 import monitor  # noqa: E402
 import prom  # noqa: E402
 import rings  # noqa: E402
@@ -1129,7 +1133,7 @@ def main():
     kernels = list(dict.fromkeys(kernels))  # each once, in order
     labels = os.environ.get("HAYWIRE_VM_CONFIGS", " ".join(
         [c[0] for c in CONFIGS] + [dimm.CONFIG, stress.STRESS_LABEL,
-                                   prom.CONFIG])).split()
+                                   prom.CONFIG, libvirt.CONFIG])).split()
     runs = [(k, label, machine, mem) for k in kernels
             for label, arch, machine, mem in CONFIGS
             if label in labels and arch == haywire_vm.spec_arch(k) and
@@ -1152,15 +1156,19 @@ def main():
     # two guests scraped by a real Prometheus (tests/vm/prom.py)
     prom_kernels = [k for k in kernels if prom.CONFIG in labels and
                     k in prom.KERNELS and "amd64" not in missing]
+    # libvirt domains by name (tests/vm/libvirt.py)
+    libvirt_kernels = [k for k in kernels if libvirt.CONFIG in labels and
+                       k in libvirt.KERNELS and "amd64" not in missing]
     if not runs and not dimm_kernels and not stress_kernels and \
-            not prom_kernels:
+            not prom_kernels and not libvirt_kernels:
         print(f"1..{tap.n}")
         print("# SKIP: no guest to boot (kernels, configurations or QEMU)")
         return 4
     started = time.monotonic()
     try:
         images = build(list(dict.fromkeys([r[0] for r in runs] + dimm_kernels +
-                                          stress_kernels + prom_kernels)))
+                                          stress_kernels + prom_kernels +
+                                          libvirt_kernels)))
     except (CheckError, subprocess.CalledProcessError) as e:
         tap.result("build host command, guest programs, modules, initramfs", [str(e)])
         print(f"1..{tap.n}")
@@ -1198,6 +1206,10 @@ def main():
         t0 = time.monotonic()
         prom.run(sys.modules[__name__], tap, k, images[k])
         tap.note(f"{k} {prom.CONFIG}: {time.monotonic() - t0:.0f} s")
+    for k in libvirt_kernels:
+        t0 = time.monotonic()
+        libvirt.run(sys.modules[__name__], tap, k, images[k])
+        tap.note(f"{k} {libvirt.CONFIG}: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
              f"{time.monotonic() - started:.0f} s")

@@ -12,7 +12,8 @@ _haywire()
 	local opts='--mem --source --qmp --qmp-timeout --btf --system-map --json
 		--via-guest --timeout -o --off --runs --no-hint --index-gpa --help
 		--version -d -b -n --containers --follow --from --vm --glob --config
-		--listen --top --scrapes'
+		--listen --top --scrapes --domain --libvirt-uri --libvirt
+		--libvirt-all'
 
 	case $prev in
 	--mem | --btf | --system-map | -o | --config)
@@ -27,8 +28,13 @@ _haywire()
 		COMPREPLY=($(compgen -W 'beacon memfile qmp' -- "$cur"))
 		return
 		;;
+	--domain | --libvirt)
+		# running domains, when virsh can list them
+		COMPREPLY=($(compgen -W "$(virsh list --name 2>/dev/null)" -- "$cur"))
+		return
+		;;
 	--qmp-timeout | --timeout | --runs | --index-gpa | -d | -n | --from | \
-		--vm | --glob | --listen | --top | --scrapes)
+		--vm | --glob | --listen | --top | --scrapes | --libvirt-uri)
 		return
 		;;
 	esac
@@ -45,7 +51,8 @@ _haywire()
 		case ${words[i]} in
 		--mem | --source | --qmp | --qmp-timeout | --btf | --system-map | \
 			--timeout | -o | --runs | --index-gpa | -d | -n | --from | \
-			--vm | --glob | --config | --listen | --top | --scrapes)
+			--vm | --glob | --config | --listen | --top | --scrapes | \
+			--domain | --libvirt-uri | --libvirt)
 			((i++))
 			;;
 		-*) ;;
