@@ -263,6 +263,11 @@ struct haywire_info {
 	unsigned int paging_levels;
 	uint64_t load_real_ns;
 	char kernel_release[HW_RELEASE_LEN];
+	/* 1.4 (0 and "" from older companions: unknown, all available) */
+	unsigned int companion;		/* enum hw_companion */
+	char companion_version[HW_COMPANION_VERSION_LEN]; /* NUL-terminated */
+	uint32_t unavailable;		/* HW_UF_*: show those fields as
+					 * unavailable, never as 0 */
 
 	uint32_t flags;			/* HW_IF_* */
 	uint64_t generation;

@@ -36,7 +36,7 @@
  * entry_size as the stride and ignore the tail they do not know).
  */
 #define HW_VERSION_MAJOR	1
-#define HW_VERSION_MINOR	3	/* 1.1: request rings, cameras;
+#define HW_VERSION_MINOR	4	/* 1.1: request rings, cameras;
 				 * 1.2: refresh budget figures, claim words,
 				 * request checks, echoed questions, ring
 				 * heartbeat, READ statuses 9 and 10, detail
@@ -45,7 +45,10 @@
 				 * bytes (CPU time, nice, last CPU, faults,
 				 * cgroup, PID namespace), guest-wide
 				 * section, per-CPU times, lifecycle event
-				 * ring */
+				 * ring;
+				 * 1.4: the companion (module or eBPF) and
+				 * its version, fields it cannot obtain
+				 * (hw_index.unavailable) */
 
 #define HW_INDEX_SIZE		4096	/* the index occupies logical [0, 4096) */
 #define HW_EXTENT_ALIGN		(2ULL << 20)	/* extent GPA and size granule */
@@ -55,6 +58,30 @@
 #define HW_RELEASE_LEN		72	/* >= __NEW_UTS_LEN + 1, NUL-terminated */
 #define HW_COMM_LEN		16	/* TASK_COMM_LEN, NUL-terminated */
 #define HW_PATH_MAX		4096	/* longest string (PATH_MAX) */
+
+#define HW_COMPANION_VERSION_LEN	32	/* NUL-terminated */
+
+/* 1.4: which companion published the beacon (hw_index.companion). */
+enum hw_companion {
+	HW_COMPANION_UNKNOWN = 0,	/* a 1.3 or older index */
+	HW_COMPANION_MODULE = 1,	/* the kernel module (kmod/) */
+	HW_COMPANION_EBPF = 2,		/* haywire-bpf, the CO-RE loader */
+};
+
+/*
+ * 1.4: fields the companion cannot obtain (hw_index.unavailable), the same
+ * for every record it publishes. Such a field is 0 in the records and
+ * must be shown as unavailable, never as 0.
+ */
+#define HW_UF_PGD		(1U << 0) /* hw_proc.pgd */
+#define HW_UF_CPU_TIME		(1U << 1) /* hw_proc.utime_ns, stime_ns */
+#define HW_UF_FAULTS		(1U << 2) /* hw_proc.min_flt, maj_flt */
+#define HW_UF_CGROUP		(1U << 3) /* hw_proc.cgroup */
+#define HW_UF_PIDNS		(1U << 4) /* hw_proc.pidns_inum, ns_pid */
+#define HW_UF_LAST_CPU		(1U << 5) /* hw_proc.last_cpu */
+#define HW_UF_NICE		(1U << 6) /* hw_proc.nice */
+#define HW_UF_STATS_WALK	(1U << 7) /* hw_stats mmap_lock and budget
+					   * figures (no such lock taken) */
 
 enum hw_arch {
 	HW_ARCH_X86_64 = 1,
@@ -127,7 +154,9 @@ struct hw_index {
 	__u16 reserved0;		/*  38 */
 	__u64 load_real_ns;		/*  40 CLOCK_REALTIME at load */
 	char kernel_release[HW_RELEASE_LEN]; /* 48 uname -r */
-	__u64 reserved1;		/* 120 */
+	__u16 companion;		/* 120 1.4: enum hw_companion */
+	__u16 reserved1;		/* 122 */
+	__u32 unavailable;		/* 124 1.4: HW_UF_* */
 
 	/* publication: 128 .. */
 	__u32 seq;			/* 128 odd while being updated */
@@ -155,7 +184,10 @@ struct hw_index {
 	struct hw_range extents[HW_MAX_EXTENTS];	/*  248 */
 	struct hw_range ram[HW_MAX_RAM_RANGES];		/* 1272 System RAM */
 	struct hw_section sections[HW_MAX_SECTIONS];	/* 1784 */
-	__u8 reserved3[1800];				/* 2296 */
+	/* 1.4, identity: e.g. "haywire 1.4" (the module's MODULE_VERSION)
+	 * or "haywire-bpf 1.4"; a guest string like kernel_release */
+	char companion_version[HW_COMPANION_VERSION_LEN];	/* 2296 */
+	__u8 reserved3[1768];				/* 2328 */
 };
 
 /* A string in the string table: bytes [off, off + len), NUL at off + len.
@@ -658,6 +690,9 @@ HW_ASSERT_OFFSET(hw_index, poll_max_ms, 216);
 HW_ASSERT_OFFSET(hw_index, extents, 248);
 HW_ASSERT_OFFSET(hw_index, ram, 1272);
 HW_ASSERT_OFFSET(hw_index, sections, 1784);
+HW_ASSERT_OFFSET(hw_index, companion, 120);
+HW_ASSERT_OFFSET(hw_index, unavailable, 124);
+HW_ASSERT_OFFSET(hw_index, companion_version, 2296);
 HW_ASSERT_SIZE(hw_proc, 192);
 HW_ASSERT_OFFSET(hw_proc, nice, 108);
 HW_ASSERT_OFFSET(hw_proc, utime_ns, 112);

@@ -210,6 +210,10 @@ int beacon_init(struct beacon *b, u64 cap_bytes, u64 events_bytes)
 	idx->load_real_ns = ktime_get_real_ns();
 	strscpy(idx->kernel_release, init_utsname()->release,
 		sizeof(idx->kernel_release));
+	/* 1.4: the module obtains every field (unavailable stays 0) */
+	idx->companion = HW_COMPANION_MODULE;
+	strscpy(idx->companion_version, "haywire " HW_MODULE_VERSION,
+		sizeof(idx->companion_version));
 	return 0;
 }
 

@@ -13,6 +13,9 @@
 #include <asm/page.h>
 #include "haywire_protocol.h"
 
+/* MODULE_VERSION, and the index's companion_version (1.4). */
+#define HW_MODULE_VERSION	"0.1.0"
+
 /*
  * Logical [0, BEACON_FIXED_SIZE) holds pages that never move, all in
  * extent 0: the index, the request page (host-written) and the response
