@@ -48,7 +48,8 @@
 				 * ring;
 				 * 1.4: the companion (module or eBPF) and
 				 * its version, fields it cannot obtain
-				 * (hw_index.unavailable) */
+				 * (hw_index.unavailable), status 11
+				 * UNSUPPORTED */
 
 #define HW_INDEX_SIZE		4096	/* the index occupies logical [0, 4096) */
 #define HW_EXTENT_ALIGN		(2ULL << 20)	/* extent GPA and size granule */
@@ -370,7 +371,9 @@ enum hw_status {
 	/* 1.2: READ at value[0] stopped before device memory (VM_IO,
 	 * VM_PFNMAP) or a userfaultfd-registered range: never read. */
 	HW_ST_UNSAFE = 10,
-	/* 11: unused */
+	/* 1.4: the companion does not implement this request type (the
+	 * eBPF companion: cameras) */
+	HW_ST_UNSUPPORTED = 11,
 	HW_ST_TORN = 12,	/* 1.2: check does not match the fields (two
 				 * writers mixed a request): nothing done */
 	HW_ST_WRONG_BEACON = 13, /* 1.2: nonce is not this beacon's */

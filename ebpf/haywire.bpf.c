@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The eBPF companion's programs: the task and task_vma iterators hand the
+ * loader one raw record per process and per VMA (hwb.h), read the way the
+ * module's walk reads them (kmod/walk.c), with CO-RE relocations and field
+ * checks for what differs between kernels. Loaded by haywire-bpf through
+ * its skeleton (loader.c).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "hwb.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader before load. */
+const volatile __u64 page_offset_addr;	/* &page_offset_base (x86-64
+						 * KASLR); 0: not found */
+const volatile __u64 page_offset_const;	/* or the direct map's fixed base */
+const volatile __u32 kernel_version;	/* KERNEL_VERSION(a, b, c) */
+
+#define KV(a, b, c)	(((a) << 16) + ((b) << 8) + (c))
+#define PF_KTHREAD	0x00200000
+
+/* Records are built here: the BPF stack (512 bytes) cannot hold a path. */
+struct scratch {
+	char name[2 * HWB_NAME_MAX];	/* twice: a bound by mask (emit()) */
+	struct hwb_task task;
+	struct hwb_vma vma;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* Fields that moved between kernels: the older spellings. */
+struct task_struct___old {
+	long state;			/* before 5.14: __state */
+	unsigned int cpu;		/* 5.10 .. 5.15: not in thread_info */
+} __attribute__((preserve_access_index));
+
+struct mm_rss_stat___old {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___old {
+	struct mm_rss_stat___old rss_stat;	/* before 6.2 */
+} __attribute__((preserve_access_index));
+
+struct mm_struct___new {
+	struct percpu_counter rss_stat[4];	/* 6.2 on */
+} __attribute__((preserve_access_index));
+
+struct vm_area_struct___named {
+	struct anon_vma_name *anon_name;	/* CONFIG_ANON_VMA_NAME */
+} __attribute__((preserve_access_index));
+
+static struct scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+/* The record, then its name padded to 8 bytes. */
+static void emit(struct seq_file *seq, void *rec, __u32 size,
+		 struct scratch *s, __u32 name_len)
+{
+	/* a bound the verifier sees: name_len <= HWB_NAME_MAX - 1 anyway */
+	__u64 padded = ((__u64)name_len + 7) & (2 * HWB_NAME_MAX - 8);
+
+	bpf_seq_write(seq, rec, size);
+	if (padded)
+		bpf_seq_write(seq, s->name, padded);
+}
+
+/* d_path into s->name: its length without the NUL, or 0 with *err. */
+static __u32 path_name(struct path *path, struct scratch *s, __s32 *err)
+{
+	long n = bpf_d_path(path, s->name, HWB_NAME_MAX);
+
+	if (n <= 0) {
+		*err = n ? (__s32)n : -22;
+		return 0;
+	}
+	*err = 0;
+	return (__u32)(n - 1);
+}
+
+static void read_rss(struct mm_struct *mm, __s64 rss[4])
+{
+	int i;
+
+	if (bpf_core_type_exists(struct mm_rss_stat)) {
+		struct mm_struct___old *old = (void *)mm;
+
+		for (i = 0; i < 4; i++)
+			rss[i] = BPF_CORE_READ(old, rss_stat.count[i].counter);
+	} else {
+		struct mm_struct___new *new = (void *)mm;
+
+		/* percpu_counter_read_positive(), as /proc's get_mm_counter */
+		for (i = 0; i < 4; i++)
+			rss[i] = BPF_CORE_READ(new, rss_stat[i].count);
+	}
+}
+
+static void read_pidns(struct task_struct *task, struct hwb_task *t)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up = {};
+
+	if (!pid || level > 32)
+		return;
+	bpf_probe_read_kernel(&up, sizeof(up), (void *)pid +
+			      bpf_core_field_offset(struct pid, numbers) +
+			      level * bpf_core_type_size(struct upid));
+	t->ns_pid = up.nr;
+	t->pidns_inum = BPF_CORE_READ(up.ns, ns.inum);
+}
+
+/* The base of the kernel's direct map, to turn mm->pgd into __pa(). */
+static __u64 direct_map_base(void)
+{
+	__u64 base = page_offset_const;
+
+	if (page_offset_addr &&
+	    bpf_probe_read_kernel(&base, sizeof(base),
+				  (void *)page_offset_addr))
+		return 0;
+	return base;
+}
+
+static void read_mm(struct task_struct *task, struct mm_struct *mm,
+		    struct hwb_task *t, struct scratch *s)
+{
+	struct file *exe = BPF_CORE_READ(mm, exe_file);
+	__u64 pgd = (__u64)BPF_CORE_READ(mm, pgd);
+	__u64 page_offset = direct_map_base();
+
+	t->has_mm = 1;
+	t->map_count = BPF_CORE_READ(mm, map_count);
+	t->total_vm = BPF_CORE_READ(mm, total_vm);
+	read_rss(mm, t->rss);
+	if (page_offset && pgd >= page_offset)
+		t->pgd = pgd - page_offset;
+	if (exe)
+		t->h.name_len = path_name(&task->mm->exe_file->f_path, s,
+					  &t->h.name_err);
+}
+
+SEC("iter/task")
+int hw_tasks(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	const struct cred *cred;
+	struct scratch *s;
+	struct hwb_task *t;
+	struct mm_struct *mm;
+
+	if (!task || task->pid != task->tgid)
+		return 0;	/* the end, or a thread: one record a process */
+	s = get_scratch();
+	if (!s)
+		return 0;
+	t = &s->task;
+	__builtin_memset(t, 0, sizeof(*t));
+	t->h.kind = HWB_TASK;
+	t->h.size = sizeof(*t);
+	t->pid = task->pid;
+	t->tgid = task->tgid;
+	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	t->flags = task->flags;
+	cred = BPF_CORE_READ(task, real_cred);
+	t->uid = BPF_CORE_READ(cred, uid.val);
+	t->gid = BPF_CORE_READ(cred, gid.val);
+	t->euid = BPF_CORE_READ(cred, euid.val);
+	t->egid = BPF_CORE_READ(cred, egid.val);
+	t->threads = BPF_CORE_READ(task, signal, nr_threads);
+	if (bpf_core_field_exists(task->__state))
+		t->state = BPF_CORE_READ(task, __state);
+	else
+		t->state = BPF_CORE_READ((struct task_struct___old *)task,
+					 state);
+	t->exit_state = BPF_CORE_READ(task, exit_state);
+	t->static_prio = BPF_CORE_READ(task, static_prio);
+	if (bpf_core_field_exists(task->thread_info.cpu))
+		t->cpu = BPF_CORE_READ(task, thread_info.cpu);
+	else
+		t->cpu = BPF_CORE_READ((struct task_struct___old *)task, cpu);
+	BPF_CORE_READ_INTO(&t->comm, task, comm);
+	t->start_boottime = BPF_CORE_READ(task, start_boottime);
+	read_pidns(task, t);
+	mm = BPF_CORE_READ(task, mm);
+	if (mm && !(t->flags & PF_KTHREAD))
+		read_mm(task, mm, t, s);
+	emit(seq, t, sizeof(*t), s, t->h.name_len);
+	return 0;
+}
+
+/* show_map_vma()'s name for a VMA without a file. */
+static void anon_vma_text(struct vm_area_struct *vma, struct hwb_vma *v,
+			  struct scratch *s)
+{
+	const struct vm_operations_struct *ops = BPF_CORE_READ(vma, vm_ops);
+	struct mm_struct *mm = BPF_CORE_READ(vma, vm_mm);
+	__u64 brk = BPF_CORE_READ(mm, brk), start_brk;
+	__u64 stack = BPF_CORE_READ(mm, start_stack);
+	bool strict = kernel_version >= KV(6, 6, 0);
+	long n;
+
+	start_brk = BPF_CORE_READ(mm, start_brk);
+	if (ops && BPF_CORE_READ(ops, name)) {
+		/* special_mapping_name(): [vdso], [vvar], [uprobes] ... */
+		struct vm_special_mapping *sm = BPF_CORE_READ(vma,
+							      vm_private_data);
+
+		n = bpf_probe_read_kernel_str(s->name, HWB_NAME_MAX,
+					      BPF_CORE_READ(sm, name));
+		if (n > 1) {
+			v->name_kind = HWB_NAME_TEXT;
+			v->h.name_len = n - 1;
+			return;
+		}
+	}
+	/* 6.6: vma_is_initial_heap() and _stack() with strict bounds */
+	if (strict ? v->start < brk && v->end > start_brk :
+		     v->start <= brk && v->end >= start_brk) {
+		__builtin_memcpy(s->name, "[heap]", 6);
+		v->name_kind = HWB_NAME_TEXT;
+		v->h.name_len = 6;
+	} else if (v->start <= stack && v->end >= stack) {
+		__builtin_memcpy(s->name, "[stack]", 7);
+		v->name_kind = HWB_NAME_TEXT;
+		v->h.name_len = 7;
+	}
+}
+
+/* A name given with prctl(PR_SET_VMA_ANON_NAME): its length, or 0. */
+static __u32 anon_name(struct vm_area_struct *vma, struct scratch *s)
+{
+	struct vm_area_struct___named *named = (void *)vma;
+	struct anon_vma_name *an;
+	long n;
+
+	if (!bpf_core_field_exists(named->anon_name))
+		return 0;
+	an = BPF_CORE_READ(named, anon_name);
+	if (!an)
+		return 0;
+	n = bpf_probe_read_kernel_str(s->name, HWB_NAME_MAX, &an->name);
+	return n > 1 ? n - 1 : 0;
+}
+
+SEC("iter/task_vma")
+int hw_vmas(struct bpf_iter__task_vma *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct vm_area_struct *vma = ctx->vma;
+	struct scratch *s;
+	struct hwb_vma *v;
+	struct file *file;
+	__u32 len;
+
+	if (!task || !vma || task->pid != task->tgid)
+		return 0;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	v = &s->vma;
+	__builtin_memset(v, 0, sizeof(*v));
+	v->h.kind = HWB_VMA;
+	v->h.size = sizeof(*v);
+	v->tgid = task->tgid;
+	v->start = vma->vm_start;
+	v->end = vma->vm_end;
+	v->vm_flags = BPF_CORE_READ(vma, vm_flags);
+	file = vma->vm_file;
+	if (file) {
+		v->pgoff = vma->vm_pgoff;
+		v->ino = BPF_CORE_READ(file, f_inode, i_ino);
+		v->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		len = kernel_version >= KV(6, 2, 0) ? anon_name(vma, s) : 0;
+		if (len) {
+			v->name_kind = HWB_NAME_ANON_SHMEM;
+			v->h.name_len = len;
+		} else {
+			v->name_kind = HWB_NAME_PATH;
+			v->h.name_len = path_name(&file->f_path, s,
+						  &v->h.name_err);
+		}
+	} else {
+		anon_vma_text(vma, v, s);
+		if (v->name_kind == HWB_NAME_NONE) {
+			len = anon_name(vma, s);
+			if (len) {
+				v->name_kind = HWB_NAME_ANON;
+				v->h.name_len = len;
+			}
+		}
+	}
+	emit(seq, v, sizeof(*v), s, v->h.name_len);
+	return 0;
+}
