@@ -489,6 +489,9 @@ void *refresh_thread(void *arg)
 		err = refresh_once();
 		if (err)
 			say("refresh not published: %s", strerror(-err));
+		if (getenv("HAYWIRE_BPF_DEBUG"))
+			say("refresh %llu: %d", (unsigned long long)
+			    refresh_generation(), err);
 	}
 	return NULL;
 }
