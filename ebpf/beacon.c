@@ -34,14 +34,16 @@ uint64_t now_ns(int clock)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static long read_long(const char *path)
+/* HugePages_Total of /proc/meminfo: what the kernel really holds. */
+static long hugepages_total(void)
 {
-	char buf[32];
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
 	long v = -1;
-	FILE *f = fopen(path, "r");
 
-	if (f && fgets(buf, sizeof(buf), f))
-		v = strtol(buf, NULL, 10);
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Total: %ld", &v) == 1)
+			break;
 	if (f)
 		fclose(f);
 	return v;
@@ -80,20 +82,20 @@ static void *get_huge_pages(struct beacon *b, uint64_t bytes)
 
 	if (p)
 		return p;
-	before = read_long(NR_HUGEPAGES);
+	before = hugepages_total();
 	if (before < 0) {
-		say("cannot map %ld huge pages of 2 MiB and cannot read %s: %s",
-		    want, NR_HUGEPAGES, strerror(errno));
+		say("cannot map %ld huge pages of 2 MiB and cannot read HugePages_Total in /proc/meminfo",
+		    want);
 		return NULL;
 	}
 	if (write_long(NR_HUGEPAGES, before + want) == 0) {
-		after = read_long(NR_HUGEPAGES);
+		after = hugepages_total();
 		b->hugepages_added = after > before ? after - before : 0;
 		p = map_huge(bytes);
 		if (p)
 			return p;
 	}
-	after = read_long(NR_HUGEPAGES);
+	after = hugepages_total();
 	if (b->hugepages_added)
 		write_long(NR_HUGEPAGES, before);
 	b->hugepages_added = 0;
@@ -264,7 +266,7 @@ void beacon_destroy(struct beacon *b)
 	munmap(b->base, b->size);
 	b->base = NULL;
 	if (b->hugepages_added) {
-		long now = read_long(NR_HUGEPAGES);
+		long now = hugepages_total();
 
 		if (now >= b->hugepages_added)
 			write_long(NR_HUGEPAGES, now - b->hugepages_added);

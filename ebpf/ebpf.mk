@@ -27,9 +27,10 @@ $(EBPF_OUT)/vmlinux.h: tools/vmlinux-h.sh
 	@mkdir -p $(dir $@)
 	tools/vmlinux-h.sh $@
 
-$(EBPF_OUT)/haywire.bpf.o: ebpf/haywire.bpf.c ebpf/hwb.h $(EBPF_OUT)/vmlinux.h
+$(EBPF_OUT)/haywire.bpf.o: ebpf/haywire.bpf.c ebpf/hwb.h $(EBPF_OUT)/vmlinux.h \
+		include/haywire_protocol.h
 	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
-		-I$(EBPF_OUT) -Iebpf -c -o $@ $<
+		-I$(EBPF_OUT) -Iebpf -Iinclude -c -o $@ $<
 
 $(EBPF_OUT)/hwb.skel.h: $(EBPF_OUT)/haywire.bpf.o ebpf/ebpf.mk
 	$(BPFTOOL) gen skeleton $< name hwb_bpf > $@.tmp && mv $@.tmp $@

@@ -11,6 +11,11 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "hwb.h"
+#define HAYWIRE_NO_TYPES_INCLUDE	/* vmlinux.h has them */
+/* the header's layout checks want a constant offsetof */
+#undef offsetof
+#define offsetof(type, member)	__builtin_offsetof(type, member)
+#include "haywire_protocol.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -307,5 +312,82 @@ int hw_vmas(struct bpf_iter__task_vma *ctx)
 		}
 	}
 	emit(seq, v, sizeof(*v), s, v->h.name_len);
+	return 0;
+}
+
+/* ---- lifecycle events (protocol 1.3, HW_SEC_EVENTS) ------------------- */
+
+/* Records for the loader, which numbers them into the beacon's ring. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+__u64 events_dropped;	/* ring full: records never written */
+
+/* The fields every event has (the module's fill_common()). */
+static struct hw_event *event_begin(__u16 type, struct task_struct *t)
+{
+	struct hw_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		/* the loader skips these numbers: the host sees them lost */
+		__sync_fetch_and_add(&events_dropped, 1);
+		return NULL;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->boot_ns = bpf_ktime_get_boot_ns();
+	ev->type = type;
+	ev->pid = BPF_CORE_READ(t, pid);
+	ev->tgid = BPF_CORE_READ(t, tgid);
+	ev->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	ev->cpu = bpf_get_smp_processor_id();
+	if (ev->pid != ev->tgid)
+		ev->flags |= HW_EF_THREAD;
+	BPF_CORE_READ_INTO(&ev->comm, t, comm);
+	ev->comm[HW_COMM_LEN - 1] = '\0';
+	return ev;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(hw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct hw_event *ev = event_begin(HW_EV_FORK, child);
+
+	if (ev)
+		bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(hw_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	struct hw_event *ev = event_begin(HW_EV_EXEC, p);
+	const char *filename = BPF_CORE_READ(bprm, filename);
+	struct scratch *s = get_scratch();
+	long n;
+
+	if (!ev)
+		return 0;
+	/* the whole length, then what fits */
+	n = s ? bpf_probe_read_kernel_str(s->name, HWB_NAME_MAX, filename) : 0;
+	bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), filename);
+	ev->filename_len = n > 0 ? n - 1 : 0;
+	if (ev->filename_len >= HW_EVENT_FILENAME_LEN)
+		ev->flags |= HW_EF_FILENAME_TRUNCATED;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(hw_exit, struct task_struct *p)
+{
+	struct hw_event *ev = event_begin(HW_EV_EXIT, p);
+
+	if (!ev)
+		return 0;
+	ev->exit_code = BPF_CORE_READ(p, exit_code);
+	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }

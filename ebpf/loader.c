@@ -30,7 +30,7 @@
 struct options opts = {
 	.interval_ms = 1000,
 	.size_mb = 16,
-	.events = 0,
+	.events = 1024,
 	.lock_path = DEFAULT_LOCK,
 };
 struct beacon beacon;
@@ -54,7 +54,7 @@ static void usage(FILE *out)
 		"Publish the Haywire beacon from an eBPF companion (no kernel module).\n"
 		"  -i, --interval MS   refresh every MS milliseconds (default 1000)\n"
 		"  -m, --size MB       beacon size in MiB of 2 MiB huge pages (default 16)\n"
-		"  -e, --events N      lifecycle event ring of N records (default 0: none)\n"
+		"  -e, --events N      lifecycle event ring of N records (default 1024; 0: none)\n"
 		"      --allow-read    answer READ requests (default: refused, as the module's allow_read=0)\n"
 		"      --btf PATH      the kernel's BTF (default " DEFAULT_BTF ")\n"
 		"      --lock PATH     lock file against a second instance (default " DEFAULT_LOCK ")\n"
@@ -250,6 +250,11 @@ static struct hwb_bpf *load_programs(const struct utsname *u,
 		return NULL;
 	}
 	skel->rodata->kernel_version = kernel_version(u->release);
+	if (!opts.events) {	/* no tracepoints to verify or attach */
+		bpf_program__set_autoload(skel->progs.hw_fork, false);
+		bpf_program__set_autoload(skel->progs.hw_exec, false);
+		bpf_program__set_autoload(skel->progs.hw_exit, false);
+	}
 #if defined(__x86_64__)
 	pob = kallsyms_addr("page_offset_base");
 	skel->rodata->page_offset_addr = pob;
@@ -336,6 +341,7 @@ int main(int argc, char **argv)
 		hw_pub_set_magic(&beacon.pub);
 		rc = opts.once ? 0 : run();
 	}
+	atomic_store(&stopping, true);
 	if (opts.events)
 		events_stop();
 	beacon_destroy(&beacon);

@@ -21,7 +21,7 @@
 #endif
 #ifdef __KERNEL__
 #include <linux/stddef.h>	/* offsetof */
-#else
+#elif !defined(offsetof)	/* BPF programs: bpf_helpers.h defines it */
 #include <stddef.h>
 #endif
 

@@ -50,6 +50,7 @@ sys.path.insert(0, os.path.join(TOP, "tools"))
 sys.path.insert(0, HERE)
 import haywire_vm  # noqa: E402
 import compare  # noqa: E402
+import ebpf  # noqa: E402
 import dimm  # noqa: E402
 import monitor  # noqa: E402
 import prom  # noqa: E402
@@ -248,15 +249,19 @@ def sh(argv):
     return r.stdout.strip()
 
 
-def build(kernels):
+def build(kernels, with_bpf=False):
     """The host command, guest programs (per architecture), and per kernel
-    module + initramfs: {kernel: (vmlinuz, initrd, release)}."""
+    module + initramfs: {kernel: (vmlinuz, initrd, release)}. with_bpf: the
+    x86-64 initramfs also holds haywire-bpf (tests/vm/ebpf.py)."""
     sh(["make", "-s", "host"])
     rings.build_ringtest(sh)
     programs = {}
     for arch in sorted({haywire_vm.spec_arch(k) for k in kernels}):
         programs[arch] = sh([os.path.join(HERE, "build-guest.sh"),
                              "-a", arch]).split()
+    if with_bpf and "amd64" in programs:
+        sh(["make", "-s", "bpf"])
+        programs["amd64"].append(os.path.join(TOP, ebpf.BINARY))
     images = {}
     for k in kernels:
         kc = haywire_vm.kernel_dir(k)
@@ -1048,15 +1053,22 @@ def main():
     # two guests scraped by a real Prometheus (tests/vm/prom.py)
     prom_kernels = [k for k in kernels if prom.CONFIG in labels and
                     k in prom.KERNELS and "amd64" not in missing]
+    # the eBPF companion (tests/vm/ebpf.py); HAYWIRE_VM_COMPANION=ebpf: only it
+    ebpf_kernels = [k for k in ebpf.wanted_kernels(kernels, labels)
+                    if "amd64" not in missing]
+    if os.environ.get("HAYWIRE_VM_COMPANION") == "ebpf":
+        runs, dimm_kernels, stress_kernels, prom_kernels = [], [], [], []
     if not runs and not dimm_kernels and not stress_kernels and \
-            not prom_kernels:
+            not prom_kernels and not ebpf_kernels:
         print(f"1..{tap.n}")
         print("# SKIP: no guest to boot (kernels, configurations or QEMU)")
         return 4
     started = time.monotonic()
     try:
         images = build(list(dict.fromkeys([r[0] for r in runs] + dimm_kernels +
-                                          stress_kernels + prom_kernels)))
+                                          stress_kernels + prom_kernels +
+                                          ebpf_kernels)),
+                       with_bpf=bool(ebpf_kernels))
     except (CheckError, subprocess.CalledProcessError) as e:
         tap.result("build host command, guest programs, modules, initramfs", [str(e)])
         print(f"1..{tap.n}")
@@ -1093,6 +1105,10 @@ def main():
         t0 = time.monotonic()
         prom.run(sys.modules[__name__], tap, k, images[k])
         tap.note(f"{k} {prom.CONFIG}: {time.monotonic() - t0:.0f} s")
+    for k in ebpf_kernels:
+        t0 = time.monotonic()
+        ebpf.run(sys.modules[__name__], tap, k, images[k])
+        tap.note(f"{k} {ebpf.CONFIG} ebpf: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
              f"{time.monotonic() - started:.0f} s")
