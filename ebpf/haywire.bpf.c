@@ -325,16 +325,23 @@ struct {
 
 __u64 events_dropped;	/* ring full: records never written */
 
-/* The fields every event has (the module's fill_common()). */
-static struct hw_event *event_begin(__u16 type, struct task_struct *t)
+/*
+ * A record from the ring buffer, or NULL: then counted, and the loader
+ * skips its number so that the host sees it lost.
+ */
+static __always_inline struct hw_event *event_reserve(void)
 {
 	struct hw_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 
-	if (!ev) {
-		/* the loader skips these numbers: the host sees them lost */
+	if (!ev)
 		__sync_fetch_and_add(&events_dropped, 1);
-		return NULL;
-	}
+	return ev;
+}
+
+/* The fields every event has (the module's fill_common()). */
+static __always_inline void event_fill(struct hw_event *ev, __u16 type,
+				       struct task_struct *t)
+{
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->boot_ns = bpf_ktime_get_boot_ns();
 	ev->type = type;
@@ -346,16 +353,17 @@ static struct hw_event *event_begin(__u16 type, struct task_struct *t)
 		ev->flags |= HW_EF_THREAD;
 	BPF_CORE_READ_INTO(&ev->comm, t, comm);
 	ev->comm[HW_COMM_LEN - 1] = '\0';
-	return ev;
 }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(hw_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct hw_event *ev = event_begin(HW_EV_FORK, child);
+	struct hw_event *ev = event_reserve();
 
-	if (ev)
-		bpf_ringbuf_submit(ev, 0);
+	if (!ev)
+		return 0;
+	event_fill(ev, HW_EV_FORK, child);
+	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }
 
@@ -363,15 +371,17 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(hw_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	struct hw_event *ev = event_begin(HW_EV_EXEC, p);
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	struct scratch *s = get_scratch();
+	struct hw_event *ev;
 	long n;
 
+	/* the whole length first (scratch), then what fits */
+	n = s ? bpf_probe_read_kernel_str(s->name, HWB_NAME_MAX, filename) : 0;
+	ev = event_reserve();
 	if (!ev)
 		return 0;
-	/* the whole length, then what fits */
-	n = s ? bpf_probe_read_kernel_str(s->name, HWB_NAME_MAX, filename) : 0;
+	event_fill(ev, HW_EV_EXEC, p);
 	bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), filename);
 	ev->filename_len = n > 0 ? n - 1 : 0;
 	if (ev->filename_len >= HW_EVENT_FILENAME_LEN)
@@ -383,10 +393,11 @@ int BPF_PROG(hw_exec, struct task_struct *p, pid_t old_pid,
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(hw_exit, struct task_struct *p)
 {
-	struct hw_event *ev = event_begin(HW_EV_EXIT, p);
+	struct hw_event *ev = event_reserve();
 
 	if (!ev)
 		return 0;
+	event_fill(ev, HW_EV_EXIT, p);
 	ev->exit_code = BPF_CORE_READ(p, exit_code);
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
