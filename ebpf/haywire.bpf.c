@@ -24,6 +24,10 @@ const volatile __u64 page_offset_addr;	/* &page_offset_base (x86-64
 						 * KASLR); 0: not found */
 const volatile __u64 page_offset_const;	/* or the direct map's fixed base */
 const volatile __u32 kernel_version;	/* KERNEL_VERSION(a, b, c) */
+const volatile __u64 per_cpu_offset_addr; /* &__per_cpu_offset[0], or 0 */
+const volatile __u32 nr_cpu_ids;	/* possible CPUs */
+
+#define MAX_CPUS	256	/* summed per-CPU counters: at most these */
 
 #define KV(a, b, c)	(((a) << 16) + ((b) << 8) + (c))
 #define PF_KTHREAD	0x00200000
@@ -56,8 +60,13 @@ struct mm_struct___old {
 	struct mm_rss_stat___old rss_stat;	/* before 6.2 */
 } __attribute__((preserve_access_index));
 
+struct percpu_counter___new {
+	s64 count;
+	s32 *counters;				/* __percpu */
+} __attribute__((preserve_access_index));
+
 struct mm_struct___new {
-	struct percpu_counter rss_stat[4];	/* 6.2 on */
+	struct percpu_counter___new rss_stat[4];	/* 6.2 on */
 } __attribute__((preserve_access_index));
 
 struct vm_area_struct___named {
@@ -96,6 +105,26 @@ static __u32 path_name(struct path *path, struct scratch *s, __s32 *err)
 	return (__u32)(n - 1);
 }
 
+/* The central count plus every CPU's share (percpu_counter_sum()). */
+static __s64 percpu_sum(struct percpu_counter___new *c)
+{
+	__s64 sum = BPF_CORE_READ(c, count);
+	void *counters = BPF_CORE_READ(c, counters);
+	__u32 i;
+
+	for (i = 0; i < MAX_CPUS && i < nr_cpu_ids; i++) {
+		__u64 off;
+		__s32 v;
+
+		if (bpf_probe_read_kernel(&off, sizeof(off),
+					  (void *)(per_cpu_offset_addr + i * 8)))
+			break;
+		if (!bpf_probe_read_kernel(&v, sizeof(v), counters + off))
+			sum += v;
+	}
+	return sum;
+}
+
 static void read_rss(struct mm_struct *mm, __s64 rss[4])
 {
 	int i;
@@ -108,9 +137,9 @@ static void read_rss(struct mm_struct *mm, __s64 rss[4])
 	} else {
 		struct mm_struct___new *new = (void *)mm;
 
-		/* percpu_counter_read_positive(), as /proc's get_mm_counter */
+		/* percpu_counter_sum(), as /proc/PID/status (6.12.y on) */
 		for (i = 0; i < 4; i++)
-			rss[i] = BPF_CORE_READ(new, rss_stat[i].count);
+			rss[i] = percpu_sum(&new->rss_stat[i]);
 	}
 }
 

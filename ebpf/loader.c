@@ -265,6 +265,13 @@ static struct hwb_bpf *load_programs(const struct utsname *u,
 #else
 	*unavailable |= HW_UF_PGD;
 #endif
+	/* 6.2 on: RSS is per-CPU counters, summed as /proc sums them */
+	skel->rodata->per_cpu_offset_addr = kallsyms_addr("__per_cpu_offset");
+	skel->rodata->nr_cpu_ids = (uint32_t)sysconf(_SC_NPROCESSORS_CONF);
+	if (kernel_version(u->release) >= (6U << 16) + (2U << 8) &&
+	    (!skel->rodata->per_cpu_offset_addr ||
+	     skel->rodata->nr_cpu_ids > 256))
+		*unavailable |= HW_UF_RSS;
 	err = hwb_bpf__load(skel);
 	if (err) {
 		err = -err;

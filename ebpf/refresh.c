@@ -396,6 +396,10 @@ static int publish(const struct built *bt, uint64_t t0, uint64_t t_procs,
 	if (r.stats.last_refresh_ns > r.stats.max_refresh_ns)
 		r.stats.max_refresh_ns = r.stats.last_refresh_ns;
 	r.stats.alloc_failures = r.strtab.alloc_failures;
+	r.stats.staging_bytes = r.task_recs.cap + r.vma_recs.cap +
+				r.procs_cap * sizeof(*r.procs) +
+				r.vmas_cap * sizeof(*r.vmas_out) + r.strtab.cap +
+				r.strtab.nr_slots * sizeof(*r.strtab.slots);
 	memcpy(b->base + stats_at, &r.stats, sizeof(r.stats));
 
 	hw_pub_add_section(&pub, HW_SEC_STATS, sizeof(struct hw_stats),

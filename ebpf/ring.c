@@ -520,8 +520,11 @@ static uint32_t do_translate(unsigned int slot, struct iterator *it,
 				cur->len = BASE_PAGE;
 				cur->state = state;
 				cur->gpa = state == HW_PAGE_PRESENT ? gpa : 0;
+				/* pagemap tells neither page size nor
+				 * flags: HW_RF_UNKNOWN (1.4) */
 				cur->page_shift = state ? 12 : 0;
-				cur->flags = state ? HW_RF_USER : 0;
+				cur->flags = state == HW_PAGE_PRESENT ?
+					     HW_RF_UNKNOWN : 0;
 			}
 			va += BASE_PAGE;
 			pages++;
@@ -609,6 +612,20 @@ static bool unused_fields_clear(const struct hw_request *req)
 	return true;
 }
 
+/* Cameras: the module's argument checks, then "not here". */
+static uint32_t camera_unsupported(const struct hw_request *req)
+{
+	char path[32];
+
+	if (req->arg >= HW_MAX_CAMERAS ||
+	    (req->type == HW_REQ_CAMERA_SET && req->pid <= 0))
+		return HW_ST_BAD_ARG;
+	snprintf(path, sizeof(path), "/proc/%d", req->pid);
+	if (req->type == HW_REQ_CAMERA_SET && access(path, F_OK))
+		return HW_ST_NO_PROCESS;
+	return HW_ST_UNSUPPORTED;
+}
+
 static uint32_t dispatch(unsigned int slot, struct slot *s,
 			 const struct hw_request *req, struct hw_response *h)
 {
@@ -633,7 +650,7 @@ static uint32_t dispatch(unsigned int slot, struct slot *s,
 		return do_detail(slot, req, h);
 	case HW_REQ_CAMERA_SET:
 	case HW_REQ_CAMERA_CLEAR:
-		return HW_ST_UNSUPPORTED;
+		return camera_unsupported(req);
 	default:
 		return do_ranged(slot, s, req, h);
 	}

@@ -543,6 +543,9 @@ enum haywire_page_state {
 #define HAYWIRE_XF_USER		(1U << 1)	/* user-accessible at every level */
 #define HAYWIRE_XF_NX		(1U << 2)	/* no-execute at some level */
 #define HAYWIRE_XF_PROTNONE	(1U << 3)	/* Linux PROT_NONE: in RAM, no access */
+#define HAYWIRE_XF_UNKNOWN	(1U << 15)	/* the guest could not tell the
+						 * page size and the other
+						 * flags (eBPF companion) */
 
 /*
  * A run of consecutive pages of one size in one state (and, when present,

@@ -49,7 +49,7 @@
 				 * 1.4: the companion (module or eBPF) and
 				 * its version, fields it cannot obtain
 				 * (hw_index.unavailable), status 11
-				 * UNSUPPORTED */
+				 * UNSUPPORTED, run flag HW_RF_UNKNOWN */
 
 #define HW_INDEX_SIZE		4096	/* the index occupies logical [0, 4096) */
 #define HW_EXTENT_ALIGN		(2ULL << 20)	/* extent GPA and size granule */
@@ -83,6 +83,8 @@ enum hw_companion {
 #define HW_UF_NICE		(1U << 6) /* hw_proc.nice */
 #define HW_UF_STATS_WALK	(1U << 7) /* hw_stats mmap_lock and budget
 					   * figures (no such lock taken) */
+#define HW_UF_RSS		(1U << 8) /* hw_proc.rss_kb (per-CPU counters
+					   * that cannot be summed) */
 
 enum hw_arch {
 	HW_ARCH_X86_64 = 1,
@@ -519,6 +521,10 @@ enum hw_page_state {
 #define HW_RF_USER		(1U << 1)
 #define HW_RF_NX		(1U << 2)
 #define HW_RF_PROTNONE		(1U << 3)
+/* 1.4: the page size (page_shift says 12) and the other flags are
+ * unknown: the eBPF companion translates through /proc/PID/pagemap, which
+ * has neither */
+#define HW_RF_UNKNOWN		(1U << 15)
 
 struct hw_page_run {
 	__u64 va;		/*  0 */

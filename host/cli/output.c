@@ -547,6 +547,7 @@ void print_ps(FILE *out, const struct haywire_procs *procs, bool containers)
 		const struct haywire_proc *p = &procs->procs[i];
 		char comm[GUEST_TEXT_MAX(HW_COMM_LEN)];
 		char command[sizeof(comm) + 2], time[32] = "-", pcpu[16] = "-";
+		char rss[24];
 
 		format_guest(comm, sizeof(comm), p->comm,
 			     strnlen(p->comm, HW_COMM_LEN));
@@ -558,9 +559,13 @@ void print_ps(FILE *out, const struct haywire_procs *procs, bool containers)
 			format_cpu_percent(pcpu, sizeof(pcpu), p,
 					   &procs->info);
 		}
-		fprintf(out, "%7d %7d %5u %c %4u %9" PRIu64 " %8" PRIu64
+		if (unavailable(&procs->info, HW_UF_RSS))
+			snprintf(rss, sizeof(rss), "-");
+		else
+			snprintf(rss, sizeof(rss), "%" PRIu64, p->rss_kb);
+		fprintf(out, "%7d %7d %5u %c %4u %9" PRIu64 " %8s"
 			" %6" PRIu64 ".%02" PRIu64 " %8s %5s", p->pid, p->ppid,
-			p->uid, p->state, p->threads, p->vsize_kb, p->rss_kb,
+			p->uid, p->state, p->threads, p->vsize_kb, rss,
 			p->start_time_ns / 1000000000,
 			p->start_time_ns / 10000000 % 100, time, pcpu);
 		if (containers)
@@ -642,7 +647,8 @@ static struct json_object *json_proc(const struct haywire_proc *p,
 			       json_object_new_uint64(p->start_time_ns));
 	json_object_object_add(o, "vsize_kb",
 			       json_object_new_uint64(p->vsize_kb));
-	json_object_object_add(o, "rss_kb", json_object_new_uint64(p->rss_kb));
+	json_object_object_add(o, "rss_kb",
+			       json_u64_or_null(info, HW_UF_RSS, p->rss_kb));
 	json_object_object_add(o, "pgd", unavailable(info, HW_UF_PGD) ?
 			       NULL : json_hex(p->pgd));
 	json_object_object_add(o, "exe", p->exe_len ?
@@ -706,6 +712,7 @@ static const struct flag_name unavailable_fields[] = {
 	{ HW_UF_LAST_CPU, "last_cpu" },
 	{ HW_UF_NICE, "nice" },
 	{ HW_UF_STATS_WALK, "stats_walk" },
+	{ HW_UF_RSS, "rss" },
 	{ 0, NULL }
 };
 
@@ -1169,10 +1176,13 @@ void print_translate(FILE *out, const struct translate_result *t)
 		if (run_file_offset(t, r, &off))
 			snprintf(file, sizeof(file), "%016" PRIx64, off);
 		format_flags(flags, sizeof(flags), r->flags, run_flags);
+		/* 1.4: a companion that cannot tell (HAYWIRE_XF_UNKNOWN): "-" */
 		fprintf(out, "%016" PRIx64 " %016" PRIx64 " %-8s %-16s %-16s %-4s %s\n",
 			r->va, r->va + r->len, state_name(r->state), gpa, file,
+			r->flags & HAYWIRE_XF_UNKNOWN ? "-" :
 			page_size_name(r->page_shift),
-			r->state == HAYWIRE_PAGE_PRESENT ? flags : "-");
+			r->state == HAYWIRE_PAGE_PRESENT &&
+			!(r->flags & HAYWIRE_XF_UNKNOWN) ? flags : "-");
 	}
 }
 
@@ -1193,9 +1203,10 @@ static struct json_object *json_run(const struct translate_result *t,
 	json_object_object_add(run, "file_offset",
 			       run_file_offset(t, r, &off) ?
 			       json_hex(off) : NULL);
-	json_object_object_add(run, "page_size", r->page_shift ?
+	json_object_object_add(run, "page_size",
+		r->page_shift && !(r->flags & HAYWIRE_XF_UNKNOWN) ?
 		json_object_new_uint64(1ULL << r->page_shift) : NULL);
-	json_object_object_add(run, "flags",
+	json_object_object_add(run, "flags", r->flags & HAYWIRE_XF_UNKNOWN ? NULL :
 			       json_flags(r->flags, run_flags));
 	return run;
 }

@@ -631,7 +631,9 @@ class Machine:
                     "last_start_pid", "next_start_pid", "staging_bytes"):
             if not isinstance(stats.get(key), (int, float)):
                 diffs.append(f"stats.{key} missing: {stats.get(key)!r}")
-        if not diffs and stats["budget_ns"] != 500_000_000:
+        # 1.4: the eBPF companion has no time budget (HW_UF_STATS_WALK)
+        walks = "stats_walk" not in (info.get("unavailable") or [])
+        if not diffs and walks and stats["budget_ns"] != 500_000_000:
             diffs.append(f"stats.budget_ns {stats['budget_ns']}, loaded with the "
                          "default budget_ms 500")
         if not diffs and not 0 < stats["staging_bytes"] <= 64 << 20:

@@ -21,10 +21,12 @@ _Static_assert((int)HAYWIRE_PAGE_UNMAPPED == (int)HW_PAGE_UNMAPPED &&
 	       (int)HAYWIRE_PAGE_SWAPPED == (int)HW_PAGE_SWAPPED,
 	       "page states are the protocol's");
 _Static_assert(HAYWIRE_XF_WRITE == HW_RF_WRITE && HAYWIRE_XF_USER == HW_RF_USER &&
-	       HAYWIRE_XF_NX == HW_RF_NX && HAYWIRE_XF_PROTNONE == HW_RF_PROTNONE,
+	       HAYWIRE_XF_NX == HW_RF_NX && HAYWIRE_XF_PROTNONE == HW_RF_PROTNONE &&
+	       HAYWIRE_XF_UNKNOWN == HW_RF_UNKNOWN,
 	       "run flags are the protocol's");
 
-#define KNOWN_RUN_FLAGS (HW_RF_WRITE | HW_RF_USER | HW_RF_NX | HW_RF_PROTNONE)
+#define KNOWN_RUN_FLAGS (HW_RF_WRITE | HW_RF_USER | HW_RF_NX | HW_RF_PROTNONE | \
+			 HW_RF_UNKNOWN)
 
 const char *hwi_decode_run(const struct hw_page_run *raw,
 			   struct haywire_xlate_run *out)
