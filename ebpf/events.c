@@ -74,6 +74,7 @@ static int on_event(void *ctx, void *data, size_t len)
 static void *poll_thread(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "hwb-events");
 	while (!atomic_load(&stopping)) {
 		real_minus_boot = (int64_t)(now_ns(CLOCK_REALTIME) -
 					    now_ns(CLOCK_BOOTTIME));

@@ -137,9 +137,14 @@ static void read_rss(struct mm_struct *mm, __s64 rss[4])
 	} else {
 		struct mm_struct___new *new = (void *)mm;
 
-		/* percpu_counter_sum(), as /proc/PID/status (6.12.y on) */
-		for (i = 0; i < 4; i++)
-			rss[i] = percpu_sum(&new->rss_stat[i]);
+		/*
+		 * percpu_counter_sum(), as /proc/PID/status (6.12.y on);
+		 * constant indices, so that CO-RE relocates each element
+		 * (the local type is smaller than the kernel's)
+		 */
+		rss[0] = percpu_sum(&new->rss_stat[0]);
+		rss[1] = percpu_sum(&new->rss_stat[1]);
+		rss[3] = percpu_sum(&new->rss_stat[3]);
 	}
 }
 

@@ -473,6 +473,7 @@ int refresh_once(void)
 void *refresh_thread(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "hwb-refresh");
 	while (!atomic_load(&stopping)) {
 		struct timespec until;
 		uint64_t at = now_ns(CLOCK_REALTIME) +

@@ -766,6 +766,7 @@ void *ring_thread(void *arg)
 	uint64_t interval_us = POLL_FAST_US;
 
 	(void)arg;
+	pthread_setname_np(pthread_self(), "hwb-ring");
 	while (!atomic_load(&stopping)) {
 		if (poll_requests())
 			interval_us = POLL_FAST_US;
