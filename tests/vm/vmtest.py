@@ -30,6 +30,10 @@ A given module:   HAYWIRE_VM_MODULE=PATH.ko (its vermagic must be the
 Only the Prometheus test (tests/vm/prom.py, two guests):
                   HAYWIRE_KERNELS=6.1 HAYWIRE_ARM64_KERNELS=
                   HAYWIRE_VM_CONFIGS=q35-512M-monitor
+The eBPF companion (tests/vm/ebpf.py, haywire-bpf instead of the module):
+                  HAYWIRE_VM_COMPANION=ebpf (only it), module (not it),
+                  both (default: on 6.1 and 6.12, q35-512M, after the
+                  module's guests)
 Debug kernel:     make check-debug (HAYWIRE_KERNELS=debug-6.1: lockdep,
                   KASAN, ... see tools/build-debug-kernel.sh); its guests
                   also fail on any kernel splat in their console log, which
