@@ -8,10 +8,12 @@
  *
  * Process memory (READ, and the command line of PROC_DETAIL) is read only
  * where /proc/PID/pagemap says the page is in RAM, so that no read waits
- * for I/O (NFS, FUSE) or a userfaultfd handler; and the read itself runs
- * in a worker thread the ring waits for at most READ_DEADLINE_MS, so that
- * even a page reclaimed in between cannot stop the ring: the answer is
- * then BUSY, and after MAX_STUCK such workers, reads are refused as BUSY.
+ * for I/O (NFS, FUSE) or a userfaultfd handler; and everything that
+ * touches another process's memory or mmap_lock (maps, pagemap, the read)
+ * runs in a worker thread the ring waits for at most JOB_DEADLINE_MS, so
+ * that even a page reclaimed in between, or an mmap_lock held for long,
+ * cannot stop the ring: the answer is then BUSY, and after MAX_STUCK such
+ * workers, every such request is BUSY until one finishes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +34,7 @@
 #define TRANSLATE_MAX_PAGES	65536
 #define RUNS_PER_RESPONSE	(HW_RESPONSE_DATA_MAX / sizeof(struct hw_page_run))
 #define REFRESH_WAIT_NS		(10ULL * 1000000000ULL)
-#define READ_DEADLINE_MS	1000
+#define JOB_DEADLINE_MS		1000
 #define MAX_STUCK		4
 #define ST_LATER		UINT32_MAX
 #define PM_PRESENT		(1ULL << 63)
@@ -63,7 +65,7 @@ static unsigned char *responses;
 static struct slot slots[HW_RING_SLOTS];
 static uint64_t beacon_nonce;
 static uint64_t heartbeat;
-static atomic_int stuck_readers;
+static atomic_int stuck_workers;
 
 uint32_t ring_poll_max_ms(void)
 {
@@ -115,21 +117,36 @@ static void answer(unsigned int slot, const struct hw_request *req,
 	__atomic_store_n(&r->seq, req->seq, __ATOMIC_RELEASE);
 }
 
-/* ---- reading process memory without waiting --------------------------- */
+/* ---- work on another process's memory, within a deadline ------------- */
 
-struct read_job {
+/*
+ * Everything that touches another process's memory or its mmap_lock
+ * (/proc/PID/maps and pagemap take it, process_vm_readv faults pages in)
+ * runs as a job in a worker thread, which the ring waits for at most
+ * JOB_DEADLINE_MS. A job past its deadline is left to finish on its own
+ * (it owns its buffers and frees them); the answer is BUSY.
+ */
+struct job {
+	void (*fn)(struct job *j);
 	pid_t pid;
-	uint64_t addr;
-	size_t len;
-	void *buf;		/* the job's own: the ring may walk away */
-	ssize_t got;
-	int err;
+	uint64_t addr, len;		/* the range asked for */
+	unsigned char *buf;		/* READ: bytes; TRANSLATE: runs */
+	size_t got;			/* bytes, or runs */
+	uint64_t next;			/* TRANSLATE: first address not done */
+	uint32_t why;			/* READ: why it stopped short */
 	bool done, abandoned;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
 
-static void job_put(struct read_job *j, bool by_worker)
+static void job_free(struct job *j)
+{
+	free(j->buf);
+	free(j);
+}
+
+/* The worker and the ring each let go once; the second frees. */
+static void job_put(struct job *j, bool by_worker)
 {
 	bool free_it;
 
@@ -144,57 +161,60 @@ static void job_put(struct read_job *j, bool by_worker)
 	pthread_mutex_unlock(&j->lock);
 	if (free_it) {
 		if (by_worker)
-			atomic_fetch_sub(&stuck_readers, 1);
-		free(j->buf);
-		free(j);
+			atomic_fetch_sub(&stuck_workers, 1);
+		job_free(j);
 	}
 }
 
-static void *read_worker(void *arg)
+static void *job_worker(void *arg)
 {
-	struct read_job *j = arg;
-	struct iovec local = { j->buf, j->len };
-	struct iovec remote = { (void *)(uintptr_t)j->addr, j->len };
+	struct job *j = arg;
 
-	j->got = process_vm_readv(j->pid, &local, 1, &remote, 1, 0);
-	j->err = j->got < 0 ? errno : 0;
+	j->fn(j);
 	job_put(j, true);
 	return NULL;
 }
 
-/*
- * process_vm_readv() in a worker, waited for until the deadline: bytes
- * read, or -errno (-ETIMEDOUT: the worker is left behind).
- */
-static ssize_t read_with_deadline(pid_t pid, uint64_t addr, void *out,
-				  size_t len)
+static struct job *job_new(void (*fn)(struct job *), pid_t pid,
+			   uint64_t addr, uint64_t len, size_t buf_size)
 {
-	struct read_job *j;
-	struct timespec until;
-	pthread_t t;
-	uint64_t at;
-	ssize_t got;
-	int rc = 0;
+	struct job *j = calloc(1, sizeof(*j));
 
-	if (atomic_load(&stuck_readers) >= MAX_STUCK)
-		return -ETIMEDOUT;
-	j = calloc(1, sizeof(*j));
-	if (!j || !(j->buf = malloc(len))) {
+	if (!j)
+		return NULL;
+	j->buf = malloc(buf_size);
+	if (!j->buf) {
 		free(j);
-		return -ENOMEM;
+		return NULL;
 	}
+	j->fn = fn;
 	j->pid = pid;
 	j->addr = addr;
 	j->len = len;
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->cond, NULL);
-	if (pthread_create(&t, NULL, read_worker, j)) {
-		free(j->buf);
-		free(j);
+	return j;
+}
+
+/*
+ * Run j in a worker: 0 when it is done (the caller reads it, then
+ * job_put(j, false)), or -ETIMEDOUT / -EAGAIN (j is no longer the
+ * caller's).
+ */
+static int job_run(struct job *j)
+{
+	struct timespec until;
+	pthread_t t;
+	uint64_t at;
+	int rc = 0;
+
+	if (atomic_load(&stuck_workers) >= MAX_STUCK ||
+	    pthread_create(&t, NULL, job_worker, j)) {
+		job_free(j);
 		return -EAGAIN;
 	}
 	pthread_detach(t);
-	at = now_ns(CLOCK_REALTIME) + READ_DEADLINE_MS * 1000000ULL;
+	at = now_ns(CLOCK_REALTIME) + JOB_DEADLINE_MS * 1000000ULL;
 	until.tv_sec = (time_t)(at / 1000000000ULL);
 	until.tv_nsec = (long)(at % 1000000000ULL);
 	pthread_mutex_lock(&j->lock);
@@ -202,16 +222,12 @@ static ssize_t read_with_deadline(pid_t pid, uint64_t addr, void *out,
 		rc = pthread_cond_timedwait(&j->cond, &j->lock, &until);
 	if (!j->done) {
 		pthread_mutex_unlock(&j->lock);
-		atomic_fetch_add(&stuck_readers, 1);
+		atomic_fetch_add(&stuck_workers, 1);
 		job_put(j, false);
 		return -ETIMEDOUT;
 	}
-	got = j->got < 0 ? -j->err : j->got;
-	if (got > 0)
-		memcpy(out, j->buf, (size_t)got);
 	pthread_mutex_unlock(&j->lock);
-	job_put(j, false);
-	return got;
+	return 0;
 }
 
 /* Whether addr is in a readable VMA of pid (/proc/PID/maps). */
@@ -248,60 +264,82 @@ static int readable_at(pid_t pid, uint64_t addr, uint64_t *vma_end)
 }
 
 /*
- * Copy [addr, addr + len) of pid's memory, page by page while each page is
- * readable and in RAM; *why says why it stopped short.
+ * A READ job: [addr, addr + len) page by page while each page is readable
+ * and in RAM (pagemap), so that process_vm_readv() has nothing to wait
+ * for; why says why it stopped short.
  */
-static size_t safe_read(pid_t pid, uint64_t addr, void *buf, size_t len,
-			uint32_t *why)
+static void read_job(struct job *j)
 {
-	char path[64];
-	size_t done = 0;
 	uint64_t vma_end = 0;
+	char path[64];
 	int fd;
 
-	*why = HW_ST_OK;
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	j->why = HW_ST_OK;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", j->pid);
 	fd = open(path, O_RDONLY);
 	if (fd < 0) {
-		*why = HW_ST_NO_PROCESS;
-		return 0;
+		j->why = HW_ST_NO_PROCESS;
+		return;
 	}
-	while (done < len) {
-		uint64_t at = addr + done, entry = 0;
+	while (j->got < j->len) {
+		uint64_t at = j->addr + j->got, entry = 0;
 		size_t n = BASE_PAGE - (at % BASE_PAGE);
+		struct iovec local, remote;
 		ssize_t got;
 
-		if (n > len - done)
-			n = len - done;
+		if (n > j->len - j->got)
+			n = j->len - j->got;
 		if (at >= vma_end) {
-			int ok = readable_at(pid, at, &vma_end);
+			int ok = readable_at(j->pid, at, &vma_end);
 
 			if (ok <= 0) {
-				*why = ok < 0 ? HW_ST_NO_PROCESS :
-						HW_ST_UNMAPPED;
+				j->why = ok < 0 ? HW_ST_NO_PROCESS :
+						  HW_ST_UNMAPPED;
 				break;
 			}
 		}
 		if (pread(fd, &entry, 8, (off_t)(at / BASE_PAGE * 8)) != 8 ||
 		    !(entry & PM_PRESENT)) {
-			*why = HW_ST_NOT_RESIDENT;
+			j->why = HW_ST_NOT_RESIDENT;
 			break;
 		}
-		got = read_with_deadline(pid, at, (char *)buf + done, n);
-		if (got == -ETIMEDOUT) {
-			*why = HW_ST_BUSY;
-			break;
-		}
+		local.iov_base = j->buf + j->got;
+		local.iov_len = n;
+		remote.iov_base = (void *)(uintptr_t)at;
+		remote.iov_len = n;
+		got = process_vm_readv(j->pid, &local, 1, &remote, 1, 0);
 		if (got <= 0) {
-			*why = got == -ESRCH ? HW_ST_NO_PROCESS : HW_ST_UNMAPPED;
+			j->why = got < 0 && errno == ESRCH ? HW_ST_NO_PROCESS :
+							     HW_ST_UNMAPPED;
 			break;
 		}
-		done += (size_t)got;
+		j->got += (size_t)got;
 		if ((size_t)got < n)
 			break;
 	}
 	close(fd);
-	return done;
+}
+
+/* READ through a job: bytes copied to out; *why as read_job's. */
+static size_t safe_read(pid_t pid, uint64_t addr, void *out, size_t len,
+			uint32_t *why)
+{
+	struct job *j = job_new(read_job, pid, addr, len, len ? len : 1);
+	size_t got;
+
+	if (!j) {
+		*why = HW_ST_NO_MEMORY;
+		return 0;
+	}
+	if (job_run(j)) {
+		*why = HW_ST_BUSY;
+		return 0;
+	}
+	got = j->got;
+	*why = j->why;
+	memcpy(out, j->buf, got);
+	job_put(j, false);
+	return got;
 }
 
 /* ---- PROC_DETAIL -------------------------------------------------------- */
@@ -474,20 +512,21 @@ static uint32_t iterator_get(struct iterator *it, const struct hw_request *req)
 	return HW_ST_OK;
 }
 
-static uint32_t do_translate(unsigned int slot, struct iterator *it,
-			     struct hw_response *h)
+/* A TRANSLATE job: runs of [next, addr + len) from /proc/PID/pagemap. */
+static void translate_job(struct job *j)
 {
-	struct hw_page_run *runs = response_data(slot), *cur = NULL;
-	uint64_t end = it->addr + it->len, entries[512];
-	uint64_t va = it->next & ~(BASE_PAGE - 1), pages = 0;
-	uint32_t count = 0;
+	struct hw_page_run *runs = (struct hw_page_run *)j->buf, *cur = NULL;
+	uint64_t end = j->addr + j->len, entries[512];
+	uint64_t va = j->next & ~(BASE_PAGE - 1), pages = 0;
 	char path[64];
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", it->pid);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", j->pid);
 	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return HW_ST_NO_PROCESS;
+	if (fd < 0) {
+		j->why = HW_ST_NO_PROCESS;
+		return;
+	}
 	while (va < end && pages < TRANSLATE_MAX_PAGES) {
 		size_t want = (size_t)((end - va + BASE_PAGE - 1) / BASE_PAGE);
 		ssize_t got;
@@ -497,8 +536,8 @@ static uint32_t do_translate(unsigned int slot, struct iterator *it,
 			want = 512;
 		got = pread(fd, entries, want * 8, (off_t)(va / BASE_PAGE * 8));
 		if (got <= 0) {
-			close(fd);
-			return HW_ST_NO_PROCESS;
+			j->why = HW_ST_NO_PROCESS;
+			break;
 		}
 		for (i = 0; i < (size_t)got / 8 && va < end; i++) {
 			uint64_t e = entries[i];
@@ -512,9 +551,9 @@ static uint32_t do_translate(unsigned int slot, struct iterator *it,
 			     cur->gpa + cur->len == gpa)) {
 				cur->len += BASE_PAGE;
 			} else {
-				if (count == RUNS_PER_RESPONSE)
+				if (j->got == RUNS_PER_RESPONSE)
 					goto full;
-				cur = &runs[count++];
+				cur = &runs[j->got++];
 				memset(cur, 0, sizeof(*cur));
 				cur->va = va;
 				cur->len = BASE_PAGE;
@@ -532,16 +571,37 @@ static uint32_t do_translate(unsigned int slot, struct iterator *it,
 	}
 full:
 	close(fd);
-	h->data_len = count * (uint32_t)sizeof(*runs);
-	if (va >= end) {
-		h->total = it->runs_sent + count;
-		iterator_end(it);
-	} else {
-		it->next = va;
-		it->runs_sent += count;
-		h->cursor = iterator_continue(it);
+	j->next = va;
+}
+
+static uint32_t do_translate(unsigned int slot, struct iterator *it,
+			     struct hw_response *h)
+{
+	struct job *j = job_new(translate_job, it->pid, it->addr, it->len,
+				RUNS_PER_RESPONSE * sizeof(struct hw_page_run));
+	uint32_t status;
+
+	if (!j)
+		return HW_ST_NO_MEMORY;
+	j->next = it->next;
+	if (job_run(j))
+		return HW_ST_BUSY;
+	status = j->why;
+	if (!status) {
+		memcpy(response_data(slot), j->buf,
+		       j->got * sizeof(struct hw_page_run));
+		h->data_len = (uint32_t)(j->got * sizeof(struct hw_page_run));
+		if (j->next >= it->addr + it->len) {
+			h->total = it->runs_sent + j->got;
+			iterator_end(it);
+		} else {
+			it->next = j->next;
+			it->runs_sent += j->got;
+			h->cursor = iterator_continue(it);
+		}
 	}
-	return HW_ST_OK;
+	job_put(j, false);
+	return status;
 }
 
 static uint32_t do_read(unsigned int slot, struct iterator *it,

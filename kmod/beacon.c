@@ -100,6 +100,7 @@ static int remap(struct beacon *b)
 		vunmap(b->base);
 	b->base = base;
 	b->index = base;
+	b->pub.index = base;	/* the publisher writes through the new map */
 	return 0;
 }
 
@@ -174,7 +175,6 @@ int beacon_init(struct beacon *b, u64 cap_bytes, u64 events_bytes)
 
 	/* Identity; the page is zeroed, so the publication part is too. */
 	idx = b->index;
-	b->pub.index = idx;
 	id.nonce = get_random_u64();
 	id.self_gpa = page_to_phys(b->extents[0].page);
 	id.page_size = PAGE_SIZE;
