@@ -96,7 +96,7 @@ def main():
         m.wait_info(lambda i: i["generation"] >= 2, "module snapshots")
         info = m.info()
         kpid = m.run("for p in /proc/[0-9]*; do [ \"$(cat $p/comm)\" = haywire ] "
-                     "&& echo ${p#/proc/}; done")[1].split()[0]
+                     "&& echo ${p#/proc/}; done; true")[1].split()[0]
         rows["module"] = {"cpu": cpu_per_refresh(m, kpid, "haywire"),
                           "lat": host_latency(m),
                           "procs": info["procs_total"], "vmas": info["vmas_total"]}

@@ -1,6 +1,7 @@
 """The eBPF companion (haywire-bpf) in a guest: the same comparison with
 /proc as the module's (ps, maps as JSON and text, pgd), info, the request
-ring (read, translate, detail, refresh, malformed requests), and the
+ring (read, translate, detail, refresh, malformed requests), the events
+of a burst of processes (tests/vm/monitor.py), and the
 loader's own life: a second loader refused, SIGKILL (the host says the
 snapshot is stale, with its age), a restart (new nonce), no huge pages and
 none reservable, no BTF. One host-built static binary, copied into every
@@ -16,6 +17,7 @@ import os
 import re
 import time
 
+import monitor
 import rings
 
 KERNELS = ("6.1", "6.12")
@@ -222,6 +224,9 @@ def run(vt, tap, kernel, images):
                     "shows", r.check_refresh)
             m.check("rings: malformed requests rejected, ping works, dmesg "
                     "clean", r.check_garbage)
+        mon = monitor.Monitor(m)
+        m.check(f"events --follow: every fork, exec and exit of a "
+                f"{monitor.BURST}-process burst", mon.check_burst)
         m.check("a second haywire-bpf is refused", lambda: check_second_refused(m))
         m.check("no BTF: one clear line", lambda: check_no_btf(m))
         m.check("no huge pages and none reservable: one clear line",
