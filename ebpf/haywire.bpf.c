@@ -39,6 +39,16 @@ struct scratch {
 	struct hwb_vma vma;
 };
 
+/*
+ * The file of the last path record the loader received in this run of the
+ * VMA iterator (the module's name_cache: mappings of one file come in
+ * runs). Global, not per CPU: one reader at a time runs an iterator, and
+ * its show() calls are serialized. Set only when the record really went
+ * out (a record that overflowed the seq_file buffer is shown again).
+ */
+struct file *named_file;
+__s32 named_tgid;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -80,16 +90,17 @@ static struct scratch *get_scratch(void)
 	return bpf_map_lookup_elem(&scratch, &zero);
 }
 
-/* The record, then its name padded to 8 bytes. */
-static void emit(struct seq_file *seq, void *rec, __u32 size,
+/* The record, then its name padded to 8 bytes: 0 when both went out. */
+static long emit(struct seq_file *seq, void *rec, __u32 size,
 		 struct scratch *s, __u32 name_len)
 {
 	/* a bound the verifier sees: name_len <= HWB_NAME_MAX - 1 anyway */
 	__u64 padded = ((__u64)name_len + 7) & (2 * HWB_NAME_MAX - 8);
+	long err = bpf_seq_write(seq, rec, size);
 
-	bpf_seq_write(seq, rec, size);
-	if (padded)
-		bpf_seq_write(seq, s->name, padded);
+	if (!err && padded)
+		err = bpf_seq_write(seq, s->name, padded);
+	return err;
 }
 
 /* d_path into s->name: its length without the NUL, or 0 with *err. */
@@ -175,22 +186,34 @@ static __u64 direct_map_base(void)
 	return base;
 }
 
-static void read_mm(struct task_struct *task, struct mm_struct *mm,
-		    struct hwb_task *t, struct scratch *s)
+/*
+ * The exe file of the last process record sent in this run of the task
+ * iterator (processes forked from one program share it): its path is not
+ * looked up again. As named_file (below): set only when the record went
+ * out.
+ */
+struct file *exe_named;
+
+static void read_mm(struct mm_struct *mm, struct hwb_task *t,
+		    struct scratch *s)
 {
-	struct file *exe = BPF_CORE_READ(mm, exe_file);
-	__u64 pgd = (__u64)BPF_CORE_READ(mm, pgd);
+	struct file *exe = mm->exe_file;
+	__u64 pgd = (__u64)BPF_CORE_READ(mm, pgd);	/* a number, not a pointer */
 	__u64 page_offset = direct_map_base();
 
 	t->has_mm = 1;
-	t->map_count = BPF_CORE_READ(mm, map_count);
-	t->total_vm = BPF_CORE_READ(mm, total_vm);
+	t->map_count = mm->map_count;
+	t->total_vm = mm->total_vm;
 	read_rss(mm, t->rss);
 	if (page_offset && pgd >= page_offset)
 		t->pgd = pgd - page_offset;
-	if (exe)
-		t->h.name_len = path_name(&task->mm->exe_file->f_path, s,
-					  &t->h.name_err);
+	if (!exe)
+		return;
+	if (exe == exe_named) {
+		t->exe_same = 1;
+		return;
+	}
+	t->h.name_len = path_name(&exe->f_path, s, &t->h.name_err);
 }
 
 SEC("iter/task")
@@ -214,32 +237,37 @@ int hw_tasks(struct bpf_iter__task *ctx)
 	t->h.size = sizeof(*t);
 	t->pid = task->pid;
 	t->tgid = task->tgid;
-	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	t->ppid = task->real_parent->tgid;
 	t->flags = task->flags;
-	cred = BPF_CORE_READ(task, real_cred);
-	t->uid = BPF_CORE_READ(cred, uid.val);
-	t->gid = BPF_CORE_READ(cred, gid.val);
-	t->euid = BPF_CORE_READ(cred, euid.val);
-	t->egid = BPF_CORE_READ(cred, egid.val);
-	t->threads = BPF_CORE_READ(task, signal, nr_threads);
+	cred = task->real_cred;
+	t->uid = cred->uid.val;
+	t->gid = cred->gid.val;
+	t->euid = cred->euid.val;
+	t->egid = cred->egid.val;
+	t->threads = task->signal->nr_threads;
 	if (bpf_core_field_exists(task->__state))
 		t->state = BPF_CORE_READ(task, __state);
 	else
 		t->state = BPF_CORE_READ((struct task_struct___old *)task,
 					 state);
-	t->exit_state = BPF_CORE_READ(task, exit_state);
-	t->static_prio = BPF_CORE_READ(task, static_prio);
+	t->exit_state = task->exit_state;
+	t->static_prio = task->static_prio;
 	if (bpf_core_field_exists(task->thread_info.cpu))
 		t->cpu = BPF_CORE_READ(task, thread_info.cpu);
 	else
 		t->cpu = BPF_CORE_READ((struct task_struct___old *)task, cpu);
 	BPF_CORE_READ_INTO(&t->comm, task, comm);
-	t->start_boottime = BPF_CORE_READ(task, start_boottime);
+	t->start_boottime = task->start_boottime;
 	read_pidns(task, t);
-	mm = BPF_CORE_READ(task, mm);
+	mm = task->mm;
+	if (ctx->meta->seq_num == 0)
+		exe_named = NULL;	/* a new run: nothing named yet */
 	if (mm && !(t->flags & PF_KTHREAD))
-		read_mm(task, mm, t, s);
-	emit(seq, t, sizeof(*t), s, t->h.name_len);
+		read_mm(mm, t, s);
+	if (emit(seq, t, sizeof(*t), s, t->h.name_len))
+		exe_named = NULL;	/* shown again: send the path again */
+	else if (t->has_mm && t->h.name_len && !t->h.name_err)
+		exe_named = mm->exe_file;
 	return 0;
 }
 
@@ -247,14 +275,14 @@ int hw_tasks(struct bpf_iter__task *ctx)
 static void anon_vma_text(struct vm_area_struct *vma, struct hwb_vma *v,
 			  struct scratch *s)
 {
-	const struct vm_operations_struct *ops = BPF_CORE_READ(vma, vm_ops);
-	struct mm_struct *mm = BPF_CORE_READ(vma, vm_mm);
-	__u64 brk = BPF_CORE_READ(mm, brk), start_brk;
-	__u64 stack = BPF_CORE_READ(mm, start_stack);
+	const struct vm_operations_struct *ops = vma->vm_ops;
+	struct mm_struct *mm = vma->vm_mm;
+	__u64 brk = mm->brk, start_brk = mm->start_brk;
+	__u64 stack = mm->start_stack;
 	bool strict = kernel_version >= KV(6, 6, 0);
 	long n;
 
-	start_brk = BPF_CORE_READ(mm, start_brk);
+
 	if (ops && BPF_CORE_READ(ops, name)) {
 		/* special_mapping_name(): [vdso], [vvar], [uprobes] ... */
 		struct vm_special_mapping *sm = BPF_CORE_READ(vma,
@@ -305,9 +333,11 @@ int hw_vmas(struct bpf_iter__task_vma *ctx)
 	struct vm_area_struct *vma = ctx->vma;
 	struct scratch *s;
 	struct hwb_vma *v;
-	struct file *file;
+	struct file *file, *named = NULL;
 	__u32 len;
 
+	if (ctx->meta->seq_num == 0)
+		named_file = NULL;	/* a new run: nothing named yet */
 	if (!task || !vma || task->pid != task->tgid)
 		return 0;
 	s = get_scratch();
@@ -320,20 +350,24 @@ int hw_vmas(struct bpf_iter__task_vma *ctx)
 	v->tgid = task->tgid;
 	v->start = vma->vm_start;
 	v->end = vma->vm_end;
-	v->vm_flags = BPF_CORE_READ(vma, vm_flags);
+	v->vm_flags = vma->vm_flags;
 	file = vma->vm_file;
 	if (file) {
 		v->pgoff = vma->vm_pgoff;
-		v->ino = BPF_CORE_READ(file, f_inode, i_ino);
-		v->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		v->ino = file->f_inode->i_ino;
+		v->dev = file->f_inode->i_sb->s_dev;
 		len = kernel_version >= KV(6, 2, 0) ? anon_name(vma, s) : 0;
 		if (len) {
 			v->name_kind = HWB_NAME_ANON_SHMEM;
 			v->h.name_len = len;
+		} else if (file == named_file && v->tgid == named_tgid) {
+			/* the last path sent: no d_path, no bytes */
+			v->name_kind = HWB_NAME_SAME;
 		} else {
 			v->name_kind = HWB_NAME_PATH;
 			v->h.name_len = path_name(&file->f_path, s,
 						  &v->h.name_err);
+			named = file;
 		}
 	} else {
 		anon_vma_text(vma, v, s);
@@ -345,7 +379,12 @@ int hw_vmas(struct bpf_iter__task_vma *ctx)
 			}
 		}
 	}
-	emit(seq, v, sizeof(*v), s, v->h.name_len);
+	if (emit(seq, v, sizeof(*v), s, v->h.name_len)) {
+		named_file = NULL;	/* shown again: send the path again */
+	} else if (named) {
+		named_file = named;
+		named_tgid = v->tgid;
+	}
 	return 0;
 }
 

@@ -23,6 +23,7 @@ enum hwb_name {
 	HWB_NAME_TEXT = 2,	/* as is: [heap], [stack], [vdso], [vvar] ... */
 	HWB_NAME_ANON = 3,	/* [anon:NAME] */
 	HWB_NAME_ANON_SHMEM = 4, /* [anon_shmem:NAME] */
+	HWB_NAME_SAME = 5,	/* the previous VMA's path (same file) */
 };
 
 struct hwb_head {
@@ -55,6 +56,9 @@ struct hwb_task {
 	__s64 rss[4];		/* MM_FILEPAGES, ANONPAGES, SWAPENTS, SHMEMPAGES */
 	__u64 pgd;		/* physical, when the kernel's direct map base
 				 * was found; else 0 */
+	__u32 exe_same;		/* the executable is the previous record's:
+				 * no name sent */
+	__u32 pad;
 };
 
 struct hwb_vma {

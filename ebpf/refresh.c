@@ -221,9 +221,13 @@ static uint64_t pages_kb(int64_t pages)
 	return pages > 0 ? (uint64_t)pages * (BASE_PAGE / 1024) : 0;
 }
 
+/* The last executable path sent, for hwb_task.exe_same. */
+static struct hw_str last_exe;
+
 static int fill_proc(const struct hwb_task *t, struct hw_proc *p)
 {
 	const char *name = (const char *)(t + 1);
+	int err;
 
 	memset(p, 0, sizeof(*p));
 	p->pid = t->pid;
@@ -255,13 +259,26 @@ static int fill_proc(const struct hwb_task *t, struct hw_proc *p)
 		    pages_kb(t->rss[1]) + pages_kb(t->rss[3]);
 	p->pgd = t->pgd;
 	p->vma_total = t->map_count;
+	if (t->exe_same) {	/* the previous record's (haywire.bpf.c) */
+		p->exe = last_exe;
+		return 0;
+	}
 	if (t->h.name_err == -ENAMETOOLONG)
 		p->flags |= HW_PF_EXE_TRUNCATED;
-	return intern(name, t->h.name_len, &p->exe);
+	err = intern(name, t->h.name_len, &p->exe);
+	if (t->h.name_len && !t->h.name_err)
+		last_exe = p->exe;
+	return err;
 }
+
+/* The previous path name, for HWB_NAME_SAME. */
+static struct hw_str last_path;
+static uint32_t last_path_flags;
 
 static int fill_vma(const struct hwb_vma *v, struct hw_vma *o)
 {
+	int err;
+
 	const char *name = (const char *)(v + 1);
 
 	memset(o, 0, sizeof(*o));
@@ -277,10 +294,17 @@ static int fill_vma(const struct hwb_vma *v, struct hw_vma *o)
 		   (v->vm_flags & VM_EXEC ? HW_VF_EXEC : 0) |
 		   (v->vm_flags & VM_MAYSHARE ? HW_VF_SHARED : 0);
 	switch (v->name_kind) {
+	case HWB_NAME_SAME:
+		o->name = last_path;
+		o->flags |= last_path_flags;
+		return 0;
 	case HWB_NAME_PATH:
 		if (v->h.name_err == -ENAMETOOLONG)
 			o->flags |= HW_VF_NAME_TRUNCATED;
-		/* fall through */
+		err = intern(name, v->h.name_len, &o->name);
+		last_path = o->name;
+		last_path_flags = o->flags & HW_VF_NAME_TRUNCATED;
+		return err;
 	case HWB_NAME_TEXT:
 		return intern(name, v->h.name_len, &o->name);
 	case HWB_NAME_ANON:
@@ -310,6 +334,9 @@ static int build(struct built *out)
 
 	memset(out, 0, sizeof(*out));
 	hw_strtab_reset(&r.strtab);
+	last_path = (struct hw_str){ 0, 0 };
+	last_path_flags = 0;
+	last_exe = (struct hw_str){ 0, 0 };
 	vh = next_rec(&r.vma_recs, &va, HWB_VMA, sizeof(struct hwb_vma));
 	while ((th = next_rec(&r.task_recs, &ta, HWB_TASK,
 			      sizeof(struct hwb_task)))) {
@@ -376,8 +403,13 @@ static int publish(const struct built *bt, uint64_t t0, uint64_t t_procs,
 	vmas_at = procs_at + align64(bt->nprocs * sizeof(struct hw_proc));
 	strings_at = vmas_at + align64(bt->nvmas * sizeof(struct hw_vma));
 	end = strings_at + align64(r.strtab.used);
-	if (end - at > b->half)
+	if (end - at > b->half) {
+		if (!r.stats.stalls)	/* once; the stalled flag says the rest */
+			say("a snapshot of %llu KiB does not fit half of the beacon (%llu KiB): start with a larger -m",
+			    (unsigned long long)((end - at) >> 10),
+			    (unsigned long long)(b->half >> 10));
 		return -ENOSPC;
+	}
 	memcpy(b->base + procs_at, r.procs, bt->nprocs * sizeof(*r.procs));
 	memcpy(b->base + vmas_at, r.vmas_out, bt->nvmas * sizeof(*r.vmas_out));
 	memcpy(b->base + strings_at, r.strtab.bytes, r.strtab.used);
@@ -492,7 +524,7 @@ void *refresh_thread(void *arg)
 		if (atomic_load(&stopping))
 			break;
 		err = refresh_once();
-		if (err)
+		if (err && err != -ENOSPC)
 			say("refresh not published: %s", strerror(-err));
 		if (getenv("HAYWIRE_BPF_DEBUG"))
 			say("refresh %llu: %d", (unsigned long long)
