@@ -287,8 +287,7 @@ static int fill_vma(const struct hwb_vma *v, struct hw_vma *o)
 	o->inode = v->ino;
 	o->dev_major = v->dev >> 20;
 	o->dev_minor = v->dev & 0xfffff;
-	if (v->name_kind == HWB_NAME_PATH)
-		o->offset = v->pgoff * BASE_PAGE;
+	o->offset = v->pgoff * BASE_PAGE;	/* 0 without a file */
 	o->flags = (v->vm_flags & VM_READ ? HW_VF_READ : 0) |
 		   (v->vm_flags & VM_WRITE ? HW_VF_WRITE : 0) |
 		   (v->vm_flags & VM_EXEC ? HW_VF_EXEC : 0) |
