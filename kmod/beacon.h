@@ -14,7 +14,11 @@
 #include "haywire_protocol.h"
 #include "publish.h"
 
-/* MODULE_VERSION, and the index's companion_version (1.4). */
+/*
+ * The index's companion_version (1.4): MODULE_VERSION in main.c, which
+ * tools/dkms-install.sh and tools/make-deb.sh read as a literal (and
+ * tests/build.sh checks that the two agree).
+ */
 #define HW_MODULE_VERSION	"0.1.0"
 
 /*

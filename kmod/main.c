@@ -568,4 +568,5 @@ module_exit(haywire_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Haywire: publishes process and memory-map snapshots for the host");
 MODULE_AUTHOR("Haywire developers");
-MODULE_VERSION(HW_MODULE_VERSION);
+/* = HW_MODULE_VERSION (beacon.h) */
+MODULE_VERSION("0.1.0");
