@@ -79,10 +79,6 @@ struct mm_struct___new {
 	struct percpu_counter___new rss_stat[4];	/* 6.2 on */
 } __attribute__((preserve_access_index));
 
-struct vm_area_struct___named {
-	struct anon_vma_name *anon_name;	/* CONFIG_ANON_VMA_NAME */
-} __attribute__((preserve_access_index));
-
 static struct scratch *get_scratch(void)
 {
 	__u32 zero = 0;
@@ -283,7 +279,7 @@ static void anon_vma_text(struct vm_area_struct *vma, struct hwb_vma *v,
 	long n;
 
 
-	if (ops && BPF_CORE_READ(ops, name)) {
+	if (ops && ops->name) {
 		/* special_mapping_name(): [vdso], [vvar], [uprobes] ... */
 		struct vm_special_mapping *sm = BPF_CORE_READ(vma,
 							      vm_private_data);
@@ -312,13 +308,12 @@ static void anon_vma_text(struct vm_area_struct *vma, struct hwb_vma *v,
 /* A name given with prctl(PR_SET_VMA_ANON_NAME): its length, or 0. */
 static __u32 anon_name(struct vm_area_struct *vma, struct scratch *s)
 {
-	struct vm_area_struct___named *named = (void *)vma;
 	struct anon_vma_name *an;
 	long n;
 
-	if (!bpf_core_field_exists(named->anon_name))
-		return 0;
-	an = BPF_CORE_READ(named, anon_name);
+	if (!bpf_core_field_exists(vma->anon_name))
+		return 0;	/* a kernel without CONFIG_ANON_VMA_NAME */
+	an = vma->anon_name;	/* a direct load: no helper call */
 	if (!an)
 		return 0;
 	n = bpf_probe_read_kernel_str(s->name, HWB_NAME_MAX, &an->name);
