@@ -205,7 +205,7 @@ static int take_lock(void)
 	return fd;		/* kept open: the lock lives with it */
 }
 
-/* &page_offset_base from /proc/kallsyms (x86-64 with KASLR), or 0. */
+/* A symbol's address from /proc/kallsyms (0: absent or hidden). */
 static uint64_t kallsyms_addr(const char *name)
 {
 	FILE *f = fopen("/proc/kallsyms", "r");
@@ -225,14 +225,13 @@ static uint64_t kallsyms_addr(const char *name)
 	return found;
 }
 
+/* libbpf's own messages (the verifier's log) only with HAYWIRE_BPF_DEBUG:
+ * the loader says what went wrong in one line of its own. */
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
-	if (level == LIBBPF_WARN && getenv("HAYWIRE_BPF_DEBUG"))
-		return vfprintf(stderr, fmt, ap);
-	if (level == LIBBPF_DEBUG && getenv("HAYWIRE_BPF_DEBUG"))
-		return vfprintf(stderr, fmt, ap);
-	return 0;
+	(void)level;
+	return getenv("HAYWIRE_BPF_DEBUG") ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 static struct hwb_bpf *load_programs(const struct utsname *u,
