@@ -13,7 +13,7 @@ BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 EBPF_OUT := $(BUILD)/ebpf
 
 EBPF_SRCS := ebpf/loader.c ebpf/beacon.c ebpf/refresh.c ebpf/ring.c \
-	ebpf/events.c kmod/publish.c kmod/strtab.c
+	ebpf/events.c ebpf/guest.c kmod/publish.c kmod/strtab.c
 EBPF_OBJS := $(EBPF_SRCS:%.c=$(EBPF_OUT)/%.o)
 EBPF_CFLAGS := $(filter-out -Ihost $(JSON_CFLAGS) $(MONITOR_CFLAGS),$(HW_CFLAGS)) \
 	-Ikmod -Iebpf -I$(EBPF_OUT)

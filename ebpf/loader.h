@@ -75,6 +75,9 @@ void ring_init(uint64_t nonce);
 void *ring_thread(void *arg);
 uint32_t ring_poll_max_ms(void);
 
+/* guest.c: the guest-wide section and nr per-CPU records */
+void guest_take(struct hw_guest *g, struct hw_cpu_time *cpus, uint32_t nr);
+
 /* events.c */
 int events_start(struct hwb_bpf *skel);
 void events_stop(void);

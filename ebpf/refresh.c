@@ -46,6 +46,9 @@ struct refresher {
 	struct hw_strtab strtab;
 	struct hw_staging acct;
 	struct hw_stats stats;
+	struct hw_guest guest;
+	struct hw_cpu_time *cpus;
+	uint32_t nr_cpus;		/* possible CPUs: HW_SEC_CPUS records */
 	pthread_mutex_t ask_lock;
 	pthread_cond_t ask_cond;
 	bool asked;
@@ -78,13 +81,17 @@ int refresh_init(struct hwb_bpf *skel)
 		    strerror(errno));
 		return -1;
 	}
+	r.nr_cpus = (uint32_t)sysconf(_SC_NPROCESSORS_CONF);
+	if (r.nr_cpus < 1 || r.nr_cpus > 8192)
+		r.nr_cpus = 1;
+	r.cpus = calloc(r.nr_cpus, sizeof(*r.cpus));
 	r.acct.max = UINT64_MAX;
 	r.strtab.acct = &r.acct;
 	r.strtab.nr_slots = 1024;
 	r.strtab.slots = calloc(r.strtab.nr_slots, sizeof(*r.strtab.slots));
 	r.strtab.cap = 64 * 1024;
 	r.strtab.bytes = malloc(r.strtab.cap);
-	if (!r.strtab.slots || !r.strtab.bytes) {
+	if (!r.strtab.slots || !r.strtab.bytes || !r.cpus) {
 		say("out of memory");
 		return -1;
 	}
@@ -393,12 +400,15 @@ static int publish(const struct built *bt, uint64_t t0, uint64_t t_procs,
 	struct hw_publication pub = { 0 };
 	struct hw_range ram[HW_MAX_RAM_RANGES];
 	uint64_t at = b->snap_start + (uint64_t)b->next_half * b->half;
-	uint64_t stats_at = at, procs_at, vmas_at, strings_at, end;
+	uint64_t stats_at = at, guest_at, cpus_at, procs_at, vmas_at;
+	uint64_t strings_at, end;
 	struct hw_frame f = { 0 };
 	uint32_t ram_count;
 	bool ram_trunc;
 
-	procs_at = stats_at + align64(sizeof(struct hw_stats));
+	guest_at = stats_at + align64(sizeof(struct hw_stats));
+	cpus_at = guest_at + align64(sizeof(struct hw_guest));
+	procs_at = cpus_at + align64(r.nr_cpus * sizeof(struct hw_cpu_time));
 	vmas_at = procs_at + align64(bt->nprocs * sizeof(struct hw_proc));
 	strings_at = vmas_at + align64(bt->nvmas * sizeof(struct hw_vma));
 	end = strings_at + align64(r.strtab.used);
@@ -409,6 +419,9 @@ static int publish(const struct built *bt, uint64_t t0, uint64_t t_procs,
 			    (unsigned long long)(b->half >> 10));
 		return -ENOSPC;
 	}
+	guest_take(&r.guest, r.cpus, r.nr_cpus);
+	memcpy(b->base + guest_at, &r.guest, sizeof(r.guest));
+	memcpy(b->base + cpus_at, r.cpus, r.nr_cpus * sizeof(*r.cpus));
 	memcpy(b->base + procs_at, r.procs, bt->nprocs * sizeof(*r.procs));
 	memcpy(b->base + vmas_at, r.vmas_out, bt->nvmas * sizeof(*r.vmas_out));
 	memcpy(b->base + strings_at, r.strtab.bytes, r.strtab.used);
@@ -445,6 +458,10 @@ static int publish(const struct built *bt, uint64_t t0, uint64_t t_procs,
 			   REQUESTS_OFFSET, HW_RING_SLOTS);
 	hw_pub_add_section(&pub, HW_SEC_RESPONSES, HW_RESPONSE_SLOT_SIZE,
 			   RESPONSES_OFFSET, HW_RING_SLOTS);
+	hw_pub_add_section(&pub, HW_SEC_GUEST, sizeof(struct hw_guest),
+			   guest_at, 1);
+	hw_pub_add_section(&pub, HW_SEC_CPUS, sizeof(struct hw_cpu_time),
+			   cpus_at, r.nr_cpus);
 	if (b->events_slots)
 		hw_pub_add_section(&pub, HW_SEC_EVENTS, sizeof(struct hw_event),
 				   FIXED_SIZE, b->events_slots);

@@ -767,10 +767,7 @@ static void print_guest_section(FILE *out, const struct haywire_info *info)
 	unsigned int i;
 
 	if (!info->have_guest) {
-		fprintf(out, "guest:         none published (%s)\n",
-			info->companion == HW_COMPANION_EBPF ?
-			"the eBPF companion has no guest section" :
-			"module < 1.3");
+		fprintf(out, "guest:         none published (module < 1.3)\n");
 		return;
 	}
 	for (i = 0; i < 3; i++)

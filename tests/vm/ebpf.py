@@ -225,6 +225,8 @@ def run(vt, tap, kernel, images):
             m.check("rings: malformed requests rejected, ping works, dmesg "
                     "clean", r.check_garbage)
         mon = monitor.Monitor(m)
+        m.check("info --json: guest section as /proc/meminfo, stat, loadavg, "
+                "uptime", mon.check_guest)
         m.check(f"events --follow: every fork, exec and exit of a "
                 f"{monitor.BURST}-process burst", mon.check_burst)
         m.check("a second haywire-bpf is refused", lambda: check_second_refused(m))
