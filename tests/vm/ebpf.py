@@ -247,4 +247,9 @@ def wanted_kernels(kernels, labels):
     which = os.environ.get("HAYWIRE_VM_COMPANION", "both")
     if which not in ("ebpf", "both") or CONFIG not in labels:
         return []
+    # a run about a given module (tests/deb.sh) or one part of the suite
+    if which == "both" and (os.environ.get("HAYWIRE_VM_MODULE") or
+                            os.environ.get("HAYWIRE_VM_CHECKS") or
+                            os.environ.get("HAYWIRE_VM_ONLY")):
+        return []
     return [k for k in kernels if k in KERNELS]
