@@ -9,7 +9,8 @@ initramfs (tools/mkinitramfs.sh).
 
 Selected by HAYWIRE_VM_COMPANION (tests/vm/vmtest.py): "module", "ebpf" or
 "both" (default); it runs on the x86-64 kernels of KERNELS that are under
-test, in the q35-512M configuration.
+test, in the q35-512M configuration, and checks that a kernel of
+REFUSED_KERNELS (5.10: no task_vma iterator) is refused in one line.
 """
 
 import json
@@ -21,6 +22,8 @@ import monitor
 import rings
 
 KERNELS = ("6.1", "6.12")
+# kernels without the task_vma iterator (before 5.12): refused in one line
+REFUSED_KERNELS = ("5.10",)
 CONFIG = "q35-512M"
 MEM = "512M"
 BINARY = "build/haywire-bpf"
@@ -199,10 +202,25 @@ def check_sigterm(m):
     return diffs
 
 
+def check_refused_kernel(m):
+    rc, out = m.run("haywire-bpf", check=False)
+    lines = [x for x in out.splitlines() if x.strip()]
+    if rc == 0 or len(lines) != 1 or "unsupported kernel" not in out:
+        return [f"haywire-bpf on {m.release}: exit {rc}, {out.strip()!r}"]
+    return []
+
+
 def run(vt, tap, kernel, images):
     m = machine_class(vt)(tap, kernel, CONFIG, "q35", MEM, images)
     m.vt = vt
     if not m.boot():
+        return
+    if kernel in REFUSED_KERNELS:
+        try:
+            m.check("unsupported kernel (no task_vma iterator): one clear line",
+                    lambda: check_refused_kernel(m))
+        finally:
+            m.guest.stop()
         return
     try:
         if not m.check("start haywire-bpf and the workloads", m.setup):
@@ -252,4 +270,4 @@ def wanted_kernels(kernels, labels):
                             os.environ.get("HAYWIRE_VM_CHECKS") or
                             os.environ.get("HAYWIRE_VM_ONLY")):
         return []
-    return [k for k in kernels if k in KERNELS]
+    return [k for k in kernels if k in KERNELS + REFUSED_KERNELS]
