@@ -117,7 +117,7 @@ static int index_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	err = hw_refresh_view(&st, &generation, index);
 	if (err) {
-		kfree(index);
+		kfree_sensitive(index);
 		return err;
 	}
 	file->private_data = index;
@@ -133,7 +133,11 @@ static ssize_t index_read(struct file *file, char __user *buf, size_t len,
 
 static int index_release(struct inode *inode, struct file *file)
 {
-	kfree(file->private_data);
+	/*
+	 * Wiped: a stale copy of the index left in freed memory looks like
+	 * an index to the host's discovery (until the page is reused).
+	 */
+	kfree_sensitive(file->private_data);
 	return 0;
 }
 

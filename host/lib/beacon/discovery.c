@@ -448,13 +448,22 @@ static int nothing_found(const struct scan *s, struct haywire_error *err)
 	if (s->version_err.code)
 		return hwi_fail(err, s->version_err.code, "%s",
 				s->version_err.msg);
+	/*
+	 * An unloaded module's page before pages that only look like an
+	 * index: a copy of a live index (a reader's buffer, freed memory)
+	 * outlives the module, and would otherwise turn "unloaded" into
+	 * "corrupt" while a module is being reloaded.
+	 */
+	if (s->gone_seen)
+		return hwi_fail(err, HAYWIRE_E_GONE,
+				"the haywire module was unloaded from the guest (HWGONE!! page at file offset 0x%llx): load it again (modprobe haywire)%s%s",
+				(unsigned long long)s->gone_offset,
+				s->corrupt_err.code ?
+				"; other pages look like an index but fail validation: " : "",
+				s->corrupt_err.code ? s->corrupt_err.msg : "");
 	if (s->corrupt_err.code)
 		return hwi_fail(err, s->corrupt_err.code, "%s",
 				s->corrupt_err.msg);
-	if (s->gone_seen)
-		return hwi_fail(err, HAYWIRE_E_GONE,
-				"the haywire module was unloaded from the guest (HWGONE!! page at file offset 0x%llx): load it again (modprobe haywire)",
-				(unsigned long long)s->gone_offset);
 	return hwi_fail(err, HAYWIRE_E_NO_BEACON,
 			"no beacon in the RAM file (%u offsets probed): the haywire module is not loaded in the guest (load it: modprobe haywire)",
 			s->probes);
