@@ -12,6 +12,8 @@
 #                         libvirt's -dev package is installed and MONITOR=1
 #   make module KDIR=...  guest kernel module against a kernel build tree
 #                         (make clean removes what it leaves in the tree)
+#   make bpf              the eBPF companion: build/haywire-bpf (static;
+#                         ebpf/ebpf.mk; make builds it unless EBPF=0)
 #   make san              host build with ASan + UBSan: build/san/haywire
 #   make check            set up this machine and run every test (TAP)
 #   make lint             checkpatch.pl --strict and sparse over the module,
@@ -131,7 +133,14 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 .PHONY: all host shared man module san check check-debug lint demo bench deps \
 	clean install uninstall deb
 
+# The eBPF companion (ebpf/ebpf.mk) needs clang, bpftool and the static
+# libbpf; the minimal build (AGENTLESS=0) leaves it out unless EBPF=1.
+EBPF ?= $(AGENTLESS)
+ifeq ($(EBPF),0)
 all: host
+else
+all: host bpf
+endif
 host: $(BUILD)/haywire
 
 # Library objects are position independent: the same objects make the
@@ -204,6 +213,7 @@ $(BUILD)/man/%: docs/man/%.scd
 man: $(MAN_PAGES)
 
 include tools/install.mk
+include ebpf/ebpf.mk
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer

@@ -263,6 +263,11 @@ struct haywire_info {
 	unsigned int paging_levels;
 	uint64_t load_real_ns;
 	char kernel_release[HW_RELEASE_LEN];
+	/* 1.4 (0 and "" from older companions: unknown, all available) */
+	unsigned int companion;		/* enum hw_companion */
+	char companion_version[HW_COMPANION_VERSION_LEN]; /* NUL-terminated */
+	uint32_t unavailable;		/* HW_UF_*: show those fields as
+					 * unavailable, never as 0 */
 
 	uint32_t flags;			/* HW_IF_* */
 	uint64_t generation;
@@ -538,6 +543,9 @@ enum haywire_page_state {
 #define HAYWIRE_XF_USER		(1U << 1)	/* user-accessible at every level */
 #define HAYWIRE_XF_NX		(1U << 2)	/* no-execute at some level */
 #define HAYWIRE_XF_PROTNONE	(1U << 3)	/* Linux PROT_NONE: in RAM, no access */
+#define HAYWIRE_XF_UNKNOWN	(1U << 15)	/* the guest could not tell the
+						 * page size and the other
+						 * flags (eBPF companion) */
 
 /*
  * A run of consecutive pages of one size in one state (and, when present,

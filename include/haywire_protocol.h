@@ -21,7 +21,7 @@
 #endif
 #ifdef __KERNEL__
 #include <linux/stddef.h>	/* offsetof */
-#else
+#elif !defined(offsetof)	/* BPF programs: bpf_helpers.h defines it */
 #include <stddef.h>
 #endif
 
@@ -36,7 +36,7 @@
  * entry_size as the stride and ignore the tail they do not know).
  */
 #define HW_VERSION_MAJOR	1
-#define HW_VERSION_MINOR	3	/* 1.1: request rings, cameras;
+#define HW_VERSION_MINOR	4	/* 1.1: request rings, cameras;
 				 * 1.2: refresh budget figures, claim words,
 				 * request checks, echoed questions, ring
 				 * heartbeat, READ statuses 9 and 10, detail
@@ -45,7 +45,11 @@
 				 * bytes (CPU time, nice, last CPU, faults,
 				 * cgroup, PID namespace), guest-wide
 				 * section, per-CPU times, lifecycle event
-				 * ring */
+				 * ring;
+				 * 1.4: the companion (module or eBPF) and
+				 * its version, fields it cannot obtain
+				 * (hw_index.unavailable), status 11
+				 * UNSUPPORTED, run flag HW_RF_UNKNOWN */
 
 #define HW_INDEX_SIZE		4096	/* the index occupies logical [0, 4096) */
 #define HW_EXTENT_ALIGN		(2ULL << 20)	/* extent GPA and size granule */
@@ -55,6 +59,32 @@
 #define HW_RELEASE_LEN		72	/* >= __NEW_UTS_LEN + 1, NUL-terminated */
 #define HW_COMM_LEN		16	/* TASK_COMM_LEN, NUL-terminated */
 #define HW_PATH_MAX		4096	/* longest string (PATH_MAX) */
+
+#define HW_COMPANION_VERSION_LEN	32	/* NUL-terminated */
+
+/* 1.4: which companion published the beacon (hw_index.companion). */
+enum hw_companion {
+	HW_COMPANION_UNKNOWN = 0,	/* a 1.3 or older index */
+	HW_COMPANION_MODULE = 1,	/* the kernel module (kmod/) */
+	HW_COMPANION_EBPF = 2,		/* haywire-bpf, the CO-RE loader */
+};
+
+/*
+ * 1.4: fields the companion cannot obtain (hw_index.unavailable), the same
+ * for every record it publishes. Such a field is 0 in the records and
+ * must be shown as unavailable, never as 0.
+ */
+#define HW_UF_PGD		(1U << 0) /* hw_proc.pgd */
+#define HW_UF_CPU_TIME		(1U << 1) /* hw_proc.utime_ns, stime_ns */
+#define HW_UF_FAULTS		(1U << 2) /* hw_proc.min_flt, maj_flt */
+#define HW_UF_CGROUP		(1U << 3) /* hw_proc.cgroup */
+#define HW_UF_PIDNS		(1U << 4) /* hw_proc.pidns_inum, ns_pid */
+#define HW_UF_LAST_CPU		(1U << 5) /* hw_proc.last_cpu */
+#define HW_UF_NICE		(1U << 6) /* hw_proc.nice */
+#define HW_UF_STATS_WALK	(1U << 7) /* hw_stats mmap_lock and budget
+					   * figures (no such lock taken) */
+#define HW_UF_RSS		(1U << 8) /* hw_proc.rss_kb (per-CPU counters
+					   * that cannot be summed) */
 
 enum hw_arch {
 	HW_ARCH_X86_64 = 1,
@@ -127,7 +157,9 @@ struct hw_index {
 	__u16 reserved0;		/*  38 */
 	__u64 load_real_ns;		/*  40 CLOCK_REALTIME at load */
 	char kernel_release[HW_RELEASE_LEN]; /* 48 uname -r */
-	__u64 reserved1;		/* 120 */
+	__u16 companion;		/* 120 1.4: enum hw_companion */
+	__u16 reserved1;		/* 122 */
+	__u32 unavailable;		/* 124 1.4: HW_UF_* */
 
 	/* publication: 128 .. */
 	__u32 seq;			/* 128 odd while being updated */
@@ -155,7 +187,10 @@ struct hw_index {
 	struct hw_range extents[HW_MAX_EXTENTS];	/*  248 */
 	struct hw_range ram[HW_MAX_RAM_RANGES];		/* 1272 System RAM */
 	struct hw_section sections[HW_MAX_SECTIONS];	/* 1784 */
-	__u8 reserved3[1800];				/* 2296 */
+	/* 1.4, identity: e.g. "haywire 1.4" (the module's MODULE_VERSION)
+	 * or "haywire-bpf 1.4"; a guest string like kernel_release */
+	char companion_version[HW_COMPANION_VERSION_LEN];	/* 2296 */
+	__u8 reserved3[1768];				/* 2328 */
 };
 
 /* A string in the string table: bytes [off, off + len), NUL at off + len.
@@ -338,7 +373,9 @@ enum hw_status {
 	/* 1.2: READ at value[0] stopped before device memory (VM_IO,
 	 * VM_PFNMAP) or a userfaultfd-registered range: never read. */
 	HW_ST_UNSAFE = 10,
-	/* 11: unused */
+	/* 1.4: the companion does not implement this request type (the
+	 * eBPF companion: cameras) */
+	HW_ST_UNSUPPORTED = 11,
 	HW_ST_TORN = 12,	/* 1.2: check does not match the fields (two
 				 * writers mixed a request): nothing done */
 	HW_ST_WRONG_BEACON = 13, /* 1.2: nonce is not this beacon's */
@@ -484,6 +521,10 @@ enum hw_page_state {
 #define HW_RF_USER		(1U << 1)
 #define HW_RF_NX		(1U << 2)
 #define HW_RF_PROTNONE		(1U << 3)
+/* 1.4: the page size (page_shift says 12) and the other flags are
+ * unknown: the eBPF companion translates through /proc/PID/pagemap, which
+ * has neither */
+#define HW_RF_UNKNOWN		(1U << 15)
 
 struct hw_page_run {
 	__u64 va;		/*  0 */
@@ -658,6 +699,9 @@ HW_ASSERT_OFFSET(hw_index, poll_max_ms, 216);
 HW_ASSERT_OFFSET(hw_index, extents, 248);
 HW_ASSERT_OFFSET(hw_index, ram, 1272);
 HW_ASSERT_OFFSET(hw_index, sections, 1784);
+HW_ASSERT_OFFSET(hw_index, companion, 120);
+HW_ASSERT_OFFSET(hw_index, unavailable, 124);
+HW_ASSERT_OFFSET(hw_index, companion_version, 2296);
 HW_ASSERT_SIZE(hw_proc, 192);
 HW_ASSERT_OFFSET(hw_proc, nice, 108);
 HW_ASSERT_OFFSET(hw_proc, utime_ns, 112);

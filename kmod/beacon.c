@@ -32,32 +32,6 @@ static_assert(BEACON_FIXED_SIZE % PAGE_SIZE == 0);
 static_assert(BEACON_FIXED_SIZE <= HW_EXTENT_ALIGN, "fits the first extent");
 static_assert(BEACON_RESPONSES_OFFSET % PAGE_SIZE == 0);
 
-/*
- * The publication part of the index is guarded by seq (docs/protocol.md):
- * odd while it is being updated.
- */
-static void seq_begin(struct beacon *b)
-{
-	b->seq++;
-	WRITE_ONCE(b->index->seq, b->seq);	/* odd: being updated */
-	/*
-	 * The odd seq before any update: pairs with the host's read barrier
-	 * (smp_rmb) between copying and its second read of seq.
-	 */
-	smp_wmb();
-}
-
-static void seq_end(struct beacon *b)
-{
-	/*
-	 * Every update (sections and index) before the even seq: pairs with
-	 * the host's acquire load of seq before it copies.
-	 */
-	smp_wmb();
-	b->seq++;
-	WRITE_ONCE(b->index->seq, b->seq);
-}
-
 static u64 extent_size(const struct beacon_extent *e)
 {
 	return (u64)PAGE_SIZE << e->order;
@@ -126,6 +100,7 @@ static int remap(struct beacon *b)
 		vunmap(b->base);
 	b->base = base;
 	b->index = base;
+	b->pub.index = base;	/* the publisher writes through the new map */
 	return 0;
 }
 
@@ -166,6 +141,7 @@ static int map_events(struct beacon *b)
 
 int beacon_init(struct beacon *b, u64 cap_bytes, u64 events_bytes)
 {
+	struct hw_identity id = { 0 };
 	struct hw_index *idx;
 	int err;
 
@@ -199,32 +175,24 @@ int beacon_init(struct beacon *b, u64 cap_bytes, u64 events_bytes)
 
 	/* Identity; the page is zeroed, so the publication part is too. */
 	idx = b->index;
-	idx->version_major = HW_VERSION_MAJOR;
-	idx->version_minor = HW_VERSION_MINOR;
-	idx->index_size = sizeof(*idx);
-	idx->nonce = get_random_u64();
-	idx->self_gpa = page_to_phys(b->extents[0].page);
-	idx->page_size = PAGE_SIZE;
-	idx->arch = HW_THIS_ARCH;
-	idx->paging_levels = hw_paging_levels();
-	idx->load_real_ns = ktime_get_real_ns();
-	strscpy(idx->kernel_release, init_utsname()->release,
-		sizeof(idx->kernel_release));
+	id.nonce = get_random_u64();
+	id.self_gpa = page_to_phys(b->extents[0].page);
+	id.page_size = PAGE_SIZE;
+	id.arch = HW_THIS_ARCH;
+	id.paging_levels = hw_paging_levels();
+	id.load_real_ns = ktime_get_real_ns();
+	id.kernel_release = init_utsname()->release;
+	/* 1.4: the module obtains every field (unavailable stays 0) */
+	id.companion = HW_COMPANION_MODULE;
+	id.companion_version = "haywire " HW_MODULE_VERSION;
+	hw_pub_identity(idx, &id);
 	return 0;
 }
 
 /* The identity and the first snapshot are in place: let hosts see it. */
 void beacon_set_magic(struct beacon *b)
 {
-	/*
-	 * The identity and the first publication before the magic: pairs with
-	 * the host's read barrier between reading the magic and the rest
-	 * (docs/protocol.md, "Reading").
-	 */
-	smp_wmb();
-	WRITE_ONCE(b->index->magic, HW_MAGIC);
-	/* Orders the magic before anything the module writes after load. */
-	smp_mb();
+	hw_pub_set_magic(&b->pub);
 	b->live = true;
 }
 
@@ -261,17 +229,9 @@ void beacon_destroy(struct beacon *b)
 	bool live = b->live;
 
 	if (b->base) {
-		if (live) {
-			seq_begin(b);
-			/* A host that finds this page again: "unloaded". */
-			WRITE_ONCE(b->index->magic, HW_MAGIC_GONE);
-		}
-		/*
-		 * The odd seq and the magic are in memory before any page is
-		 * unmapped or freed: pairs with the host's read barrier before
-		 * its second look at seq and at the magic.
-		 */
-		smp_mb();
+		/* seq odd and the magic "gone" before any page is freed */
+		if (live)
+			hw_pub_mark_gone(&b->pub);
 		if (b->events)
 			vunmap(b->events);
 		b->events = NULL;
@@ -383,12 +343,12 @@ static int add_ram_range(struct resource *res, void *arg)
 }
 
 /* Publish sections already written at [pub->start, + pub->size). */
-void beacon_publish(struct beacon *b, const struct beacon_publication *pub)
+void beacon_publish(struct beacon *b, const struct hw_publication *pub)
 {
-	struct hw_index *idx = b->index;
 	struct ram_ranges ram = { .count = 0 };
+	struct hw_range extents[HW_MAX_EXTENTS];
+	struct hw_frame f;
 	unsigned int i;
-	u32 flags = pub->flags;
 
 	/*
 	 * System RAM as /proc/iomem shows it; walk_system_ram_res is not
@@ -397,39 +357,22 @@ void beacon_publish(struct beacon *b, const struct beacon_publication *pub)
 	walk_iomem_res_desc(IORES_DESC_NONE,
 			    IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, -1,
 			    &ram, add_ram_range);
-	if (ram.truncated)
-		flags |= HW_IF_RAM_TRUNCATED;
-
-	seq_begin(b);
-	idx->flags = flags;
-	/* Also read outside refresh_lock: hw_published_generation(). */
-	WRITE_ONCE(b->generation, b->generation + 1);
-	idx->generation = b->generation;
-	idx->publish_mono_ns = ktime_get_ns();
-	idx->publish_boot_ns = ktime_get_boottime_ns();
-	idx->publish_real_ns = ktime_get_real_ns();
-	idx->interval_ms = pub->interval_ms;
-	idx->poll_max_ms = pub->poll_max_ms;
-	idx->extent_count = b->nr_extents;
-	idx->logical_size = b->logical_size;
-	idx->section_count = pub->section_count;
-	idx->ram_range_count = ram.count;
-	idx->procs_total = pub->procs_total;
-	idx->procs_mm_busy = pub->procs_mm_busy;
-	idx->vmas_total = pub->vmas_total;
-	idx->strings_total = pub->strings_total;
-	memset(idx->extents, 0, sizeof(idx->extents));
 	for (i = 0; i < b->nr_extents; i++) {
-		idx->extents[i].start = page_to_phys(b->extents[i].page);
-		idx->extents[i].size = extent_size(&b->extents[i]);
+		extents[i].start = page_to_phys(b->extents[i].page);
+		extents[i].size = extent_size(&b->extents[i]);
 	}
-	memset(idx->ram, 0, sizeof(idx->ram));
-	memcpy(idx->ram, ram.range, ram.count * sizeof(ram.range[0]));
-	memset(idx->sections, 0, sizeof(idx->sections));
-	memcpy(idx->sections, pub->sections,
-	       pub->section_count * sizeof(pub->sections[0]));
-	seq_end(b);
-
+	f = (struct hw_frame){
+		.mono_ns = ktime_get_ns(),
+		.boot_ns = ktime_get_boottime_ns(),
+		.real_ns = ktime_get_real_ns(),
+		.extent_count = b->nr_extents,
+		.extents = extents,
+		.logical_size = b->logical_size,
+		.ram_count = ram.count,
+		.ram = ram.range,
+		.ram_truncated = ram.truncated,
+	};
+	hw_pub_publish(&b->pub, pub, &f);
 	b->pub_start = pub->start;
 	b->pub_end = pub->start + pub->size;
 }
@@ -437,7 +380,5 @@ void beacon_publish(struct beacon *b, const struct beacon_publication *pub)
 /* The latest refresh could not be published: say so, keep the old one. */
 void beacon_mark_stalled(struct beacon *b)
 {
-	seq_begin(b);
-	b->index->flags |= HW_IF_STALLED;
-	seq_end(b);
+	hw_pub_mark_stalled(&b->pub);
 }

@@ -12,6 +12,14 @@
 #include <linux/types.h>
 #include <asm/page.h>
 #include "haywire_protocol.h"
+#include "publish.h"
+
+/*
+ * The index's companion_version (1.4): MODULE_VERSION in main.c, which
+ * tools/dkms-install.sh and tools/make-deb.sh read as a literal (and
+ * tests/build.sh checks that the two agree).
+ */
+#define HW_MODULE_VERSION	"0.1.0"
 
 /*
  * Logical [0, BEACON_FIXED_SIZE) holds pages that never move, all in
@@ -50,25 +58,9 @@ struct beacon {
 	u64 pub_start;
 	u64 pub_end;
 	bool live;		/* magic set: unloading must say "gone" */
-	u32 seq;
-	u64 generation;
+	struct hw_publisher pub;	/* seq, generation (publish.c) */
 	u64 grow_events;	/* extents added after load */
 	u64 alloc_failures;	/* extent or mapping allocations that failed */
-};
-
-/* What one publication says besides the sections' place in memory. */
-struct beacon_publication {
-	u32 flags;		/* HW_IF_* */
-	u32 interval_ms;
-	u32 poll_max_ms;
-	u32 procs_total;
-	u32 procs_mm_busy;
-	u64 vmas_total;
-	u64 strings_total;
-	u32 section_count;
-	struct hw_section sections[HW_MAX_SECTIONS];
-	u64 start;		/* logical range the sections occupy */
-	u64 size;
 };
 
 /* events_bytes: room for the event ring after the fixed area (0: none). */
@@ -90,7 +82,7 @@ static inline void *beacon_at(const struct beacon *b, u64 offset)
 void *beacon_fixed_area(const struct beacon *b);
 /* 1.3: the event ring's bytes, or NULL. */
 void *beacon_events_area(const struct beacon *b);
-void beacon_publish(struct beacon *b, const struct beacon_publication *pub);
+void beacon_publish(struct beacon *b, const struct hw_publication *pub);
 void beacon_mark_stalled(struct beacon *b);
 
 #endif /* HAYWIRE_BEACON_H */

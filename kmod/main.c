@@ -156,7 +156,7 @@ u64 hw_published_generation(void)
 	 * read through it, so no ordering; pairs with the WRITE_ONCE in
 	 * beacon_publish().
 	 */
-	return READ_ONCE(beacon.generation);
+	return READ_ONCE(beacon.pub.generation);
 }
 
 u64 hw_refresh_ask(void)
@@ -303,6 +303,7 @@ static void count_refresh(const struct snapshot *s,
 	stats.max_hold_ns = max(stats.max_hold_ns, stats.last_max_hold_ns);
 	stats.grow_events = beacon.grow_events;
 	stats.alloc_failures = beacon.alloc_failures + walker.alloc_failures +
+			       walker.strtab.alloc_failures +
 			       cameras.alloc_failures;
 	stats.staging_bytes = staging.used;
 }
@@ -331,50 +332,41 @@ static void fill_stats(const struct snapshot *s, const struct camera_snap *cs,
 	stats.budget_ns = c->budget;
 }
 
-static void set_section(struct beacon_publication *pub, u32 kind,
-			u32 entry_size, u64 offset, u64 count)
-{
-	struct hw_section *sec = &pub->sections[pub->section_count++];
-
-	sec->kind = kind;
-	sec->entry_size = entry_size;
-	sec->offset = offset;
-	sec->count = count;
-}
-
-static void set_sections(struct beacon_publication *pub,
+static void set_sections(struct hw_publication *pub,
 			 const struct layout *l, const struct snapshot *s,
 			 const struct camera_snap *cs)
 {
-	set_section(pub, HW_SEC_STATS, sizeof(struct hw_stats), l->stats, 1);
-	set_section(pub, HW_SEC_PROCS, sizeof(struct hw_proc), l->procs,
-		    s->nr_procs);
-	set_section(pub, HW_SEC_VMAS, sizeof(struct hw_vma), l->vmas,
-		    s->nr_vmas);
-	set_section(pub, HW_SEC_STRINGS, 1, l->strings, s->string_bytes);
-	set_section(pub, HW_SEC_REQUESTS, sizeof(struct hw_request),
-		    BEACON_REQUESTS_OFFSET, HW_RING_SLOTS);
-	set_section(pub, HW_SEC_RESPONSES, HW_RESPONSE_SLOT_SIZE,
-		    BEACON_RESPONSES_OFFSET, HW_RING_SLOTS);
-	set_section(pub, HW_SEC_CAMERAS, sizeof(struct hw_camera), l->cams,
-		    HW_MAX_CAMERAS);
-	set_section(pub, HW_SEC_CAMERA_VMAS, sizeof(struct hw_camera_vma),
-		    l->cam_vmas, cs->nr_vmas);
-	set_section(pub, HW_SEC_PAGE_RUNS, sizeof(struct hw_page_run),
-		    l->runs, cs->nr_runs);
-	set_section(pub, HW_SEC_GUEST, sizeof(struct hw_guest), l->guest, 1);
-	set_section(pub, HW_SEC_CPUS, sizeof(struct hw_cpu_time), l->cpus,
-		    guest_snap.nr_cpus);
+	hw_pub_add_section(pub, HW_SEC_STATS, sizeof(struct hw_stats),
+			   l->stats, 1);
+	hw_pub_add_section(pub, HW_SEC_PROCS, sizeof(struct hw_proc),
+			   l->procs, s->nr_procs);
+	hw_pub_add_section(pub, HW_SEC_VMAS, sizeof(struct hw_vma),
+			   l->vmas, s->nr_vmas);
+	hw_pub_add_section(pub, HW_SEC_STRINGS, 1, l->strings, s->string_bytes);
+	hw_pub_add_section(pub, HW_SEC_REQUESTS, sizeof(struct hw_request),
+			   BEACON_REQUESTS_OFFSET, HW_RING_SLOTS);
+	hw_pub_add_section(pub, HW_SEC_RESPONSES, HW_RESPONSE_SLOT_SIZE,
+			   BEACON_RESPONSES_OFFSET, HW_RING_SLOTS);
+	hw_pub_add_section(pub, HW_SEC_CAMERAS, sizeof(struct hw_camera),
+			   l->cams, HW_MAX_CAMERAS);
+	hw_pub_add_section(pub, HW_SEC_CAMERA_VMAS, sizeof(struct hw_camera_vma),
+			   l->cam_vmas, cs->nr_vmas);
+	hw_pub_add_section(pub, HW_SEC_PAGE_RUNS, sizeof(struct hw_page_run),
+			   l->runs, cs->nr_runs);
+	hw_pub_add_section(pub, HW_SEC_GUEST, sizeof(struct hw_guest),
+			   l->guest, 1);
+	hw_pub_add_section(pub, HW_SEC_CPUS, sizeof(struct hw_cpu_time),
+			   l->cpus, guest_snap.nr_cpus);
 	if (beacon.events_size)
-		set_section(pub, HW_SEC_EVENTS, sizeof(struct hw_event),
-			    BEACON_FIXED_SIZE, param_events.value);
+		hw_pub_add_section(pub, HW_SEC_EVENTS, sizeof(struct hw_event),
+				   BEACON_FIXED_SIZE, param_events.value);
 }
 
 /* Copy the walked snapshot and cameras to their place l, publish. */
 static void publish(const struct layout *l, const struct snapshot *s,
 		    const struct camera_snap *cs, const struct refresh_clock *c)
 {
-	struct beacon_publication pub = {
+	struct hw_publication pub = {
 		.flags = s->flags | (cs->over_budget ? HW_IF_BUDGET : 0),
 		.interval_ms = READ_ONCE(param_interval_ms.value),
 		.poll_max_ms = hw_poll_max_ms(),
@@ -422,7 +414,7 @@ int hw_refresh_view(struct hw_stats *st, u64 *generation,
 	if (mutex_lock_killable(&refresh_lock))
 		return -EINTR;
 	*st = stats;
-	*generation = beacon.generation;
+	*generation = beacon.pub.generation;
 	if (index)
 		memcpy(index, beacon.index, sizeof(*index));
 	mutex_unlock(&refresh_lock);
@@ -594,4 +586,5 @@ module_exit(haywire_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Haywire: publishes process and memory-map snapshots for the host");
 MODULE_AUTHOR("Haywire developers");
+/* = HW_MODULE_VERSION (beacon.h) */
 MODULE_VERSION("0.1.0");

@@ -13,7 +13,6 @@
 #include <linux/file.h>
 #include <linux/hash.h>
 #include <linux/io.h>
-#include <linux/jhash.h>
 #include <linux/kdev_t.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
@@ -45,13 +44,6 @@
 #define VMAS_PER_HOLD		512
 /* Tries at retaking a process's mmap_lock after a hold. */
 #define RETAKE_ATTEMPTS		4
-
-/* A string in the table; off 0 marks a free slot (offset 0 is "" only). */
-struct intern_slot {
-	u32 hash;
-	u32 off;
-	u32 len;
-};
 
 /*
  * The last file named in this process and its name: mappings of one file
@@ -114,16 +106,17 @@ int hw_walker_init(struct walker *w, struct hw_staging *acct)
 {
 	memset(w, 0, sizeof(*w));
 	w->staging = acct;
+	w->strtab.acct = acct;
 	if (grow(w, &w->tasks, &w->tasks_cap, INITIAL_PROCS, INITIAL_PROCS,
 		 sizeof(*w->tasks)) ||
 	    grow(w, &w->procs, &w->procs_cap, INITIAL_PROCS, INITIAL_PROCS,
 		 sizeof(*w->procs)) ||
 	    grow(w, &w->vmas, &w->vmas_cap, INITIAL_VMAS, INITIAL_VMAS,
 		 sizeof(*w->vmas)) ||
-	    grow(w, &w->strings, &w->strings_cap, INITIAL_STRINGS,
+	    grow(w, &w->strtab.bytes, &w->strtab.cap, INITIAL_STRINGS,
 		 INITIAL_STRINGS, 1) ||
-	    grow(w, &w->slots, &w->nr_slots, INITIAL_SLOTS, INITIAL_SLOTS,
-		 sizeof(*w->slots)))
+	    grow(w, &w->strtab.slots, &w->strtab.nr_slots, INITIAL_SLOTS,
+		 INITIAL_SLOTS, sizeof(*w->strtab.slots)))
 		goto fail;
 	w->scratch = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!w->scratch)
@@ -146,8 +139,9 @@ void hw_walker_free(struct walker *w)
 	hw_free_array((void **)&w->procs, &w->procs_cap, sizeof(*w->procs),
 		      acct);
 	hw_free_array((void **)&w->vmas, &w->vmas_cap, sizeof(*w->vmas), acct);
-	hw_free_array((void **)&w->strings, &w->strings_cap, 1, acct);
-	hw_free_array((void **)&w->slots, &w->nr_slots, sizeof(*w->slots),
+	hw_free_array((void **)&w->strtab.bytes, &w->strtab.cap, 1, acct);
+	hw_free_array((void **)&w->strtab.slots, &w->strtab.nr_slots,
+		      sizeof(*w->strtab.slots),
 		      acct);
 	if (w->scratch)
 		acct->used -= PATH_MAX;
@@ -177,7 +171,7 @@ int hw_walker_grow_staging(struct walker *w)
 		err = grow(w, &w->vmas, &w->vmas_cap, want_vmas,
 			   w->limit / sizeof(struct hw_vma), sizeof(*w->vmas));
 	if (!err)
-		err = grow(w, &w->strings, &w->strings_cap, want_strings,
+		err = grow(w, &w->strtab.bytes, &w->strtab.cap, want_strings,
 			   min_t(u64, w->limit, U32_MAX), 1);
 	return err;
 }
@@ -191,15 +185,15 @@ int hw_walker_grow_staging(struct walker *w)
 static bool grow_during_walk(struct walker *w)
 {
 	struct snapshot *s = &w->snap;
-	u32 old_vmas = w->vmas_cap, old_strings = w->strings_cap;
+	u32 old_vmas = w->vmas_cap, old_strings = w->strtab.cap;
 
 	grow(w, &w->vmas, &w->vmas_cap, (u64)w->vmas_cap * 2,
 	     w->limit / sizeof(struct hw_vma), sizeof(*w->vmas));
-	grow(w, &w->strings, &w->strings_cap, (u64)w->strings_cap * 2,
+	grow(w, &w->strtab.bytes, &w->strtab.cap, (u64)w->strtab.cap * 2,
 	     min_t(u64, w->limit, U32_MAX), 1);
 	s->vmas = w->vmas;
-	s->strings = w->strings;
-	return w->vmas_cap > old_vmas || w->strings_cap > old_strings;
+	s->strings = w->strtab.bytes;
+	return w->vmas_cap > old_vmas || w->strtab.cap > old_strings;
 }
 
 /*
@@ -214,7 +208,7 @@ static int room_for(struct walker *w, u32 new_vmas, u64 new_bytes)
 			  s->string_bytes + new_bytes) > w->limit)
 		return -ENOSPC;
 	if ((u64)s->nr_vmas + new_vmas > w->vmas_cap ||
-	    s->string_bytes + new_bytes > w->strings_cap)
+	    s->string_bytes + new_bytes > w->strtab.cap)
 		return -ENOBUFS;
 	return 0;
 }
@@ -261,105 +255,35 @@ static void note_cut(struct walker *w, int err)
 
 static void reset_strings(struct walker *w)
 {
-	memset(w->slots, 0, (size_t)w->nr_slots * sizeof(*w->slots));
-	w->used_slots = 0;
-	w->strings[0] = '\0';		/* {0, 0} is the empty string */
-	w->snap.string_bytes = 1;
-	w->snap.strings_total = 1;
-}
-
-static struct intern_slot *find_slot(const struct walker *w, const char *str,
-				     u32 len, u32 hash)
-{
-	u32 mask = w->nr_slots - 1;
-	u32 i;
-
-	for (i = hash & mask; w->slots[i].off; i = (i + 1) & mask) {
-		struct intern_slot *slot = &w->slots[i];
-
-		if (slot->hash == hash && slot->len == len &&
-		    !memcmp(w->strings + slot->off, str, len))
-			break;
-	}
-	return &w->slots[i];
-}
-
-/* Double the hash table; when memory is short, keep the old one. */
-static void rehash(struct walker *w)
-{
-	u32 nr = w->nr_slots * 2;
-	struct intern_slot *slots, *old = w->slots;
-	u64 more = (u64)w->nr_slots * sizeof(*slots);
-	u32 i, j;
-
-	if (w->staging->used + more > w->staging->max)
-		return;
-	slots = kvcalloc(nr, sizeof(*slots), GFP_KERNEL | __GFP_NOWARN);
-	if (!slots) {
-		w->alloc_failures++;
-		return;
-	}
-	w->staging->used += more;
-	for (i = 0; i < w->nr_slots; i++) {
-		if (!old[i].off)
-			continue;
-		for (j = old[i].hash & (nr - 1); slots[j].off; j = (j + 1) & (nr - 1))
-			;
-		slots[j] = old[i];
-	}
-	w->slots = slots;
-	w->nr_slots = nr;
-	kvfree(old);
+	hw_strtab_reset(&w->strtab);
+	w->snap.string_bytes = w->strtab.used;
+	w->snap.strings_total = w->strtab.used;
 }
 
 /*
- * Put str in the string table once. new_vmas is how many VMA records the
- * caller adds along with it, so that both are checked for room together.
+ * Put str in the string table once (strtab.c). new_vmas is how many VMA
+ * records the caller adds along with it, so that both are checked for
+ * room together.
  */
 static int intern(struct walker *w, const char *str, u32 len, u32 new_vmas,
 		  struct hw_str *out)
 {
 	struct snapshot *s = &w->snap;
-	struct intern_slot *slot;
-	u32 hash, off;
+	u32 hash;
 	int err;
 
 	if (!len) {
 		*out = empty_str;
 		return 0;
 	}
-	hash = jhash(str, len, 0);
-	slot = find_slot(w, str, len, hash);
-	if (slot->off) {
-		out->off = slot->off;
-		out->len = len;
+	if (hw_strtab_find(&w->strtab, str, len, &hash, out))
 		return 0;
-	}
 	s->strings_total += len + 1;
 	err = room_for(w, new_vmas, len + 1);
 	if (err)
 		return err;
-	off = s->string_bytes;
-	memcpy(w->strings + off, str, len);
-	w->strings[off + len] = '\0';
-	s->string_bytes += len + 1;
-	out->off = off;
-	out->len = len;
-
-	/*
-	 * At most 3/4 full, so that probes end; if it cannot grow, the
-	 * string is stored but not shared.
-	 */
-	if ((w->used_slots + 1) * 4ULL > w->nr_slots * 3ULL) {
-		rehash(w);
-		slot = find_slot(w, str, len, hash);
-	}
-	if ((w->used_slots + 1) * 4ULL <= w->nr_slots * 3ULL) {
-		slot->hash = hash;
-		slot->off = off;
-		slot->len = len;
-		w->used_slots++;
-	}
+	hw_strtab_add(&w->strtab, str, len, hash, out);
+	s->string_bytes = w->strtab.used;
 	return 0;
 }
 
@@ -406,7 +330,7 @@ static int intern_text(struct walker *w, const char *text, bool own,
 	int err;
 
 	if (slot->text == text &&
-	    (own || !strcmp(text, w->strings + slot->name.off))) {
+	    (own || !strcmp(text, w->strtab.bytes + slot->name.off))) {
 		*out = slot->name;
 		return 0;
 	}
@@ -982,7 +906,7 @@ static void begin_walk(struct walker *w, u64 limit)
 	memset(s, 0, sizeof(*s));
 	s->procs = w->procs;
 	s->vmas = w->vmas;
-	s->strings = w->strings;
+	s->strings = w->strtab.bytes;
 	w->limit = limit;
 	w->fit_vmas = 0;	/* worked out at the first VMA */
 	reset_strings(w);

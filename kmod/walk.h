@@ -10,9 +10,9 @@
 #include <linux/types.h>
 #include "beacon.h"
 #include "haywire_protocol.h"
+#include "strtab.h"
 
 struct task_struct;
-struct intern_slot;
 
 /*
  * Bytes a snapshot takes in the beacon: stats, procs, vmas and strings
@@ -27,13 +27,9 @@ static inline u64 snapshot_size(u64 procs, u64 vmas, u64 string_bytes)
 }
 
 /*
- * Staging memory is counted against max_mb together with the beacon: every
- * staging array grows through hw_grow_array(), which keeps used <= max.
+ * struct hw_staging (strtab.h): every staging array grows through
+ * hw_grow_array(), which keeps used <= max.
  */
-struct hw_staging {
-	u64 used;		/* bytes of staging memory allocated */
-	u64 max;		/* most it may reach */
-};
 
 /* One walk's result; the records live in the walker's staging memory. */
 struct snapshot {
@@ -103,11 +99,7 @@ struct walker {
 	u32 procs_cap;
 	struct hw_vma *vmas;
 	u32 vmas_cap;
-	char *strings;
-	u32 strings_cap;
-	struct intern_slot *slots;	/* string interning hash table */
-	u32 nr_slots;			/* a power of two */
-	u32 used_slots;
+	struct hw_strtab strtab;		/* strings and their hash table */
 	char *scratch;			/* d_path and name formatting */
 	struct hw_exe_name exe_names[HW_NAME_CACHE_SLOTS];
 	struct hw_cgroup_name cgroup_names[HW_NAME_CACHE_SLOTS];

@@ -9,6 +9,20 @@ top=${HAYWIRE_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$top"
 make -s host
 make -s san
+# The module's version, twice: MODULE_VERSION (read by the packaging) and
+# the index's companion_version
+mv=$(sed -n 's/^MODULE_VERSION("\(.*\)");.*/\1/p' kmod/main.c)
+hv=$(sed -n 's/^#define HW_MODULE_VERSION\t"\(.*\)"/\1/p' kmod/beacon.h)
+if [ -z "$mv" ] || [ "$mv" != "$hv" ]; then
+	echo "MODULE_VERSION '$mv' (kmod/main.c) != HW_MODULE_VERSION '$hv' (kmod/beacon.h)"
+	exit 1
+fi
+# haywire-bpf: one static binary that drops into any guest
+make -s bpf
+if ldd build/haywire-bpf >/dev/null 2>&1; then
+	echo "build/haywire-bpf is not statically linked"
+	exit 1
+fi
 for k in ${HAYWIRE_KERNELS-5.10 6.1 6.12 7.3} ${HAYWIRE_ARM64_KERNELS-6.1-arm64 6.12-arm64 7.3-arm64}; do
 	kc=$(tools/fetch-kernels.sh "$k")
 	ko=$(tools/build-module.sh "$kc/kdir")

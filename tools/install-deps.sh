@@ -13,6 +13,10 @@ set -eu
 # images with zlib, xz, lz4 and zstd. haywire top uses ncurses, haywire
 # exporter libmicrohttpd; their tests drive top in tmux and check the
 # exporter with Prometheus (promtool and a real server on loopback).
+# haywire-bpf (ebpf/) is compiled by clang -target bpf against a vmlinux.h
+# that bpftool dumps from the cached 6.1 kernel's BTF (its bzImage payload
+# is lz4), embedded by bpftool gen skeleton, and linked statically with
+# Debian's libbpf.a, libelf.a, libz.a and libzstd.a.
 # make lint: sparse, shellcheck (and checkpatch.pl from Debian's
 # linux-source, see tools/build-debug-kernel.sh); patchelf runs a newer
 # release's kbuild tools (tools/fetch-kernels.sh); openssl makes the DKMS
@@ -21,7 +25,7 @@ set -eu
 pkgs="gcc make pkg-config libc6-dev libjson-c-dev
       libbpf-dev libelf-dev zlib1g-dev liblzma-dev liblz4-dev libzstd-dev
       libncurses-dev libmicrohttpd-dev prometheus tmux
-      clang libclang-rt-14-dev llvm
+      clang libclang-rt-14-dev llvm bpftool lz4
       qemu-system-x86 qemu-utils cpio gzip xz-utils kmod
       python3 dwarves dkms debian-archive-keyring ca-certificates
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm

@@ -504,7 +504,14 @@ static void format_cpu_percent(char *buf, size_t n,
 	snprintf(buf, n, "%u.%u", permille / 10, permille % 10);
 }
 
-static void print_ps_containers(FILE *out, const struct haywire_proc *p)
+/* 1.4: a field the companion cannot obtain (HW_UF_*), shown as "-". */
+static bool unavailable(const struct haywire_info *info, uint32_t field)
+{
+	return info && (info->unavailable & field);
+}
+
+static void print_ps_containers(FILE *out, const struct haywire_proc *p,
+				const struct haywire_info *info)
 {
 	if (!p->monitor) {
 		fprintf(out, " %-24s %10s %6s", "-", "-", "-");
@@ -518,8 +525,13 @@ static void print_ps_containers(FILE *out, const struct haywire_proc *p)
 		n = print_guest(out, p->cgroup, p->cgroup_len);
 	else
 		fputc('-', out);
-	fprintf(out, "%*s %10" PRIu64 " %6d", n < 24 ? (int)(24 - n) : 0, "",
-		p->pidns_inum, p->ns_pid);
+	if (unavailable(info, HW_UF_PIDNS))
+		fprintf(out, "%*s %10s %6s", n < 24 ? (int)(24 - n) : 0, "",
+			"-", "-");
+	else
+		fprintf(out, "%*s %10" PRIu64 " %6d",
+			n < 24 ? (int)(24 - n) : 0, "", p->pidns_inum,
+			p->ns_pid);
 }
 
 void print_ps(FILE *out, const struct haywire_procs *procs, bool containers)
@@ -535,24 +547,29 @@ void print_ps(FILE *out, const struct haywire_procs *procs, bool containers)
 		const struct haywire_proc *p = &procs->procs[i];
 		char comm[GUEST_TEXT_MAX(HW_COMM_LEN)];
 		char command[sizeof(comm) + 2], time[32] = "-", pcpu[16] = "-";
+		char rss[24];
 
 		format_guest(comm, sizeof(comm), p->comm,
 			     strnlen(p->comm, HW_COMM_LEN));
 		snprintf(command, sizeof(command),
 			 p->flags & HW_PF_KTHREAD ? "[%s]" : "%s", comm);
-		if (p->monitor) {
+		if (p->monitor && !unavailable(&procs->info, HW_UF_CPU_TIME)) {
 			format_cpu_time(time, sizeof(time),
 					p->utime_ns + p->stime_ns);
 			format_cpu_percent(pcpu, sizeof(pcpu), p,
 					   &procs->info);
 		}
-		fprintf(out, "%7d %7d %5u %c %4u %9" PRIu64 " %8" PRIu64
+		if (unavailable(&procs->info, HW_UF_RSS))
+			snprintf(rss, sizeof(rss), "-");
+		else
+			snprintf(rss, sizeof(rss), "%" PRIu64, p->rss_kb);
+		fprintf(out, "%7d %7d %5u %c %4u %9" PRIu64 " %8s"
 			" %6" PRIu64 ".%02" PRIu64 " %8s %5s", p->pid, p->ppid,
-			p->uid, p->state, p->threads, p->vsize_kb, p->rss_kb,
+			p->uid, p->state, p->threads, p->vsize_kb, rss,
 			p->start_time_ns / 1000000000,
 			p->start_time_ns / 10000000 % 100, time, pcpu);
 		if (containers)
-			print_ps_containers(out, p);
+			print_ps_containers(out, p, &procs->info);
 		fprintf(out, " %-18s ", command);
 		if (p->exe_len)
 			print_guest(out, p->exe, p->exe_len);
@@ -562,6 +579,19 @@ void print_ps(FILE *out, const struct haywire_procs *procs, bool containers)
 	}
 }
 
+/* A number, or null when the companion cannot obtain it (1.4). */
+static struct json_object *json_u64_or_null(const struct haywire_info *info,
+					    uint32_t field, uint64_t v)
+{
+	return unavailable(info, field) ? NULL : json_object_new_uint64(v);
+}
+
+static struct json_object *json_int_or_null(const struct haywire_info *info,
+					    uint32_t field, int32_t v)
+{
+	return unavailable(info, field) ? NULL : json_object_new_int(v);
+}
+
 /* 1.3 fields, when the snapshot has them. */
 static void json_add_monitor(struct json_object *o,
 			     const struct haywire_proc *p,
@@ -569,20 +599,28 @@ static void json_add_monitor(struct json_object *o,
 {
 	if (!p->monitor || !info)
 		return;
-	json_object_object_add(o, "utime_ns", json_object_new_uint64(p->utime_ns));
-	json_object_object_add(o, "stime_ns", json_object_new_uint64(p->stime_ns));
-	json_object_object_add(o, "cpu_percent", json_object_new_double(
-		haywire_proc_cpu_percent(p, info)));
-	json_object_object_add(o, "min_flt", json_object_new_uint64(p->min_flt));
-	json_object_object_add(o, "maj_flt", json_object_new_uint64(p->maj_flt));
-	json_object_object_add(o, "nice", json_object_new_int(p->nice));
-	json_object_object_add(o, "last_cpu", json_object_new_int(p->last_cpu));
+	json_object_object_add(o, "utime_ns",
+		json_u64_or_null(info, HW_UF_CPU_TIME, p->utime_ns));
+	json_object_object_add(o, "stime_ns",
+		json_u64_or_null(info, HW_UF_CPU_TIME, p->stime_ns));
+	json_object_object_add(o, "cpu_percent",
+		unavailable(info, HW_UF_CPU_TIME) ? NULL :
+		json_object_new_double(haywire_proc_cpu_percent(p, info)));
+	json_object_object_add(o, "min_flt",
+		json_u64_or_null(info, HW_UF_FAULTS, p->min_flt));
+	json_object_object_add(o, "maj_flt",
+		json_u64_or_null(info, HW_UF_FAULTS, p->maj_flt));
+	json_object_object_add(o, "nice",
+		json_int_or_null(info, HW_UF_NICE, p->nice));
+	json_object_object_add(o, "last_cpu",
+		json_int_or_null(info, HW_UF_LAST_CPU, p->last_cpu));
 	json_object_object_add(o, "cgroup", p->cgroup && p->cgroup_len ?
 			       json_guest_string(p->cgroup, p->cgroup_len) :
 			       NULL);
 	json_object_object_add(o, "pidns_inum",
-			       json_object_new_uint64(p->pidns_inum));
-	json_object_object_add(o, "ns_pid", json_object_new_int(p->ns_pid));
+		json_u64_or_null(info, HW_UF_PIDNS, p->pidns_inum));
+	json_object_object_add(o, "ns_pid",
+		json_int_or_null(info, HW_UF_PIDNS, p->ns_pid));
 }
 
 static struct json_object *json_proc(const struct haywire_proc *p,
@@ -609,8 +647,10 @@ static struct json_object *json_proc(const struct haywire_proc *p,
 			       json_object_new_uint64(p->start_time_ns));
 	json_object_object_add(o, "vsize_kb",
 			       json_object_new_uint64(p->vsize_kb));
-	json_object_object_add(o, "rss_kb", json_object_new_uint64(p->rss_kb));
-	json_object_object_add(o, "pgd", json_hex(p->pgd));
+	json_object_object_add(o, "rss_kb",
+			       json_u64_or_null(info, HW_UF_RSS, p->rss_kb));
+	json_object_object_add(o, "pgd", unavailable(info, HW_UF_PGD) ?
+			       NULL : json_hex(p->pgd));
 	json_object_object_add(o, "exe", p->exe_len ?
 			       json_guest_string(p->exe, p->exe_len) : NULL);
 	json_object_object_add(o, "vma_count",
@@ -655,6 +695,26 @@ static const char *arch_name(unsigned int arch)
 	return arch == HW_ARCH_X86_64 ? "x86-64" :
 	       arch == HW_ARCH_ARM64 ? "arm64" : "unknown";
 }
+
+static const char *companion_name(unsigned int companion)
+{
+	return companion == HW_COMPANION_MODULE ? "module" :
+	       companion == HW_COMPANION_EBPF ? "ebpf" : "unknown";
+}
+
+/* HW_UF_* as the JSON/text names of the fields. */
+static const struct flag_name unavailable_fields[] = {
+	{ HW_UF_PGD, "pgd" },
+	{ HW_UF_CPU_TIME, "cpu_time" },
+	{ HW_UF_FAULTS, "faults" },
+	{ HW_UF_CGROUP, "cgroup" },
+	{ HW_UF_PIDNS, "pidns" },
+	{ HW_UF_LAST_CPU, "last_cpu" },
+	{ HW_UF_NICE, "nice" },
+	{ HW_UF_STATS_WALK, "stats_walk" },
+	{ HW_UF_RSS, "rss" },
+	{ 0, NULL }
+};
 
 static uint64_t extents_bytes(const struct haywire_info *info)
 {
@@ -739,6 +799,25 @@ static void print_guest_section(FILE *out, const struct haywire_info *info)
 		c->softirq / 1000000, c->steal / 1000000);
 }
 
+static void print_companion(FILE *out, const struct haywire_info *info)
+{
+	char fields[160];
+
+	fprintf(out, "companion:     %s", companion_name(info->companion));
+	if (info->companion_version[0]) {
+		fputs(", ", out);
+		print_guest(out, info->companion_version,
+			    strnlen(info->companion_version,
+				    sizeof(info->companion_version)));
+	}
+	fputc('\n', out);
+	if (info->unavailable) {
+		format_flags(fields, sizeof(fields), info->unavailable,
+			     unavailable_fields);
+		fprintf(out, "unavailable:   %s\n", fields);
+	}
+}
+
 void print_info(FILE *out, const struct haywire_info *info)
 {
 	const struct haywire_location *loc = &info->location;
@@ -754,6 +833,7 @@ void print_info(FILE *out, const struct haywire_info *info)
 	print_guest(out, info->kernel_release, strlen(info->kernel_release));
 	fprintf(out, " (%s, %u-level paging, %u-byte pages)\n",
 		arch_name(info->arch), info->paging_levels, info->page_size);
+	print_companion(out, info);
 	fprintf(out, "generation:    %" PRIu64 "\n", info->generation);
 	if (info->ahead_ms)
 		fprintf(out, "age:           published %" PRIu64
@@ -941,6 +1021,15 @@ struct json_object *json_info(const struct haywire_info *info)
 	json_object_object_add(o, "version", json_object_new_string(version));
 	json_object_object_add(o, "kernel_release", json_guest_string(
 		info->kernel_release, strlen(info->kernel_release)));
+	json_object_object_add(o, "companion", json_object_new_string(
+		companion_name(info->companion)));
+	json_object_object_add(o, "companion_version",
+		info->companion_version[0] ? json_guest_string(
+			info->companion_version,
+			strnlen(info->companion_version,
+				sizeof(info->companion_version))) : NULL);
+	json_object_object_add(o, "unavailable",
+		json_flags(info->unavailable, unavailable_fields));
 	json_object_object_add(o, "arch",
 			       json_object_new_string(arch_name(info->arch)));
 	json_object_object_add(o, "paging_levels",
@@ -1087,10 +1176,13 @@ void print_translate(FILE *out, const struct translate_result *t)
 		if (run_file_offset(t, r, &off))
 			snprintf(file, sizeof(file), "%016" PRIx64, off);
 		format_flags(flags, sizeof(flags), r->flags, run_flags);
+		/* 1.4: a companion that cannot tell (HAYWIRE_XF_UNKNOWN): "-" */
 		fprintf(out, "%016" PRIx64 " %016" PRIx64 " %-8s %-16s %-16s %-4s %s\n",
 			r->va, r->va + r->len, state_name(r->state), gpa, file,
+			r->flags & HAYWIRE_XF_UNKNOWN ? "-" :
 			page_size_name(r->page_shift),
-			r->state == HAYWIRE_PAGE_PRESENT ? flags : "-");
+			r->state == HAYWIRE_PAGE_PRESENT &&
+			!(r->flags & HAYWIRE_XF_UNKNOWN) ? flags : "-");
 	}
 }
 
@@ -1111,9 +1203,10 @@ static struct json_object *json_run(const struct translate_result *t,
 	json_object_object_add(run, "file_offset",
 			       run_file_offset(t, r, &off) ?
 			       json_hex(off) : NULL);
-	json_object_object_add(run, "page_size", r->page_shift ?
+	json_object_object_add(run, "page_size",
+		r->page_shift && !(r->flags & HAYWIRE_XF_UNKNOWN) ?
 		json_object_new_uint64(1ULL << r->page_shift) : NULL);
-	json_object_object_add(run, "flags",
+	json_object_object_add(run, "flags", r->flags & HAYWIRE_XF_UNKNOWN ? NULL :
 			       json_flags(r->flags, run_flags));
 	return run;
 }

@@ -297,6 +297,8 @@ static const struct field index_fields[] = {
 	FIELD(hw_index, paging_levels, 'u'),
 	FIELD(hw_index, load_real_ns, 'u'),
 	FIELD(hw_index, kernel_release, 's'), FIELD(hw_index, seq, 'u'),
+	FIELD(hw_index, companion, 'u'), FIELD(hw_index, unavailable, 'u'),
+	FIELD(hw_index, companion_version, 's'),
 	FIELD(hw_index, flags, 'u'), FIELD(hw_index, generation, 'u'),
 	FIELD(hw_index, publish_mono_ns, 'u'),
 	FIELD(hw_index, publish_boot_ns, 'u'),
@@ -854,6 +856,9 @@ int fixture_write(const struct fixture *f, int fd,
 	ix->load_real_ns = now_real_ns() - 100000000000ULL;
 	snprintf(ix->kernel_release, sizeof(ix->kernel_release),
 		 "6.1.0-fixture-%s", f->machine);
+	ix->companion = HW_COMPANION_MODULE;
+	snprintf(ix->companion_version, sizeof(ix->companion_version),
+		 "haywire fixture");
 	ix->seq = (uint32_t)(f->generation * 2);
 	ix->generation = f->generation;
 	ix->publish_mono_ns = 100000000000ULL;

@@ -11,12 +11,15 @@ cc=${CC:-cc}
 san="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 cflags="-std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes
 	-Wmissing-prototypes -Wvla -Werror -D_GNU_SOURCE -Iinclude -Ihost
-	-Ihost/cli -Itests/unit $(pkg-config --cflags json-c) $san"
+	-Ihost/cli -Itests/unit $(pkg-config --cflags json-c) $san -Ikmod"
 libs="$(pkg-config --libs json-c 2>/dev/null || echo -ljson-c) $(tools/host-libs.sh)"
 
 # The library, the command's output code and the fixture, once.
 objs=
-for src in host/lib/*.c host/lib/*/*.c host/cli/output.c tests/unit/fixture.c; do
+# kmod/publish.c and kmod/strtab.c: the module's publisher, as haywire-bpf
+# builds it for user space (kmod/shim.h)
+for src in host/lib/*.c host/lib/*/*.c host/cli/output.c tests/unit/fixture.c \
+	kmod/publish.c kmod/strtab.c; do
 	obj=$out/obj/$(echo "$src" | tr / _).o
 	# shellcheck disable=SC2086
 	$cc $cflags -c -o "$obj" "$src"

@@ -527,6 +527,93 @@ static void test_terminal_escapes(void)
 }
 
 /* Streamed documents: empty lists, and head members before the lists. */
+/* 1.4: the companion in info; unavailable fields as "-" and null. */
+static void test_companion(void)
+{
+	struct fixture f;
+	struct image im;
+	struct haywire_error err;
+	struct haywire_beacon *b;
+	struct haywire_info info;
+	struct haywire_procs *procs;
+	struct json_object *doc, *arr, *o, *v;
+	char *text = NULL;
+
+	fixture_defaults(&f);
+	open_image(&im, &f);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(b);
+	CHECK_RC(haywire_read_info(b, &info, &err), HAYWIRE_OK, &err);
+	CAPTURE(text, print_info(out_, &info));
+	CHECK(strstr(text, "\ncompanion:     module, haywire fixture\n"));
+	CHECK(!strstr(text, "unavailable:"));
+	free(text);
+	doc = reparse(json_info(&info));
+	if ((v = member(doc, "companion", json_type_string)))
+		CHECK_STR(json_object_get_string(v), "module");
+	if ((v = member(doc, "companion_version", json_type_string)))
+		CHECK_STR(json_object_get_string(v), "haywire fixture");
+	if ((v = member(doc, "unavailable", json_type_array)))
+		CHECK_U64(json_object_array_length(v), 0);
+	json_object_put(doc);
+	haywire_beacon_free(b);
+	close_image(&im);
+
+	/* The eBPF companion without CPU times, PID namespaces and pgd. */
+	fixture_defaults(&f);
+	f.guest = true;
+	f.sets[f.nsets++] = "companion=2";
+	f.sets[f.nsets++] = "unavailable=19";	/* PGD|CPU|PIDNS */
+	f.sets[f.nsets++] = "companion_version=haywire-bpf 9.9";
+	open_image(&im, &f);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(b);
+	CHECK_RC(haywire_read_info(b, &info, &err), HAYWIRE_OK, &err);
+	CAPTURE(text, print_info(out_, &info));
+	CHECK(strstr(text, "\ncompanion:     ebpf, haywire-bpf 9.9\n"
+		     "unavailable:   pgd, cpu_time, pidns\n"));
+	free(text);
+	CHECK_RC(haywire_read_procs(b, &procs, &err), HAYWIRE_OK, &err);
+	CAPTURE(text, print_json_ps(out_, procs, "beacon"));
+	doc = parse_text(text);
+	text = NULL;
+	arr = member(doc, "processes", json_type_array);
+	if (arr && (o = json_object_array_get_idx(arr, 0))) {
+		member(o, "pgd", json_type_null);
+		member(o, "utime_ns", json_type_null);
+		member(o, "cpu_percent", json_type_null);
+		member(o, "pidns_inum", json_type_null);
+		member(o, "min_flt", json_type_int);
+	}
+	json_object_put(doc);
+	CAPTURE(text, print_ps(out_, procs, true));
+	/* TIME and %CPU, PIDNS and NSPID: "-", never 0 */
+	CHECK(strstr(text, "      1.00        -     - "));
+	CHECK(strstr(text, "          -      - init "));
+	free(text);
+	haywire_procs_free(procs);
+	haywire_beacon_free(b);
+	close_image(&im);
+
+	/* A 1.3 index: companion unknown, everything available. */
+	fixture_defaults(&f);
+	f.sets[f.nsets++] = "version_minor=3";
+	f.sets[f.nsets++] = "companion=0";
+	f.sets[f.nsets++] = "companion_version=";
+	open_image(&im, &f);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(b);
+	CHECK_RC(haywire_read_info(b, &info, &err), HAYWIRE_OK, &err);
+	CHECK_U64(info.companion, HW_COMPANION_UNKNOWN);
+	doc = reparse(json_info(&info));
+	if ((v = member(doc, "companion", json_type_string)))
+		CHECK_STR(json_object_get_string(v), "unknown");
+	member(doc, "companion_version", json_type_null);
+	json_object_put(doc);
+	haywire_beacon_free(b);
+	close_image(&im);
+}
+
 static void test_json_stream(void)
 {
 	struct haywire_maps maps;
@@ -574,5 +661,6 @@ int main(void)
 	RUN(test_json_documents);
 	RUN(test_terminal_escapes);
 	RUN(test_json_stream);
+	RUN(test_companion);
 	return check_done();
 }

@@ -24,6 +24,9 @@
 #                                      q35-512M-monitor: tests/vm/prom.py;
 #                                      q35-512M-libvirt: tests/vm/libvirt.py)
 #   HAYWIRE_STORM_SECONDS=60           length of the stress guest's storm
+#   HAYWIRE_VM_COMPANION=both          module, ebpf or both: the eBPF
+#                                      companion's suite (tests/vm/ebpf.py)
+#                                      runs on 6.1 and 6.12 in q35-512M
 # An empty list selects none: HAYWIRE_KERNELS= runs only the arm64 guests,
 # HAYWIRE_ARM64_KERNELS= only the x86-64 ones.
 here=$(dirname "$0")

@@ -37,6 +37,10 @@ Only the kselftests: HAYWIRE_VM_ONLY=kselftest (with HAYWIRE_VM_CMDLINE=
 Only the libvirt test (tests/vm/libvirt.py, a private libvirtd):
                   HAYWIRE_KERNELS=6.1 HAYWIRE_ARM64_KERNELS=
                   HAYWIRE_VM_CONFIGS=q35-512M-libvirt
+The eBPF companion (tests/vm/ebpf.py, haywire-bpf instead of the module):
+                  HAYWIRE_VM_COMPANION=ebpf (only it), module (not it),
+                  both (default: on 6.1 and 6.12, q35-512M, after the
+                  module's guests)
 Debug kernel:     make check-debug (HAYWIRE_KERNELS=debug-6.1: lockdep,
                   KASAN, ... see tools/build-debug-kernel.sh); its guests
                   also fail on any kernel splat in their console log, which
@@ -58,6 +62,7 @@ sys.path.insert(0, os.path.join(TOP, "tools"))
 sys.path.insert(0, HERE)
 import haywire_vm  # noqa: E402
 import compare  # noqa: E402
+import ebpf  # noqa: E402
 import dimm  # noqa: E402
 import libvirt  # noqa: E402
 import monitor  # noqa: E402
@@ -261,15 +266,19 @@ def sh(argv):
     return r.stdout.strip()
 
 
-def build(kernels):
+def build(kernels, with_bpf=False):
     """The host command, guest programs (per architecture), and per kernel
-    module + initramfs: {kernel: (vmlinuz, initrd, release)}."""
+    module + initramfs: {kernel: (vmlinuz, initrd, release)}. with_bpf: the
+    x86-64 initramfs also holds haywire-bpf (tests/vm/ebpf.py)."""
     sh(["make", "-s", "host"])
     rings.build_ringtest(sh)
     programs = {}
     for arch in sorted({haywire_vm.spec_arch(k) for k in kernels}):
         programs[arch] = sh([os.path.join(HERE, "build-guest.sh"),
                              "-a", arch]).split()
+    if with_bpf and "amd64" in programs:
+        sh(["make", "-s", "bpf"])
+        programs["amd64"].append(os.path.join(TOP, ebpf.BINARY))
     images = {}
     for k in kernels:
         kc = haywire_vm.kernel_dir(k)
@@ -639,7 +648,9 @@ class Machine:
                     "last_start_pid", "next_start_pid", "staging_bytes"):
             if not isinstance(stats.get(key), (int, float)):
                 diffs.append(f"stats.{key} missing: {stats.get(key)!r}")
-        if not diffs and stats["budget_ns"] != 500_000_000:
+        # 1.4: the eBPF companion has no time budget (HW_UF_STATS_WALK)
+        walks = "stats_walk" not in (info.get("unavailable") or [])
+        if not diffs and walks and stats["budget_ns"] != 500_000_000:
             diffs.append(f"stats.budget_ns {stats['budget_ns']}, loaded with the "
                          "default budget_ms 500")
         if not diffs and not 0 < stats["staging_bytes"] <= 64 << 20:
@@ -1159,8 +1170,14 @@ def main():
     # libvirt domains by name (tests/vm/libvirt.py)
     libvirt_kernels = [k for k in kernels if libvirt.CONFIG in labels and
                        k in libvirt.KERNELS and "amd64" not in missing]
+    # the eBPF companion (tests/vm/ebpf.py); HAYWIRE_VM_COMPANION=ebpf: only it
+    ebpf_kernels = [k for k in ebpf.wanted_kernels(kernels, labels)
+                    if "amd64" not in missing]
+    if os.environ.get("HAYWIRE_VM_COMPANION") == "ebpf":
+        runs, dimm_kernels, stress_kernels, prom_kernels = [], [], [], []
+        libvirt_kernels = []
     if not runs and not dimm_kernels and not stress_kernels and \
-            not prom_kernels and not libvirt_kernels:
+            not prom_kernels and not libvirt_kernels and not ebpf_kernels:
         print(f"1..{tap.n}")
         print("# SKIP: no guest to boot (kernels, configurations or QEMU)")
         return 4
@@ -1168,7 +1185,8 @@ def main():
     try:
         images = build(list(dict.fromkeys([r[0] for r in runs] + dimm_kernels +
                                           stress_kernels + prom_kernels +
-                                          libvirt_kernels)))
+                                          libvirt_kernels + ebpf_kernels)),
+                       with_bpf=bool(ebpf_kernels))
     except (CheckError, subprocess.CalledProcessError) as e:
         tap.result("build host command, guest programs, modules, initramfs", [str(e)])
         print(f"1..{tap.n}")
@@ -1210,6 +1228,10 @@ def main():
         t0 = time.monotonic()
         libvirt.run(sys.modules[__name__], tap, k, images[k])
         tap.note(f"{k} {libvirt.CONFIG}: {time.monotonic() - t0:.0f} s")
+    for k in ebpf_kernels:
+        t0 = time.monotonic()
+        ebpf.run(sys.modules[__name__], tap, k, images[k])
+        tap.note(f"{k} {ebpf.CONFIG} ebpf: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     tap.note(f"{tap.n - tap.failed} of {tap.n} passed in "
              f"{time.monotonic() - started:.0f} s")

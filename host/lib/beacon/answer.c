@@ -21,10 +21,12 @@ _Static_assert((int)HAYWIRE_PAGE_UNMAPPED == (int)HW_PAGE_UNMAPPED &&
 	       (int)HAYWIRE_PAGE_SWAPPED == (int)HW_PAGE_SWAPPED,
 	       "page states are the protocol's");
 _Static_assert(HAYWIRE_XF_WRITE == HW_RF_WRITE && HAYWIRE_XF_USER == HW_RF_USER &&
-	       HAYWIRE_XF_NX == HW_RF_NX && HAYWIRE_XF_PROTNONE == HW_RF_PROTNONE,
+	       HAYWIRE_XF_NX == HW_RF_NX && HAYWIRE_XF_PROTNONE == HW_RF_PROTNONE &&
+	       HAYWIRE_XF_UNKNOWN == HW_RF_UNKNOWN,
 	       "run flags are the protocol's");
 
-#define KNOWN_RUN_FLAGS (HW_RF_WRITE | HW_RF_USER | HW_RF_NX | HW_RF_PROTNONE)
+#define KNOWN_RUN_FLAGS (HW_RF_WRITE | HW_RF_USER | HW_RF_NX | HW_RF_PROTNONE | \
+			 HW_RF_UNKNOWN)
 
 const char *hwi_decode_run(const struct hw_page_run *raw,
 			   struct haywire_xlate_run *out)
@@ -176,6 +178,10 @@ static int status_error(const struct hwi_answer *a,
 		return hwi_fail(err, HAYWIRE_E_INVALID,
 				"the guest does not know the %s request (type %u): is its haywire module older than this haywire?",
 				hwi_request_name(a->type), a->type);
+	case HW_ST_UNSUPPORTED:	/* 1.4 */
+		return hwi_fail(err, HAYWIRE_E_INVALID,
+				"the guest's companion does not support the %s request (the eBPF companion has no cameras; load the haywire module for them)",
+				hwi_request_name(a->type));
 	case HW_ST_BAD_ARG:
 		return hwi_fail(err, HAYWIRE_E_INVALID,
 				"the guest rejected the %s request: an argument is out of range (pid %d, camera %u, address 0x%llx, length %llu)",
@@ -203,7 +209,7 @@ static int status_error(const struct hwi_answer *a,
 		return read_refused(a, h, err);
 	case HW_ST_REFUSED:
 		return hwi_fail(err, HAYWIRE_E_REFUSED,
-				"the guest refused to read process memory: its haywire module has allow_read=0 (load it with allow_read=1, or write 1 to /sys/module/haywire/parameters/allow_read)");
+				"the guest refused to read process memory: its haywire module has allow_read=0 (load it with allow_read=1, or write 1 to /sys/module/haywire/parameters/allow_read; haywire-bpf: start it with --allow-read)");
 	case HW_ST_BUSY:
 		return hwi_fail(err, HAYWIRE_E_BUSY,
 				"the guest was busy with the %s request (a process's mmap_lock was contended, or a snapshot could not be published); try again",

@@ -482,6 +482,9 @@ static int validate_index(struct window *w)
 			       HW_INDEX_SIZE);
 	if (!memchr(ix->kernel_release, 0, sizeof(ix->kernel_release)))
 		return corrupt(w, "kernel_release is not NUL-terminated");
+	/* 1.4; reserved (zero) in older indexes, so the check holds there */
+	if (!memchr(ix->companion_version, 0, sizeof(ix->companion_version)))
+		return corrupt(w, "companion_version is not NUL-terminated");
 	if (ix->arch != HW_ARCH_X86_64 && ix->arch != HW_ARCH_ARM64)
 		return corrupt(w, "arch %u is unknown", ix->arch);
 	if (!is_pow2(ix->page_size) || ix->page_size < 4096 ||
@@ -1684,6 +1687,11 @@ static void fill_info(const struct window *w, const struct haywire_beacon *b,
 	info->load_real_ns = ix->load_real_ns;
 	memcpy(info->kernel_release, ix->kernel_release,
 	       sizeof(info->kernel_release));
+	/* 1.4: zero in older indexes: companion unknown, all available */
+	info->companion = ix->companion;
+	info->unavailable = ix->unavailable;
+	memcpy(info->companion_version, ix->companion_version,
+	       sizeof(info->companion_version));
 	info->flags = ix->flags;
 	info->generation = ix->generation;
 	info->publish_mono_ns = ix->publish_mono_ns;
