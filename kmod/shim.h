@@ -52,8 +52,9 @@ typedef __s32 s32;
  */
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
-/* A load no later access moves before; a store after every earlier one. */
+/* A load no later access moves before: pairs as the kernel's does. */
 #define smp_load_acquire(p)	__atomic_load_n(p, __ATOMIC_ACQUIRE)
+/* A store no earlier access moves after: pairs as the kernel's does. */
 #define smp_store_release(p, v)	__atomic_store_n(p, v, __ATOMIC_RELEASE)
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
