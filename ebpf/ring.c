@@ -321,10 +321,10 @@ static void status_ids(const char *status, const char *key, uint32_t id[4])
 	memcpy(id, a, sizeof(a));
 }
 
-static uint32_t do_detail(unsigned int slot, const struct hw_request *req,
-			  struct hw_response *h)
+static uint32_t do_detail(struct hw_ring *r, unsigned int slot,
+			  const struct hw_request *req, struct hw_response *h)
 {
-	struct hw_proc_detail *d = hw_ring_data(&ring, slot);
+	struct hw_proc_detail *d = hw_ring_data(r, slot);
 	char path[64], status[8192], stat[2048], *p;
 	unsigned long long f[52] = { 0 };
 	long tick = sysconf(_SC_CLK_TCK);
@@ -406,16 +406,16 @@ static uint32_t do_detail(unsigned int slot, const struct hw_request *req,
 /* ---- TRANSLATE and READ ------------------------------------------------- */
 
 /*
- * TRANSLATE and READ: the ring's checks (ringproto.c), then a user
+ * TRANSLATE and READ of a new range (past the ring's checks): a user
  * address range of a process that exists.
  */
-static uint32_t iterator_get(unsigned int slot, const struct hw_request *req)
+static uint32_t iter_start(struct hw_ring *r, unsigned int slot,
+			   const struct hw_request *req)
 {
-	uint32_t status = hw_ring_iter_get(&ring, slot, req);
 	char path[32];
 
-	if (status || req->cursor)
-		return status;
+	(void)r;
+	(void)slot;
 	if (req->addr >= USER_TOP || req->len > USER_TOP - req->addr)
 		return HW_ST_BAD_ARG;
 	snprintf(path, sizeof(path), "/proc/%d", req->pid);
@@ -486,9 +486,10 @@ full:
 	j->next = va;
 }
 
-static uint32_t do_translate(unsigned int slot, struct hw_response *h)
+static uint32_t do_translate(struct hw_ring *r, unsigned int slot,
+			     struct hw_response *h)
 {
-	struct hw_ring_iter *it = &ring.slots[slot].it;
+	struct hw_ring_iter *it = &r->slots[slot].it;
 	struct job *j = job_new(translate_job, it->pid, it->addr, it->len,
 				RUNS_PER_RESPONSE * sizeof(struct hw_page_run));
 	uint32_t status;
@@ -500,12 +501,12 @@ static uint32_t do_translate(unsigned int slot, struct hw_response *h)
 		return HW_ST_BUSY;
 	status = j->why;
 	if (!status) {
-		memcpy(hw_ring_data(&ring, slot), j->buf,
+		memcpy(hw_ring_data(r, slot), j->buf,
 		       j->got * sizeof(struct hw_page_run));
 		h->data_len = (uint32_t)(j->got * sizeof(struct hw_page_run));
 		if (j->next >= it->addr + it->len) {
 			h->total = it->runs_sent + j->got;
-			hw_ring_iter_end(&ring, slot);
+			hw_ring_iter_end(r, slot);
 		} else {
 			it->next = j->next;
 			it->runs_sent += j->got;
@@ -516,9 +517,10 @@ static uint32_t do_translate(unsigned int slot, struct hw_response *h)
 	return status;
 }
 
-static uint32_t do_read(unsigned int slot, struct hw_response *h)
+static uint32_t do_read(struct hw_ring *r, unsigned int slot,
+			struct hw_response *h)
 {
-	struct hw_ring_iter *it = &ring.slots[slot].it;
+	struct hw_ring_iter *it = &r->slots[slot].it;
 	uint64_t left = it->addr + it->len - it->next;
 	size_t n = left < HW_RESPONSE_DATA_MAX ? left : HW_RESPONSE_DATA_MAX;
 	uint32_t why;
@@ -526,7 +528,7 @@ static uint32_t do_read(unsigned int slot, struct hw_response *h)
 
 	h->total = it->len;
 	h->value[0] = it->next;
-	got = safe_read(it->pid, it->next, hw_ring_data(&ring, slot), n, &why);
+	got = safe_read(it->pid, it->next, hw_ring_data(r, slot), n, &why);
 	if (!got)
 		return why ? why : HW_ST_UNMAPPED;
 	h->data_len = (uint32_t)got;
@@ -536,30 +538,15 @@ static uint32_t do_read(unsigned int slot, struct hw_response *h)
 	return HW_ST_OK;
 }
 
-static uint32_t do_ranged(unsigned int slot, const struct hw_request *req,
-			  struct hw_response *h)
-{
-	uint32_t status;
-
-	if (req->type == HW_REQ_READ && !opts.allow_read)
-		return HW_ST_REFUSED;
-	status = iterator_get(slot, req);
-	if (!status)
-		status = req->type == HW_REQ_READ ? do_read(slot, h) :
-						    do_translate(slot, h);
-	/* Only an answer that continues keeps its iterator. */
-	if (!h->cursor)
-		hw_ring_iter_end(&ring, slot);
-	return status;
-}
-
-/* ---- dispatch ------------------------------------------------------------ */
+/* ---- what the requests do here (kmod/ringproto.c dispatches them) ----- */
 
 /* Cameras: the module's argument checks, then "not here". */
-static uint32_t camera_unsupported(const struct hw_request *req)
+static uint32_t camera_unsupported(const struct hw_request *req,
+				   struct hw_response *h)
 {
 	char path[32];
 
+	(void)h;
 	if (req->arg >= HW_MAX_CAMERAS ||
 	    (req->type == HW_REQ_CAMERA_SET && req->pid <= 0))
 		return HW_ST_BAD_ARG;
@@ -584,32 +571,34 @@ static int refresh_result(struct hw_ring *r, unsigned int slot,
 	return *gen >= want_gen[slot] + 1 ? 0 : -EAGAIN;
 }
 
-/* A request that passed the ring's checks (kmod/ringproto.c). */
-static uint32_t dispatch(struct hw_ring *r, unsigned int slot,
-			 const struct hw_request *req, struct hw_response *h)
+static uint32_t do_refresh(struct hw_ring *r, unsigned int slot,
+			   const struct hw_request *req)
 {
-	switch (req->type) {
-	case HW_REQ_PING:
-		h->value[0] = now_ns(CLOCK_MONOTONIC);
-		h->value[1] = refresh_generation();
-		return HW_ST_OK;
-	case HW_REQ_REFRESH:
-		want_gen[slot] = refresh_generation() + 1;
-		refresh_ask();
-		return hw_ring_refresh_wait(r, slot, req, REFRESH_WAIT_NS);
-	case HW_REQ_PROC_DETAIL:
-		return do_detail(slot, req, h);
-	case HW_REQ_CAMERA_SET:
-	case HW_REQ_CAMERA_CLEAR:
-		return camera_unsupported(req);
-	default:
-		return do_ranged(slot, req, h);
-	}
+	want_gen[slot] = refresh_generation() + 1;
+	refresh_ask();
+	return hw_ring_refresh_wait(r, slot, req, REFRESH_WAIT_NS);
+}
+
+static u64 generation(void)
+{
+	return refresh_generation();
+}
+
+static bool read_allowed(void)
+{
+	return opts.allow_read;
 }
 
 static const struct hw_ring_ops ring_ops = {
-	.dispatch = dispatch,
+	.generation = generation,
+	.refresh = do_refresh,
 	.refresh_result = refresh_result,
+	.detail = do_detail,
+	.camera = camera_unsupported,
+	.read_allowed = read_allowed,
+	.iter_start = iter_start,
+	.translate = do_translate,
+	.read = do_read,
 };
 
 void ring_init(uint64_t nonce)

@@ -138,10 +138,11 @@ static bool translate_sink(struct pt_walk *w, const struct hw_page_run *run)
 	return out->count >= RUNS_PER_RESPONSE - 1;
 }
 
-static u32 do_translate(unsigned int slot, struct hw_response *h)
+static u32 do_translate(struct hw_ring *r, unsigned int slot,
+			struct hw_response *h)
 {
-	struct translate_out out = { .runs = hw_ring_data(&ring, slot) };
-	struct hw_ring_iter *it = &ring.slots[slot].it;
+	struct translate_out out = { .runs = hw_ring_data(r, slot) };
+	struct hw_ring_iter *it = &r->slots[slot].it;
 	struct mm_struct *mm;
 	u64 end = it->addr + it->len;
 	u32 status;
@@ -163,7 +164,7 @@ static u32 do_translate(unsigned int slot, struct hw_response *h)
 	if (out.w.next >= end) {
 		pt_walk_flush(&out.w);
 		h->total = it->runs_sent + out.count;
-		hw_ring_iter_end(&ring, slot);
+		hw_ring_iter_end(r, slot);
 	} else {
 		/*
 		 * Every part carries a run: one run longer than the entry
@@ -188,9 +189,10 @@ out:
  * READ: never waits for what may not finish (hw_mm_read()); what it will
  * not read ends the answer with a status saying why, at value[0].
  */
-static u32 do_read(unsigned int slot, struct hw_response *h)
+static u32 do_read(struct hw_ring *r, unsigned int slot,
+		   struct hw_response *h)
 {
-	struct hw_ring_iter *it = &ring.slots[slot].it;
+	struct hw_ring_iter *it = &r->slots[slot].it;
 	struct mm_struct *mm;
 	u64 left = it->addr + it->len - it->next;
 	u32 status, why;
@@ -201,7 +203,7 @@ static u32 do_read(unsigned int slot, struct hw_response *h)
 		return status;
 	h->total = it->len;
 	h->value[0] = it->next;
-	got = hw_mm_read(mm, it->next, hw_ring_data(&ring, slot),
+	got = hw_mm_read(mm, it->next, hw_ring_data(r, slot),
 			 min_t(u64, left, HW_RESPONSE_DATA_MAX), false, &why);
 	mmput(mm);
 	if (got == -EBUSY)
@@ -215,31 +217,16 @@ static u32 do_read(unsigned int slot, struct hw_response *h)
 	return HW_ST_OK;
 }
 
-/* TRANSLATE and READ: in parts, by cursor. */
-static u32 do_ranged(unsigned int slot, const struct hw_request *req,
-		     struct hw_response *h)
+/* TRANSLATE and READ of a new range: a process to hold on to. */
+static u32 iter_start(struct hw_ring *r, unsigned int slot,
+		      const struct hw_request *req)
 {
-	u32 status;
-
-	if (req->type == HW_REQ_READ && !hw_read_allowed())
-		return HW_ST_REFUSED;
-	status = hw_ring_iter_get(&ring, slot, req);
-	if (!status && !req->cursor) {
-		slots[slot].pid = find_get_pid(req->pid);
-		if (!slots[slot].pid)
-			status = HW_ST_NO_PROCESS;
-	}
-	if (!status)
-		status = req->type == HW_REQ_READ ? do_read(slot, h) :
-						    do_translate(slot, h);
-	/* Only an answer that continues keeps its iterator. */
-	if (!h->cursor)
-		hw_ring_iter_end(&ring, slot);
-	return status;
+	slots[slot].pid = find_get_pid(req->pid);
+	return slots[slot].pid ? HW_ST_OK : HW_ST_NO_PROCESS;
 }
 
-static u32 do_detail(unsigned int slot, const struct hw_request *req,
-		     struct hw_response *h)
+static u32 do_detail(struct hw_ring *r, unsigned int slot,
+		     const struct hw_request *req, struct hw_response *h)
 {
 	struct task_struct *task;
 	struct pid *pid;
@@ -251,7 +238,7 @@ static u32 do_detail(unsigned int slot, const struct hw_request *req,
 	put_pid(pid);
 	if (!task)
 		return HW_ST_NO_PROCESS;
-	h->data_len = hw_process_detail(task, hw_ring_data(&ring, slot),
+	h->data_len = hw_process_detail(task, hw_ring_data(r, slot),
 					HW_RESPONSE_DATA_MAX, scratch);
 	h->total = h->data_len;
 	put_task_struct(task);
@@ -285,10 +272,17 @@ static u32 do_camera_clear(const struct hw_request *req,
 	return HW_ST_OK;
 }
 
-static u32 do_refresh(unsigned int slot, const struct hw_request *req)
+static u32 do_camera(const struct hw_request *req, struct hw_response *h)
+{
+	return req->type == HW_REQ_CAMERA_SET ? do_camera_set(req, h) :
+						do_camera_clear(req, h);
+}
+
+static u32 do_refresh(struct hw_ring *r, unsigned int slot,
+		      const struct hw_request *req)
 {
 	slots[slot].ticket = 0;		/* asked by ask_refreshes() */
-	return hw_ring_refresh_wait(&ring, slot, req, REFRESH_MIN_GAP_NS +
+	return hw_ring_refresh_wait(r, slot, req, REFRESH_MIN_GAP_NS +
 				    REFRESH_WAIT_NS +
 				    (u64)hw_refresh_budget_ms() * NSEC_PER_MSEC);
 }
@@ -321,31 +315,16 @@ static void ask_refreshes(u64 now)
 	}
 }
 
-/* A request that passed the ring's checks (ringproto.c). */
-static u32 dispatch(struct hw_ring *r, unsigned int slot,
-		    const struct hw_request *req, struct hw_response *h)
-{
-	switch (req->type) {
-	case HW_REQ_PING:
-		h->value[0] = ktime_get_ns();
-		h->value[1] = hw_published_generation();
-		return HW_ST_OK;
-	case HW_REQ_REFRESH:
-		return do_refresh(slot, req);
-	case HW_REQ_PROC_DETAIL:
-		return do_detail(slot, req, h);
-	case HW_REQ_CAMERA_SET:
-		return do_camera_set(req, h);
-	case HW_REQ_CAMERA_CLEAR:
-		return do_camera_clear(req, h);
-	default:
-		return do_ranged(slot, req, h);
-	}
-}
-
 static const struct hw_ring_ops ring_ops = {
-	.dispatch = dispatch,
+	.generation = hw_published_generation,
+	.refresh = do_refresh,
 	.refresh_result = refresh_result,
+	.detail = do_detail,
+	.camera = do_camera,
+	.read_allowed = hw_read_allowed,
+	.iter_start = iter_start,
+	.translate = do_translate,
+	.read = do_read,
 	.iter_release = iter_release,
 };
 

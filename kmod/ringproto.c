@@ -74,8 +74,13 @@ static bool continues(const struct hw_ring_iter *it,
 	       req->addr == it->addr && req->len == it->len;
 }
 
-u32 hw_ring_iter_get(struct hw_ring *ring, unsigned int slot,
-		     const struct hw_request *req)
+/*
+ * A new iterator for req, or the one it continues (a stale or wrong cursor
+ * gets HW_ST_EXPIRED). Checks what TRANSLATE and READ have in common; the
+ * rest, which depends on the process, is ops->iter_start's.
+ */
+static u32 iter_get(struct hw_ring *ring, unsigned int slot,
+		    const struct hw_request *req)
 {
 	struct hw_ring_iter *it = &ring->slots[slot].it;
 
@@ -89,7 +94,8 @@ u32 hw_ring_iter_get(struct hw_ring *ring, unsigned int slot,
 	it->len = req->len;
 	it->next = req->addr;
 	it->runs_sent = 0;
-	return HW_ST_OK;
+	return ring->ops->iter_start ? ring->ops->iter_start(ring, slot, req) :
+				       HW_ST_OK;
 }
 
 u64 hw_ring_iter_continue(struct hw_ring_iter *it)
@@ -167,6 +173,49 @@ static u32 request_integrity(const struct hw_ring *ring,
 
 /* ---- requests ---------------------------------------------------------- */
 
+/* TRANSLATE and READ: in parts, by cursor. */
+static u32 ranged(struct hw_ring *ring, unsigned int slot,
+		  const struct hw_request *req, struct hw_response *h)
+{
+	u32 status;
+
+	if (req->type == HW_REQ_READ && !ring->ops->read_allowed())
+		return HW_ST_REFUSED;
+	status = iter_get(ring, slot, req);
+	if (!status)
+		status = req->type == HW_REQ_READ ?
+			 ring->ops->read(ring, slot, h) :
+			 ring->ops->translate(ring, slot, h);
+	/* Only an answer that continues keeps its iterator. */
+	if (!h->cursor)
+		hw_ring_iter_end(ring, slot);
+	return status;
+}
+
+static u32 dispatch(struct hw_ring *ring, unsigned int slot,
+		    const struct hw_request *req, struct hw_response *h)
+{
+	u32 status = request_shape(req);
+
+	if (status)
+		return status;
+	switch (req->type) {
+	case HW_REQ_PING:
+		h->value[0] = hw_now_ns();
+		h->value[1] = ring->ops->generation();
+		return HW_ST_OK;
+	case HW_REQ_REFRESH:
+		return ring->ops->refresh(ring, slot, req);
+	case HW_REQ_PROC_DETAIL:
+		return ring->ops->detail(ring, slot, req, h);
+	case HW_REQ_CAMERA_SET:
+	case HW_REQ_CAMERA_CLEAR:
+		return ring->ops->camera(req, h);
+	default:
+		return ranged(ring, slot, req, h);
+	}
+}
+
 static void handle(struct hw_ring *ring, unsigned int slot,
 		   const struct hw_request *req)
 {
@@ -183,9 +232,7 @@ static void handle(struct hw_ring *ring, unsigned int slot,
 	if (!continues(&ring->slots[slot].it, req))
 		hw_ring_iter_end(ring, slot);
 	answer_begin(ring, slot, req->seq);
-	status = request_shape(req);
-	if (!status)
-		status = ring->ops->dispatch(ring, slot, req, &h);
+	status = dispatch(ring, slot, req, &h);
 	if (status != HW_RING_LATER)
 		answer(ring, slot, req, status, &h);
 }

@@ -44,14 +44,17 @@ struct hw_ring_slot {
 
 struct hw_ring;
 
-/* What the requests do, in the module or in haywire-bpf. */
+/*
+ * What the requests do, in the module or in haywire-bpf. Each is called
+ * for a request that passed every common check, fills h (and the slot's
+ * data) and returns its status.
+ */
 struct hw_ring_ops {
-	/*
-	 * A request that passed every common check: its status, with h
-	 * filled, or HW_RING_LATER (hw_ring_refresh_wait()).
-	 */
-	u32 (*dispatch)(struct hw_ring *ring, unsigned int slot,
-			const struct hw_request *req, struct hw_response *h);
+	/* PING: the generation published last. */
+	u64 (*generation)(void);
+	/* REFRESH: returns hw_ring_refresh_wait()'s HW_RING_LATER. */
+	u32 (*refresh)(struct hw_ring *ring, unsigned int slot,
+		       const struct hw_request *req);
 	/*
 	 * A waiting REFRESH: 0 when its snapshot is out (*gen: its
 	 * generation), -EAGAIN while it may still come, another error when
@@ -59,6 +62,26 @@ struct hw_ring_ops {
 	 */
 	int (*refresh_result)(struct hw_ring *ring, unsigned int slot,
 			      u64 *gen);
+	u32 (*detail)(struct hw_ring *ring, unsigned int slot,
+		      const struct hw_request *req, struct hw_response *h);
+	/* CAMERA_SET and CAMERA_CLEAR */
+	u32 (*camera)(const struct hw_request *req, struct hw_response *h);
+	/* READ is refused unless this says yes (allow_read). */
+	bool (*read_allowed)(void);
+	/*
+	 * TRANSLATE and READ, a new range (the slot's iterator is set): the
+	 * checks that depend on the process; may be NULL.
+	 */
+	u32 (*iter_start)(struct hw_ring *ring, unsigned int slot,
+			  const struct hw_request *req);
+	/*
+	 * The next part of the slot's iterator into the slot's data; sets
+	 * h->cursor (hw_ring_iter_continue()) when more is left.
+	 */
+	u32 (*translate)(struct hw_ring *ring, unsigned int slot,
+			 struct hw_response *h);
+	u32 (*read)(struct hw_ring *ring, unsigned int slot,
+		    struct hw_response *h);
 	/* The slot's iterator ends: let go of what it holds (may be NULL). */
 	void (*iter_release)(struct hw_ring *ring, unsigned int slot);
 };
@@ -100,16 +123,6 @@ static inline void *hw_ring_data(struct hw_ring *ring, unsigned int slot)
 	return hw_ring_response(ring, slot) + 1;
 }
 
-/*
- * TRANSLATE and READ, a new request (no cursor): HW_ST_OK with the slot's
- * iterator set to it, or why not. Asked to continue (a cursor that
- * hw_ring_poll() found to match the slot's iterator): HW_ST_OK; a stale
- * or wrong cursor: HW_ST_EXPIRED. Checks only what does not depend on
- * the process (its pid, and the range's bounds, are the caller's).
- */
-u32 hw_ring_iter_get(struct hw_ring *ring, unsigned int slot,
-		     const struct hw_request *req);
-
 /* The answer continues: a new cursor names the rest, for h->cursor. */
 u64 hw_ring_iter_continue(struct hw_ring_iter *it);
 
@@ -124,7 +137,7 @@ void hw_ring_iter_end(struct hw_ring *ring, unsigned int slot);
 
 /*
  * REFRESH: the answer waits for ops->refresh_result() at most wait_ns.
- * Returns HW_RING_LATER, for the dispatch to return.
+ * Returns HW_RING_LATER, for ops->refresh to return.
  */
 u32 hw_ring_refresh_wait(struct hw_ring *ring, unsigned int slot,
 			 const struct hw_request *req, u64 wait_ns);
