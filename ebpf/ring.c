@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The request ring of haywire-bpf: the module's protocol (kmod/request.c,
+ * The request ring of haywire-bpf: the module's protocol (kmod/ringproto.c,
  * docs/protocol.md "Requests") for PING, REFRESH, PROC_DETAIL, TRANSLATE
  * and READ, answered from user space through /proc; camera requests get
  * HW_ST_UNSUPPORTED. Requests are untrusted: every field is checked, every
@@ -16,8 +16,9 @@
  * workers, every such request is BUSY until one finishes.
  *
  * The ring's protocol itself (the look at each slot, the checks every
- * request passes, cursors, the answer's publication) is the module's,
- * kmod/ringproto.c, compiled here too.
+ * request passes, the dispatch, cursors, the answer's publication) is the
+ * module's, kmod/ringproto.c, compiled here too; this file is what each
+ * request does (struct hw_ring_ops).
  */
 #include <errno.h>
 #include <fcntl.h>
