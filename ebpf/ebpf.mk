@@ -5,7 +5,8 @@
 # Debian 6.1 kernel's BTF, or this machine's); the programs are compiled
 # with clang -target bpf and embedded through a bpftool skeleton. The
 # loader links the module's shared publisher and string table
-# (kmod/publish.c, kmod/strtab.c) compiled for user space.
+# and request ring protocol (kmod/publish.c, kmod/strtab.c,
+# kmod/ringproto.c) compiled for user space.
 
 CLANG   ?= clang
 BPFTOOL ?= bpftool
@@ -13,7 +14,8 @@ BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 EBPF_OUT := $(BUILD)/ebpf
 
 EBPF_SRCS := ebpf/loader.c ebpf/beacon.c ebpf/refresh.c ebpf/ring.c \
-	ebpf/events.c ebpf/guest.c kmod/publish.c kmod/strtab.c
+	ebpf/events.c ebpf/guest.c kmod/publish.c kmod/strtab.c \
+	kmod/ringproto.c
 EBPF_OBJS := $(EBPF_SRCS:%.c=$(EBPF_OUT)/%.o)
 EBPF_CFLAGS := $(filter-out -Ihost $(JSON_CFLAGS) $(MONITOR_CFLAGS),$(HW_CFLAGS)) \
 	-Ikmod -Iebpf -I$(EBPF_OUT)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The request ring of haywire-bpf: the module's protocol (kmod/request.c,
+ * The request ring of haywire-bpf: the module's protocol (kmod/ringproto.c,
  * docs/protocol.md "Requests") for PING, REFRESH, PROC_DETAIL, TRANSLATE
  * and READ, answered from user space through /proc; camera requests get
  * HW_ST_UNSUPPORTED. Requests are untrusted: every field is checked, every
@@ -14,6 +14,11 @@
  * that even a page reclaimed in between, or an mmap_lock held for long,
  * cannot stop the ring: the answer is then BUSY, and after MAX_STUCK such
  * workers, every such request is BUSY until one finishes.
+ *
+ * The ring's protocol itself (the look at each slot, the checks every
+ * request passes, the dispatch, cursors, the answer's publication) is the
+ * module's, kmod/ringproto.c, compiled here too; this file is what each
+ * request does (struct hw_ring_ops).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,100 +26,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "loader.h"
+#include "ringproto.h"
 
 #define POLL_FAST_US		50
 #define POLL_MAX_MS		20
-#define ITERATOR_IDLE_NS	(5ULL * 1000000000ULL)
 #define TRANSLATE_MAX_PAGES	65536
 #define RUNS_PER_RESPONSE	(HW_RESPONSE_DATA_MAX / sizeof(struct hw_page_run))
 #define REFRESH_WAIT_NS		(10ULL * 1000000000ULL)
 #define JOB_DEADLINE_MS		1000
 #define MAX_STUCK		4
-#define ST_LATER		UINT32_MAX
 #define PM_PRESENT		(1ULL << 63)
 #define PM_SWAPPED		(1ULL << 62)
 #define PM_PFN_MASK		((1ULL << 55) - 1)
 #define USER_TOP		(1ULL << 56)	/* above any user address */
 
-struct iterator {
-	uint64_t cursor;		/* 0: none */
-	uint32_t type;
-	int32_t pid;
-	uint64_t addr, len, next;
-	uint64_t runs_sent;
-	uint64_t last_used_ns;
-};
-
-struct slot {
-	uint32_t seen;
-	bool refresh_wait;
-	uint64_t want_gen;		/* a generation after the request */
-	uint64_t wait_until_ns;
-	struct hw_request waiting;
-	struct iterator it;
-};
-
-static struct hw_request *requests;
-static unsigned char *responses;
-static struct slot slots[HW_RING_SLOTS];
-static uint64_t beacon_nonce;
-static uint64_t heartbeat;
+/* A REFRESH waiting: a generation after the one published when it came. */
+static uint64_t want_gen[HW_RING_SLOTS];
+static struct hw_ring ring;
 static atomic_int stuck_workers;
 
 uint32_t ring_poll_max_ms(void)
 {
 	return POLL_MAX_MS;
-}
-
-static struct hw_response *response_of(unsigned int slot)
-{
-	return (struct hw_response *)(responses +
-				      (size_t)slot * HW_RESPONSE_SLOT_SIZE);
-}
-
-static void *response_data(unsigned int slot)
-{
-	return response_of(slot) + 1;
-}
-
-/* As the module's answer_begin(): the old answer's seq changes first. */
-static void answer_begin(unsigned int slot, uint32_t seq)
-{
-	__atomic_store_n(&response_of(slot)->seq, seq ^ 0x80000000U,
-			 __ATOMIC_RELAXED);
-	/* seq before the data; pairs with the host's fence before its
-	 * second load of seq (host/lib/beacon/ring.c) */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-}
-
-static void answer(unsigned int slot, const struct hw_request *req,
-		   uint32_t status, struct hw_response *h)
-{
-	struct hw_response *r = response_of(slot);
-
-	if (status)
-		h->data_len = 0;
-	h->status = status;
-	h->id = req->id;
-	h->owner = req->owner;
-	h->type = req->type;
-	h->pid = req->pid;
-	h->arg = req->arg;
-	h->addr = req->addr;
-	h->len = req->len;
-	h->cursor_asked = req->cursor;
-	h->nonce = beacon_nonce;
-	memcpy((unsigned char *)r + sizeof(r->seq),
-	       (unsigned char *)h + sizeof(h->seq),
-	       offsetof(struct hw_response, heartbeat) - sizeof(h->seq));
-	/* Pairs with the host's acquire load of seq before it copies. */
-	__atomic_store_n(&r->seq, req->seq, __ATOMIC_RELEASE);
 }
 
 /* ---- work on another process's memory, within a deadline ------------- */
@@ -384,10 +322,10 @@ static void status_ids(const char *status, const char *key, uint32_t id[4])
 	memcpy(id, a, sizeof(a));
 }
 
-static uint32_t do_detail(unsigned int slot, const struct hw_request *req,
-			  struct hw_response *h)
+static uint32_t do_detail(struct hw_ring *r, unsigned int slot,
+			  const struct hw_request *req, struct hw_response *h)
 {
-	struct hw_proc_detail *d = response_data(slot);
+	struct hw_proc_detail *d = hw_ring_data(r, slot);
 	char path[64], status[8192], stat[2048], *p;
 	unsigned long long f[52] = { 0 };
 	long tick = sysconf(_SC_CLK_TCK);
@@ -468,47 +406,22 @@ static uint32_t do_detail(unsigned int slot, const struct hw_request *req,
 
 /* ---- TRANSLATE and READ ------------------------------------------------- */
 
-static void iterator_end(struct iterator *it)
-{
-	memset(it, 0, sizeof(*it));
-}
-
-static bool continues(const struct iterator *it, const struct hw_request *req)
-{
-	return it->cursor && req->cursor == it->cursor &&
-	       req->type == it->type && req->pid == it->pid &&
-	       req->addr == it->addr && req->len == it->len;
-}
-
-static uint64_t iterator_continue(struct iterator *it)
-{
-	uint64_t c = 0;
-
-	if (getrandom(&c, sizeof(c), 0) != sizeof(c))
-		c = now_ns(CLOCK_MONOTONIC);
-	it->cursor = c | 1;
-	it->last_used_ns = now_ns(CLOCK_MONOTONIC);
-	return it->cursor;
-}
-
-static uint32_t iterator_get(struct iterator *it, const struct hw_request *req)
+/*
+ * TRANSLATE and READ of a new range (past the ring's checks): a user
+ * address range of a process that exists.
+ */
+static uint32_t iter_start(struct hw_ring *r, unsigned int slot,
+			   const struct hw_request *req)
 {
 	char path[32];
 
-	if (req->cursor)
-		return it->cursor ? HW_ST_OK : HW_ST_EXPIRED;
-	if (req->pid <= 0 || !req->len || req->len > UINT64_MAX - req->addr ||
-	    req->addr >= USER_TOP || req->len > USER_TOP - req->addr)
+	(void)r;
+	(void)slot;
+	if (req->addr >= USER_TOP || req->len > USER_TOP - req->addr)
 		return HW_ST_BAD_ARG;
 	snprintf(path, sizeof(path), "/proc/%d", req->pid);
 	if (access(path, F_OK))
 		return HW_ST_NO_PROCESS;
-	it->type = req->type;
-	it->pid = req->pid;
-	it->addr = req->addr;
-	it->len = req->len;
-	it->next = req->addr;
-	it->runs_sent = 0;
 	return HW_ST_OK;
 }
 
@@ -574,9 +487,10 @@ full:
 	j->next = va;
 }
 
-static uint32_t do_translate(unsigned int slot, struct iterator *it,
+static uint32_t do_translate(struct hw_ring *r, unsigned int slot,
 			     struct hw_response *h)
 {
+	struct hw_ring_iter *it = &r->slots[slot].it;
 	struct job *j = job_new(translate_job, it->pid, it->addr, it->len,
 				RUNS_PER_RESPONSE * sizeof(struct hw_page_run));
 	uint32_t status;
@@ -588,25 +502,26 @@ static uint32_t do_translate(unsigned int slot, struct iterator *it,
 		return HW_ST_BUSY;
 	status = j->why;
 	if (!status) {
-		memcpy(response_data(slot), j->buf,
+		memcpy(hw_ring_data(r, slot), j->buf,
 		       j->got * sizeof(struct hw_page_run));
 		h->data_len = (uint32_t)(j->got * sizeof(struct hw_page_run));
 		if (j->next >= it->addr + it->len) {
 			h->total = it->runs_sent + j->got;
-			iterator_end(it);
+			hw_ring_iter_end(r, slot);
 		} else {
 			it->next = j->next;
 			it->runs_sent += j->got;
-			h->cursor = iterator_continue(it);
+			h->cursor = hw_ring_iter_continue(it);
 		}
 	}
 	job_put(j, false);
 	return status;
 }
 
-static uint32_t do_read(unsigned int slot, struct iterator *it,
+static uint32_t do_read(struct hw_ring *r, unsigned int slot,
 			struct hw_response *h)
 {
+	struct hw_ring_iter *it = &r->slots[slot].it;
 	uint64_t left = it->addr + it->len - it->next;
 	size_t n = left < HW_RESPONSE_DATA_MAX ? left : HW_RESPONSE_DATA_MAX;
 	uint32_t why;
@@ -614,69 +529,25 @@ static uint32_t do_read(unsigned int slot, struct iterator *it,
 
 	h->total = it->len;
 	h->value[0] = it->next;
-	got = safe_read(it->pid, it->next, response_data(slot), n, &why);
+	got = safe_read(it->pid, it->next, hw_ring_data(r, slot), n, &why);
 	if (!got)
 		return why ? why : HW_ST_UNMAPPED;
 	h->data_len = (uint32_t)got;
 	it->next += got;
 	if (got < left)
-		h->cursor = iterator_continue(it);
+		h->cursor = hw_ring_iter_continue(it);
 	return HW_ST_OK;
 }
 
-static uint32_t do_ranged(unsigned int slot, struct slot *s,
-			  const struct hw_request *req, struct hw_response *h)
-{
-	uint32_t status;
-
-	if (req->type == HW_REQ_READ && !opts.allow_read)
-		return HW_ST_REFUSED;
-	status = iterator_get(&s->it, req);
-	if (!status)
-		status = req->type == HW_REQ_READ ?
-			 do_read(slot, &s->it, h) :
-			 do_translate(slot, &s->it, h);
-	if (!h->cursor)
-		iterator_end(&s->it);
-	return status;
-}
-
-/* ---- dispatch ------------------------------------------------------------ */
-
-#define USES_PID	1U
-#define USES_ARG	2U
-#define USES_RANGE	4U
-
-static const uint8_t fields_used[] = {
-	[HW_REQ_PING] = 0,
-	[HW_REQ_REFRESH] = 0,
-	[HW_REQ_PROC_DETAIL] = USES_PID,
-	[HW_REQ_CAMERA_SET] = USES_ARG | USES_PID,
-	[HW_REQ_CAMERA_CLEAR] = USES_ARG,
-	[HW_REQ_TRANSLATE] = USES_PID | USES_RANGE,
-	[HW_REQ_READ] = USES_PID | USES_RANGE,
-};
-
-static bool unused_fields_clear(const struct hw_request *req)
-{
-	uint8_t uses = fields_used[req->type];
-	unsigned int i;
-
-	if ((!(uses & USES_PID) && req->pid) ||
-	    (!(uses & USES_ARG) && req->arg) ||
-	    (!(uses & USES_RANGE) && (req->addr || req->len || req->cursor)))
-		return false;
-	for (i = 0; i < sizeof(req->reserved) / sizeof(req->reserved[0]); i++)
-		if (req->reserved[i])
-			return false;
-	return true;
-}
+/* ---- what the requests do here (kmod/ringproto.c dispatches them) ----- */
 
 /* Cameras: the module's argument checks, then "not here". */
-static uint32_t camera_unsupported(const struct hw_request *req)
+static uint32_t camera_unsupported(const struct hw_request *req,
+				   struct hw_response *h)
 {
 	char path[32];
 
+	(void)h;
 	if (req->arg >= HW_MAX_CAMERAS ||
 	    (req->type == HW_REQ_CAMERA_SET && req->pid <= 0))
 		return HW_ST_BAD_ARG;
@@ -686,139 +557,55 @@ static uint32_t camera_unsupported(const struct hw_request *req)
 	return HW_ST_UNSUPPORTED;
 }
 
-static uint32_t dispatch(unsigned int slot, struct slot *s,
-			 const struct hw_request *req, struct hw_response *h)
-{
-	if (req->type < HW_REQ_PING ||
-	    req->type >= sizeof(fields_used) / sizeof(fields_used[0]))
-		return HW_ST_BAD_TYPE;
-	if (!unused_fields_clear(req))
-		return HW_ST_BAD_ARG;
-	switch (req->type) {
-	case HW_REQ_PING:
-		h->value[0] = now_ns(CLOCK_MONOTONIC);
-		h->value[1] = refresh_generation();
-		return HW_ST_OK;
-	case HW_REQ_REFRESH:
-		s->want_gen = refresh_generation() + 1;
-		s->wait_until_ns = now_ns(CLOCK_MONOTONIC) + REFRESH_WAIT_NS;
-		s->waiting = *req;
-		s->refresh_wait = true;
-		refresh_ask();
-		return ST_LATER;
-	case HW_REQ_PROC_DETAIL:
-		return do_detail(slot, req, h);
-	case HW_REQ_CAMERA_SET:
-	case HW_REQ_CAMERA_CLEAR:
-		return camera_unsupported(req);
-	default:
-		return do_ranged(slot, s, req, h);
-	}
-}
-
-static void handle(unsigned int slot, struct slot *s,
-		   const struct hw_request *req)
-{
-	struct hw_response h = { 0 };
-	uint32_t status = HW_ST_OK;
-
-	if (req->check && req->check != hw_request_check(req))
-		status = HW_ST_TORN;
-	else if (req->nonce && req->nonce != beacon_nonce)
-		status = HW_ST_WRONG_BEACON;
-	if (status) {
-		answer_begin(slot, req->seq);
-		answer(slot, req, status, &h);
-		return;
-	}
-	if (!continues(&s->it, req))
-		iterator_end(&s->it);
-	answer_begin(slot, req->seq);
-	status = dispatch(slot, s, req, &h);
-	if (status != ST_LATER)
-		answer(slot, req, status, &h);
-}
-
 /*
- * A waiting REFRESH: answered once a snapshot begun after it is out.
- * (A refresh asked while one runs may be answered by that one's
- * successor: want_gen is the generation after the one published when the
- * request came, so a refresh already under way counts only if it ends
- * after; close enough for "a snapshot at least this new".)
+ * A waiting REFRESH: done once a snapshot begun after it is out. (A
+ * refresh asked while one runs may be answered by that one's successor:
+ * want_gen is the generation after the one published when the request
+ * came, so a refresh already under way counts only if it ends after;
+ * close enough for "a snapshot at least this new".)
  */
-static void check_refresh(unsigned int slot, struct slot *s, uint32_t seq)
+static int refresh_result(struct hw_ring *r, unsigned int slot,
+			  u64 *gen)
 {
-	struct hw_response h = { 0 };
-	uint64_t gen = refresh_generation();
-
-	if (seq != s->waiting.seq) {
-		s->refresh_wait = false;
-		return;
-	}
-	if (gen < s->want_gen + 1 &&
-	    now_ns(CLOCK_MONOTONIC) < s->wait_until_ns)
-		return;
-	s->refresh_wait = false;
-	h.value[0] = gen;
-	answer(slot, &s->waiting, gen >= s->want_gen + 1 ? HW_ST_OK :
-	       HW_ST_BUSY, &h);
+	(void)r;
+	*gen = refresh_generation();
+	return *gen >= want_gen[slot] + 1 ? 0 : -EAGAIN;
 }
 
-static void take_request(unsigned int slot, struct slot *s, uint32_t seq)
+static uint32_t do_refresh(struct hw_ring *r, unsigned int slot,
+			   const struct hw_request *req)
 {
-	struct hw_request *shared = &requests[slot];
-	struct hw_request req;
-
-	memcpy(&req, shared, sizeof(req));
-	/* The copy before seq again; pairs with the host's release store. */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&shared->seq, __ATOMIC_RELAXED) != seq)
-		return;
-	req.seq = seq;
-	s->seen = seq;
-	handle(slot, s, &req);
+	want_gen[slot] = refresh_generation() + 1;
+	refresh_ask();
+	return hw_ring_refresh_wait(r, slot, req, REFRESH_WAIT_NS);
 }
 
-static bool poll_requests(void)
+static u64 generation(void)
 {
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
-	bool active = false;
-	unsigned int i;
-
-	heartbeat++;
-	for (i = 0; i < HW_RING_SLOTS; i++) {
-		struct slot *s = &slots[i];
-		/* Pairs with the host's release store of seq. */
-		uint32_t seq = __atomic_load_n(&requests[i].seq,
-					       __ATOMIC_ACQUIRE);
-
-		__atomic_store_n(&response_of(i)->heartbeat, heartbeat,
-				 __ATOMIC_RELAXED);
-		if (s->refresh_wait) {
-			check_refresh(i, s, seq);
-			active = true;
-		}
-		if (s->it.cursor && now > s->it.last_used_ns + ITERATOR_IDLE_NS)
-			iterator_end(&s->it);
-		if (seq == s->seen)
-			continue;
-		active = true;
-		take_request(i, s, seq);
-	}
-	return active;
+	return refresh_generation();
 }
+
+static bool read_allowed(void)
+{
+	return opts.allow_read;
+}
+
+static const struct hw_ring_ops ring_ops = {
+	.generation = generation,
+	.refresh = do_refresh,
+	.refresh_result = refresh_result,
+	.detail = do_detail,
+	.camera = camera_unsupported,
+	.read_allowed = read_allowed,
+	.iter_start = iter_start,
+	.translate = do_translate,
+	.read = do_read,
+};
 
 void ring_init(uint64_t nonce)
 {
-	unsigned int i;
-
-	requests = (struct hw_request *)(beacon.base + REQUESTS_OFFSET);
-	responses = beacon.base + RESPONSES_OFFSET;
-	beacon_nonce = nonce;
-	for (i = 0; i < HW_RING_SLOTS; i++) {
-		slots[i].seen = requests[i].seq;
-		response_of(i)->nonce = nonce;
-	}
+	hw_ring_init(&ring, beacon.base + REQUESTS_OFFSET,
+		     beacon.base + RESPONSES_OFFSET, nonce, &ring_ops);
 }
 
 void *ring_thread(void *arg)
@@ -828,7 +615,7 @@ void *ring_thread(void *arg)
 	(void)arg;
 	pthread_setname_np(pthread_self(), "hwb-ring");
 	while (!atomic_load(&stopping)) {
-		if (poll_requests())
+		if (hw_ring_poll(&ring))
 			interval_us = POLL_FAST_US;
 		else if (interval_us * 2 < POLL_MAX_MS * 1000ULL)
 			interval_us *= 2;

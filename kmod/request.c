@@ -13,6 +13,10 @@
  * by hw_mm_read(), mmap_lock is only trylocked, so every request is answered
  * in bounded time and kthread_stop() on unload always returns.
  *
+ * The ring's protocol (the look at each slot, the checks every request
+ * passes, cursors, the answer's publication) is ringproto.c, shared with
+ * haywire-bpf; what each request does in this kernel is here.
+ *
  * Of the beacon the request side holds only its fixed area (request page
  * and response slots in extent 0, which a grow never moves or frees) and
  * reads the published generation with published_generation(); it touches
@@ -27,7 +31,6 @@
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/pid.h>
-#include <linux/random.h>
 #include <linux/reboot.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
@@ -42,11 +45,10 @@
 #include "ptwalk.h"
 #include "refresh.h"
 #include "request.h"
+#include "ringproto.h"
 
 /* Polling: this often after a request, backing off to poll_max_ms. */
 #define POLL_FAST_NS		(50 * NSEC_PER_USEC)
-/* An iterator unused this long is dropped. */
-#define ITERATOR_IDLE_NS	(5 * NSEC_PER_SEC)
 /* Page-table entries one TRANSLATE request examines at most. */
 #define TRANSLATE_MAX_ENTRIES	65536
 #define RUNS_PER_RESPONSE \
@@ -64,47 +66,23 @@
  * a loop cost at most 20 refreshes a second.
  */
 #define REFRESH_MIN_GAP_NS	(50 * NSEC_PER_MSEC)
-/* Not a status on the wire: the answer comes later. */
-#define ST_LATER		U32_MAX
 
 static_assert(sizeof(struct hw_response) <= HW_RESPONSE_SLOT_SIZE -
 	      HW_RESPONSE_DATA_MAX);
 static_assert(sizeof(struct hw_proc_detail) + PATH_MAX < HW_RESPONSE_DATA_MAX);
 
-/* The state of a TRANSLATE or READ answered in several parts. */
-struct iterator {
-	u64 cursor;			/* 0: none */
-	/* the request it continues */
-	u32 type;
-	s32 pid_nr;
-	u64 addr;
-	u64 len;
-	struct pid *pid;
-	u64 next;			/* first address not answered yet */
-	struct hw_page_run run;		/* TRANSLATE: run being extended */
-	u64 runs_sent;			/* TRANSLATE: runs answered */
-	u64 last_used_ns;
-};
-
+/* What a slot's iterator and waiting REFRESH hold in this kernel. */
 struct slot {
-	u32 seen;			/* seq of the last request taken */
-	/* a REFRESH that waits for its refresh */
-	bool refresh_wait;
-	u64 ticket;			/* 0: not asked for yet */
-	u64 wait_until_ns;
-	struct hw_request waiting;
-	struct iterator it;
+	struct pid *pid;		/* the iterated process */
+	struct hw_page_run run;		/* TRANSLATE: run being extended */
+	u64 ticket;			/* REFRESH: 0 until asked for */
 };
 
 static struct hw_index *beacon_index;	/* at the start of the fixed area */
-static struct hw_request *requests;	/* the request page */
-static u8 *responses;			/* the response slots */
+static struct hw_ring ring;
 static struct slot slots[HW_RING_SLOTS];
 static char *scratch;			/* PATH_MAX, for d_path() */
 static struct task_struct *request_task;
-static u64 beacon_nonce;		/* requests must name it (1.2) */
-static u64 heartbeat;			/* looks at the ring so far */
-static u64 answered, failed;		/* answers written, not HW_ST_OK */
 /*
  * Set when the guest starts to reboot: from then on nothing is answered
  * and the heartbeat stops, so hosts stop writing (docs/protocol.md).
@@ -113,96 +91,24 @@ static bool rebooting;
 /* When requests last asked for a refresh (0: never). */
 static u64 refresh_asked_ns;
 
-static struct hw_response *response_of(unsigned int slot)
-{
-	return (struct hw_response *)(responses +
-				      (size_t)slot * HW_RESPONSE_SLOT_SIZE);
-}
-
-static void *response_data(unsigned int slot)
-{
-	return response_of(slot) + 1;
-}
-
-/*
- * Before the data of a new answer overwrites the old one, the response's
- * seq changes to a value nobody waits for, so that a reader still copying
- * the old answer sees the change when it checks seq again.
- */
-static void answer_begin(unsigned int slot, u32 seq)
-{
-	WRITE_ONCE(response_of(slot)->seq, seq ^ 0x80000000U);
-	/*
-	 * seq before the data that follows; pairs with the host's acquire
-	 * fence between its copy of the data and its second load of seq
-	 * (host/lib/beacon/ring.c), which then sees the changed seq.
-	 */
-	smp_wmb();
-}
-
-/*
- * The header after the data, and its seq last: the answer is complete.
- * The heartbeat is not part of an answer and is left alone.
- */
-static void answer_end(unsigned int slot, u32 seq, struct hw_response *h)
-{
-	struct hw_response *r = response_of(slot);
-
-	memcpy((u8 *)r + sizeof(r->seq), (u8 *)h + sizeof(h->seq),
-	       offsetof(struct hw_response, heartbeat) - sizeof(h->seq));
-	/* Pairs with the host's acquire load of seq before it copies. */
-	smp_store_release(&r->seq, seq);
-}
-
 /* ---- iterators ---------------------------------------------------------- */
 
-static void iterator_end(struct iterator *it)
+static void iter_release(struct hw_ring *r, unsigned int slot)
 {
-	put_pid(it->pid);
-	memset(it, 0, sizeof(*it));
-}
-
-static bool continues(const struct iterator *it, const struct hw_request *req)
-{
-	return it->cursor && req->cursor == it->cursor &&
-	       req->type == it->type && req->pid == it->pid_nr &&
-	       req->addr == it->addr && req->len == it->len;
-}
-
-/*
- * A new iterator for req, or the one it continues (a stale or wrong cursor
- * gets HW_ST_EXPIRED). Checks what TRANSLATE and READ have in common.
- */
-static u32 iterator_get(struct iterator *it, const struct hw_request *req)
-{
-	if (req->cursor)
-		return it->cursor ? HW_ST_OK : HW_ST_EXPIRED;
-	if (req->pid <= 0 || !req->len || req->len > U64_MAX - req->addr)
-		return HW_ST_BAD_ARG;
-	it->type = req->type;
-	it->pid_nr = req->pid;
-	it->addr = req->addr;
-	it->len = req->len;
-	it->next = req->addr;
-	it->pid = find_get_pid(req->pid);
-	return it->pid ? HW_ST_OK : HW_ST_NO_PROCESS;
-}
-
-/* The answer continues: a new cursor names the rest. */
-static u64 iterator_continue(struct iterator *it)
-{
-	it->cursor = get_random_u64() | 1;
-	it->last_used_ns = ktime_get_ns();
-	return it->cursor;
+	put_pid(slots[slot].pid);
+	slots[slot].pid = NULL;
+	memset(&slots[slot].run, 0, sizeof(slots[slot].run));
 }
 
 /*
  * The iterated process's memory, looked up once for the whole answer part
  * and checked against the request's range.
  */
-static u32 iterator_mm(struct iterator *it, struct mm_struct **mm)
+static u32 iterator_mm(unsigned int slot, struct mm_struct **mm)
 {
-	*mm = hw_process_mm(it->pid);
+	struct hw_ring_iter *it = &ring.slots[slot].it;
+
+	*mm = hw_process_mm(slots[slot].pid);
 	if (!*mm)
 		return HW_ST_NO_PROCESS;
 	if (it->addr >= (*mm)->task_size ||
@@ -211,17 +117,6 @@ static u32 iterator_mm(struct iterator *it, struct mm_struct **mm)
 		return HW_ST_BAD_ARG;
 	}
 	return HW_ST_OK;
-}
-
-/*
- * Ask again with the same cursor: the iterator stays, and counts as used
- * now, so that a client retrying a busy answer keeps it.
- */
-static u32 iterator_busy(struct iterator *it, struct hw_response *h)
-{
-	it->last_used_ns = ktime_get_ns();
-	h->cursor = it->cursor;
-	return HW_ST_BUSY;
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -243,24 +138,25 @@ static bool translate_sink(struct pt_walk *w, const struct hw_page_run *run)
 	return out->count >= RUNS_PER_RESPONSE - 1;
 }
 
-static u32 do_translate(unsigned int slot, struct iterator *it,
+static u32 do_translate(struct hw_ring *r, unsigned int slot,
 			struct hw_response *h)
 {
-	struct translate_out out = { .runs = response_data(slot) };
+	struct translate_out out = { .runs = hw_ring_data(r, slot) };
+	struct hw_ring_iter *it = &r->slots[slot].it;
 	struct mm_struct *mm;
 	u64 end = it->addr + it->len;
 	u32 status;
 
-	status = iterator_mm(it, &mm);
+	status = iterator_mm(slot, &mm);
 	if (status)
 		return status;
 	if (!hw_mm_trylock(mm)) {
-		status = iterator_busy(it, h);
+		status = hw_ring_iter_busy(it, h);
 		goto out;
 	}
 	out.w.mm = mm;
 	out.w.sink = translate_sink;
-	out.w.run = it->run;
+	out.w.run = slots[slot].run;
 	out.w.max_entries = TRANSLATE_MAX_ENTRIES;
 	pt_walk_mm(&out.w, it->next, end);
 	mmap_read_unlock(mm);
@@ -268,7 +164,7 @@ static u32 do_translate(unsigned int slot, struct iterator *it,
 	if (out.w.next >= end) {
 		pt_walk_flush(&out.w);
 		h->total = it->runs_sent + out.count;
-		iterator_end(it);
+		hw_ring_iter_end(r, slot);
 	} else {
 		/*
 		 * Every part carries a run: one run longer than the entry
@@ -278,10 +174,10 @@ static u32 do_translate(unsigned int slot, struct iterator *it,
 		 */
 		if (!out.count)
 			pt_walk_flush(&out.w);
-		it->run = out.w.run;
+		slots[slot].run = out.w.run;
 		it->next = out.w.next;
 		it->runs_sent += out.count;
-		h->cursor = iterator_continue(it);
+		h->cursor = hw_ring_iter_continue(it);
 	}
 	h->data_len = out.count * sizeof(struct hw_page_run);
 out:
@@ -293,54 +189,44 @@ out:
  * READ: never waits for what may not finish (hw_mm_read()); what it will
  * not read ends the answer with a status saying why, at value[0].
  */
-static u32 do_read(unsigned int slot, struct iterator *it,
+static u32 do_read(struct hw_ring *r, unsigned int slot,
 		   struct hw_response *h)
 {
+	struct hw_ring_iter *it = &r->slots[slot].it;
 	struct mm_struct *mm;
 	u64 left = it->addr + it->len - it->next;
 	u32 status, why;
 	long got;
 
-	status = iterator_mm(it, &mm);
+	status = iterator_mm(slot, &mm);
 	if (status)
 		return status;
 	h->total = it->len;
 	h->value[0] = it->next;
-	got = hw_mm_read(mm, it->next, response_data(slot),
+	got = hw_mm_read(mm, it->next, hw_ring_data(r, slot),
 			 min_t(u64, left, HW_RESPONSE_DATA_MAX), false, &why);
 	mmput(mm);
 	if (got == -EBUSY)
-		return iterator_busy(it, h);
+		return hw_ring_iter_busy(it, h);
 	if (got <= 0)
 		return why ? why : HW_ST_UNMAPPED;
 	h->data_len = got;
 	it->next += got;
 	if ((u64)got < left)
-		h->cursor = iterator_continue(it);
+		h->cursor = hw_ring_iter_continue(it);
 	return HW_ST_OK;
 }
 
-/* TRANSLATE and READ: in parts, by cursor. */
-static u32 do_ranged(unsigned int slot, struct slot *s,
-		     const struct hw_request *req, struct hw_response *h)
+/* TRANSLATE and READ of a new range: a process to hold on to. */
+static u32 iter_start(struct hw_ring *r, unsigned int slot,
+		      const struct hw_request *req)
 {
-	struct iterator *it = &s->it;
-	u32 status;
-
-	if (req->type == HW_REQ_READ && !hw_read_allowed())
-		return HW_ST_REFUSED;
-	status = iterator_get(it, req);
-	if (!status)
-		status = req->type == HW_REQ_READ ? do_read(slot, it, h) :
-						    do_translate(slot, it, h);
-	/* Only an answer that continues keeps its iterator. */
-	if (!h->cursor)
-		iterator_end(it);
-	return status;
+	slots[slot].pid = find_get_pid(req->pid);
+	return slots[slot].pid ? HW_ST_OK : HW_ST_NO_PROCESS;
 }
 
-static u32 do_detail(unsigned int slot, const struct hw_request *req,
-		     struct hw_response *h)
+static u32 do_detail(struct hw_ring *r, unsigned int slot,
+		     const struct hw_request *req, struct hw_response *h)
 {
 	struct task_struct *task;
 	struct pid *pid;
@@ -352,7 +238,7 @@ static u32 do_detail(unsigned int slot, const struct hw_request *req,
 	put_pid(pid);
 	if (!task)
 		return HW_ST_NO_PROCESS;
-	h->data_len = hw_process_detail(task, response_data(slot),
+	h->data_len = hw_process_detail(task, hw_ring_data(r, slot),
 					HW_RESPONSE_DATA_MAX, scratch);
 	h->total = h->data_len;
 	put_task_struct(task);
@@ -386,15 +272,26 @@ static u32 do_camera_clear(const struct hw_request *req,
 	return HW_ST_OK;
 }
 
-static u32 do_refresh(struct slot *s, const struct hw_request *req)
+static u32 do_camera(const struct hw_request *req, struct hw_response *h)
 {
-	s->ticket = 0;		/* asked by ask_refreshes() */
-	s->wait_until_ns = ktime_get_ns() + REFRESH_MIN_GAP_NS +
-			   REFRESH_WAIT_NS +
-			   (u64)hw_refresh_budget_ms() * NSEC_PER_MSEC;
-	s->waiting = *req;
-	s->refresh_wait = true;
-	return ST_LATER;
+	return req->type == HW_REQ_CAMERA_SET ? do_camera_set(req, h) :
+						do_camera_clear(req, h);
+}
+
+static u32 do_refresh(struct hw_ring *r, unsigned int slot,
+		      const struct hw_request *req)
+{
+	slots[slot].ticket = 0;		/* asked by ask_refreshes() */
+	return hw_ring_refresh_wait(r, slot, req, REFRESH_MIN_GAP_NS +
+				    REFRESH_WAIT_NS +
+				    (u64)hw_refresh_budget_ms() * NSEC_PER_MSEC);
+}
+
+static int refresh_result(struct hw_ring *r, unsigned int slot, u64 *gen)
+{
+	u64 ticket = slots[slot].ticket;
+
+	return ticket ? hw_refresh_result(ticket, gen) : -EAGAIN;
 }
 
 /* One refresh for every REFRESH not asked for yet, within the rate limit. */
@@ -407,214 +304,38 @@ static void ask_refreshes(u64 now)
 	if (refresh_asked_ns && now - refresh_asked_ns < REFRESH_MIN_GAP_NS)
 		return;
 	for (i = 0; i < HW_RING_SLOTS; i++) {
-		struct slot *s = &slots[i];
-
-		if (!s->refresh_wait || s->ticket)
+		if (!ring.slots[i].refresh_wait || slots[i].ticket)
 			continue;
 		if (!asked) {
 			ticket = hw_refresh_ask();
 			refresh_asked_ns = now;
 			asked = true;
 		}
-		s->ticket = ticket;
+		slots[i].ticket = ticket;
 	}
 }
 
-/* The request fields each type reads; the others must be zero. */
-#define USES_PID	BIT(0)
-#define USES_ARG	BIT(1)
-#define USES_RANGE	BIT(2)	/* addr, len, cursor */
-
-static const u8 fields_used[] = {
-	[HW_REQ_PING] = 0,
-	[HW_REQ_REFRESH] = 0,
-	[HW_REQ_PROC_DETAIL] = USES_PID,
-	[HW_REQ_CAMERA_SET] = USES_ARG | USES_PID,
-	[HW_REQ_CAMERA_CLEAR] = USES_ARG,
-	[HW_REQ_TRANSLATE] = USES_PID | USES_RANGE,
-	[HW_REQ_READ] = USES_PID | USES_RANGE,
+static const struct hw_ring_ops ring_ops = {
+	.generation = hw_published_generation,
+	.refresh = do_refresh,
+	.refresh_result = refresh_result,
+	.detail = do_detail,
+	.camera = do_camera,
+	.read_allowed = hw_read_allowed,
+	.iter_start = iter_start,
+	.translate = do_translate,
+	.read = do_read,
+	.iter_release = iter_release,
 };
 
-static bool unused_fields_clear(const struct hw_request *req)
-{
-	u8 uses = fields_used[req->type];
-	unsigned int i;
-
-	if ((!(uses & USES_PID) && req->pid) ||
-	    (!(uses & USES_ARG) && req->arg) ||
-	    (!(uses & USES_RANGE) && (req->addr || req->len || req->cursor)))
-		return false;
-	for (i = 0; i < ARRAY_SIZE(req->reserved); i++)
-		if (req->reserved[i])
-			return false;
-	return true;
-}
-
-/*
- * 1.2: a request whose check does not match was composed by two writers
- * (a client that lost its claim still writing): nothing in it is acted
- * on. A nonce names the beacon the client means: another one's (a host
- * still writing what it meant for the module loaded before) is refused.
- * 0 in either is a 1.1 client's.
- */
-static u32 request_integrity(const struct hw_request *req)
-{
-	if (req->check && req->check != hw_request_check(req))
-		return HW_ST_TORN;
-	if (req->nonce && req->nonce != beacon_nonce)
-		return HW_ST_WRONG_BEACON;
-	return HW_ST_OK;
-}
-
-static u32 dispatch(unsigned int slot, struct slot *s,
-		    const struct hw_request *req, struct hw_response *h)
-{
-	if (req->type < HW_REQ_PING || req->type >= ARRAY_SIZE(fields_used))
-		return HW_ST_BAD_TYPE;
-	if (!unused_fields_clear(req))
-		return HW_ST_BAD_ARG;
-	switch (req->type) {
-	case HW_REQ_PING:
-		h->value[0] = ktime_get_ns();
-		h->value[1] = hw_published_generation();
-		return HW_ST_OK;
-	case HW_REQ_REFRESH:
-		return do_refresh(s, req);
-	case HW_REQ_PROC_DETAIL:
-		return do_detail(slot, req, h);
-	case HW_REQ_CAMERA_SET:
-		return do_camera_set(req, h);
-	case HW_REQ_CAMERA_CLEAR:
-		return do_camera_clear(req, h);
-	default:
-		return do_ranged(slot, s, req, h);
-	}
-}
-
-static void answer(unsigned int slot, const struct hw_request *req,
-		   u32 status, struct hw_response *h)
-{
-	h->status = status;
-	/* The whole question, echoed (1.2): the host checks every field. */
-	h->id = req->id;
-	h->owner = req->owner;	/* an echo; the guest never acts on it */
-	h->type = req->type;
-	h->pid = req->pid;
-	h->arg = req->arg;
-	h->addr = req->addr;
-	h->len = req->len;
-	h->cursor_asked = req->cursor;
-	h->nonce = beacon_nonce;
-	answer_end(slot, req->seq, h);
-	/* Read outside this thread: hw_requests_counts(). */
-	WRITE_ONCE(answered, answered + 1);
-	if (status != HW_ST_OK)
-		WRITE_ONCE(failed, failed + 1);
-}
-
-static void handle(unsigned int slot, struct slot *s,
-		   const struct hw_request *req)
-{
-	struct hw_response h = {};
-	u32 status = request_integrity(req);
-
-	/* A torn or misaddressed request touches nothing, iterators neither. */
-	if (status) {
-		answer_begin(slot, req->seq);
-		answer(slot, req, status, &h);
-		return;
-	}
-	/* Any other request on the slot ends its iterator. */
-	if (!continues(&s->it, req))
-		iterator_end(&s->it);
-	answer_begin(slot, req->seq);
-	status = dispatch(slot, s, req, &h);
-	if (status == ST_LATER)
-		return;
-	if (status)
-		h.data_len = 0;
-	answer(slot, req, status, &h);
-}
-
-/* A waiting REFRESH: answer it once its refresh is over. */
-static void check_refresh(unsigned int slot, struct slot *s, u32 seq)
-{
-	struct hw_response h = {};
-	int err;
-
-	if (seq != s->waiting.seq) {
-		/* A newer request replaced it. */
-		s->refresh_wait = false;
-		return;
-	}
-	err = s->ticket ? hw_refresh_result(s->ticket, &h.value[0]) : -EAGAIN;
-	if (err == -EAGAIN && ktime_get_ns() < s->wait_until_ns)
-		return;
-	s->refresh_wait = false;
-	answer(slot, &s->waiting, err ? HW_ST_BUSY : HW_ST_OK, &h);
-}
-
-/* A new request (seq) on a slot: a copy that was not being rewritten. */
-static void take_request(unsigned int slot, struct slot *s, u32 seq)
-{
-	struct hw_request *shared = &requests[slot];
-	struct hw_request req;
-
-	memcpy(&req, shared, sizeof(req));
-	/*
-	 * The copy before seq is read again; pairs with the release store of
-	 * seq by which a well-behaved host submits its next request. A host
-	 * that rewrites fields without bumping seq gains nothing: only the
-	 * copy is used, validated field by field.
-	 */
-	smp_rmb();
-	if (READ_ONCE(shared->seq) != seq)
-		return;		/* being rewritten: at the next look */
-	req.seq = seq;
-	s->seen = seq;
-	handle(slot, s, &req);
-}
-
-/* One look at every slot; whether anything is going on. */
+/* One look at the ring; whether anything is going on. */
 static bool poll_requests(void)
 {
-	u64 now = ktime_get_ns();
-	bool active = false;
-	unsigned int i;
+	bool active;
 
 	if (READ_ONCE(rebooting))
 		return false;
-	/* Read outside this thread: hw_requests_counts(). */
-	WRITE_ONCE(heartbeat, heartbeat + 1);
-	for (i = 0; i < HW_RING_SLOTS; i++) {
-		struct slot *s = &slots[i];
-		u32 seq;
-
-		/*
-		 * Pairs with the host's release store of seq after it filled
-		 * the request (host/lib/beacon/ring.c).
-		 */
-		seq = smp_load_acquire(&requests[i].seq);
-
-		/*
-		 * Alive, as hosts see it: they write nothing unless they saw
-		 * it change just before. No ordering: a change is all they
-		 * look for.
-		 */
-		WRITE_ONCE(response_of(i)->heartbeat, heartbeat);
-
-		if (s->refresh_wait) {
-			check_refresh(i, s, seq);
-			active = true;
-		}
-		if (s->it.cursor &&
-		    now > s->it.last_used_ns + ITERATOR_IDLE_NS)
-			iterator_end(&s->it);
-		if (seq == s->seen)
-			continue;
-		active = true;
-		take_request(i, s, seq);
-	}
+	active = hw_ring_poll(&ring);
 	ask_refreshes(ktime_get_ns());
 	return active;
 }
@@ -673,23 +394,15 @@ static struct notifier_block reboot_nb = {
 
 int hw_requests_start(void *fixed_area, u64 nonce)
 {
-	unsigned int i;
 	int err;
 
 	beacon_index = fixed_area;
-	requests = (struct hw_request *)((u8 *)fixed_area +
-					 BEACON_REQUESTS_OFFSET);
-	responses = (u8 *)fixed_area + BEACON_RESPONSES_OFFSET;
-	beacon_nonce = nonce;
-	heartbeat = 0;
 	WRITE_ONCE(rebooting, false);
 	memset(slots, 0, sizeof(slots));
 	refresh_asked_ns = 0;
-	for (i = 0; i < HW_RING_SLOTS; i++) {
-		slots[i].seen = READ_ONCE(requests[i].seq);
-		/* Hosts check it with the heartbeat. */
-		WRITE_ONCE(response_of(i)->nonce, nonce);
-	}
+	hw_ring_init(&ring, (u8 *)fixed_area + BEACON_REQUESTS_OFFSET,
+		     (u8 *)fixed_area + BEACON_RESPONSES_OFFSET, nonce,
+		     &ring_ops);
 	err = register_reboot_notifier(&reboot_nb);
 	if (err)
 		return err;
@@ -709,19 +422,16 @@ int hw_requests_start(void *fixed_area, u64 nonce)
 
 void hw_requests_stop(void)
 {
-	unsigned int i;
-
 	unregister_reboot_notifier(&reboot_nb);
 	kthread_stop(request_task);
-	for (i = 0; i < HW_RING_SLOTS; i++)
-		iterator_end(&slots[i].it);
+	hw_ring_release(&ring);
 	kfree(scratch);
 }
 
 void hw_requests_counts(struct hw_request_counts *c)
 {
 	/* Figures only, nothing read through them: no ordering. */
-	c->polls = READ_ONCE(heartbeat);
-	c->answered = READ_ONCE(answered);
-	c->failed = READ_ONCE(failed);
+	c->polls = READ_ONCE(ring.heartbeat);
+	c->answered = READ_ONCE(ring.answered);
+	c->failed = READ_ONCE(ring.failed);
 }

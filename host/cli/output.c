@@ -56,24 +56,30 @@ static const struct flag_name proc_flags[] = {
 	{ 0, NULL },
 };
 
-#define STAT(field) { #field, offsetof(struct hw_stats, field), \
-		      sizeof(((struct hw_stats *)0)->field) }
+#define STAT_IF(field, uf) { #field, offsetof(struct hw_stats, field), \
+			    sizeof(((struct hw_stats *)0)->field), uf }
+#define STAT(field)	STAT_IF(field, 0)
+/* The mmap_lock and time-budget figures (1.4: HW_UF_STATS_WALK) */
+#define STAT_WALK(field) STAT_IF(field, HW_UF_STATS_WALK)
 static const struct {
 	const char *name;
 	size_t offset;
 	size_t size;		/* 8, or 4 for a pid */
+	uint32_t unavailable_if;	/* HW_UF_* that marks it so */
 } stats_fields[] = {
 	STAT(refreshes), STAT(refresh_ns_total), STAT(last_refresh_ns),
 	STAT(last_walk_procs_ns), STAT(last_walk_vmas_ns),
 	STAT(last_publish_ns), STAT(last_procs), STAT(last_vmas),
-	STAT(max_refresh_ns), STAT(mm_busy_total), STAT(budget_overruns),
+	STAT(max_refresh_ns), STAT_WALK(mm_busy_total),
+	STAT_WALK(budget_overruns),
 	STAT(truncations), STAT(grow_events), STAT(alloc_failures),
 	STAT(stalls), STAT(path_lookups), STAT(string_bytes),
 	/* 1.2: the time budget and the mmap_lock */
-	STAT(budget_ns), STAT(last_total_ns), STAT(last_cameras_ns),
-	STAT(last_max_hold_ns), STAT(last_max_hold_pid), STAT(max_hold_ns),
-	STAT(last_budget_skipped), STAT(last_budget_cut),
-	STAT(last_start_pid), STAT(next_start_pid), STAT(staging_bytes),
+	STAT_WALK(budget_ns), STAT(last_total_ns), STAT(last_cameras_ns),
+	STAT_WALK(last_max_hold_ns), STAT_WALK(last_max_hold_pid),
+	STAT_WALK(max_hold_ns), STAT_WALK(last_budget_skipped),
+	STAT_WALK(last_budget_cut), STAT_WALK(last_start_pid),
+	STAT_WALK(next_start_pid), STAT(staging_bytes),
 };
 
 /* A 1.1 companion leaves the 1.2 fields zero (they were reserved). */
@@ -895,10 +901,15 @@ void print_info(FILE *out, const struct haywire_info *info)
 		return;
 	}
 	fprintf(out, "stats:\n");
-	for (i = 0; i < sizeof(stats_fields) / sizeof(stats_fields[0]); i++)
+	for (i = 0; i < sizeof(stats_fields) / sizeof(stats_fields[0]); i++) {
+		if (unavailable(info, stats_fields[i].unavailable_if)) {
+			fprintf(out, "  %-20s -\n", stats_fields[i].name);
+			continue;
+		}
 		fprintf(out, "  %-20s %" PRIu64 "\n", stats_fields[i].name,
 			stat_value(&info->stats, stats_fields[i].offset,
 				   stats_fields[i].size));
+	}
 	fprintf(out, "  %-20s %" PRIu64 "\n", "ns_per_proc",
 		ns_per(info->stats.last_walk_procs_ns, info->stats.last_procs));
 	fprintf(out, "  %-20s %" PRIu64 "\n", "ns_per_vma",
@@ -940,12 +951,12 @@ static struct json_object *json_stats(const struct haywire_info *info)
 	if (!info->have_stats)
 		return NULL;
 	o = json_object_new_object();
+	/* A field the companion cannot obtain is null, not a false 0. */
 	for (i = 0; i < sizeof(stats_fields) / sizeof(stats_fields[0]); i++)
 		json_object_object_add(o, stats_fields[i].name,
-				       json_object_new_uint64(stat_value(
-					       &info->stats,
-					       stats_fields[i].offset,
-					       stats_fields[i].size)));
+			unavailable(info, stats_fields[i].unavailable_if) ?
+			NULL : json_object_new_uint64(stat_value(&info->stats,
+				stats_fields[i].offset, stats_fields[i].size)));
 	json_object_object_add(o, "ns_per_proc", json_object_new_uint64(
 		ns_per(info->stats.last_walk_procs_ns,
 		       info->stats.last_procs)));

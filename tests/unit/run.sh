@@ -16,10 +16,11 @@ libs="$(pkg-config --libs json-c 2>/dev/null || echo -ljson-c) $(tools/host-libs
 
 # The library, the command's output code and the fixture, once.
 objs=
-# kmod/publish.c and kmod/strtab.c: the module's publisher, as haywire-bpf
-# builds it for user space (kmod/shim.h)
+# kmod/publish.c, kmod/strtab.c and kmod/ringproto.c: the module's
+# publisher and request ring, as haywire-bpf builds them for user space
+# (kmod/shim.h)
 for src in host/lib/*.c host/lib/*/*.c host/cli/output.c tests/unit/fixture.c \
-	kmod/publish.c kmod/strtab.c; do
+	kmod/publish.c kmod/strtab.c kmod/ringproto.c; do
 	obj=$out/obj/$(echo "$src" | tr / _).o
 	# shellcheck disable=SC2086
 	$cc $cflags -c -o "$obj" "$src"

@@ -595,6 +595,33 @@ static void test_companion(void)
 	haywire_beacon_free(b);
 	close_image(&im);
 
+	/* No mmap_lock or time budget (HW_UF_STATS_WALK): "-" and null. */
+	fixture_defaults(&f);
+	f.sets[f.nsets++] = "companion=2";
+	f.sets[f.nsets++] = "unavailable=128";
+	open_image(&im, &f);
+	b = haywire_discover(im.mem, NULL, &err);
+	CHECK(b);
+	CHECK_RC(haywire_read_info(b, &info, &err), HAYWIRE_OK, &err);
+	CAPTURE(text, print_info(out_, &info));
+	CHECK(strstr(text, "\n  budget_ns            -\n"));
+	CHECK(strstr(text, "\n  mm_busy_total        -\n"));
+	CHECK(strstr(text, "\n  last_start_pid       -\n"));
+	CHECK(!strstr(text, "\n  refreshes            -\n"));
+	free(text);
+	doc = reparse(json_info(&info));
+	if ((o = member(doc, "stats", json_type_object))) {
+		member(o, "budget_ns", json_type_null);
+		member(o, "last_max_hold_ns", json_type_null);
+		member(o, "last_max_hold_pid", json_type_null);
+		member(o, "budget_overruns", json_type_null);
+		member(o, "refreshes", json_type_int);
+		member(o, "last_total_ns", json_type_int);
+	}
+	json_object_put(doc);
+	haywire_beacon_free(b);
+	close_image(&im);
+
 	/* A 1.3 index: companion unknown, everything available. */
 	fixture_defaults(&f);
 	f.sets[f.nsets++] = "version_minor=3";

@@ -640,16 +640,23 @@ class Machine:
         if info["procs"] > info["procs_total"] or info["vmas"] > info["vmas_total"]:
             diffs.append("published counts exceed the totals")
         stats = info.get("stats", {})
+        # 1.4: the eBPF companion has no time budget (HW_UF_STATS_WALK):
+        # its mmap_lock and budget figures are null, not 0
+        walks = "stats_walk" not in (info.get("unavailable") or [])
+        walk_keys = ("mm_busy_total", "budget_overruns", "budget_ns",
+                     "last_max_hold_ns", "last_max_hold_pid", "max_hold_ns",
+                     "last_budget_skipped", "last_budget_cut",
+                     "last_start_pid", "next_start_pid")
         for key in ("last_refresh_ns", "last_walk_procs_ns", "last_walk_vmas_ns",
                     "last_procs", "last_vmas", "ns_per_proc", "ns_per_vma",
                     # 1.2
-                    "last_total_ns", "budget_ns", "last_max_hold_ns",
-                    "max_hold_ns", "last_budget_skipped", "last_budget_cut",
-                    "last_start_pid", "next_start_pid", "staging_bytes"):
-            if not isinstance(stats.get(key), (int, float)):
+                    "last_total_ns", "staging_bytes") + walk_keys:
+            if key in walk_keys and not walks:
+                if key not in stats or stats[key] is not None:
+                    diffs.append(f"stats.{key} {stats.get(key, 'missing')!r}, "
+                                 "the index marks it unavailable: null")
+            elif not isinstance(stats.get(key), (int, float)):
                 diffs.append(f"stats.{key} missing: {stats.get(key)!r}")
-        # 1.4: the eBPF companion has no time budget (HW_UF_STATS_WALK)
-        walks = "stats_walk" not in (info.get("unavailable") or [])
         if not diffs and walks and stats["budget_ns"] != 500_000_000:
             diffs.append(f"stats.budget_ns {stats['budget_ns']}, loaded with the "
                          "default budget_ms 500")
