@@ -130,7 +130,7 @@ endif
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all host shared man module san check check-debug lint demo bench deps \
+.PHONY: all host shared man module san check check-debug lint demo bench deps install-bpf uninstall-bpf \
 	clean install uninstall deb
 
 # The eBPF companion (ebpf/ebpf.mk) needs clang, bpftool and the static
