@@ -130,7 +130,7 @@ endif
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all host shared man module san check check-debug lint demo bench deps \
+.PHONY: all host shared man module san check check-debug lint demo bench deps install-bpf uninstall-bpf \
 	clean install uninstall deb
 
 # The eBPF companion (ebpf/ebpf.mk) needs clang, bpftool and the static
@@ -204,7 +204,8 @@ $(BUILD)/haywire.pc: tools/haywire.pc.in host/haywire.h Makefile
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 		-e 's|@REQUIRES_PRIVATE@|$(LIB_PKGS)|' $< > $@
 
-MAN_SRCS := docs/man/haywire.1.scd docs/man/haywire.7.scd
+MAN_SRCS := docs/man/haywire.1.scd docs/man/haywire.7.scd \
+	docs/man/haywire-bpf.8.scd
 MAN_PAGES := $(MAN_SRCS:docs/man/%.scd=$(BUILD)/man/%)
 $(BUILD)/man/%: docs/man/%.scd
 	@mkdir -p $(dir $@)

@@ -17,7 +17,7 @@ cd "$top"
 tmp=$(mktemp -d)
 out=$top/build/deb
 kernel=${HAYWIRE_DEB_KERNEL-6.1}
-pkgs="haywire libhaywire1 libhaywire-dev"
+pkgs="haywire libhaywire1 libhaywire-dev haywire-bpf"
 installed=
 user_before=
 
@@ -80,7 +80,8 @@ echo "make deb: $(($(date +%s) - start)) s"
 version=$(dpkg-parsechangelog -l debian/changelog -S Version)
 arch=$(dpkg --print-architecture)
 for p in haywire_${version}_$arch libhaywire1_${version}_$arch \
-	libhaywire-dev_${version}_$arch haywire-dkms_${version}_all; do
+	libhaywire-dev_${version}_$arch haywire-dkms_${version}_all \
+	haywire-bpf_${version}_$arch; do
 	[ -f "$out/$p.deb" ] || { echo "make deb did not build $p.deb"; exit 1; }
 done
 
@@ -98,7 +99,8 @@ else
 	installed=1
 	apt_get install "$out/haywire_${version}_$arch.deb" \
 		"$out/libhaywire1_${version}_$arch.deb" \
-		"$out/libhaywire-dev_${version}_$arch.deb" > "$tmp/install.log" 2>&1 ||
+		"$out/libhaywire-dev_${version}_$arch.deb" \
+		"$out/haywire-bpf_${version}_$arch.deb" > "$tmp/install.log" 2>&1 ||
 		{ cat "$tmp/install.log"; echo "apt-get install failed"; exit 1; }
 	echo "apt-get install: $pkgs"
 	/usr/bin/haywire --version
@@ -112,6 +114,15 @@ else
 		echo "haywire-exporter.service was enabled by the install"
 		exit 1
 	fi
+	# The eBPF companion (a guest daemon): its unit installed, not enabled.
+	/usr/sbin/haywire-bpf --help > /dev/null ||
+		{ echo "packaged haywire-bpf --help failed"; exit 1; }
+	[ -f /lib/systemd/system/haywire-bpf.service ] || { echo "no haywire-bpf.service"; exit 1; }
+	if [ -e /etc/systemd/system/multi-user.target.wants/haywire-bpf.service ]; then
+		echo "haywire-bpf.service was enabled by the install"
+		exit 1
+	fi
+	echo "haywire-bpf: $(man -w 8 haywire-bpf), unit installed, not enabled"
 	getent passwd haywire > /dev/null || { echo "no haywire system user"; exit 1; }
 	echo "unit installed, not enabled; system user haywire: $(id haywire)"
 	# A program built against the installed library, as a user would.

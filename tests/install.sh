@@ -88,6 +88,25 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 	echo "completion: 'haywire --mem x p' -> $got"
 fi
 
+# The eBPF companion (a guest program): make install-bpf beside the host
+# install, with its own manifest; uninstall-bpf removes exactly its files.
+nice make -s bpf
+make -s install-bpf DESTDIR="$dest" PREFIX=$prefix > "$tmp/log"
+for f in sbin/haywire-bpf share/man/man8/haywire-bpf.8 \
+	lib/systemd/system/haywire-bpf.service; do
+	[ -e "$dest$prefix/$f" ] || { echo "not installed: $prefix/$f"; exit 1; }
+done
+grep -q "^ExecStart=$prefix/sbin/haywire-bpf " \
+	"$dest$prefix/lib/systemd/system/haywire-bpf.service" ||
+	{ echo "the installed unit does not run $prefix/sbin/haywire-bpf"; exit 1; }
+"$dest$prefix/sbin/haywire-bpf" --help > /dev/null ||
+	{ echo "installed haywire-bpf --help failed"; exit 1; }
+make -s uninstall-bpf DESTDIR="$dest" PREFIX=$prefix > "$tmp/log"
+for f in sbin share/man/man8 lib/systemd/system/haywire-bpf.service share/haywire/manifest-bpf; do
+	[ ! -e "$dest$prefix/$f" ] || { echo "make uninstall-bpf left $prefix/$f"; exit 1; }
+done
+echo "make install-bpf / uninstall-bpf: 3 files, removed again"
+
 make -s uninstall DESTDIR="$dest" PREFIX=$prefix > "$tmp/log"
 left=$(find "$dest" 2>/dev/null || true)
 [ -z "$left" ] || { echo "make uninstall left:"; echo "$left"; exit 1; }

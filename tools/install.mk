@@ -5,6 +5,7 @@
 # Debian's.
 PREFIX         ?= /usr/local
 BINDIR         ?= $(PREFIX)/bin
+SBINDIR        ?= $(PREFIX)/sbin
 LIBDIR         ?= $(PREFIX)/lib
 INCLUDEDIR     ?= $(PREFIX)/include
 DATADIR        ?= $(PREFIX)/share
@@ -14,6 +15,7 @@ BASHCOMPDIR    ?= $(DATADIR)/bash-completion/completions
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 # make uninstall reads what make install wrote here (empty: no manifest).
 MANIFEST       ?= $(DATADIR)/haywire/manifest
+BPF_MANIFEST   ?= $(DATADIR)/haywire/manifest-bpf
 
 INSTALL_FILES := $(BUILD)/shared/haywire $(BUILD)/$(SOLIB) \
 	$(BUILD)/libhaywire.a $(BUILD)/haywire.pc $(MAN_PAGES) \
@@ -47,6 +49,24 @@ install: $(INSTALL_FILES)
 
 uninstall:
 	DESTDIR="$(DESTDIR)" MANIFEST="$(MANIFEST)" tools/install.sh uninstall
+
+# The eBPF companion is a guest program: a separate install-bpf, so that a
+# host's make install does not put a root daemon for guests on the host.
+# Its own manifest, so that uninstall-bpf removes exactly what it added.
+$(BUILD)/haywire-bpf.service: tools/systemd/haywire-bpf.service FORCE
+	@mkdir -p $(dir $@)
+	sed 's|/usr/sbin/haywire-bpf |$(SBINDIR)/haywire-bpf |' $< > $@
+
+install-bpf: $(BUILD)/haywire-bpf $(BUILD)/man/haywire-bpf.8 \
+		$(BUILD)/haywire-bpf.service
+	@printf '%s\n' \
+	 "755 $(BUILD)/haywire-bpf $(SBINDIR)/haywire-bpf" \
+	 "644 $(BUILD)/man/haywire-bpf.8 $(MANDIR)/man8/haywire-bpf.8" \
+	 "644 $(BUILD)/haywire-bpf.service $(SYSTEMDUNITDIR)/haywire-bpf.service" \
+	| DESTDIR="$(DESTDIR)" MANIFEST="$(BPF_MANIFEST)" tools/install.sh install
+
+uninstall-bpf:
+	DESTDIR="$(DESTDIR)" MANIFEST="$(BPF_MANIFEST)" tools/install.sh uninstall
 
 # Debian's tooling in a copy of the tree under build/deb, so that the
 # packages (and dpkg-buildpackage's other output) land in build/deb/ and
