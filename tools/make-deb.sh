@@ -1,6 +1,6 @@
 #!/bin/sh
 # make deb: build the Debian packages (haywire, libhaywire1, libhaywire-dev,
-# haywire-dkms) and the native source package with dpkg-buildpackage, in a
+# haywire-dkms, haywire-bpf) and the native source package with dpkg-buildpackage, in a
 # copy of the tree, and check them with lintian.
 #
 # usage: tools/make-deb.sh OUTDIR
@@ -39,7 +39,10 @@ for v in "$(sed -n 's/^#define HAYWIRE_VERSION "\(.*\)"/\1/p' "$top/host/haywire
 done
 
 cd "$src"
-# One job per core at most: the machine is shared.
+# One job per core at most: the machine is shared. The copy has no
+# .cache/: haywire-bpf's vmlinux.h comes from the tree's cached 6.1 kernel
+# (tools/vmlinux-h.sh), not from whatever kernel this machine runs.
+HAYWIRE_CACHE="${HAYWIRE_CACHE:-$top/.cache}" \
 DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-} parallel=2" \
 	dpkg-buildpackage -us -uc --build=full > "$out/build.log" 2>&1 || {
 	tail -n 40 "$out/build.log"
