@@ -101,6 +101,9 @@ grep -q "^ExecStart=$prefix/sbin/haywire-bpf " \
 	{ echo "the installed unit does not run $prefix/sbin/haywire-bpf"; exit 1; }
 "$dest$prefix/sbin/haywire-bpf" --help > /dev/null ||
 	{ echo "installed haywire-bpf --help failed"; exit 1; }
+drift=$(python3 tests/mandrift.py "$dest$prefix/sbin/haywire-bpf" \
+	docs/man/haywire-bpf.8.scd) || { echo "haywire-bpf $drift"; exit 1; }
+echo "haywire-bpf $drift"
 make -s uninstall-bpf DESTDIR="$dest" PREFIX=$prefix > "$tmp/log"
 for f in sbin share/man/man8 lib/systemd/system/haywire-bpf.service share/haywire/manifest-bpf; do
 	[ ! -e "$dest$prefix/$f" ] || { echo "make uninstall-bpf left $prefix/$f"; exit 1; }
